@@ -1,0 +1,118 @@
+//! The one place failures become exit codes.
+//!
+//! Every domain has its own error enum whose messages say what failed and, where
+//! there is one, what the user can do about it. [`Error`] gathers them; `main`
+//! prints it as a single `netdx: …` line on stderr and exits 2.
+
+use std::process::ExitCode;
+
+use crate::iface::IfaceError;
+use crate::netlink::NetlinkError;
+
+/// How a command that ran to completion answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Exit 0: the facts were reported, or the answer was yes.
+    Success,
+    /// Exit 1: a negative answer (no reply, port free, nothing matched).
+    Negative,
+}
+
+/// Everything that can make netdx exit with code 2.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Interface inspection failed.
+    #[error(transparent)]
+    Iface(#[from] IfaceError),
+    /// Talking to the kernel over netlink failed.
+    #[error(transparent)]
+    Netlink(#[from] NetlinkError),
+    /// The arguments are valid one by one but not together.
+    #[error("{0}")]
+    Usage(String),
+    /// stdout could not be written (other than a closed pipe).
+    #[error("writing output: {0}")]
+    Output(std::io::Error),
+    /// The reader of our output went away (`netdx … | head`): stop quietly.
+    #[error("output pipe closed")]
+    BrokenPipe,
+}
+
+impl From<std::io::Error> for Error {
+    fn from(err: std::io::Error) -> Self {
+        if err.kind() == std::io::ErrorKind::BrokenPipe {
+            Error::BrokenPipe
+        } else {
+            Error::Output(err)
+        }
+    }
+}
+
+/// Reports a command-line parsing failure (or a `--help`/`--version` request).
+///
+/// clap's own report spans several lines; netdx promises one line on stderr
+/// and exit 2 for bad input, so the first line of clap's message is kept and
+/// the command's `--help` is named as the remedy.
+pub fn report_usage(err: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    match err.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            // Printing help can only fail on a closed pipe; nothing to add then.
+            let _ = err.print();
+            ExitCode::SUCCESS
+        }
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = err.print();
+            ExitCode::from(2)
+        }
+        _ => {
+            eprintln!("netdx: {}", usage_line(&err.render().to_string()));
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Condenses clap's multi-line error text into `what went wrong; try '… --help'`.
+fn usage_line(rendered: &str) -> String {
+    let first = rendered
+        .lines()
+        .map(str::trim)
+        .find(|line| !line.is_empty())
+        .unwrap_or("invalid arguments");
+    let message = first.strip_prefix("error: ").unwrap_or(first);
+    let command = rendered
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("Usage: "))
+        .map(|usage| {
+            usage
+                .split_whitespace()
+                .take_while(|word| !word.starts_with(['[', '<', '-']))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .filter(|command| !command.is_empty())
+        .unwrap_or_else(|| "netdx".to_string());
+    format!("{message}; try '{command} --help'")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::usage_line;
+
+    #[test]
+    fn clap_report_becomes_one_line_naming_the_commands_help() {
+        let rendered = "error: unexpected argument '--bogus' found\n\n  tip: to pass '--bogus' as a value, use '-- --bogus'\n\nUsage: netdx ifconfig [OPTIONS] [IFACE]\n\nFor more information, try '--help'.\n";
+        assert_eq!(
+            usage_line(rendered),
+            "unexpected argument '--bogus' found; try 'netdx ifconfig --help'"
+        );
+    }
+
+    #[test]
+    fn report_without_usage_line_falls_back_to_top_level_help() {
+        assert_eq!(
+            usage_line("error: something odd\n"),
+            "something odd; try 'netdx --help'"
+        );
+    }
+}

@@ -1,0 +1,20 @@
+//! netdx: one binary for the classic network diagnostics.
+//!
+//! The crate is layered so that each part has one job:
+//!
+//! * domain modules ([`iface`], [`netlink`], …) collect facts from the kernel
+//!   and return plain `Serialize` data; they never print;
+//! * [`render`] turns that data into classic text, tables and JSON;
+//! * [`cmd`] holds one thin module per subcommand: arguments → domain →
+//!   render → exit code;
+//! * [`cli`] declares the command line, [`error`] maps failures to one
+//!   `netdx: …` line and exit code 2.
+
+pub mod cli;
+pub mod cmd;
+pub mod error;
+pub mod iface;
+pub mod netlink;
+pub mod render;
+
+pub use error::{Error, Outcome};

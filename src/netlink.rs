@@ -1,0 +1,211 @@
+//! Netlink request/dump plumbing shared by every kernel query.
+//!
+//! rtnetlink (links, addresses, routes) and sock_diag (sockets) both answer a
+//! `NLM_F_DUMP` request with a stream of multipart messages ended by
+//! `NLMSG_DONE`; [`Conn::dump`] does that exchange once, synchronously, for
+//! any message family the `netlink-packet-*` crates describe. No async
+//! runtime: a dump is a handful of syscalls.
+
+use std::fmt::Debug;
+use std::io;
+
+use netlink_packet_core::{
+    NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST, NetlinkDeserializable, NetlinkHeader,
+    NetlinkMessage, NetlinkPayload, NetlinkSerializable,
+};
+use netlink_sys::{Socket, SocketAddr};
+
+pub use netlink_sys::protocols::{NETLINK_ROUTE, NETLINK_SOCK_DIAG};
+
+/// Large enough for any one datagram the kernel sends in a dump (it caps them
+/// near 32 KiB); a larger one would be reported as truncated, never misread.
+const RECV_BUFFER: usize = 64 * 1024;
+
+/// How often a dump that the kernel flags as inconsistent is retried.
+const DUMP_ATTEMPTS: usize = 3;
+
+/// A failed exchange with the kernel over netlink.
+#[derive(Debug, thiserror::Error)]
+pub enum NetlinkError {
+    /// The socket could not be created (a kernel without this netlink family).
+    #[error("opening a netlink socket: {0}")]
+    Open(#[source] io::Error),
+    /// The request could not be sent.
+    #[error("sending the {what} request to the kernel: {source}")]
+    Send {
+        /// What was asked for, e.g. "link".
+        what: &'static str,
+        /// The syscall error.
+        source: io::Error,
+    },
+    /// The reply could not be received.
+    #[error("reading the kernel's {what} reply: {source}")]
+    Recv {
+        /// What was asked for.
+        what: &'static str,
+        /// The syscall error.
+        source: io::Error,
+    },
+    /// The kernel answered with an error code.
+    #[error("the kernel refused the {what} request: {source}")]
+    Refused {
+        /// What was asked for.
+        what: &'static str,
+        /// The errno the kernel returned.
+        source: io::Error,
+    },
+    /// A reply did not decode as the expected message.
+    #[error("the kernel's {what} reply could not be decoded: {detail}")]
+    Decode {
+        /// What was asked for.
+        what: &'static str,
+        /// The decoder's explanation.
+        detail: String,
+    },
+    /// The table changed during every attempt to read it.
+    #[error("the {what} table kept changing while it was read; run the command again")]
+    Interrupted {
+        /// What was asked for.
+        what: &'static str,
+    },
+}
+
+/// A connected netlink socket for one protocol family.
+pub struct Conn {
+    socket: Socket,
+    sequence: u32,
+    buffer: Vec<u8>,
+}
+
+impl Conn {
+    /// Opens and connects a socket for `protocol` (e.g. [`NETLINK_ROUTE`]).
+    pub fn open(protocol: isize) -> Result<Self, NetlinkError> {
+        let mut socket = Socket::new(protocol).map_err(NetlinkError::Open)?;
+        socket.bind_auto().map_err(NetlinkError::Open)?;
+        socket
+            .connect(&SocketAddr::new(0, 0))
+            .map_err(NetlinkError::Open)?;
+        Ok(Conn {
+            socket,
+            sequence: 0,
+            buffer: vec![0; RECV_BUFFER],
+        })
+    }
+
+    /// Sends `request` as a dump and passes every message of the reply to
+    /// `keep`, collecting what it returns. Messages are converted as they
+    /// arrive, so only the caller's (smaller) values stay in memory.
+    ///
+    /// `what` names the table in error messages ("link", "address", …).
+    pub fn dump<M, T>(
+        &mut self,
+        what: &'static str,
+        request: M,
+        mut keep: impl FnMut(M) -> Option<T>,
+    ) -> Result<Vec<T>, NetlinkError>
+    where
+        M: NetlinkSerializable + NetlinkDeserializable + Debug + Clone,
+        NetlinkPayload<M>: From<M>,
+    {
+        for _ in 0..DUMP_ATTEMPTS {
+            let mut kept = Vec::new();
+            if self.dump_once(what, request.clone(), &mut |message| {
+                if let Some(value) = keep(message) {
+                    kept.push(value);
+                }
+            })? {
+                return Ok(kept);
+            }
+        }
+        Err(NetlinkError::Interrupted { what })
+    }
+
+    /// One dump; `false` when the kernel flagged it as interrupted by a change.
+    fn dump_once<M>(
+        &mut self,
+        what: &'static str,
+        request: M,
+        each: &mut dyn FnMut(M),
+    ) -> Result<bool, NetlinkError>
+    where
+        M: NetlinkSerializable + NetlinkDeserializable + Debug,
+        NetlinkPayload<M>: From<M>,
+    {
+        self.sequence = self.sequence.wrapping_add(1);
+        let mut header = NetlinkHeader::default();
+        header.flags = NLM_F_REQUEST | NLM_F_DUMP;
+        header.sequence_number = self.sequence;
+        let mut packet = NetlinkMessage::new(header, NetlinkPayload::from(request));
+        packet.finalize();
+        let mut out = vec![0; packet.buffer_len()];
+        packet.serialize(&mut out);
+        self.socket
+            .send(&out, 0)
+            .map_err(|source| NetlinkError::Send { what, source })?;
+
+        let mut interrupted = false;
+        loop {
+            let received = self.recv(what)?;
+            if received > self.buffer.len() {
+                return Err(NetlinkError::Decode {
+                    what,
+                    detail: format!("a {received}-byte datagram exceeds the receive buffer"),
+                });
+            }
+            let mut offset = 0;
+            while offset < received {
+                let bytes = &self.buffer[offset..received];
+                let message: NetlinkMessage<M> =
+                    NetlinkMessage::deserialize(bytes).map_err(|err| NetlinkError::Decode {
+                        what,
+                        detail: err.to_string(),
+                    })?;
+                let length = message.header.length as usize;
+                if length == 0 {
+                    return Err(NetlinkError::Decode {
+                        what,
+                        detail: "a message of length zero".to_string(),
+                    });
+                }
+                offset += align4(length);
+                if message.header.sequence_number != self.sequence {
+                    continue;
+                }
+                interrupted |= message.header.flags & NLM_F_DUMP_INTR != 0;
+                match message.payload {
+                    NetlinkPayload::Done(_) => return Ok(!interrupted),
+                    NetlinkPayload::Error(err) => match err.code {
+                        Some(code) => {
+                            return Err(NetlinkError::Refused {
+                                what,
+                                source: io::Error::from_raw_os_error(-code.get()),
+                            });
+                        }
+                        None => return Ok(!interrupted),
+                    },
+                    NetlinkPayload::InnerMessage(inner) => each(inner),
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+impl Conn {
+    /// Reads one datagram, retrying when a signal interrupts the wait.
+    fn recv(&mut self, what: &'static str) -> Result<usize, NetlinkError> {
+        loop {
+            let mut window = &mut self.buffer[..];
+            match self.socket.recv(&mut window, libc::MSG_TRUNC) {
+                Ok(received) => return Ok(received),
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+                Err(source) => return Err(NetlinkError::Recv { what, source }),
+            }
+        }
+    }
+}
+
+/// Netlink messages start on 4-byte boundaries.
+fn align4(length: usize) -> usize {
+    (length + 3) & !3
+}

@@ -1,0 +1,150 @@
+//! Conventions every command shares: help with examples, version, one-line
+//! errors with exit 2, JSON on stdout, colour only when wanted.
+
+mod common;
+
+use std::process::{Command, Stdio};
+
+use common::{assert_one_line_error, netdx, netdx_bin, stderr, stdout};
+
+#[test]
+fn top_level_help_lists_commands_and_exit_codes() {
+    let out = netdx(&["--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    assert!(text.contains("ifconfig"), "{text}");
+    assert!(text.contains("Examples:"), "{text}");
+    assert!(
+        text.contains("Exit status: 0 success, 1 a negative answer"),
+        "{text}"
+    );
+}
+
+#[test]
+fn command_help_shows_examples() {
+    let out = netdx(&["ifconfig", "--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    assert!(text.contains("Examples:\n  netdx ifconfig"), "{text}");
+    assert!(text.contains("--json"), "global options are listed: {text}");
+}
+
+#[test]
+fn version_names_the_binary_and_its_version() {
+    let out = netdx(&["--version"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        stdout(&out).trim(),
+        format!("netdx {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn unknown_flag_is_one_line_and_exit_2() {
+    assert_one_line_error(
+        &netdx(&["ifconfig", "--bogus"]),
+        "unexpected argument '--bogus'",
+    );
+    assert_one_line_error(
+        &netdx(&["ifconfig", "--bogus"]),
+        "try 'netdx ifconfig --help'",
+    );
+}
+
+#[test]
+fn unknown_command_is_one_line_and_exit_2() {
+    assert_one_line_error(
+        &netdx(&["frobnicate"]),
+        "unrecognized subcommand 'frobnicate'",
+    );
+}
+
+#[test]
+fn bad_color_value_is_one_line_and_exit_2() {
+    assert_one_line_error(
+        &netdx(&["--color", "sometimes", "ifconfig"]),
+        "invalid value 'sometimes'",
+    );
+}
+
+#[test]
+fn no_arguments_prints_usage_and_exits_2() {
+    let out = netdx(&[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("Usage: netdx"));
+}
+
+#[test]
+fn json_flag_works_before_or_after_the_command() {
+    for args in [
+        &["--json", "ifconfig", "lo"][..],
+        &["ifconfig", "lo", "--json"][..],
+    ] {
+        let out = netdx(args);
+        assert_eq!(out.status.code(), Some(0));
+        let value: serde_json::Value =
+            serde_json::from_slice(&out.stdout).expect("one JSON document");
+        assert_eq!(value[0]["name"], "lo");
+    }
+}
+
+#[test]
+fn piped_output_has_no_colour_unless_forced() {
+    let plain = stdout(&netdx(&["ifconfig", "lo"]));
+    assert!(!plain.contains('\x1b'), "auto colour is off in a pipe");
+    let forced = stdout(&netdx(&["--color", "always", "ifconfig", "lo"]));
+    assert!(forced.contains("\x1b[1mlo\x1b[0m: flags="), "{forced:?}");
+    let json = stdout(&netdx(&["--color", "always", "ifconfig", "lo", "--json"]));
+    assert!(!json.contains('\x1b'), "JSON is never coloured");
+}
+
+/// Runs netdx on a pseudo-terminal (util-linux `script`) and returns what it wrote.
+fn on_a_terminal(args: &str, no_color: bool) -> String {
+    let mut command = Command::new("script");
+    command.args(["-qec", &format!("{} {args}", netdx_bin()), "/dev/null"]);
+    if no_color {
+        command.env("NO_COLOR", "1");
+    } else {
+        command.env_remove("NO_COLOR");
+    }
+    let out = command
+        .stdin(Stdio::null())
+        .output()
+        .expect("util-linux script is installed");
+    stdout(&out)
+}
+
+#[test]
+fn terminal_output_is_coloured_unless_no_color_is_set() {
+    assert!(on_a_terminal("ifconfig lo", false).contains("\x1b[1mlo\x1b[0m"));
+    assert!(!on_a_terminal("ifconfig lo", true).contains('\x1b'));
+    assert!(!on_a_terminal("--color never ifconfig lo", false).contains('\x1b'));
+}
+
+#[test]
+fn tables_have_borders_on_a_terminal_and_plain_columns_in_a_pipe() {
+    assert!(on_a_terminal("ifconfig -s lo", true).contains('│'));
+    let piped = stdout(&netdx(&["ifconfig", "-s", "lo"]));
+    assert!(!piped.contains('│'));
+    let row: Vec<&str> = piped.lines().nth(1).unwrap().split_whitespace().collect();
+    assert_eq!(row[0], "lo");
+    assert_eq!(row[1], "65536");
+}
+
+#[test]
+fn closed_pipe_ends_quietly() {
+    let mut child = Command::new(netdx_bin())
+        .args(["ifconfig", "-a"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+    assert!(
+        out.status.code().is_some_and(|c| c == 0),
+        "{:?}",
+        out.status
+    );
+}

@@ -1,0 +1,115 @@
+//! Shared test support: the netdx binary, privilege gating, and real test hosts
+//! in network namespaces.
+//!
+//! Every integration test that touches the network builds its own hosts with
+//! [`Netns`] and tears them down when the value drops (panics included), so
+//! tests can run in parallel and leave nothing behind.
+#![allow(dead_code)]
+
+pub mod netns;
+
+use std::process::{Command, Output};
+
+#[allow(unused_imports)]
+pub use netns::Netns;
+
+/// Path of the netdx binary under test.
+pub fn netdx_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_netdx")
+}
+
+/// Runs netdx with `args` in the test's own namespace and returns what happened.
+pub fn netdx(args: &[&str]) -> Output {
+    Command::new(netdx_bin())
+        .args(args)
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("the netdx binary runs")
+}
+
+/// stdout of a finished command as text.
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// stderr of a finished command as text.
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Asserts that a run failed the netdx way: exit 2, exactly one stderr line
+/// starting `netdx: `, nothing on stdout, no panic text.
+pub fn assert_one_line_error(output: &Output, expected_fragment: &str) {
+    let err = stderr(output);
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "expected exit 2, got {:?}; stderr: {err}",
+        output.status.code()
+    );
+    assert_eq!(
+        err.lines().count(),
+        1,
+        "expected one stderr line, got: {err:?}"
+    );
+    assert!(
+        err.starts_with("netdx: "),
+        "stderr must start with 'netdx: ': {err:?}"
+    );
+    assert!(
+        err.contains(expected_fragment),
+        "stderr {err:?} should mention {expected_fragment:?}"
+    );
+    assert!(!err.contains("panicked"), "netdx panicked: {err}");
+    assert!(output.stdout.is_empty(), "nothing on stdout on error");
+}
+
+/// Effective capability bits of this process (from /proc/self/status).
+fn effective_caps() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix("CapEff:"))
+                .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+        })
+        .unwrap_or(0)
+}
+
+const CAP_NET_ADMIN: u64 = 1 << 12;
+const CAP_NET_RAW: u64 = 1 << 13;
+const CAP_SYS_ADMIN: u64 = 1 << 21;
+
+/// Whether this process may create namespaces and configure links.
+pub fn can_build_hosts() -> bool {
+    let caps = effective_caps();
+    caps & (CAP_NET_ADMIN | CAP_SYS_ADMIN | CAP_NET_RAW)
+        == (CAP_NET_ADMIN | CAP_SYS_ADMIN | CAP_NET_RAW)
+}
+
+/// Gate for tests that need root: `false` (after printing why) when they must
+/// be skipped. Under `CI=true` a missing privilege is a failure, not a skip,
+/// so CI proves the privileged tests ran.
+pub fn privileged(test: &str) -> bool {
+    if can_build_hosts() {
+        return true;
+    }
+    let reason =
+        "needs root (CAP_NET_ADMIN, CAP_NET_RAW, CAP_SYS_ADMIN) to build network namespaces";
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{test}: CI=true but this process lacks privilege: {reason}");
+    }
+    eprintln!("skipping {test}: {reason}; run the suite as root (see README)");
+    false
+}
+
+/// Skips the calling test (returns from it) unless it runs with enough privilege.
+#[macro_export]
+macro_rules! require_root {
+    () => {
+        if !$crate::common::privileged(module_path!()) {
+            return;
+        }
+    };
+}

@@ -1,0 +1,286 @@
+//! Test hosts: named network namespaces with veth links, addresses, MTU and
+//! link state, removed on drop.
+
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// Prefix of every namespace the tests create; stale ones are swept by it.
+const PREFIX: &str = "netdx-t-";
+
+/// A network namespace acting as one test host. Dropping it kills whatever
+/// still runs inside and deletes it (and with it, its interfaces).
+pub struct Netns {
+    name: String,
+    children: Vec<Child>,
+}
+
+impl Netns {
+    /// Creates a fresh namespace with its loopback up. `tag` shows up in the
+    /// name so a leftover namespace says which test made it.
+    pub fn new(tag: &str) -> Netns {
+        sweep_stale();
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let tag: String = tag
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .take(10)
+            .collect();
+        let name = format!("{PREFIX}{}-{n}-{tag}", std::process::id());
+        run_ok("ip", &["netns", "add", &name]);
+        let ns = Netns {
+            name,
+            children: Vec::new(),
+        };
+        ns.ip(&["link", "set", "lo", "up"]);
+        ns
+    }
+
+    /// The namespace's name, as `ip netns` knows it.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Runs `ip -n NAME args…`, asserting success; returns stdout.
+    pub fn ip(&self, args: &[&str]) -> String {
+        let mut full = vec!["-n", self.name.as_str()];
+        full.extend_from_slice(args);
+        let out = run_ok("ip", &full);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// A command that runs `program args…` inside the namespace.
+    pub fn command(&self, program: &str, args: &[&str]) -> Command {
+        let mut command = Command::new("ip");
+        command
+            .args(["netns", "exec", &self.name, program])
+            .args(args);
+        command.env_remove("NO_COLOR");
+        command
+    }
+
+    /// Runs `program args…` inside the namespace and waits for it.
+    pub fn run(&self, program: &str, args: &[&str]) -> Output {
+        self.command(program, args)
+            .output()
+            .unwrap_or_else(|err| panic!("running {program} in {}: {err}", self.name))
+    }
+
+    /// Runs a shell snippet inside the namespace, asserting success; returns stdout.
+    pub fn sh(&self, script: &str) -> String {
+        let out = self.run("sh", &["-c", script]);
+        assert!(
+            out.status.success(),
+            "`{script}` failed in {}: {}",
+            self.name,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Runs the netdx binary under test inside the namespace.
+    pub fn netdx(&self, args: &[&str]) -> Output {
+        self.run(super::netdx_bin(), args)
+    }
+
+    /// Starts a long-running program inside the namespace; it is killed when
+    /// the namespace drops.
+    pub fn spawn(&mut self, program: &str, args: &[&str]) -> u32 {
+        let child = self
+            .command(program, args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|err| panic!("spawning {program} in {}: {err}", self.name));
+        let pid = child.id();
+        self.children.push(child);
+        pid
+    }
+
+    /// Creates a veth pair with both ends in this namespace; returns the first end.
+    pub fn add_veth(&self, name: &str, peer: &str) -> Link<'_> {
+        self.ip(&["link", "add", name, "type", "veth", "peer", "name", peer]);
+        Link {
+            ns: self,
+            name: name.to_string(),
+        }
+    }
+
+    /// Creates a veth pair from this namespace (`local`) to `other` (`remote`).
+    pub fn connect<'a>(
+        &'a self,
+        local: &str,
+        other: &'a Netns,
+        remote: &str,
+    ) -> (Link<'a>, Link<'a>) {
+        self.ip(&[
+            "link",
+            "add",
+            local,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            remote,
+            "netns",
+            other.name(),
+        ]);
+        (
+            Link {
+                ns: self,
+                name: local.to_string(),
+            },
+            Link {
+                ns: other,
+                name: remote.to_string(),
+            },
+        )
+    }
+
+    /// A handle on an interface that already exists in this namespace.
+    pub fn link(&self, name: &str) -> Link<'_> {
+        Link {
+            ns: self,
+            name: name.to_string(),
+        }
+    }
+
+    /// Sets a sysctl inside the namespace (`net.ipv4.ip_forward=1` style).
+    pub fn sysctl(&self, assignment: &str) {
+        self.sh(&format!("sysctl -qw {assignment}"));
+    }
+
+    /// Reads a file inside the namespace's view of sysfs/procfs.
+    pub fn read(&self, path: &str) -> String {
+        self.sh(&format!("cat {path}"))
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        for child in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        kill_inside(&self.name);
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+/// One interface in a test namespace; each method applies at once.
+pub struct Link<'a> {
+    ns: &'a Netns,
+    name: String,
+}
+
+impl Link<'_> {
+    /// The interface name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Adds an IPv4 address `a.b.c.d/len` with the usual broadcast.
+    pub fn addr4(&self, cidr: &str) -> &Self {
+        self.ns
+            .ip(&["addr", "add", cidr, "brd", "+", "dev", &self.name]);
+        self
+    }
+
+    /// Adds an IPv4 point-to-point address with a peer.
+    pub fn addr4_peer(&self, local: &str, peer_cidr: &str) -> &Self {
+        self.ns
+            .ip(&["addr", "add", local, "peer", peer_cidr, "dev", &self.name]);
+        self
+    }
+
+    /// Adds an IPv6 address without duplicate-address detection, so it is usable at once.
+    pub fn addr6(&self, cidr: &str) -> &Self {
+        self.ns
+            .ip(&["-6", "addr", "add", cidr, "dev", &self.name, "nodad"]);
+        self
+    }
+
+    /// Sets the MTU.
+    pub fn mtu(&self, mtu: u32) -> &Self {
+        self.ns
+            .ip(&["link", "set", &self.name, "mtu", &mtu.to_string()]);
+        self
+    }
+
+    /// Sets the hardware address.
+    pub fn mac(&self, mac: &str) -> &Self {
+        self.ns.ip(&["link", "set", &self.name, "address", mac]);
+        self
+    }
+
+    /// Sets the transmit queue length.
+    pub fn txqueuelen(&self, len: u32) -> &Self {
+        self.ns
+            .ip(&["link", "set", &self.name, "txqueuelen", &len.to_string()]);
+        self
+    }
+
+    /// Brings the interface up.
+    pub fn up(&self) -> &Self {
+        self.ns.ip(&["link", "set", &self.name, "up"]);
+        self
+    }
+
+    /// Takes the interface down.
+    pub fn down(&self) -> &Self {
+        self.ns.ip(&["link", "set", &self.name, "down"]);
+        self
+    }
+}
+
+fn run_ok(program: &str, args: &[&str]) -> Output {
+    let out = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|err| panic!("running {program}: {err}"));
+    assert!(
+        out.status.success(),
+        "{program} {} failed: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Kills every process still running inside namespace `name`.
+fn kill_inside(name: &str) {
+    let Ok(out) = Command::new("ip").args(["netns", "pids", name]).output() else {
+        return;
+    };
+    for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+        let _ = Command::new("kill").args(["-9", pid]).status();
+    }
+}
+
+/// Deletes namespaces left by test processes that no longer exist (a run
+/// killed before its destructors ran).
+fn sweep_stale() {
+    let Ok(out) = Command::new("ip").args(["netns", "list"]).output() else {
+        return;
+    };
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let Some(name) = line.split_whitespace().next() else {
+            continue;
+        };
+        let Some(rest) = name.strip_prefix(PREFIX) else {
+            continue;
+        };
+        let Some(pid) = rest.split('-').next() else {
+            continue;
+        };
+        if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            kill_inside(name);
+            let _ = Command::new("ip").args(["netns", "del", name]).status();
+        }
+    }
+}
