@@ -5,7 +5,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::address::{AddressAttribute, AddressMessage, AddressScope};
-use netlink_packet_route::link::{LinkAttribute, LinkMessage, State, Stats, Stats64};
+use netlink_packet_route::link::{LinkAttribute, LinkMessage, State, Stats64};
 
 use super::{Address, Family, IfFlags, IfaceError, Interface, LinkType, Selection, natural_cmp};
 use crate::iface::flags::IFF_UP;
@@ -77,7 +77,6 @@ fn interface_from(link: LinkMessage) -> Interface {
         addresses: Vec::new(),
         stats: None,
     };
-    let mut stats32 = None;
     for attribute in link.attributes {
         match attribute {
             LinkAttribute::IfName(name) => iface.name = name,
@@ -88,12 +87,8 @@ fn interface_from(link: LinkMessage) -> Interface {
             }
             LinkAttribute::OperState(state) => iface.operstate = Some(operstate_name(state)),
             LinkAttribute::Stats64(stats) => iface.stats = Some(stats_from_64(&stats)),
-            LinkAttribute::Stats(stats) => stats32 = Some(stats_from_32(&stats)),
             _ => {}
         }
-    }
-    if iface.stats.is_none() {
-        iface.stats = stats32;
     }
     iface
 }
@@ -175,7 +170,8 @@ fn operstate_name(state: State) -> String {
     }
 }
 
-/// The kernel's 64-bit counters summed the way /proc/net/dev (and so ifconfig) sums them.
+/// The kernel's 64-bit counters (sent with every link since Linux 2.6.35)
+/// summed the way /proc/net/dev, and so ifconfig, sums them.
 fn stats_from_64(s: &Stats64) -> super::Stats {
     super::Stats {
         rx_packets: s.rx_packets,
@@ -209,32 +205,6 @@ fn sum(counters: &[u64]) -> u64 {
     counters
         .iter()
         .fold(0u64, |total, &c| total.wrapping_add(c))
-}
-
-/// The same sums from the legacy 32-bit counters (kernels that send no IFLA_STATS64).
-fn stats_from_32(s: &Stats) -> super::Stats {
-    let wide = |v: u32| u64::from(v);
-    super::Stats {
-        rx_packets: wide(s.rx_packets),
-        rx_bytes: wide(s.rx_bytes),
-        rx_errors: wide(s.rx_errors),
-        rx_dropped: wide(s.rx_dropped) + wide(s.rx_missed_errors),
-        rx_overruns: wide(s.rx_fifo_errors),
-        rx_frame: wide(s.rx_length_errors)
-            + wide(s.rx_over_errors)
-            + wide(s.rx_crc_errors)
-            + wide(s.rx_frame_errors),
-        tx_packets: wide(s.tx_packets),
-        tx_bytes: wide(s.tx_bytes),
-        tx_errors: wide(s.tx_errors),
-        tx_dropped: wide(s.tx_dropped),
-        tx_overruns: wide(s.tx_fifo_errors),
-        tx_carrier: wide(s.tx_carrier_errors)
-            + wide(s.tx_aborted_errors)
-            + wide(s.tx_window_errors)
-            + wide(s.tx_heartbeat_errors),
-        collisions: wide(s.collisions),
-    }
 }
 
 #[cfg(test)]
