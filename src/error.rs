@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use crate::iface::IfaceError;
 use crate::netlink::NetlinkError;
+use crate::ping::PingError;
 
 /// How a command that ran to completion answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +25,9 @@ pub enum Error {
     /// Interface inspection failed.
     #[error(transparent)]
     Iface(#[from] IfaceError),
+    /// A ping run could not start or go on.
+    #[error(transparent)]
+    Ping(PingError),
     /// Talking to the kernel over netlink failed.
     #[error(transparent)]
     Netlink(#[from] NetlinkError),
@@ -36,6 +40,15 @@ pub enum Error {
     /// The reader of our output went away (`netdx … | head`): stop quietly.
     #[error("output pipe closed")]
     BrokenPipe,
+}
+
+impl From<PingError> for Error {
+    fn from(err: PingError) -> Self {
+        match err {
+            PingError::Output(io) => Error::from(io),
+            other => Error::Ping(other),
+        }
+    }
 }
 
 impl From<std::io::Error> for Error {

@@ -15,6 +15,9 @@ pub mod cmd;
 pub mod error;
 pub mod iface;
 pub mod netlink;
+pub mod ping;
+pub mod privilege;
 pub mod render;
+pub mod signals;
 
 pub use error::{Error, Outcome};

@@ -8,6 +8,21 @@ use netdx::cli::Cli;
 use netdx::error::{Error, Outcome};
 
 fn main() -> ExitCode {
+    // A panic is a bug, but the user still gets one line and exit 2, not a backtrace.
+    std::panic::set_hook(Box::new(|info| {
+        let what = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        let place = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!("netdx: internal error{place}: {what} (this is a bug; please report it)");
+        std::process::exit(2);
+    }));
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => return netdx::error::report_usage(err),

@@ -1,6 +1,7 @@
 //! One thin module per subcommand: arguments → domain → render → exit code.
 
 pub mod ifconfig;
+pub mod ping;
 
 use crate::cli::{Cli, Command};
 use crate::error::{Error, Outcome};
@@ -11,5 +12,6 @@ pub fn dispatch(cli: Cli) -> Result<Outcome, Error> {
     let out = Output::for_stdout(cli.global.json, cli.global.color);
     match cli.command {
         Command::Ifconfig(args) => ifconfig::run(&args, &out),
+        Command::Ping(args) => ping::run(&args, &out),
     }
 }

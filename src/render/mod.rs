@@ -5,6 +5,7 @@
 
 pub mod iface;
 pub mod json;
+pub mod ping;
 pub mod table;
 pub mod units;
 

@@ -11,7 +11,12 @@ pub mod netns;
 use std::process::{Command, Output};
 
 #[allow(unused_imports)]
-pub use netns::Netns;
+pub use netns::{Netns, Pair};
+
+/// Path of a scripted responder under tests/responders.
+pub fn responder(name: &str) -> String {
+    format!("{}/tests/responders/{name}", env!("CARGO_MANIFEST_DIR"))
+}
 
 /// Path of the netdx binary under test.
 pub fn netdx_bin() -> &'static str {

@@ -99,6 +99,40 @@ impl Netns {
         pid
     }
 
+    /// Starts a long-running program inside the namespace and waits until it
+    /// prints `ready` on stdout; it is killed when the namespace drops.
+    pub fn spawn_ready(&mut self, program: &str, args: &[&str]) -> u32 {
+        use std::io::{BufRead, BufReader};
+        let mut child = self
+            .command(program, args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|err| panic!("spawning {program} in {}: {err}", self.name));
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            if let Some(Ok(line)) = lines.next() {
+                let _ = tx.send(line);
+            }
+            // Keep draining so the program never blocks on a full pipe.
+            for _ in lines {}
+        });
+        let line = rx
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .unwrap_or_else(|_| panic!("{program} did not get ready in {}", self.name));
+        assert_eq!(
+            line.trim(),
+            "ready",
+            "{program} printed {line:?} instead of ready"
+        );
+        let pid = child.id();
+        self.children.push(child);
+        pid
+    }
+
     /// Creates a veth pair with both ends in this namespace; returns the first end.
     pub fn add_veth(&self, name: &str, peer: &str) -> Link<'_> {
         self.ip(&["link", "add", name, "type", "veth", "peer", "name", peer]);
@@ -149,7 +183,7 @@ impl Netns {
 
     /// Sets a sysctl inside the namespace (`net.ipv4.ip_forward=1` style).
     pub fn sysctl(&self, assignment: &str) {
-        self.sh(&format!("sysctl -qw {assignment}"));
+        self.sh(&format!("sysctl -qw '{assignment}'"));
     }
 
     /// Reads a file inside the namespace's view of sysfs/procfs.
@@ -282,5 +316,62 @@ fn sweep_stale() {
             kill_inside(name);
             let _ = Command::new("ip").args(["netns", "del", name]).status();
         }
+    }
+}
+
+/// Two hosts on one link: `client` (10.9.0.1, fd09::1) and `host`
+/// (10.9.0.2, fd09::2). The client routes everything else through the host,
+/// so the host decides what answers: its own addresses, whole blocks it
+/// claims with [`Pair::answer_for`], and blocks it swallows with
+/// [`Pair::silence`].
+pub struct Pair {
+    /// The side that runs the tool under test.
+    pub client: Netns,
+    /// The far side.
+    pub host: Netns,
+}
+
+impl Pair {
+    /// Client IPv4 address.
+    pub const CLIENT_V4: &'static str = "10.9.0.1";
+    /// Host IPv4 address.
+    pub const HOST_V4: &'static str = "10.9.0.2";
+    /// Client IPv6 address.
+    pub const CLIENT_V6: &'static str = "fd09::1";
+    /// Host IPv6 address.
+    pub const HOST_V6: &'static str = "fd09::2";
+
+    /// Builds both namespaces and the link between them.
+    pub fn new(tag: &str) -> Pair {
+        let client = Netns::new(&format!("{tag}c"));
+        let host = Netns::new(&format!("{tag}h"));
+        for ns in [&client, &host] {
+            ns.sysctl("net.ipv6.conf.default.router_solicitations=0");
+            ns.sysctl("net.ipv6.conf.default.accept_ra=0");
+        }
+        {
+            let (c, h) = client.connect("c0", &host, "h0");
+            c.addr4("10.9.0.1/24").addr6("fd09::1/64").up();
+            h.addr4("10.9.0.2/24").addr6("fd09::2/64").up();
+        }
+        client.ip(&["route", "add", "default", "via", Self::HOST_V4]);
+        client.ip(&["-6", "route", "add", "default", "via", Self::HOST_V6]);
+        Pair { client, host }
+    }
+
+    /// Makes the host answer for every address of `cidr` (a local route).
+    pub fn answer_for(&self, cidr: &str) {
+        self.host.ip(&["route", "add", "local", cidr, "dev", "lo"]);
+    }
+
+    /// Makes the host drop everything sent to `cidr`, silently.
+    pub fn silence(&self, cidr: &str) {
+        let v6 = cidr.contains(':');
+        let mut args = vec![];
+        if v6 {
+            args.push("-6");
+        }
+        args.extend_from_slice(&["route", "add", "blackhole", cidr]);
+        self.host.ip(&args);
     }
 }

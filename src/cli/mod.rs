@@ -5,7 +5,13 @@
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::iface::IfaceName;
+mod ifconfig;
+mod ping;
+pub mod values;
+
+pub use ifconfig::IfconfigArgs;
+pub use ping::PingArgs;
+
 use crate::render::ColorChoice;
 
 const TOP_EXAMPLES: &str = "\
@@ -13,20 +19,10 @@ Examples:
   netdx ifconfig                 interfaces that are up, as ifconfig shows them
   netdx ifconfig -a --json       every interface as JSON
   netdx ifconfig -s              the short counters table (ifconfig -s, netstat -i)
+  netdx ping -c 3 localhost      three echo requests, iputils-style output
+  netdx ping -a -g 10.0.0.0/24   which hosts of a network answer (fping -a -g)
 
 Exit status: 0 success, 1 a negative answer (no reply, port free), 2 an error.";
-
-const IFCONFIG_EXAMPLES: &str = "\
-Examples:
-  netdx ifconfig                 interfaces that are up
-  netdx ifconfig -a              every interface, down ones too
-  netdx ifconfig eth0            one interface, whatever its state
-  netdx ifconfig -s              short table: MTU, RX/TX ok, errors, drops, overruns, flags
-  netdx ifconfig -a --json       every interface as JSON (fields: docs/json.md)
-
-Counters mean what ifconfig's mean: RX dropped includes packets the NIC missed,
-RX frame sums length/overflow/CRC/frame errors, TX carrier sums carrier/aborted/
-window/heartbeat errors.";
 
 /// netdx: one binary for network diagnostics.
 #[derive(Debug, Parser)]
@@ -62,20 +58,9 @@ pub struct GlobalArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Inspect interfaces: addresses, flags, MTU, MAC, counters (replaces ifconfig, ip addr, ip -s link)
-    #[command(after_help = IFCONFIG_EXAMPLES)]
+    #[command(after_help = ifconfig::IFCONFIG_EXAMPLES)]
     Ifconfig(IfconfigArgs),
-}
-
-/// `netdx ifconfig [-a] [-s] [IFACE]`
-#[derive(Debug, Args)]
-pub struct IfconfigArgs {
-    /// Show every interface, including those that are down
-    #[arg(short = 'a', long = "all")]
-    pub all: bool,
-    /// Show the short table (like ifconfig -s / netstat -i)
-    #[arg(short = 's', long = "short")]
-    pub short: bool,
-    /// Show only this interface, whatever its state
-    #[arg(value_name = "IFACE")]
-    pub iface: Option<IfaceName>,
+    /// Check connectivity: ICMP echo to one host like ping, or to many hosts and networks like fping
+    #[command(after_help = ping::PING_EXAMPLES)]
+    Ping(PingArgs),
 }

@@ -1,0 +1,791 @@
+//! The probe scheduler: one poll loop, one echo socket per address family,
+//! any number of targets.
+//!
+//! One target with `Mode::Count` behaves like iputils ping; many targets
+//! with `Mode::UntilAlive` behave like fping. Memory is bounded by what is in
+//! flight: targets are drawn lazily from their source and dropped once their
+//! report is handed to the observer.
+#![forbid(unsafe_code)]
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::io;
+use std::net::IpAddr;
+use std::os::fd::AsFd;
+use std::time::{Duration, Instant, SystemTime};
+
+use nix::poll::{PollFd, PollFlags, ppoll};
+use nix::sys::time::TimeSpec;
+
+use super::socket::{EchoSocket, QueuedError, Received};
+use super::stats::{RttStats, loss_percent};
+use super::target::Target;
+use super::wire::{Incoming, SocketKind};
+use super::{
+    Corruption, Event, IcmpErrorReport, PingError, Reply, ReplyRecord, ReplyStatus, TargetReport,
+};
+use crate::signals::Interrupts;
+
+/// When the flood has no reply to wait for, it sends at least this often (iputils' MININTERVAL).
+const FLOOD_IDLE_INTERVAL: Duration = Duration::from_millis(10);
+/// Packets read from one socket before the loop looks at its timers again.
+const READ_BATCH: usize = 256;
+/// The sequence space, one slot per possible icmp_seq.
+const SEQ_SLOTS: usize = 1 << 16;
+
+/// How many probes each target gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// iputils: this many probes (`None`: until stopped), `period` apart.
+    Count(Option<u64>),
+    /// fping's default: probe until the first reply, at most `1 + retries`
+    /// times, each retry once the previous probe timed out.
+    UntilAlive {
+        /// Extra attempts after the first.
+        retries: u32,
+    },
+}
+
+/// Everything that shapes a run.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Probes per target.
+    pub mode: Mode,
+    /// Least time between any two probes (`-i`).
+    pub interval: Duration,
+    /// Least time between two probes to the same target (`--period`; `-i` for one host).
+    pub period: Duration,
+    /// How long a probe waits for its reply (`-W`); later replies count as late.
+    pub timeout: Duration,
+    /// Stop everything after this long (`-w`).
+    pub deadline: Option<Duration>,
+    /// The echo payload.
+    pub payload: Vec<u8>,
+    /// Flood: send as soon as the previous reply is back, or every 10 ms.
+    pub flood: bool,
+    /// Report probes still unanswered when the next one goes out (`-O`).
+    pub report_outstanding: bool,
+    /// Keep a record of every reply for `--json`.
+    pub keep_replies: bool,
+}
+
+/// The observer receives every event; an error (a closed stdout) stops the run.
+pub type Observer<'a> = dyn FnMut(Event<'_>) -> io::Result<()> + 'a;
+
+#[derive(Debug, Clone, Copy)]
+struct Probe {
+    /// 0 marks an empty slot; every probe gets a fresh token.
+    token: u64,
+    target: usize,
+    sent_wall: SystemTime,
+    sent_mono: Instant,
+    answered: bool,
+    expired: bool,
+}
+
+struct Active {
+    target: Target,
+    report: TargetReport,
+    rtt: RttStats,
+    attempts: u64,
+    outstanding: u32,
+    first_send: Option<Instant>,
+    last_send: Option<Instant>,
+    last_seq: Option<(u16, u64)>,
+}
+
+/// Runs `plan` against `targets` until every target is done, the deadline
+/// passes, or the user interrupts. Reports arrive through `observer` as
+/// [`Event::Done`], in the order targets finish.
+pub fn run(
+    plan: &Plan,
+    v4: Option<EchoSocket>,
+    v6: Option<EchoSocket>,
+    targets: &mut dyn Iterator<Item = Target>,
+    interrupts: &Interrupts,
+    observer: &mut Observer<'_>,
+) -> Result<(), PingError> {
+    let started = Instant::now();
+    let mut engine = Engine {
+        plan,
+        sockets: [v4, v6],
+        source: targets,
+        source_done: false,
+        observer,
+        active: HashMap::new(),
+        ready: BinaryHeap::new(),
+        probes: Vec::new(),
+        expiry: VecDeque::new(),
+        next_seq: 1,
+        next_token: 1,
+        next_allowed: started,
+        last_send: None,
+        deadline: plan.deadline.map(|d| started + d),
+    };
+    let empty = Probe {
+        token: 0,
+        target: 0,
+        sent_wall: SystemTime::UNIX_EPOCH,
+        sent_mono: started,
+        answered: false,
+        expired: false,
+    };
+    engine.probes = vec![empty; SEQ_SLOTS];
+    engine.run(interrupts)
+}
+
+struct Engine<'a, 'o> {
+    plan: &'a Plan,
+    sockets: [Option<EchoSocket>; 2],
+    source: &'a mut dyn Iterator<Item = Target>,
+    source_done: bool,
+    observer: &'a mut Observer<'o>,
+    active: HashMap<usize, Active>,
+    ready: BinaryHeap<Reverse<(Instant, usize)>>,
+    probes: Vec<Probe>,
+    expiry: VecDeque<(Instant, u16, u64)>,
+    next_seq: u16,
+    next_token: u64,
+    next_allowed: Instant,
+    last_send: Option<Instant>,
+    deadline: Option<Instant>,
+}
+
+impl Engine<'_, '_> {
+    fn run(&mut self, interrupts: &Interrupts) -> Result<(), PingError> {
+        loop {
+            let now = Instant::now();
+            if self.deadline.is_some_and(|d| now >= d) {
+                break;
+            }
+            self.expire(now)?;
+            self.send_due()?;
+            if self.finished() {
+                break;
+            }
+            self.wait(interrupts)?;
+            let requests = interrupts.take();
+            if requests.status {
+                self.report_status()?;
+            }
+            if requests.stop {
+                break;
+            }
+        }
+        self.finish_all()
+    }
+
+    fn finished(&self) -> bool {
+        self.source_done && self.active.is_empty()
+    }
+
+    fn family_index(address: &IpAddr) -> usize {
+        usize::from(address.is_ipv6())
+    }
+
+    // ---- sending -------------------------------------------------------
+
+    /// Sends every probe that is due now, pacing by the global interval.
+    fn send_due(&mut self) -> Result<(), PingError> {
+        loop {
+            let now = Instant::now();
+            if now < self.next_allowed {
+                return Ok(());
+            }
+            if self.plan.flood
+                && self.in_flight() > 0
+                && self
+                    .last_send
+                    .is_some_and(|at| now < at + FLOOD_IDLE_INTERVAL)
+            {
+                return Ok(());
+            }
+            let Some(index) = self.next_due(now) else {
+                return Ok(());
+            };
+            self.send_probe(index, now)?;
+            if !self.plan.interval.is_zero() {
+                // Keep the cadence: catch up at most one interval when late.
+                let base = self
+                    .next_allowed
+                    .max(now.checked_sub(self.plan.interval).unwrap_or(now));
+                self.next_allowed = base + self.plan.interval;
+            } else if self.plan.flood {
+                return Ok(());
+            }
+        }
+    }
+
+    fn in_flight(&self) -> u32 {
+        self.active.values().map(|a| a.outstanding).sum()
+    }
+
+    /// The next target to probe: a scheduled probe first, else a new target.
+    fn next_due(&mut self, now: Instant) -> Option<usize> {
+        if let Some(Reverse((at, index))) = self.ready.peek().copied() {
+            if at <= now {
+                self.ready.pop();
+                if self.active.contains_key(&index) {
+                    return Some(index);
+                }
+                return self.next_due(now);
+            }
+        }
+        if self.source_done {
+            return None;
+        }
+        match self.source.next() {
+            Some(target) => {
+                let index = target.index;
+                let report = TargetReport::new(&target);
+                self.active.insert(
+                    index,
+                    Active {
+                        target,
+                        report,
+                        rtt: RttStats::default(),
+                        attempts: 0,
+                        outstanding: 0,
+                        first_send: None,
+                        last_send: None,
+                        last_seq: None,
+                    },
+                );
+                Some(index)
+            }
+            None => {
+                self.source_done = true;
+                None
+            }
+        }
+    }
+
+    fn send_probe(&mut self, index: usize, now: Instant) -> Result<(), PingError> {
+        let Some(active) = self.active.get(&index) else {
+            return Ok(());
+        };
+        let family = Self::family_index(&active.target.address);
+        if self.sockets[family].is_none() {
+            return Err(PingError::NoSocketForFamily(active.target.address));
+        }
+        if self.plan.report_outstanding
+            && let Some((seq, token)) = active.last_seq
+        {
+            let slot = self.probes[usize::from(seq)];
+            if slot.token == token && !slot.answered {
+                let target = active.target.clone();
+                (self.observer)(Event::NoAnswerYet {
+                    target: &target,
+                    seq,
+                })
+                .map_err(PingError::Output)?;
+            }
+        }
+        let seq = self.next_seq;
+        self.next_seq = self.next_seq.wrapping_add(1);
+        let token = self.next_token;
+        self.next_token += 1;
+        let Some(active) = self.active.get_mut(&index) else {
+            return Ok(());
+        };
+        let socket = self.sockets[family]
+            .as_mut()
+            .ok_or(PingError::NoSocketForFamily(active.target.address))?;
+        let result = socket.send(
+            active.target.address,
+            active.target.scope_id,
+            seq,
+            &self.plan.payload,
+        );
+        let sent_mono = Instant::now();
+        active.attempts += 1;
+        active.report.transmitted += 1;
+        active.first_send.get_or_insert(sent_mono);
+        active.last_send = Some(sent_mono);
+        active.last_seq = Some((seq, token));
+        self.last_send = Some(sent_mono);
+        match result {
+            Ok(sent_wall) => {
+                self.probes[usize::from(seq)] = Probe {
+                    token,
+                    target: index,
+                    sent_wall,
+                    sent_mono,
+                    answered: false,
+                    expired: false,
+                };
+                active.outstanding += 1;
+                self.expiry
+                    .push_back((sent_mono + self.plan.timeout, seq, token));
+                let target = active.target.clone();
+                (self.observer)(Event::Sent {
+                    target: &target,
+                    seq,
+                })
+                .map_err(PingError::Output)?;
+            }
+            Err(err) if matches!(err.raw_os_error(), Some(libc::EAGAIN | libc::ENOBUFS)) => {
+                // The socket buffer or device queue is full: not sent, try again soon.
+                active.attempts -= 1;
+                active.report.transmitted -= 1;
+                self.ready.push(Reverse((now + FLOOD_IDLE_INTERVAL, index)));
+                return Ok(());
+            }
+            Err(err) => {
+                // A hard local error: counted as sent (as iputils does) and reported.
+                let target = active.target.clone();
+                (self.observer)(Event::SendFailed {
+                    target: &target,
+                    seq,
+                    error: &err,
+                })
+                .map_err(PingError::Output)?;
+            }
+        }
+        self.schedule_next(index, now);
+        self.check_done(index)
+    }
+
+    /// Queues the target's next probe, if its mode wants one now.
+    fn schedule_next(&mut self, index: usize, now: Instant) {
+        let Some(active) = self.active.get(&index) else {
+            return;
+        };
+        let more = match self.plan.mode {
+            Mode::Count(None) => true,
+            Mode::Count(Some(count)) => {
+                if self.plan.deadline.is_some() {
+                    // With -w, -c counts replies: keep probing until they arrive.
+                    active.report.received + active.report.errors < count
+                } else {
+                    active.attempts < count
+                }
+            }
+            // Retries go out when the previous attempt times out.
+            Mode::UntilAlive { .. } => false,
+        };
+        if more {
+            self.ready.push(Reverse((now + self.plan.period, index)));
+        }
+    }
+
+    // ---- receiving -----------------------------------------------------
+
+    /// Waits for a packet, a signal, or the next timer.
+    fn wait(&mut self, interrupts: &Interrupts) -> Result<(), PingError> {
+        let now = Instant::now();
+        let wake = self.next_wakeup(now);
+        let timeout = wake.map(|at| {
+            let left = at.saturating_duration_since(now);
+            TimeSpec::from_duration(left)
+        });
+        let (readable, errored) = {
+            let mut fds: Vec<PollFd<'_>> = Vec::with_capacity(4);
+            let mut families = Vec::with_capacity(2);
+            for (family, socket) in self.sockets.iter().enumerate() {
+                if let Some(socket) = socket {
+                    fds.push(PollFd::new(socket.as_fd(), PollFlags::POLLIN));
+                    families.push(family);
+                }
+            }
+            for fd in interrupts.fds() {
+                fds.push(PollFd::new(fd, PollFlags::POLLIN));
+            }
+            match ppoll(&mut fds, timeout, None) {
+                Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+                Err(errno) => return Err(PingError::Poll(errno.into())),
+            }
+            let mut readable = [false; 2];
+            let mut errored = [false; 2];
+            for (slot, family) in families.iter().enumerate() {
+                let revents = fds[slot].revents().unwrap_or(PollFlags::empty());
+                readable[*family] = revents.contains(PollFlags::POLLIN);
+                errored[*family] = revents.contains(PollFlags::POLLERR);
+            }
+            (readable, errored)
+        };
+        for family in 0..2 {
+            if errored[family] {
+                self.drain_errors(family)?;
+            }
+            if readable[family] {
+                self.drain_replies(family)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn next_wakeup(&self, now: Instant) -> Option<Instant> {
+        let mut wake: Option<Instant> = self.deadline;
+        let mut consider = |at: Instant| {
+            wake = Some(wake.map_or(at, |w| w.min(at)));
+        };
+        if let Some(&(at, _, _)) = self.expiry.front() {
+            consider(at);
+        }
+        let send_at = if let Some(Reverse((at, _))) = self.ready.peek() {
+            Some(*at)
+        } else if !self.source_done {
+            Some(now)
+        } else {
+            None
+        };
+        if let Some(at) = send_at {
+            let mut at = at.max(self.next_allowed);
+            if self.plan.flood && self.in_flight() > 0 {
+                if let Some(last) = self.last_send {
+                    at = at.max(last + FLOOD_IDLE_INTERVAL);
+                }
+            }
+            consider(at);
+        }
+        wake
+    }
+
+    fn drain_replies(&mut self, family: usize) -> Result<(), PingError> {
+        for _ in 0..READ_BATCH {
+            let Some(socket) = self.sockets[family].as_mut() else {
+                return Ok(());
+            };
+            let kind = socket.kind();
+            let ident = socket.ident();
+            let received = match socket.recv() {
+                Ok(Some(received)) => received,
+                Ok(None) => return Ok(()),
+                Err(err) => return Err(PingError::Receive(err)),
+            };
+            if let Some(reply) = classify(&received, kind, ident) {
+                let (seq, event) = reply;
+                let at = received.at;
+                let from = received.from;
+                let ttl = received.ttl;
+                self.on_reply(seq, from, ttl, at, event)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn on_reply(
+        &mut self,
+        seq: u16,
+        from: IpAddr,
+        cmsg_ttl: Option<u8>,
+        at: Option<SystemTime>,
+        echo: EchoFacts,
+    ) -> Result<(), PingError> {
+        let probe = self.probes[usize::from(seq)];
+        if probe.token == 0 {
+            return Ok(());
+        }
+        let Some(active) = self.active.get_mut(&probe.target) else {
+            return Ok(());
+        };
+        if active.target.address != from {
+            // Someone else's echo with a colliding sequence: not ours.
+            return Ok(());
+        }
+        let received_at = at.unwrap_or_else(SystemTime::now);
+        let rtt = received_at
+            .duration_since(probe.sent_wall)
+            .unwrap_or_else(|_| probe.sent_mono.elapsed());
+        let status = if !echo.checksum_ok {
+            ReplyStatus::Corrupted(Corruption::BadChecksum)
+        } else if let Some(corruption) = compare_payload(&self.plan.payload, &echo.data) {
+            ReplyStatus::Corrupted(corruption)
+        } else if probe.answered {
+            ReplyStatus::Duplicate
+        } else if probe.expired {
+            ReplyStatus::Late
+        } else {
+            ReplyStatus::Good
+        };
+        match status {
+            ReplyStatus::Good => {
+                active.report.received += 1;
+                active.rtt.add(rtt);
+                active.outstanding = active.outstanding.saturating_sub(1);
+                self.probes[usize::from(seq)].answered = true;
+            }
+            ReplyStatus::Duplicate => {
+                // iputils counts duplicates into its RTT statistics; so do we.
+                active.report.duplicates += 1;
+                active.rtt.add(rtt);
+            }
+            ReplyStatus::Late => active.report.late += 1,
+            ReplyStatus::Corrupted(_) => active.report.corrupted += 1,
+        }
+        let ttl = echo.header_ttl.or(cmsg_ttl);
+        let reply = Reply {
+            from,
+            seq,
+            bytes: echo.icmp_len,
+            ttl,
+            rtt,
+            at: received_at,
+            status,
+        };
+        if self.plan.keep_replies && matches!(status, ReplyStatus::Good | ReplyStatus::Duplicate) {
+            active.report.replies.push(ReplyRecord {
+                seq,
+                ttl,
+                rtt_ms: rtt.as_secs_f64() * 1000.0,
+                dup: status == ReplyStatus::Duplicate,
+            });
+        }
+        let target = active.target.clone();
+        (self.observer)(Event::Reply {
+            target: &target,
+            reply: &reply,
+        })
+        .map_err(PingError::Output)?;
+        self.check_done(probe.target)
+    }
+
+    fn drain_errors(&mut self, family: usize) -> Result<(), PingError> {
+        for _ in 0..READ_BATCH {
+            let Some(socket) = self.sockets[family].as_mut() else {
+                return Ok(());
+            };
+            let kind = socket.kind();
+            let ident = socket.ident();
+            let queued = match socket.recv_error() {
+                Ok(Some(queued)) => queued,
+                Ok(None) => return Ok(()),
+                Err(err) => return Err(PingError::Receive(err)),
+            };
+            self.on_error(queued, kind, ident)?;
+        }
+        Ok(())
+    }
+
+    fn on_error(
+        &mut self,
+        queued: QueuedError,
+        kind: SocketKind,
+        ident: u16,
+    ) -> Result<(), PingError> {
+        let Some((request_ident, seq)) = queued.request else {
+            return Ok(());
+        };
+        if kind == SocketKind::Raw && request_ident != ident {
+            return Ok(());
+        }
+        let probe = self.probes[usize::from(seq)];
+        if probe.token == 0 {
+            return Ok(());
+        }
+        let Some(active) = self.active.get_mut(&probe.target) else {
+            return Ok(());
+        };
+        if queued.target.is_some_and(|t| t != active.target.address) {
+            return Ok(());
+        }
+        active.report.errors += 1;
+        if !probe.answered && !probe.expired {
+            // The error answers the probe: it will not time out as well.
+            self.probes[usize::from(seq)].answered = true;
+            active.outstanding = active.outstanding.saturating_sub(1);
+        }
+        let report = IcmpErrorReport {
+            seq,
+            kind: queued.origin,
+            at: SystemTime::now(),
+        };
+        let target = active.target.clone();
+        (self.observer)(Event::Error {
+            target: &target,
+            error: &report,
+        })
+        .map_err(PingError::Output)?;
+        self.check_done(probe.target)
+    }
+
+    // ---- timers and completion ------------------------------------------
+
+    fn expire(&mut self, now: Instant) -> Result<(), PingError> {
+        while let Some(&(at, seq, token)) = self.expiry.front() {
+            if at > now {
+                break;
+            }
+            self.expiry.pop_front();
+            let probe = self.probes[usize::from(seq)];
+            if probe.token != token || probe.answered {
+                continue;
+            }
+            self.probes[usize::from(seq)].expired = true;
+            let Some(active) = self.active.get_mut(&probe.target) else {
+                continue;
+            };
+            active.outstanding = active.outstanding.saturating_sub(1);
+            if let Mode::UntilAlive { retries } = self.plan.mode
+                && active.report.received == 0
+                && active.attempts <= u64::from(retries)
+            {
+                self.ready.push(Reverse((now, probe.target)));
+            }
+            self.check_done(probe.target)?;
+        }
+        Ok(())
+    }
+
+    /// Finishes the target if it has nothing left to send or wait for.
+    fn check_done(&mut self, index: usize) -> Result<(), PingError> {
+        let Some(active) = self.active.get(&index) else {
+            return Ok(());
+        };
+        let report = &active.report;
+        let (satisfied, sending_done) = match self.plan.mode {
+            Mode::Count(Some(count)) => {
+                let answered = report.received + report.errors >= count;
+                let done = if self.plan.deadline.is_some() {
+                    answered
+                } else {
+                    active.attempts >= count
+                };
+                (answered, done)
+            }
+            Mode::Count(None) => (false, false),
+            Mode::UntilAlive { retries } => (
+                report.received > 0,
+                report.received > 0 || active.attempts > u64::from(retries),
+            ),
+        };
+        if satisfied || (sending_done && active.outstanding == 0) {
+            self.finish(index)?;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, index: usize) -> Result<(), PingError> {
+        let Some(active) = self.active.remove(&index) else {
+            return Ok(());
+        };
+        let report = active.into_report();
+        (self.observer)(Event::Done(Box::new(report))).map_err(PingError::Output)
+    }
+
+    fn finish_all(&mut self) -> Result<(), PingError> {
+        let mut indices: Vec<usize> = self.active.keys().copied().collect();
+        indices.sort_unstable();
+        for index in indices {
+            self.finish(index)?;
+        }
+        Ok(())
+    }
+
+    fn report_status(&mut self) -> Result<(), PingError> {
+        let mut indices: Vec<usize> = self.active.keys().copied().collect();
+        indices.sort_unstable();
+        for index in indices {
+            if let Some(active) = self.active.get(&index) {
+                let snapshot = active.snapshot();
+                (self.observer)(Event::Status(&snapshot)).map_err(PingError::Output)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Active {
+    fn snapshot(&self) -> TargetReport {
+        let mut report = self.report.clone();
+        report.rtt = self.rtt.clone();
+        report.rtt_ms = self.rtt.summary();
+        report.loss_pct = loss_percent(report.transmitted, report.received);
+        report.elapsed = match (self.first_send, self.last_send) {
+            (Some(first), Some(last)) => last.duration_since(first),
+            _ => Duration::ZERO,
+        };
+        report
+    }
+
+    fn into_report(self) -> TargetReport {
+        self.snapshot()
+    }
+}
+
+/// The facts of an echo reply the engine needs, copied out of the socket buffer.
+struct EchoFacts {
+    header_ttl: Option<u8>,
+    data: Vec<u8>,
+    icmp_len: usize,
+    checksum_ok: bool,
+}
+
+/// Keeps echo replies that can be ours: every reply on a datagram socket
+/// (the kernel filters by identifier), our identifier on a raw socket.
+fn classify(received: &Received<'_>, kind: SocketKind, ident: u16) -> Option<(u16, EchoFacts)> {
+    let Incoming::EchoReply(reply) = &received.incoming else {
+        return None;
+    };
+    if kind == SocketKind::Raw && reply.ident != ident {
+        return None;
+    }
+    Some((
+        reply.seq,
+        EchoFacts {
+            header_ttl: reply.header_ttl,
+            data: reply.data.to_vec(),
+            icmp_len: reply.icmp_len,
+            checksum_ok: reply.checksum_ok,
+        },
+    ))
+}
+
+/// How an echoed payload differs from what was sent, if it does.
+pub fn compare_payload(sent: &[u8], echoed: &[u8]) -> Option<Corruption> {
+    if let Some(offset) = sent.iter().zip(echoed).position(|(a, b)| a != b) {
+        return Some(Corruption::WrongByte {
+            offset,
+            expected: sent[offset],
+            got: echoed[offset],
+        });
+    }
+    if echoed.len() != sent.len() {
+        return Some(Corruption::Length {
+            bytes: echoed.len(),
+            expected: sent.len(),
+        });
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identical_payload_is_not_corrupted() {
+        assert_eq!(compare_payload(b"abcdef", b"abcdef"), None);
+    }
+
+    #[test]
+    fn first_differing_byte_is_reported() {
+        assert_eq!(
+            compare_payload(b"abcdef", b"abXdef"),
+            Some(Corruption::WrongByte {
+                offset: 2,
+                expected: b'c',
+                got: b'X'
+            })
+        );
+    }
+
+    #[test]
+    fn short_or_long_echo_is_reported_with_its_length() {
+        assert_eq!(
+            compare_payload(b"abcdef", b"abc"),
+            Some(Corruption::Length {
+                bytes: 3,
+                expected: 6
+            })
+        );
+        assert_eq!(
+            compare_payload(b"abc", b"abcd"),
+            Some(Corruption::Length {
+                bytes: 4,
+                expected: 3
+            })
+        );
+    }
+}

@@ -1,0 +1,742 @@
+//! `netdx ping` with real packets: namespace hosts that answer, hosts that
+//! are silent, random loss, and a scripted responder that misbehaves.
+
+mod common;
+
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Netns, Pair, assert_one_line_error, netdx, responder, stderr, stdout};
+use regex::Regex;
+
+/// The statistics block, parsed from iputils-shaped text.
+#[derive(Debug, Default, PartialEq)]
+struct Summary {
+    transmitted: u64,
+    received: u64,
+    duplicates: u64,
+    corrupted: u64,
+    errors: u64,
+    late: u64,
+    loss: f64,
+    time_ms: u64,
+    rtt: Option<[f64; 4]>,
+}
+
+const HEADER_V4: &str =
+    r"^PING \S+ \(\d+\.\d+\.\d+\.\d+\)( from \S+ \S*:)? \d+\(\d+\) bytes of data\.$";
+const HEADER_V6: &str = r"^PING \S+\([0-9a-f:]+\)( from \S+ \S*:)? \d+ data bytes$";
+const REPLY: &str = r"^(\d+) bytes from (\S+)( \([^)]+\))?: icmp_seq=(\d+) ttl=(\d+) time=(\d+(?:\.\d+)?) ms( \(DUP!\))?$";
+const ERROR: &str = r"^From (\S+) icmp_seq=(\d+) (.+)$";
+const STATS_TITLE: &str = r"^--- \S+ ping statistics ---$";
+const COUNTS: &str = r"^(\d+) packets transmitted, (\d+) received(?:, \+(\d+) duplicates)?(?:, \+(\d+) corrupted)?(?:, \+(\d+) errors)?(?:, \+(\d+) late)?, ([\d.]+)% packet loss, time (\d+)ms$";
+const RTT: &str = r"^rtt min/avg/max/mdev = (\d+\.\d{3})/(\d+\.\d{3})/(\d+\.\d{3})/(\d+\.\d{3}) ms(, ipg/ewma \d+\.\d{3}/\d+\.\d{3} ms)?$";
+const PERCENTILES: &str = r"^rtt p50/p90/p99 = \d+\.\d{3}/\d+\.\d{3}/\d+\.\d{3} ms$";
+
+fn re(pattern: &str) -> Regex {
+    Regex::new(pattern).unwrap()
+}
+
+fn summary(text: &str) -> Summary {
+    let counts = re(COUNTS);
+    let rtt = re(RTT);
+    let mut parsed = Summary::default();
+    let mut found = false;
+    for line in text.lines() {
+        if let Some(c) = counts.captures(line) {
+            found = true;
+            let n = |i: usize| c.get(i).map_or(0, |m| m.as_str().parse().unwrap());
+            parsed.transmitted = n(1);
+            parsed.received = n(2);
+            parsed.duplicates = n(3);
+            parsed.corrupted = n(4);
+            parsed.errors = n(5);
+            parsed.late = n(6);
+            parsed.loss = c[7].parse().unwrap();
+            parsed.time_ms = n(8);
+        }
+        if let Some(c) = rtt.captures(line) {
+            let v = |i: usize| c[i].parse::<f64>().unwrap();
+            parsed.rtt = Some([v(1), v(2), v(3), v(4)]);
+        }
+    }
+    assert!(found, "no statistics line in:\n{text}");
+    parsed
+}
+
+/// Reply lines: (seq, ttl, time_ms, dup).
+fn replies(text: &str) -> Vec<(u16, u8, f64, bool)> {
+    let reply = re(REPLY);
+    text.lines()
+        .filter_map(|line| reply.captures(line))
+        .map(|c| {
+            (
+                c[4].parse().unwrap(),
+                c[5].parse().unwrap(),
+                c[6].parse().unwrap(),
+                c.get(7).is_some(),
+            )
+        })
+        .collect()
+}
+
+/// The kind of every line, failing on any line of no known shape.
+fn line_kinds(text: &str) -> Vec<&'static str> {
+    let shapes = [
+        ("header", re(HEADER_V4)),
+        ("header", re(HEADER_V6)),
+        ("reply", re(REPLY)),
+        ("error", re(ERROR)),
+        ("title", re(STATS_TITLE)),
+        ("counts", re(COUNTS)),
+        ("rtt", re(RTT)),
+        ("percentiles", re(PERCENTILES)),
+    ];
+    text.lines()
+        .filter(|line| !line.is_empty())
+        .map(|line| {
+            shapes
+                .iter()
+                .find(|(_, shape)| shape.is_match(line))
+                .map(|(kind, _)| *kind)
+                .unwrap_or_else(|| panic!("line of unknown shape: {line:?}\n{text}"))
+        })
+        .collect()
+}
+
+fn run_timed(ns: &Netns, args: &[&str]) -> (Output, Duration) {
+    let started = Instant::now();
+    let out = ns.netdx(args);
+    (out, started.elapsed())
+}
+
+#[test]
+fn answering_host_reports_replies_with_ttl_and_ordered_rtts() {
+    require_root!();
+    let pair = Pair::new("answer");
+    let out = pair
+        .client
+        .netdx(&["ping", "-c", "3", "-i", "0.2", Pair::HOST_V4]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}{}", stderr(&out));
+    let lines = replies(&text);
+    assert_eq!(
+        lines.iter().map(|r| r.0).collect::<Vec<_>>(),
+        [1, 2, 3],
+        "{text}"
+    );
+    assert!(
+        lines.iter().all(|r| r.1 == 64 && !r.3),
+        "ttl 64, no duplicates: {text}"
+    );
+    let s = summary(&text);
+    assert_eq!((s.transmitted, s.received, s.loss), (3, 3, 0.0));
+    let [min, avg, max, mdev] = s.rtt.expect("an rtt line");
+    assert!(min <= avg && avg <= max && mdev >= 0.0, "{text}");
+    assert!(
+        (350..=600).contains(&s.time_ms),
+        "time covers two intervals: {text}"
+    );
+}
+
+#[test]
+fn output_has_the_shapes_iputils_prints() {
+    require_root!();
+    let pair = Pair::new("shapes");
+    for target in [Pair::HOST_V4, Pair::HOST_V6] {
+        let ours = stdout(&pair.client.netdx(&["ping", "-c", "2", "-i", "0.2", target]));
+        let theirs = stdout(&pair.client.run("ping", &["-c", "2", "-i", "0.2", target]));
+        let mut ours_kinds = line_kinds(&ours);
+        let theirs_kinds = line_kinds(&theirs);
+        // netdx adds one line iputils does not print.
+        assert_eq!(ours_kinds.pop(), Some("percentiles"), "{ours}");
+        assert_eq!(
+            ours_kinds, theirs_kinds,
+            "ours:\n{ours}\niputils:\n{theirs}"
+        );
+    }
+}
+
+#[test]
+fn silent_host_loses_everything_and_ends_after_count_interval_and_timeout() {
+    require_root!();
+    let pair = Pair::new("silent");
+    pair.silence("10.9.99.0/24");
+    let (out, took) = run_timed(
+        &pair.client,
+        &["ping", "-c", "3", "-i", "0.2", "-W", "1", "10.9.99.9"],
+    );
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    let s = summary(&text);
+    assert_eq!((s.transmitted, s.received, s.loss), (3, 0, 100.0), "{text}");
+    assert!(s.rtt.is_none());
+    // Last probe at 0.4 s, its timeout 1 s later.
+    assert!(
+        took >= Duration::from_millis(1300),
+        "ended too early: {took:?}"
+    );
+    assert!(
+        took <= Duration::from_millis(2500),
+        "ended too late: {took:?}"
+    );
+}
+
+#[test]
+fn reported_loss_matches_the_replies_the_host_actually_sent() {
+    require_root!();
+    let pair = Pair::new("loss");
+    pair.host.sh(
+        "iptables -A INPUT -p icmp --icmp-type echo-request -m statistic --mode random --probability 0.3 -j DROP && \
+         iptables -A OUTPUT -p icmp --icmp-type echo-reply -j ACCEPT",
+    );
+    let out = pair.client.netdx(&[
+        "ping",
+        "-c",
+        "200",
+        "-i",
+        "0.005",
+        "-W",
+        "1",
+        "-q",
+        Pair::HOST_V4,
+    ]);
+    let s = summary(&stdout(&out));
+    let counters = pair
+        .host
+        .sh("iptables -L OUTPUT -v -x -n | awk 'NR==3 {print $1}'");
+    let sent_back: u64 = counters.trim().parse().unwrap();
+    assert_eq!(s.transmitted, 200);
+    assert_eq!(
+        s.received, sent_back,
+        "received must equal the replies the host sent"
+    );
+    assert!(
+        sent_back > 80 && sent_back < 200,
+        "the loss rule dropped some: {sent_back}"
+    );
+    let expected_loss = (200 - sent_back) as f64 * 100.0 / 200.0;
+    assert!(
+        (s.loss - expected_loss).abs() < 0.01,
+        "{} vs {expected_loss}",
+        s.loss
+    );
+}
+
+/// A host whose kernel stays quiet while the scripted responder answers.
+fn scripted(tag: &str, actions: &str) -> Pair {
+    let mut pair = Pair::new(tag);
+    pair.host.sysctl("net.ipv4.icmp_echo_ignore_all=1");
+    pair.host
+        .spawn_ready("python3", &[&responder("icmp_responder.py"), actions]);
+    pair
+}
+
+#[test]
+fn duplicates_are_marked_and_counted_separately() {
+    require_root!();
+    let pair = scripted("dup", "echo,dup,echo");
+    let out = pair
+        .client
+        .netdx(&["ping", "-c", "3", "-i", "0.2", "-W", "1", Pair::HOST_V4]);
+    let text = stdout(&out);
+    let lines = replies(&text);
+    assert_eq!(
+        lines.iter().filter(|r| r.3).count(),
+        1,
+        "one (DUP!): {text}"
+    );
+    assert!(lines.iter().any(|r| r.0 == 2 && r.3), "{text}");
+    let s = summary(&text);
+    assert_eq!(
+        (s.transmitted, s.received, s.duplicates),
+        (3, 3, 1),
+        "{text}"
+    );
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn bad_checksum_foreign_identifier_truncated_and_short_replies_are_never_received() {
+    require_root!();
+    let pair = scripted("junk", "badsum,foreign,truncate,short,corrupt");
+    let out = pair
+        .client
+        .netdx(&["ping", "-c", "5", "-i", "0.2", "-W", "0.5", Pair::HOST_V4]);
+    let text = stdout(&out);
+    let s = summary(&text);
+    assert_eq!((s.transmitted, s.received), (5, 0), "{text}");
+    // Damaged replies that are ours are reported; foreign and short ones are not ours.
+    assert_eq!(s.corrupted, 3, "bad checksum, truncated, corrupted: {text}");
+    assert!(text.contains("(BAD CHECKSUM!)"), "{text}");
+    assert!(text.contains("(truncated)"), "{text}");
+    assert!(text.contains("wrong data byte #"), "{text}");
+    assert_eq!(out.status.code(), Some(1), "no good reply: exit 1");
+}
+
+#[test]
+fn replies_after_the_timeout_are_reported_late_and_not_counted() {
+    require_root!();
+    let pair = scripted("late", "late:0.6,echo,echo");
+    let out = pair
+        .client
+        .netdx(&["ping", "-c", "3", "-i", "0.5", "-W", "0.3", Pair::HOST_V4]);
+    let text = stdout(&out);
+    let s = summary(&text);
+    assert_eq!((s.transmitted, s.received, s.late), (3, 2, 1), "{text}");
+    assert!(
+        text.contains("icmp_seq=1") && text.contains("(LATE! not counted)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn destination_unreachable_is_reported_from_the_sender_and_counted_as_error() {
+    require_root!();
+    let pair = scripted("unreach", "unreach,echo");
+    let out = pair
+        .client
+        .netdx(&["ping", "-c", "2", "-i", "0.3", "-W", "1", Pair::HOST_V4]);
+    let text = stdout(&out);
+    assert!(
+        text.lines()
+            .any(|l| l == "From 10.9.0.2 icmp_seq=1 Destination Host Unreachable"),
+        "{text}"
+    );
+    let s = summary(&text);
+    assert_eq!((s.transmitted, s.received, s.errors), (2, 1, 1), "{text}");
+    assert_eq!(
+        line_kinds(&text).iter().filter(|k| **k == "error").count(),
+        1
+    );
+}
+
+#[test]
+fn ipv6_loopback_and_namespace_address_answer() {
+    require_root!();
+    let pair = Pair::new("v6");
+    for target in ["::1", Pair::HOST_V6] {
+        let out = pair
+            .client
+            .netdx(&["ping", "-6", "-c", "2", "-i", "0.2", target]);
+        let text = stdout(&out);
+        assert_eq!(out.status.code(), Some(0), "{text}{}", stderr(&out));
+        assert!(
+            text.starts_with(&format!("PING {target}({target}) 56 data bytes\n")),
+            "{text}"
+        );
+        assert_eq!(replies(&text).len(), 2, "{text}");
+        assert!(
+            replies(&text).iter().all(|r| r.1 == 64),
+            "hop limit shown: {text}"
+        );
+    }
+}
+
+#[test]
+fn sweep_prints_exactly_the_alive_and_the_unreachable_members() {
+    require_root!();
+    let pair = Pair::new("sweep");
+    pair.answer_for("10.9.2.0/25");
+    pair.silence("10.9.2.128/25");
+    let args = [
+        "ping",
+        "-g",
+        "10.9.2.0/24",
+        "-i",
+        "0.001",
+        "-W",
+        "0.3",
+        "--retries",
+        "0",
+    ];
+    let alive = stdout(&pair.client.netdx(&[&args[..], &["-a"]].concat()));
+    let mut alive: Vec<u8> = alive
+        .lines()
+        .map(|l| l.rsplit('.').next().unwrap().parse().unwrap())
+        .collect();
+    alive.sort_unstable();
+    assert_eq!(alive, (1..=127).collect::<Vec<u8>>(), "alive set");
+    let out = pair.client.netdx(&[&args[..], &["-u"]].concat());
+    assert_eq!(out.status.code(), Some(1), "some members did not answer");
+    let mut silent: Vec<u8> = stdout(&out)
+        .lines()
+        .map(|l| l.rsplit('.').next().unwrap().parse().unwrap())
+        .collect();
+    silent.sort_unstable();
+    assert_eq!(silent, (128..=254).collect::<Vec<u8>>(), "unreachable set");
+}
+
+#[test]
+fn several_hosts_get_a_table_and_json() {
+    require_root!();
+    let pair = Pair::new("many");
+    pair.silence("10.9.99.0/24");
+    let args = [
+        "ping",
+        "-c",
+        "2",
+        "-i",
+        "0.01",
+        "--period",
+        "0.1",
+        "-W",
+        "0.3",
+        Pair::HOST_V4,
+        "10.9.99.1",
+        "127.0.0.1",
+    ];
+    let out = pair.client.netdx(&args);
+    assert_eq!(out.status.code(), Some(1), "one host is silent");
+    let text = stdout(&out);
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows.len(), 3, "{text}");
+    assert_eq!(
+        rows[0][..5],
+        [Pair::HOST_V4, Pair::HOST_V4, "2", "2", "0"],
+        "{text}"
+    );
+    assert_eq!(
+        rows[1][..5],
+        ["10.9.99.1", "10.9.99.1", "2", "0", "100"],
+        "{text}"
+    );
+    assert_eq!(rows[1][5..], ["-", "-", "-"], "{text}");
+
+    let json: serde_json::Value =
+        serde_json::from_slice(&pair.client.netdx(&[&args[..], &["--json"]].concat()).stdout)
+            .unwrap();
+    let list = json.as_array().unwrap();
+    assert_eq!(list.len(), 3);
+    assert_eq!(list[0]["received"], 2);
+    assert_eq!(list[0]["replies"].as_array().unwrap().len(), 2);
+    assert_eq!(list[0]["replies"][0]["ttl"], 64);
+    assert!(
+        list[0]["rtt_ms"]["p99"].as_f64().unwrap() >= list[0]["rtt_ms"]["min"].as_f64().unwrap()
+    );
+    assert_eq!(list[1]["received"], 0);
+    assert_eq!(list[1]["loss_pct"], 100.0);
+    assert!(list[1]["rtt_ms"].is_null());
+}
+
+#[test]
+fn one_host_json_has_every_documented_field() {
+    let out = netdx(&["ping", "-c", "2", "-i", "0.2", "--json", "127.0.0.1"]);
+    if !common::can_build_hosts() && out.status.code() == Some(2) {
+        // Without root and without ping sockets for this group nothing can be sent.
+        return;
+    }
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    let report = &json[0];
+    for key in ["target", "address"] {
+        assert!(report[key].is_string(), "{key}");
+    }
+    for key in [
+        "transmitted",
+        "received",
+        "duplicates",
+        "errors",
+        "corrupted",
+        "late",
+    ] {
+        assert!(report[key].is_u64(), "{key}");
+    }
+    assert!(report["loss_pct"].is_f64());
+    for key in ["min", "avg", "max", "mdev", "p50", "p90", "p99"] {
+        assert!(report["rtt_ms"][key].is_f64(), "rtt_ms.{key}");
+    }
+    let reply = &report["replies"][0];
+    assert!(
+        reply["seq"].is_u64()
+            && reply["ttl"].is_u64()
+            && reply["rtt_ms"].is_f64()
+            && reply["dup"].is_boolean()
+    );
+}
+
+/// Runs netdx as the unprivileged user `nobody` inside `ns`.
+fn as_nobody(ns: &Netns, args: &[&str]) -> Output {
+    let mut full = vec![
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        "--inh-caps=-all",
+        "--bounding-set=-all",
+        common::netdx_bin(),
+    ];
+    full.extend_from_slice(args);
+    ns.run("setpriv", &full)
+}
+
+#[test]
+fn unprivileged_user_pings_over_a_datagram_socket_with_ttl() {
+    require_root!();
+    let pair = Pair::new("dgram");
+    pair.client.sysctl("net.ipv4.ping_group_range=0 2147483647");
+    let out = as_nobody(
+        &pair.client,
+        &["ping", "-c", "2", "-i", "0.2", Pair::HOST_V4],
+    );
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}{}", stderr(&out));
+    let lines = replies(&text);
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(
+        lines.iter().all(|r| r.1 == 64),
+        "TTL from IP_RECVTTL: {text}"
+    );
+}
+
+#[test]
+fn unprivileged_user_without_ping_sockets_is_told_both_remedies() {
+    require_root!();
+    let ns = Netns::new("refused");
+    ns.sysctl("net.ipv4.ping_group_range=1 0");
+    let out = as_nobody(&ns, &["ping", "-c", "1", "127.0.0.1"]);
+    assert_one_line_error(&out, "ping_group_range");
+    let err = stderr(&out);
+    assert!(err.contains("setcap cap_net_raw+ep"), "{err}");
+}
+
+#[test]
+fn unprivileged_user_cannot_go_below_two_milliseconds_or_flood() {
+    require_root!();
+    let ns = Netns::new("minint");
+    ns.sysctl("net.ipv4.ping_group_range=0 2147483647");
+    assert_one_line_error(
+        &as_nobody(&ns, &["ping", "-c", "1", "-i", "0.001", "127.0.0.1"]),
+        "below 2 ms",
+    );
+    assert_one_line_error(
+        &as_nobody(&ns, &["ping", "-c", "1", "-f", "127.0.0.1"]),
+        "flood",
+    );
+}
+
+/// Effective and permitted capability masks of a running process.
+fn capabilities(pid: u32) -> (String, String) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(|v| v.trim().to_string())
+            .unwrap()
+    };
+    (field("CapEff:"), field("CapPrm:"))
+}
+
+#[test]
+fn capabilities_are_dropped_once_the_socket_is_open() {
+    require_root!();
+    let child = Command::new(common::netdx_bin())
+        .args(["ping", "-c", "4", "-i", "0.2", "127.0.0.1"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let (effective, permitted) = capabilities(child.id());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        effective, "0000000000000000",
+        "no effective capability while pinging"
+    );
+    assert_eq!(
+        permitted, "0000000000000000",
+        "none it could raise again either"
+    );
+}
+
+fn spawn_ping(args: &[&str]) -> std::process::Child {
+    Command::new(common::netdx_bin())
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn ctrl_c_prints_the_statistics_and_exits_by_the_replies() {
+    require_root!();
+    let child = spawn_ping(&["ping", "-i", "0.1", "127.0.0.1"]);
+    std::thread::sleep(Duration::from_millis(450));
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let s = summary(&text);
+    assert!(s.transmitted >= 3 && s.received == s.transmitted, "{text}");
+    assert!(text.contains("--- 127.0.0.1 ping statistics ---"));
+}
+
+#[test]
+fn sigquit_prints_interim_statistics_and_carries_on() {
+    require_root!();
+    let child = spawn_ping(&["ping", "-c", "6", "-i", "0.1", "127.0.0.1"]);
+    std::thread::sleep(Duration::from_millis(250));
+    Command::new("kill")
+        .args(["-QUIT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let status = re(r"\d+/\d+ packets, \d+% loss, min/avg/ewma/max = ");
+    assert!(
+        status.is_match(&stderr(&out)),
+        "interim line on stderr: {}",
+        stderr(&out)
+    );
+    assert_eq!(
+        summary(&stdout(&out)).transmitted,
+        6,
+        "the run went on to the end"
+    );
+}
+
+#[test]
+fn deadline_ends_a_silent_run_and_requires_count_replies() {
+    require_root!();
+    let pair = Pair::new("deadline");
+    pair.silence("10.9.99.0/24");
+    let (out, took) = run_timed(&pair.client, &["ping", "-w", "1", "-i", "0.2", "10.9.99.9"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(took < Duration::from_millis(1600), "{took:?}");
+    assert!(summary(&stdout(&out)).transmitted >= 4);
+    let out = pair
+        .client
+        .netdx(&["ping", "-w", "3", "-c", "2", "-i", "0.2", Pair::HOST_V4]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "two replies within the deadline"
+    );
+    assert_eq!(summary(&stdout(&out)).received, 2);
+}
+
+#[test]
+fn outstanding_probes_are_reported_with_dash_capital_o() {
+    require_root!();
+    let pair = Pair::new("outst");
+    pair.silence("10.9.99.0/24");
+    let text = stdout(&pair.client.netdx(&[
+        "ping",
+        "-O",
+        "-c",
+        "3",
+        "-i",
+        "0.2",
+        "-W",
+        "0.3",
+        "10.9.99.9",
+    ]));
+    assert!(text.contains("no answer yet for icmp_seq=1\n"), "{text}");
+    assert!(text.contains("no answer yet for icmp_seq=2\n"), "{text}");
+}
+
+#[test]
+fn size_pattern_and_timestamps_shape_the_probe_and_its_lines() {
+    require_root!();
+    let text = stdout(&netdx(&[
+        "ping",
+        "-c",
+        "1",
+        "-s",
+        "2000",
+        "-p",
+        "abcd",
+        "-D",
+        "127.0.0.1",
+    ]));
+    assert!(
+        text.starts_with("PATTERN: 0xabcd\nPING 127.0.0.1 (127.0.0.1) 2000(2028) bytes of data.\n"),
+        "{text}"
+    );
+    let stamped = re(r"^\[\d{10}\.\d{6}\] 2008 bytes from 127\.0\.0\.1: icmp_seq=1 ttl=64 time=");
+    assert!(text.lines().any(|l| stamped.is_match(l)), "{text}");
+    assert_eq!(
+        summary(&text).received,
+        1,
+        "the patterned payload came back intact"
+    );
+}
+
+#[test]
+fn ttl_option_sets_the_ttl_the_host_receives() {
+    require_root!();
+    let pair = Pair::new("ttl");
+    pair.host
+        .sh("iptables -A INPUT -p icmp --icmp-type echo-request -m ttl --ttl-eq 9 -j ACCEPT");
+    let out = pair
+        .client
+        .netdx(&["ping", "-c", "2", "-i", "0.2", "-t", "9", Pair::HOST_V4]);
+    assert_eq!(out.status.code(), Some(0));
+    let matched = pair
+        .host
+        .sh("iptables -L INPUT -v -x -n | awk 'NR==3 {print $1}'");
+    assert_eq!(matched.trim(), "2", "both probes left with TTL 9");
+}
+
+#[test]
+fn flood_prints_dots_and_backspaces_and_ipg() {
+    require_root!();
+    let pair = Pair::new("flood");
+    let out = pair
+        .client
+        .netdx(&["ping", "-f", "-c", "500", Pair::HOST_V4]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text.matches('.').count() >= 500, "a dot per probe");
+    assert_eq!(
+        text.matches("\x08 \x08").count(),
+        500,
+        "one backspace per reply"
+    );
+    assert!(text.contains(", ipg/ewma "), "{text}");
+    assert_eq!(summary(&text).received, 500);
+}
+
+#[test]
+fn bad_input_is_one_line_exit_2_and_nothing_is_sent() {
+    let cases: [(&[&str], &str); 11] = [
+        (
+            &["ping", "-c", "1", "nosuch.invalid"],
+            "cannot resolve 'nosuch.invalid'",
+        ),
+        (&["ping", "-g", "10.0.0.0/33"], "prefix length"),
+        (&["ping", "10.0.0.0/8"], "need --force"),
+        (&["ping", "-c", "0", "127.0.0.1"], "at least 1"),
+        (&["ping", "-c", "-3", "127.0.0.1"], "at least 1"),
+        (&["ping", "-s", "65508", "127.0.0.1"], "at most 65507"),
+        (&["ping", "-s", "70000", "127.0.0.1"], "too large"),
+        (&["ping", "-t", "0", "127.0.0.1"], "ttl 0 out of range"),
+        (&["ping", "-t", "256", "127.0.0.1"], "ttl 256 out of range"),
+        (
+            &["ping", "-4", "::1"],
+            "'::1' has no address of the family -4",
+        ),
+        (&["ping", "-g", "localhost"], "not in CIDR notation"),
+    ];
+    for (args, message) in cases {
+        let started = Instant::now();
+        let out = netdx(args);
+        assert_one_line_error(&out, message);
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{args:?} must fail at once"
+        );
+    }
+    assert_one_line_error(&netdx(&["ping", "-i", "-1", "127.0.0.1"]), "zero or more");
+    assert_one_line_error(
+        &netdx(&["ping", "-f", "10.0.0.1", "10.0.0.2"]),
+        "single target",
+    );
+}
