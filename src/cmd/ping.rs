@@ -80,7 +80,11 @@ struct Printer {
     stdout: BufWriter<Stdout>,
     progress: Option<Progress>,
     flood: bool,
+    flushed: Instant,
 }
+
+/// How long output may sit in the buffer when stdout is a pipe.
+const PIPE_FLUSH_INTERVAL: std::time::Duration = std::time::Duration::from_millis(100);
 
 struct Progress {
     total: u128,
@@ -118,12 +122,18 @@ impl Printer {
             stdout: BufWriter::new(io::stdout()),
             progress,
             flood: args.flood,
+            flushed: Instant::now(),
         }
     }
 
+    /// Writes at once to a terminal; into a pipe, at most every 100 ms (and at the end).
     fn write(&mut self, text: &str) -> io::Result<()> {
         self.stdout.write_all(text.as_bytes())?;
-        self.stdout.flush()
+        if self.out.tty || self.flushed.elapsed() >= PIPE_FLUSH_INTERVAL {
+            self.flushed = Instant::now();
+            self.stdout.flush()?;
+        }
+        Ok(())
     }
 
     /// The lines iputils prints before the first probe.
@@ -250,6 +260,7 @@ impl Printer {
                 text
             }
         };
-        self.write(&text)
+        self.stdout.write_all(text.as_bytes())?;
+        self.stdout.flush()
     }
 }

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant, SystemTime};
 use nix::poll::{PollFd, PollFlags, ppoll};
 use nix::sys::time::TimeSpec;
 
+use super::probes::ProbeTable;
 use super::socket::{EchoSocket, QueuedError, Received};
 use super::stats::{RttStats, loss_percent};
 use super::target::Target;
@@ -28,10 +29,14 @@ use crate::signals::Interrupts;
 
 /// When the flood has no reply to wait for, it sends at least this often (iputils' MININTERVAL).
 const FLOOD_IDLE_INTERVAL: Duration = Duration::from_millis(10);
+/// When the next probe is due this soon, replies are read just before it goes out.
+const LAZY_READ_WINDOW: Duration = Duration::from_millis(5);
+/// The most a timeout may be noticed late (see `next_wakeup`).
+const MAX_EXPIRY_SLACK: Duration = Duration::from_millis(10);
+/// While pacing, every this many reads empties the socket completely.
+const FULL_DRAIN_EVERY: u64 = 16;
 /// Packets read from one socket before the loop looks at its timers again.
 const READ_BATCH: usize = 256;
-/// The sequence space, one slot per possible icmp_seq.
-const SEQ_SLOTS: usize = 1 << 16;
 
 /// How many probes each target gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,17 +77,6 @@ pub struct Plan {
 /// The observer receives every event; an error (a closed stdout) stops the run.
 pub type Observer<'a> = dyn FnMut(Event<'_>) -> io::Result<()> + 'a;
 
-#[derive(Debug, Clone, Copy)]
-struct Probe {
-    /// 0 marks an empty slot; every probe gets a fresh token.
-    token: u64,
-    target: usize,
-    sent_wall: SystemTime,
-    sent_mono: Instant,
-    answered: bool,
-    expired: bool,
-}
-
 struct Active {
     target: Target,
     report: TargetReport,
@@ -110,11 +104,15 @@ pub fn run(
         plan,
         sockets: [v4, v6],
         source: targets,
+        pending: None,
         source_done: false,
+        in_flight: 0,
+        sent_since_read: 0,
+        lazy_reads: 0,
         observer,
         active: HashMap::new(),
         ready: BinaryHeap::new(),
-        probes: Vec::new(),
+        probes: ProbeTable::new(started),
         expiry: VecDeque::new(),
         next_seq: 1,
         next_token: 1,
@@ -122,15 +120,6 @@ pub fn run(
         last_send: None,
         deadline: plan.deadline.map(|d| started + d),
     };
-    let empty = Probe {
-        token: 0,
-        target: 0,
-        sent_wall: SystemTime::UNIX_EPOCH,
-        sent_mono: started,
-        answered: false,
-        expired: false,
-    };
-    engine.probes = vec![empty; SEQ_SLOTS];
     engine.run(interrupts)
 }
 
@@ -138,11 +127,19 @@ struct Engine<'a, 'o> {
     plan: &'a Plan,
     sockets: [Option<EchoSocket>; 2],
     source: &'a mut dyn Iterator<Item = Target>,
+    /// The next target not yet started (read ahead to know when the source ends).
+    pending: Option<Target>,
     source_done: bool,
+    /// Probes sent and neither answered nor timed out, over all targets.
+    in_flight: u32,
+    /// Probes sent since replies were last read while pacing.
+    sent_since_read: u32,
+    /// Reads done while pacing (every few is a full drain).
+    lazy_reads: u64,
     observer: &'a mut Observer<'o>,
     active: HashMap<usize, Active>,
     ready: BinaryHeap<Reverse<(Instant, usize)>>,
-    probes: Vec<Probe>,
+    probes: ProbeTable,
     expiry: VecDeque<(Instant, u16, u64)>,
     next_seq: u16,
     next_token: u64,
@@ -175,8 +172,17 @@ impl Engine<'_, '_> {
         self.finish_all()
     }
 
-    fn finished(&self) -> bool {
-        self.source_done && self.active.is_empty()
+    fn finished(&mut self) -> bool {
+        self.refill();
+        self.pending.is_none() && self.active.is_empty()
+    }
+
+    /// Reads the next target ahead, so the end of the source is known at once.
+    fn refill(&mut self) {
+        if self.pending.is_none() && !self.source_done {
+            self.pending = self.source.next();
+            self.source_done = self.pending.is_none();
+        }
     }
 
     fn family_index(address: &IpAddr) -> usize {
@@ -217,7 +223,7 @@ impl Engine<'_, '_> {
     }
 
     fn in_flight(&self) -> u32 {
-        self.active.values().map(|a| a.outstanding).sum()
+        self.in_flight
     }
 
     /// The next target to probe: a scheduled probe first, else a new target.
@@ -231,10 +237,8 @@ impl Engine<'_, '_> {
                 return self.next_due(now);
             }
         }
-        if self.source_done {
-            return None;
-        }
-        match self.source.next() {
+        self.refill();
+        match self.pending.take() {
             Some(target) => {
                 let index = target.index;
                 let report = TargetReport::new(&target);
@@ -253,10 +257,7 @@ impl Engine<'_, '_> {
                 );
                 Some(index)
             }
-            None => {
-                self.source_done = true;
-                None
-            }
+            None => None,
         }
     }
 
@@ -270,16 +271,17 @@ impl Engine<'_, '_> {
         }
         if self.plan.report_outstanding
             && let Some((seq, token)) = active.last_seq
+            && self
+                .probes
+                .get(seq)
+                .is_some_and(|slot| slot.token == token && !slot.answered)
         {
-            let slot = self.probes[usize::from(seq)];
-            if slot.token == token && !slot.answered {
-                let target = active.target.clone();
-                (self.observer)(Event::NoAnswerYet {
-                    target: &target,
-                    seq,
-                })
-                .map_err(PingError::Output)?;
-            }
+            let target = active.target.clone();
+            (self.observer)(Event::NoAnswerYet {
+                target: &target,
+                seq,
+            })
+            .map_err(PingError::Output)?;
         }
         let seq = self.next_seq;
         self.next_seq = self.next_seq.wrapping_add(1);
@@ -304,17 +306,12 @@ impl Engine<'_, '_> {
         active.last_send = Some(sent_mono);
         active.last_seq = Some((seq, token));
         self.last_send = Some(sent_mono);
+        self.sent_since_read += 1;
         match result {
             Ok(sent_wall) => {
-                self.probes[usize::from(seq)] = Probe {
-                    token,
-                    target: index,
-                    sent_wall,
-                    sent_mono,
-                    answered: false,
-                    expired: false,
-                };
+                self.probes.insert(seq, token, index, sent_wall, sent_mono);
                 active.outstanding += 1;
+                self.in_flight += 1;
                 self.expiry
                     .push_back((sent_mono + self.plan.timeout, seq, token));
                 let target = active.target.clone();
@@ -375,10 +372,53 @@ impl Engine<'_, '_> {
     fn wait(&mut self, interrupts: &Interrupts) -> Result<(), PingError> {
         let now = Instant::now();
         let wake = self.next_wakeup(now);
-        let timeout = wake.map(|at| {
+        let timeout = wake.map(|(at, _)| {
             let left = at.saturating_duration_since(now);
             TimeSpec::from_duration(left)
         });
+        // Replies carry the kernel's receive time, so reading them can wait
+        // until the next probe is due: one wake-up per probe instead of two.
+        let lazy = !self.plan.flood
+            && wake.is_some_and(|(at, send)| {
+                send && at.saturating_duration_since(now) <= LAZY_READ_WINDOW
+            });
+        if lazy {
+            let mut fds: Vec<PollFd<'_>> = interrupts
+                .fds()
+                .into_iter()
+                .map(|fd| PollFd::new(fd, PollFlags::POLLIN))
+                .collect();
+            match ppoll(&mut fds, timeout, None) {
+                Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+                Err(errno) => return Err(PingError::Poll(errno.into())),
+            }
+            // Expect one reply per probe sent since the last read; every
+            // so often read until empty, so strays (duplicates, slow
+            // replies) never pile up.
+            self.lazy_reads += 1;
+            let budget = if self.lazy_reads % FULL_DRAIN_EVERY == 0 {
+                None
+            } else {
+                Some(self.sent_since_read)
+            };
+            self.sent_since_read = 0;
+            for family in 0..2 {
+                self.drain_replies(family, budget)?;
+            }
+            return Ok(());
+        }
+        if self.plan.flood && self.in_flight > 0 {
+            // In a flood the reply is usually queued by the time sendto()
+            // returns: read it straight away, as iputils does, and only
+            // sleep if it is not there yet.
+            let before = self.in_flight;
+            for family in 0..2 {
+                self.drain_replies(family, Some(before))?;
+            }
+            if self.in_flight < before {
+                return Ok(());
+            }
+        }
         let (readable, errored) = {
             let mut fds: Vec<PollFd<'_>> = Vec::with_capacity(4);
             let mut families = Vec::with_capacity(2);
@@ -409,41 +449,56 @@ impl Engine<'_, '_> {
                 self.drain_errors(family)?;
             }
             if readable[family] {
-                self.drain_replies(family)?;
+                self.drain_replies(family, None)?;
             }
         }
         Ok(())
     }
 
-    fn next_wakeup(&self, now: Instant) -> Option<Instant> {
-        let mut wake: Option<Instant> = self.deadline;
-        let mut consider = |at: Instant| {
-            wake = Some(wake.map_or(at, |w| w.min(at)));
+    /// When the loop must next act, and whether that is to send a probe.
+    fn next_wakeup(&self, now: Instant) -> Option<(Instant, bool)> {
+        let mut wake: Option<(Instant, bool)> = self.deadline.map(|at| (at, false));
+        let mut consider = |at: Instant, send: bool| {
+            if wake.is_none_or(|(w, _)| at < w) {
+                wake = Some((at, send));
+            }
         };
         if let Some(&(at, _, _)) = self.expiry.front() {
-            consider(at);
+            // Timeouts are judged by the replies' kernel timestamps, so
+            // noticing them a little late costs nothing but lets one wake-up
+            // retire a whole run of them.
+            consider(at + self.expiry_slack(), false);
         }
         let send_at = if let Some(Reverse((at, _))) = self.ready.peek() {
             Some(*at)
-        } else if !self.source_done {
+        } else if self.pending.is_some() {
             Some(now)
         } else {
             None
         };
         if let Some(at) = send_at {
             let mut at = at.max(self.next_allowed);
-            if self.plan.flood && self.in_flight() > 0 {
-                if let Some(last) = self.last_send {
-                    at = at.max(last + FLOOD_IDLE_INTERVAL);
-                }
+            if self.plan.flood
+                && self.in_flight() > 0
+                && let Some(last) = self.last_send
+            {
+                at = at.max(last + FLOOD_IDLE_INTERVAL);
             }
-            consider(at);
+            consider(at, true);
         }
         wake
     }
 
-    fn drain_replies(&mut self, family: usize) -> Result<(), PingError> {
-        for _ in 0..READ_BATCH {
+    /// How late a timeout may be noticed: a twentieth of it, at most 10 ms.
+    fn expiry_slack(&self) -> Duration {
+        (self.plan.timeout / 20).min(MAX_EXPIRY_SLACK)
+    }
+
+    /// Reads replies until the socket is empty, or, when `expected` is
+    /// given, until that many arrived (saving the read that would say "empty").
+    fn drain_replies(&mut self, family: usize, expected: Option<u32>) -> Result<(), PingError> {
+        let limit = expected.map_or(READ_BATCH, |n| (n.max(1) as usize).min(READ_BATCH));
+        for _ in 0..limit {
             let Some(socket) = self.sockets[family].as_mut() else {
                 return Ok(());
             };
@@ -452,7 +507,9 @@ impl Engine<'_, '_> {
             let received = match socket.recv() {
                 Ok(Some(received)) => received,
                 Ok(None) => return Ok(()),
-                Err(err) => return Err(PingError::Receive(err)),
+                // A pending socket error: with IP_RECVERR it stands for an
+                // entry on the error queue (an ICMP error about a probe).
+                Err(_) => return self.drain_errors(family),
             };
             if let Some(reply) = classify(&received, kind, ident) {
                 let (seq, event) = reply;
@@ -473,10 +530,9 @@ impl Engine<'_, '_> {
         at: Option<SystemTime>,
         echo: EchoFacts,
     ) -> Result<(), PingError> {
-        let probe = self.probes[usize::from(seq)];
-        if probe.token == 0 {
+        let Some(probe) = self.probes.get(seq) else {
             return Ok(());
-        }
+        };
         let Some(active) = self.active.get_mut(&probe.target) else {
             return Ok(());
         };
@@ -494,7 +550,7 @@ impl Engine<'_, '_> {
             ReplyStatus::Corrupted(corruption)
         } else if probe.answered {
             ReplyStatus::Duplicate
-        } else if probe.expired {
+        } else if probe.expired || rtt > self.plan.timeout {
             ReplyStatus::Late
         } else {
             ReplyStatus::Good
@@ -504,7 +560,8 @@ impl Engine<'_, '_> {
                 active.report.received += 1;
                 active.rtt.add(rtt);
                 active.outstanding = active.outstanding.saturating_sub(1);
-                self.probes[usize::from(seq)].answered = true;
+                self.in_flight = self.in_flight.saturating_sub(1);
+                self.probes.mark_answered(seq);
             }
             ReplyStatus::Duplicate => {
                 // iputils counts duplicates into its RTT statistics; so do we.
@@ -570,10 +627,9 @@ impl Engine<'_, '_> {
         if kind == SocketKind::Raw && request_ident != ident {
             return Ok(());
         }
-        let probe = self.probes[usize::from(seq)];
-        if probe.token == 0 {
+        let Some(probe) = self.probes.get(seq) else {
             return Ok(());
-        }
+        };
         let Some(active) = self.active.get_mut(&probe.target) else {
             return Ok(());
         };
@@ -583,8 +639,9 @@ impl Engine<'_, '_> {
         active.report.errors += 1;
         if !probe.answered && !probe.expired {
             // The error answers the probe: it will not time out as well.
-            self.probes[usize::from(seq)].answered = true;
+            self.probes.mark_answered(seq);
             active.outstanding = active.outstanding.saturating_sub(1);
+            self.in_flight = self.in_flight.saturating_sub(1);
         }
         let report = IcmpErrorReport {
             seq,
@@ -608,15 +665,18 @@ impl Engine<'_, '_> {
                 break;
             }
             self.expiry.pop_front();
-            let probe = self.probes[usize::from(seq)];
+            let Some(probe) = self.probes.get(seq) else {
+                continue;
+            };
             if probe.token != token || probe.answered {
                 continue;
             }
-            self.probes[usize::from(seq)].expired = true;
+            self.probes.mark_expired(seq);
             let Some(active) = self.active.get_mut(&probe.target) else {
                 continue;
             };
             active.outstanding = active.outstanding.saturating_sub(1);
+            self.in_flight = self.in_flight.saturating_sub(1);
             if let Mode::UntilAlive { retries } = self.plan.mode
                 && active.report.received == 0
                 && active.attempts <= u64::from(retries)
@@ -660,6 +720,7 @@ impl Engine<'_, '_> {
         let Some(active) = self.active.remove(&index) else {
             return Ok(());
         };
+        self.in_flight = self.in_flight.saturating_sub(active.outstanding);
         let report = active.into_report();
         (self.observer)(Event::Done(Box::new(report))).map_err(PingError::Output)
     }

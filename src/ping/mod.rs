@@ -14,6 +14,7 @@
 #![forbid(unsafe_code)]
 
 pub mod engine;
+mod probes;
 pub mod session;
 pub mod socket;
 pub mod stats;
