@@ -44,6 +44,8 @@ pub struct SocketOptions {
     pub source: Option<Source>,
     /// Receive buffer to ask for (bytes), so bursts of replies are not dropped.
     pub rcvbuf: usize,
+    /// Payload bytes per probe (sizes the read buffer).
+    pub payload: usize,
 }
 
 /// One datagram read from the socket.
@@ -70,8 +72,9 @@ pub struct QueuedError {
     pub request: Option<(u16, u16)>,
 }
 
-/// Socket options sizes: a timestamp and two ints for TTL/hop limit.
-const RECV_BUFFER: usize = 65_536 + 128;
+/// Room beyond the probe's own size: the largest IPv4 header (60) and
+/// enough spare that an echo longer than what was sent is seen as longer.
+const RECV_SLACK: usize = 60 + 8 + 1024;
 
 /// An open ICMP echo socket for one address family.
 pub struct EchoSocket {
@@ -121,7 +124,7 @@ impl EchoSocket {
             v6,
             ident: 0,
             send_buf: Vec::with_capacity(256),
-            recv_buf: vec![0; RECV_BUFFER],
+            recv_buf: vec![0; options.payload + RECV_SLACK],
             cmsg_buf: nix::cmsg_space!(
                 libc::sock_extended_err,
                 libc::sockaddr_in6,
@@ -159,7 +162,10 @@ impl EchoSocket {
                 .map_err(nix_fail("IPV6_RECVHOPLIMIT"))?;
         } else {
             setsockopt(&fd, sockopt::Ipv4RecvErr, &true).map_err(nix_fail("IP_RECVERR"))?;
-            setsockopt(&fd, sockopt::Ipv4RecvTtl, &true).map_err(nix_fail("IP_RECVTTL"))?;
+            // Raw sockets read the TTL from the IP header they deliver.
+            if self.kind == SocketKind::Datagram {
+                setsockopt(&fd, sockopt::Ipv4RecvTtl, &true).map_err(nix_fail("IP_RECVTTL"))?;
+            }
         }
         if let Some(ttl) = options.ttl {
             if self.v6 {
