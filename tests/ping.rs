@@ -740,3 +740,164 @@ fn bad_input_is_one_line_exit_2_and_nothing_is_sent() {
         "single target",
     );
 }
+
+#[test]
+fn host_names_are_resolved_once_and_shown_with_the_address() {
+    require_root!();
+    let text = stdout(&netdx(&["ping", "-c", "1", "localhost"]));
+    assert!(
+        text.starts_with("PING localhost (127.0.0.1) 56(84) bytes of data.\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("64 bytes from localhost (127.0.0.1): icmp_seq=1 ttl=64 time="),
+        "{text}"
+    );
+    assert!(text.contains("--- localhost ping statistics ---"), "{text}");
+    let numeric = stdout(&netdx(&["ping", "-n", "-c", "1", "localhost"]));
+    assert!(
+        numeric.contains("64 bytes from 127.0.0.1: icmp_seq=1"),
+        "-n shows only addresses: {numeric}"
+    );
+}
+
+#[test]
+fn quiet_prints_only_the_header_and_the_summary() {
+    require_root!();
+    let text = stdout(&netdx(&["ping", "-q", "-c", "2", "-i", "0.2", "127.0.0.1"]));
+    assert_eq!(
+        line_kinds(&text),
+        ["header", "title", "counts", "rtt", "percentiles"],
+        "{text}"
+    );
+}
+
+#[test]
+fn source_interface_and_address_pick_where_probes_leave() {
+    require_root!();
+    let pair = Pair::new("source");
+    let by_iface = stdout(
+        &pair
+            .client
+            .netdx(&["ping", "-c", "1", "-I", "c0", Pair::HOST_V4]),
+    );
+    assert!(
+        by_iface.starts_with("PING 10.9.0.2 (10.9.0.2) from 10.9.0.1 c0: 56(84) bytes of data.\n"),
+        "{by_iface}"
+    );
+    assert_eq!(summary(&by_iface).received, 1);
+    let by_address =
+        stdout(
+            &pair
+                .client
+                .netdx(&["ping", "-c", "1", "-I", Pair::CLIENT_V4, Pair::HOST_V4]),
+        );
+    assert!(
+        by_address.starts_with("PING 10.9.0.2 (10.9.0.2) from 10.9.0.1 : 56(84)"),
+        "{by_address}"
+    );
+    // Bound to loopback, the probe cannot reach the host.
+    let out = pair
+        .client
+        .netdx(&["ping", "-c", "1", "-W", "0.3", "-I", "lo", Pair::HOST_V4]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert_one_line_error(
+        &pair
+            .client
+            .netdx(&["ping", "-c", "1", "-I", "nosuch0", Pair::HOST_V4]),
+        "using interface 'nosuch0'",
+    );
+    assert_one_line_error(
+        &pair
+            .client
+            .netdx(&["ping", "-c", "1", "-I", "10.77.7.7", Pair::HOST_V4]),
+        "binding to 10.77.7.7",
+    );
+}
+
+/// Runs a command on a pseudo-terminal and returns what it wrote.
+fn on_a_terminal(ns: &Netns, command: &str) -> String {
+    let out = ns.run("script", &["-qec", command, "/dev/null"]);
+    stdout(&out)
+}
+
+#[test]
+fn terminal_summary_has_an_rtt_histogram_and_sweeps_a_progress_bar() {
+    require_root!();
+    let pair = Pair::new("tty");
+    pair.silence("10.9.99.0/24");
+    let bin = common::netdx_bin();
+    let one = on_a_terminal(
+        &pair.client,
+        &format!("{bin} ping -c 5 -i 0.05 {}", Pair::HOST_V4),
+    );
+    assert!(
+        re(r"rtt histogram \d+\.\d{3} \|[ ▁▂▃▄▅▆▇█]{16}\| \d+\.\d{3} ms").is_match(&one),
+        "{one}"
+    );
+    let sweep = on_a_terminal(
+        &pair.client,
+        &format!("{bin} ping -u -g 10.9.99.0/28 -i 0.001 -W 0.2 --retries 0"),
+    );
+    assert!(
+        sweep.contains("14/14 targets, 0 alive"),
+        "progress bar on the terminal: {sweep:?}"
+    );
+    let piped = pair.client.netdx(&[
+        "ping",
+        "-u",
+        "-g",
+        "10.9.99.0/28",
+        "-i",
+        "0.001",
+        "-W",
+        "0.2",
+        "--retries",
+        "0",
+    ]);
+    assert!(
+        !stderr(&piped).contains("targets"),
+        "no progress bar in a pipe"
+    );
+    assert_eq!(stdout(&piped).lines().count(), 14);
+}
+
+/// Peak resident memory (KiB) of a netdx run inside `ns`.
+fn peak_rss_kib(ns: &Netns, args: &[&str]) -> u64 {
+    let mut full = vec!["-f", "%M", common::netdx_bin()];
+    full.extend_from_slice(args);
+    let out = ns.run("/usr/bin/time", &full);
+    stderr(&out).lines().last().unwrap().trim().parse().unwrap()
+}
+
+#[test]
+fn sweeps_run_in_memory_bounded_by_what_is_in_flight() {
+    require_root!();
+    let pair = Pair::new("bounded");
+    pair.silence("10.20.0.0/16");
+    let sweep = |cidr: &str| {
+        peak_rss_kib(
+            &pair.client,
+            &[
+                "ping",
+                "-u",
+                "-g",
+                cidr,
+                "-i",
+                "0.00005",
+                "-W",
+                "0.1",
+                "--retries",
+                "0",
+            ],
+        )
+    };
+    let small = sweep("10.20.0.0/22");
+    let large = sweep("10.20.0.0/18");
+    // 16 times the targets, but not 16 times the memory: only what is in
+    // flight is held (plus the probe table, which tops out at 2.5 MiB).
+    assert!(
+        large < small + 2048,
+        "a /18 used {large} KiB against {small} KiB for a /22"
+    );
+}

@@ -5,7 +5,7 @@ use std::time::{Instant, SystemTime};
 
 use crate::cli::PingArgs;
 use crate::error::{Error, Outcome};
-use crate::ping::session::{self, Prepared, Request, Shape};
+use crate::ping::session::{self, Prepared, Request, Shape, Verdict};
 use crate::ping::{Event, FamilyChoice, PingError, ReplyStatus, TargetReport};
 use crate::render::ping::{self as view, LineOptions, SummaryOptions};
 use crate::render::{self, Output};
@@ -39,15 +39,19 @@ pub fn run(args: &PingArgs, out: &Output) -> Result<Outcome, Error> {
     };
     let prepared = session::prepare(&request)?;
     let interrupts = Interrupts::install().map_err(PingError::Signals)?;
-    let shape = prepared.shape;
-    let plan = prepared.plan.clone();
+    let mut verdict = Verdict::new(&prepared.plan);
     let mut printer = Printer::new(args, out, &prepared);
     printer.start(&prepared, args)?;
     let mut reports = Vec::new();
-    prepared.run(&interrupts, &mut |event| printer.event(event, &mut reports))?;
+    prepared.run(&interrupts, &mut |event| {
+        if let Event::Done(report) = &event {
+            verdict.record(report);
+        }
+        printer.event(event, &mut reports)
+    })?;
     reports.sort_by_key(|report| report.index);
     printer.finish(&reports)?;
-    Ok(if session::succeeded(shape, &plan, &reports) {
+    Ok(if verdict.succeeded() {
         Outcome::Success
     } else {
         Outcome::Negative
@@ -204,7 +208,10 @@ impl Printer {
             }
             Event::Done(report) => {
                 self.done(&report)?;
-                reports.push(*report);
+                // Lists are printed as targets finish; only the other views need the reports.
+                if !matches!(self.view, View::List { .. }) {
+                    reports.push(*report);
+                }
                 Ok(())
             }
             _ => Ok(()),

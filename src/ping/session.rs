@@ -299,20 +299,43 @@ impl Prepared {
     }
 }
 
-/// Exit status of a finished run: one host like iputils (any reply; with
-/// `-w`, `-c` replies), many hosts like fping (every host answered).
-pub fn succeeded(shape: Shape, plan: &Plan, reports: &[TargetReport]) -> bool {
-    match shape {
-        Shape::OneHost => {
-            reports.iter().all(|report| {
-                let enough = match (plan.deadline, plan.mode) {
-                    (Some(_), Mode::Count(Some(count))) => report.received >= count,
-                    _ => true,
-                };
-                report.received > 0 && enough
-            }) && !reports.is_empty()
+/// Tallies finished targets into the run's exit status: one host like
+/// iputils (any reply; with `-w`, `-c` replies), many hosts like fping
+/// (every host answered). Keeps counts only, so a sweep of any size can
+/// stream its results.
+#[derive(Debug, Clone)]
+pub struct Verdict {
+    required: Option<u64>,
+    targets: u64,
+    answered: u64,
+}
+
+impl Verdict {
+    /// A verdict for runs shaped by `plan`.
+    pub fn new(plan: &Plan) -> Self {
+        let required = match (plan.deadline, plan.mode) {
+            (Some(_), Mode::Count(Some(count))) => Some(count),
+            _ => None,
+        };
+        Verdict {
+            required,
+            targets: 0,
+            answered: 0,
         }
-        Shape::Sweep => !reports.is_empty() && reports.iter().all(TargetReport::alive),
+    }
+
+    /// Counts one finished target.
+    pub fn record(&mut self, report: &TargetReport) {
+        self.targets += 1;
+        let enough = self.required.is_none_or(|count| report.received >= count);
+        if report.received > 0 && enough {
+            self.answered += 1;
+        }
+    }
+
+    /// Whether the run succeeded: targets were pinged and every one answered.
+    pub fn succeeded(&self) -> bool {
+        self.targets > 0 && self.answered == self.targets
     }
 }
 
