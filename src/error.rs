@@ -9,6 +9,8 @@ use std::process::ExitCode;
 use crate::iface::IfaceError;
 use crate::netlink::NetlinkError;
 use crate::ping::PingError;
+use crate::protostats::StatsError;
+use crate::sockets::SocketError;
 
 /// How a command that ran to completion answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,6 +30,12 @@ pub enum Error {
     /// A ping run could not start or go on.
     #[error(transparent)]
     Ping(PingError),
+    /// The socket table could not be read.
+    #[error(transparent)]
+    Sockets(#[from] SocketError),
+    /// Protocol statistics could not be read.
+    #[error(transparent)]
+    Stats(#[from] StatsError),
     /// Talking to the kernel over netlink failed.
     #[error(transparent)]
     Netlink(#[from] NetlinkError),
@@ -87,12 +95,22 @@ pub fn report_usage(err: clap::Error) -> ExitCode {
 
 /// Condenses clap's multi-line error text into `what went wrong; try '… --help'`.
 fn usage_line(rendered: &str) -> String {
-    let first = rendered
+    let mut lines = rendered
         .lines()
         .map(str::trim)
-        .find(|line| !line.is_empty())
-        .unwrap_or("invalid arguments");
-    let message = first.strip_prefix("error: ").unwrap_or(first);
+        .skip_while(|line| line.is_empty());
+    let first = lines.next().unwrap_or("invalid arguments");
+    let mut message = first.strip_prefix("error: ").unwrap_or(first).to_string();
+    // "the following required arguments were not provided:" lists them on
+    // the lines below; fold them into the one line.
+    if message.ends_with(':') {
+        let listed: Vec<&str> = lines
+            .take_while(|line| !line.is_empty() && !line.starts_with("Usage:"))
+            .collect();
+        if !listed.is_empty() {
+            message = format!("{} {}", message, listed.join(", "));
+        }
+    }
     let command = rendered
         .lines()
         .find_map(|line| line.trim().strip_prefix("Usage: "))
@@ -118,6 +136,15 @@ mod tests {
         assert_eq!(
             usage_line(rendered),
             "unexpected argument '--bogus' found; try 'netdx ifconfig --help'"
+        );
+    }
+
+    #[test]
+    fn listed_missing_arguments_are_folded_into_the_line() {
+        let rendered = "error: the following required arguments were not provided:\n  --kill[=<SIGNAL>]\n\nUsage: netdx port --kill[=<SIGNAL>] --yes <PORT>...\n";
+        assert_eq!(
+            usage_line(rendered),
+            "the following required arguments were not provided: --kill[=<SIGNAL>]; try 'netdx port --help'"
         );
     }
 

@@ -17,7 +17,11 @@ pub mod iface;
 pub mod netlink;
 pub mod ping;
 pub mod privilege;
+pub mod process;
+pub mod protostats;
 pub mod render;
+pub mod routes;
 pub mod signals;
+pub mod sockets;
 
 pub use error::{Error, Outcome};

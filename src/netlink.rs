@@ -97,19 +97,19 @@ impl Conn {
     /// arrive, so only the caller's (smaller) values stay in memory.
     ///
     /// `what` names the table in error messages ("link", "address", …).
-    pub fn dump<M, T>(
+    pub fn dump<Req, Resp, T>(
         &mut self,
         what: &'static str,
-        request: M,
-        mut keep: impl FnMut(M) -> Option<T>,
+        request: Req,
+        mut keep: impl FnMut(Resp) -> Option<T>,
     ) -> Result<Vec<T>, NetlinkError>
     where
-        M: NetlinkSerializable + NetlinkDeserializable + Debug + Clone,
-        NetlinkPayload<M>: From<M>,
+        Req: NetlinkSerializable + Debug + Clone,
+        Resp: NetlinkDeserializable + Debug,
     {
         for _ in 0..DUMP_ATTEMPTS {
             let mut kept = Vec::new();
-            if self.dump_once(what, request.clone(), &mut |message| {
+            if self.dump_each(what, request.clone(), &mut |message: Resp| {
                 if let Some(value) = keep(message) {
                     kept.push(value);
                 }
@@ -120,22 +120,25 @@ impl Conn {
         Err(NetlinkError::Interrupted { what })
     }
 
-    /// One dump; `false` when the kernel flagged it as interrupted by a change.
-    fn dump_once<M>(
+    /// Sends `request` as a dump and hands every message to `each` as it
+    /// arrives, keeping nothing. A dump the kernel flags as interrupted by a
+    /// concurrent change is not retried here (what was handed over cannot be
+    /// taken back): the return value is `false` when that happened.
+    pub fn dump_each<Req, Resp>(
         &mut self,
         what: &'static str,
-        request: M,
-        each: &mut dyn FnMut(M),
+        request: Req,
+        each: &mut dyn FnMut(Resp),
     ) -> Result<bool, NetlinkError>
     where
-        M: NetlinkSerializable + NetlinkDeserializable + Debug,
-        NetlinkPayload<M>: From<M>,
+        Req: NetlinkSerializable + Debug,
+        Resp: NetlinkDeserializable + Debug,
     {
         self.sequence = self.sequence.wrapping_add(1);
         let mut header = NetlinkHeader::default();
         header.flags = NLM_F_REQUEST | NLM_F_DUMP;
         header.sequence_number = self.sequence;
-        let mut packet = NetlinkMessage::new(header, NetlinkPayload::from(request));
+        let mut packet = NetlinkMessage::new(header, NetlinkPayload::InnerMessage(request));
         packet.finalize();
         let mut out = vec![0; packet.buffer_len()];
         packet.serialize(&mut out);
@@ -155,7 +158,7 @@ impl Conn {
             let mut offset = 0;
             while offset < received {
                 let bytes = &self.buffer[offset..received];
-                let message: NetlinkMessage<M> =
+                let message: NetlinkMessage<Resp> =
                     NetlinkMessage::deserialize(bytes).map_err(|err| NetlinkError::Decode {
                         what,
                         detail: err.to_string(),

@@ -6,10 +6,12 @@
 use clap::{Args, Parser, Subcommand};
 
 mod ifconfig;
+mod netstat;
 mod ping;
 pub mod values;
 
 pub use ifconfig::IfconfigArgs;
+pub use netstat::{LsofArgs, NetstatArgs, PortArgs};
 pub use ping::PingArgs;
 
 use crate::render::ColorChoice;
@@ -21,6 +23,8 @@ Examples:
   netdx ifconfig -s              the short counters table (ifconfig -s, netstat -i)
   netdx ping -c 3 localhost      three echo requests, iputils-style output
   netdx ping -a -g 10.0.0.0/24   which hosts of a network answer (fping -a -g)
+  netdx netstat -tulpn           listening sockets and their processes
+  netdx port 8080                who holds port 8080 (lsof -i :8080)
 
 Exit status: 0 success, 1 a negative answer (no reply, port free), 2 an error.";
 
@@ -63,4 +67,12 @@ pub enum Command {
     /// Check connectivity: ICMP echo to one host like ping, or to many hosts and networks like fping
     #[command(after_help = ping::PING_EXAMPLES)]
     Ping(PingArgs),
+    /// Inspect sockets, routes and protocol counters (replaces netstat, ss)
+    #[command(after_help = netstat::NETSTAT_EXAMPLES)]
+    Netstat(NetstatArgs),
+    /// Who is using a port? Sockets on it and the processes holding them (replaces lsof -i :PORT, fuser)
+    #[command(after_help = netstat::PORT_EXAMPLES)]
+    Port(PortArgs),
+    /// `lsof -i :PORT` spelled as lsof spells it; the same answer as `netdx port`
+    Lsof(LsofArgs),
 }

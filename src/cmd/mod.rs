@@ -1,7 +1,9 @@
 //! One thin module per subcommand: arguments → domain → render → exit code.
 
 pub mod ifconfig;
+pub mod netstat;
 pub mod ping;
+pub mod port;
 
 use crate::cli::{Cli, Command};
 use crate::error::{Error, Outcome};
@@ -13,5 +15,8 @@ pub fn dispatch(cli: Cli) -> Result<Outcome, Error> {
     match cli.command {
         Command::Ifconfig(args) => ifconfig::run(&args, &out),
         Command::Ping(args) => ping::run(&args, &out),
+        Command::Netstat(args) => netstat::run(&args, &out),
+        Command::Port(args) => port::run(&args, &out),
+        Command::Lsof(args) => port::run_lsof(&args, &out),
     }
 }

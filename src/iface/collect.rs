@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
 
 use netlink_packet_route::RouteNetlinkMessage;
-use netlink_packet_route::address::{AddressAttribute, AddressMessage, AddressScope};
+use netlink_packet_route::address::{AddressAttribute, AddressMessage};
 use netlink_packet_route::link::{LinkAttribute, LinkMessage, State, Stats64};
 
 use super::{Address, Family, IfFlags, IfaceError, Interface, LinkType, Selection, natural_cmp};
@@ -131,7 +131,7 @@ fn address_from(message: AddressMessage, iface_name: &str) -> Option<Address> {
         },
         broadcast,
         peer,
-        scope: scope_name(message.header.scope),
+        scope: super::scope_name(u8::from(message.header.scope)),
         label,
     })
 }
@@ -142,18 +142,6 @@ pub fn ipv4_netmask(prefix_len: u8) -> Ipv4Addr {
         .checked_shl(32 - u32::from(prefix_len.min(32)))
         .unwrap_or(0);
     Ipv4Addr::from(bits)
-}
-
-/// Scope names as iproute2's `rtnl_rtscope_n2a` prints them.
-fn scope_name(scope: AddressScope) -> String {
-    match u8::from(scope) {
-        0 => "global".into(),
-        200 => "site".into(),
-        253 => "link".into(),
-        254 => "host".into(),
-        255 => "nowhere".into(),
-        other => other.to_string(),
-    }
 }
 
 fn operstate_name(state: State) -> String {

@@ -182,6 +182,29 @@ pub enum IfaceError {
     Netlink(#[from] NetlinkError),
 }
 
+/// Interface names by index (if_nameindex), for tables that carry only indices.
+pub fn names_by_index() -> std::collections::HashMap<u32, String> {
+    nix::net::if_::if_nameindex()
+        .map(|list| {
+            list.iter()
+                .map(|i| (i.index(), i.name().to_string_lossy().into_owned()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Scope names as iproute2's `rtnl_rtscope_n2a` prints them.
+pub fn scope_name(scope: u8) -> String {
+    match scope {
+        0 => "global".into(),
+        200 => "site".into(),
+        253 => "link".into(),
+        254 => "host".into(),
+        255 => "nowhere".into(),
+        other => other.to_string(),
+    }
+}
+
 /// Orders names as ifconfig does: digit runs compare as numbers (`eth2` < `eth10`).
 pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
     let (mut a, mut b) = (a.as_bytes(), b.as_bytes());

@@ -11,3 +11,60 @@ pub fn document<T: Serialize + ?Sized>(value: &T) -> String {
     text.push('\n');
     text
 }
+
+/// Writes one JSON array item by item, so a long listing is never held in
+/// memory twice. The first write error is kept and reported by [`finish`](Self::finish).
+pub struct ArrayWriter<'w> {
+    w: &'w mut dyn std::io::Write,
+    count: usize,
+    error: Option<std::io::Error>,
+}
+
+impl<'w> ArrayWriter<'w> {
+    /// Starts the array.
+    pub fn new(w: &'w mut dyn std::io::Write) -> Self {
+        let error = w.write_all(b"[").err();
+        ArrayWriter { w, count: 0, error }
+    }
+
+    /// Writes one element.
+    pub fn push<T: Serialize>(&mut self, value: &T) {
+        if self.error.is_some() {
+            return;
+        }
+        let separator: &[u8] = if self.count == 0 { b"\n  " } else { b",\n  " };
+        let result = self.w.write_all(separator).and_then(|()| {
+            serde_json::to_writer(&mut *self.w, value).map_err(std::io::Error::other)
+        });
+        self.count += 1;
+        self.error = result.err();
+    }
+
+    /// Closes the array; returns the first error any write hit.
+    pub fn finish(self) -> std::io::Result<()> {
+        if let Some(err) = self.error {
+            return Err(err);
+        }
+        let end: &[u8] = if self.count == 0 { b"]\n" } else { b"\n]\n" };
+        self.w.write_all(end)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn streamed_arrays_are_valid_json() {
+        for items in [vec![], vec![1], vec![1, 2, 3]] {
+            let mut out = Vec::new();
+            let mut array = ArrayWriter::new(&mut out);
+            for item in &items {
+                array.push(item);
+            }
+            array.finish().unwrap();
+            let parsed: Vec<i32> = serde_json::from_slice(&out).unwrap();
+            assert_eq!(parsed, items);
+        }
+    }
+}

@@ -6,6 +6,7 @@
 pub mod iface;
 pub mod json;
 pub mod ping;
+pub mod sockets;
 pub mod table;
 pub mod units;
 

@@ -1,0 +1,225 @@
+//! `netdx port` and `netdx lsof -i`: who is using a port.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use crate::cli::{LsofArgs, PortArgs};
+use crate::error::{Error, Outcome};
+use crate::process::{self, SignalChoice};
+use crate::render::sockets as view;
+use crate::render::{self, Output};
+use crate::sockets::port::{self, PortQuery, PortSpec};
+use crate::sockets::{Families, Proto, Protocols};
+
+/// Lists the sockets on the ports, optionally signalling their owners.
+pub fn run(args: &PortArgs, out: &Output) -> Result<Outcome, Error> {
+    let specs: Vec<PortSpec> = args
+        .ports
+        .iter()
+        .flat_map(|list| list.0.iter().copied())
+        .collect();
+    if args.tcp && specs.iter().any(|s| s.proto == Some(Proto::Udp)) {
+        return Err(Error::Usage("--tcp conflicts with a udp: port".into()));
+    }
+    if args.udp && specs.iter().any(|s| s.proto == Some(Proto::Tcp)) {
+        return Err(Error::Usage("--udp conflicts with a tcp: port".into()));
+    }
+    let query = PortQuery {
+        specs,
+        protocols: Protocols {
+            tcp: !args.udp,
+            udp: !args.tcp,
+            raw: false,
+            unix: false,
+        },
+        families: match (args.ipv4, args.ipv6) {
+            (true, _) => Families {
+                v4: true,
+                v6: false,
+            },
+            (_, true) => Families {
+                v4: false,
+                v6: true,
+            },
+            _ => Families { v4: true, v6: true },
+        },
+        listening: args.listen,
+        local_only: args.local,
+    };
+    report(&query, args.terse, args.kill, args.yes, out)
+}
+
+/// `netdx lsof -i [4|6][tcp|udp][@ADDR][:PORT]`.
+pub fn run_lsof(args: &LsofArgs, out: &Output) -> Result<Outcome, Error> {
+    let query = lsof_query(&args.internet).map_err(Error::Usage)?;
+    report(&query, args.terse, None, false, out)
+}
+
+/// Reads lsof's `-i` syntax; host names are not supported (no DNS here).
+fn lsof_query(spec: &str) -> Result<PortQuery, String> {
+    let mut rest = spec.trim();
+    let mut families = Families { v4: true, v6: true };
+    if let Some(tail) = rest.strip_prefix('4') {
+        families = Families {
+            v4: true,
+            v6: false,
+        };
+        rest = tail;
+    } else if let Some(tail) = rest.strip_prefix('6') {
+        families = Families {
+            v4: false,
+            v6: true,
+        };
+        rest = tail;
+    }
+    let lower = rest.to_ascii_lowercase();
+    let (protocols, rest) = if let Some(tail) = lower.strip_prefix("tcp") {
+        (
+            Protocols {
+                tcp: true,
+                udp: false,
+                raw: false,
+                unix: false,
+            },
+            tail.to_string(),
+        )
+    } else if let Some(tail) = lower.strip_prefix("udp") {
+        (
+            Protocols {
+                tcp: false,
+                udp: true,
+                raw: false,
+                unix: false,
+            },
+            tail.to_string(),
+        )
+    } else {
+        (
+            Protocols {
+                tcp: true,
+                udp: true,
+                raw: false,
+                unix: false,
+            },
+            lower,
+        )
+    };
+    if rest.starts_with('@') {
+        return Err(format!(
+            "-i {spec}: netdx lsof takes ports, not hosts; use netdx netstat --addr for addresses"
+        ));
+    }
+    let Some(ports) = rest.strip_prefix(':') else {
+        return Err(format!(
+            "-i {spec}: give a port, e.g. -i :8080 or -i tcp:80"
+        ));
+    };
+    let specs = port::parse_specs(ports)?;
+    Ok(PortQuery {
+        specs: specs.0,
+        protocols,
+        families,
+        listening: false,
+        local_only: false,
+    })
+}
+
+fn report(
+    query: &PortQuery,
+    terse: bool,
+    kill: Option<SignalChoice>,
+    yes: bool,
+    out: &Output,
+) -> Result<Outcome, Error> {
+    if kill.is_some() && !yes && !std::io::stdin().is_terminal() {
+        return Err(Error::Usage(
+            "--kill asks before signalling, and stdin is not a terminal: add --yes to signal without asking".into(),
+        ));
+    }
+    let listing = port::find(query)?;
+    if let Some(note) = view::source_note(&listing.source) {
+        eprint!("{note}");
+    }
+    if let Some(note) = view::hidden_note(listing.hidden_processes) {
+        eprint!("{note}");
+    }
+    let text = if out.json {
+        render::json::document(&listing.sockets)
+    } else if terse {
+        view::pids(&listing.sockets)
+    } else if listing.sockets.is_empty() {
+        String::new()
+    } else {
+        view::port_table(&listing.sockets, out)
+    };
+    render::print(&text)?;
+    if let Some(signal) = kill {
+        signal_owners(&listing.sockets, signal, yes)?;
+    }
+    Ok(if listing.sockets.is_empty() {
+        Outcome::Negative
+    } else {
+        Outcome::Success
+    })
+}
+
+/// Signals every holder once, after asking on a terminal; reports each pid on stderr.
+fn signal_owners(
+    sockets: &[crate::sockets::Socket],
+    signal: SignalChoice,
+    yes: bool,
+) -> Result<(), Error> {
+    let mut pids: Vec<(u32, String)> = sockets
+        .iter()
+        .flat_map(|s| s.processes.iter().map(|h| (h.pid, h.name.clone())))
+        .collect();
+    pids.sort_unstable();
+    pids.dedup_by_key(|(pid, _)| *pid);
+    let mut stderr = std::io::stderr().lock();
+    for (pid, name) in pids {
+        if process::protected(pid) {
+            writeln!(
+                stderr,
+                "netdx: not signalling {pid} ({name}): netdx never signals pid 1 or itself"
+            )?;
+            continue;
+        }
+        if !yes {
+            write!(stderr, "send {signal} to {pid} ({name})? [y/N] ")?;
+            stderr.flush()?;
+            let mut answer = String::new();
+            std::io::stdin().lock().read_line(&mut answer)?;
+            if !matches!(answer.trim(), "y" | "Y" | "yes") {
+                writeln!(stderr, "skipped {pid}")?;
+                continue;
+            }
+        }
+        let delivery = process::send(pid, signal);
+        match &delivery.error {
+            None => writeln!(stderr, "{} sent to {pid} ({name})", delivery.signal)?,
+            Some(why) => writeln!(
+                stderr,
+                "{} not delivered to {pid} ({name}): {why}",
+                delivery.signal
+            )?,
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lsof_internet_specs_translate() {
+        let q = lsof_query(":8080").unwrap();
+        assert!(q.protocols.tcp && q.protocols.udp && q.families.v4 && q.families.v6);
+        let q = lsof_query("4TCP:80").unwrap();
+        assert!(q.protocols.tcp && !q.protocols.udp && !q.families.v6);
+        let q = lsof_query("udp:53,5353").unwrap();
+        assert_eq!(q.specs.len(), 2);
+        assert!(lsof_query("tcp").unwrap_err().contains("give a port"));
+        assert!(lsof_query("@host:80").unwrap_err().contains("not hosts"));
+        assert!(lsof_query(":0").is_err());
+    }
+}

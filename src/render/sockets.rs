@@ -1,0 +1,414 @@
+//! Socket views: the netstat/ss table, lsof-style port listings, protocol
+//! counters and the routing table.
+
+use std::collections::HashMap;
+use std::fmt::Write;
+use std::net::IpAddr;
+
+use super::{Output, table};
+use crate::protostats::Group;
+use crate::routes::Route;
+use crate::sockets::services::Services;
+use crate::sockets::{Endpoint, Memory, Proto, Socket, Source, TcpInfo, Timer, UnixType};
+
+/// Which extra columns the socket table has and how addresses are written.
+#[derive(Debug, Default)]
+pub struct SocketView<'a> {
+    /// `-p`: holders.
+    pub processes: bool,
+    /// `-e`: uid and inode.
+    pub extended: bool,
+    /// `-o`: timers.
+    pub timers: bool,
+    /// `-i`: TCP internals.
+    pub tcp_info: bool,
+    /// `-m`: memory.
+    pub memory: bool,
+    /// Port names (absent with `-n`).
+    pub services: Option<&'a Services>,
+    /// Host names for addresses (`--resolve`).
+    pub hosts: Option<&'a HashMap<IpAddr, String>>,
+}
+
+/// ss's Netid column.
+fn netid(socket: &Socket) -> &'static str {
+    match (socket.proto, socket.unix_type) {
+        (Proto::Tcp, _) => "tcp",
+        (Proto::Udp, _) => "udp",
+        (Proto::Raw, _) => "raw",
+        (Proto::Unix, Some(UnixType::Dgram)) => "u_dgr",
+        (Proto::Unix, Some(UnixType::Seqpacket)) => "u_seq",
+        (Proto::Unix, _) => "u_str",
+    }
+}
+
+/// `addr:port` as ss writes it: IPv6 in brackets, `*` for a zero port,
+/// `%iface` for a bound device, names when asked for.
+struct Addr<'a>(&'a Endpoint, Proto, Option<&'a str>, &'a SocketView<'a>);
+
+impl std::fmt::Display for Addr<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Addr(endpoint, proto, interface, view) = self;
+        match endpoint {
+            Endpoint::Inet { address, port } => {
+                match view.hosts.and_then(|hosts| hosts.get(address)) {
+                    Some(name) => f.write_str(name)?,
+                    None if address.is_ipv6() => write!(f, "[{address}]")?,
+                    None => write!(f, "{address}")?,
+                }
+                if let Some(iface) = interface {
+                    write!(f, "%{iface}")?;
+                }
+                if *port == 0 {
+                    return f.write_str(":*");
+                }
+                match view.services.and_then(|s| s.name(*port, *proto)) {
+                    Some(name) => write!(f, ":{name}"),
+                    None => write!(f, ":{port}"),
+                }
+            }
+            Endpoint::Unix { path, inode } => {
+                write!(f, "{} {inode}", path.as_deref().unwrap_or("*"))
+            }
+        }
+    }
+}
+
+fn endpoint(
+    endpoint: &Endpoint,
+    proto: Proto,
+    interface: Option<&str>,
+    view: &SocketView<'_>,
+) -> String {
+    Addr(endpoint, proto, interface, view).to_string()
+}
+
+/// ss's `users:(("name",pid=1,fd=3),…)`.
+pub fn processes(socket: &Socket) -> String {
+    if socket.processes.is_empty() {
+        return String::new();
+    }
+    let holders: Vec<String> = socket
+        .processes
+        .iter()
+        .map(|h| format!("(\"{}\",pid={},fd={})", h.name, h.pid, h.fd))
+        .collect();
+    format!("users:({})", holders.join(","))
+}
+
+/// ss's timer durations: `200ms`, `1.500sec`… written `1min`, `12sec`, `999ms`.
+pub fn duration_ms(ms: u64) -> String {
+    let minutes = ms / 60_000;
+    let mut secs = (ms / 1000) % 60;
+    let mut msecs = ms % 1000;
+    let mut text = String::new();
+    if minutes > 0 {
+        msecs = 0;
+        let _ = write!(text, "{minutes}min");
+        if minutes > 9 {
+            secs = 0;
+        }
+    }
+    if secs > 0 {
+        if secs > 9 {
+            msecs = 0;
+        }
+        let _ = write!(text, "{secs}{}", if msecs > 0 { "." } else { "sec" });
+    }
+    if msecs > 0 {
+        let _ = write!(text, "{msecs:03}ms");
+    }
+    if text.is_empty() {
+        text.push_str("0ms");
+    }
+    text
+}
+
+fn timer(timer: Option<&Timer>) -> String {
+    timer.map_or_else(String::new, |t| {
+        format!(
+            "timer:({},{},{})",
+            t.kind,
+            duration_ms(t.expires_ms),
+            t.retransmits
+        )
+    })
+}
+
+fn memory(memory: Option<&Memory>) -> String {
+    memory.map_or_else(String::new, |m| {
+        format!(
+            "skmem:(r{},rb{},t{},tb{},f{},w{},o{},bl{},d{})",
+            m.rmem_alloc,
+            m.rcvbuf,
+            m.wmem_alloc,
+            m.sndbuf,
+            m.fwd_alloc,
+            m.wmem_queued,
+            m.optmem,
+            m.backlog,
+            m.drops
+        )
+    })
+}
+
+/// A rate in bits per second, as ss writes it (`1.2Mbps`).
+pub fn bps(bytes_per_sec: u64) -> String {
+    let bits = bytes_per_sec as f64 * 8.0;
+    for (scale, unit) in [(1e9, "Gbps"), (1e6, "Mbps"), (1e3, "Kbps")] {
+        if bits >= scale {
+            return format!("{:.1}{unit}", bits / scale);
+        }
+    }
+    format!("{bits:.0}bps")
+}
+
+fn tcp_info(info: Option<&TcpInfo>) -> String {
+    let Some(info) = info else {
+        return String::new();
+    };
+    let mut parts = Vec::new();
+    if let Some(cc) = &info.congestion {
+        parts.push(cc.clone());
+    }
+    let opt = |v: Option<u32>| v.map_or_else(|| "-".to_string(), |v| v.to_string());
+    if let (Some(rtt), Some(var)) = (info.rtt_ms, info.rttvar_ms) {
+        parts.push(format!("rtt:{rtt}/{var}"));
+    }
+    if let Some(rto) = info.rto_ms {
+        parts.push(format!("rto:{rto}"));
+    }
+    parts.push(format!("mss:{}", opt(info.mss)));
+    parts.push(format!("cwnd:{}", opt(info.cwnd)));
+    parts.push(format!("ssthresh:{}", opt(info.ssthresh)));
+    parts.push(format!(
+        "retrans:{}/{}",
+        opt(info.retrans),
+        opt(info.total_retrans)
+    ));
+    if let Some(acked) = info.bytes_acked {
+        parts.push(format!("bytes_acked:{acked}"));
+    }
+    if let Some(received) = info.bytes_received {
+        parts.push(format!("bytes_received:{received}"));
+    }
+    if let Some(rate) = info.delivery_rate {
+        parts.push(format!("delivery_rate:{}", bps(rate)));
+    }
+    parts.join(" ")
+}
+
+/// The netstat/ss socket table, built one socket at a time.
+pub struct SocketTable<'a> {
+    view: &'a SocketView<'a>,
+    headers: Vec<&'static str>,
+    rows: table::Rows,
+}
+
+impl<'a> SocketTable<'a> {
+    /// An empty table with the columns `view` asks for.
+    pub fn new(view: &'a SocketView<'a>) -> Self {
+        let mut headers = vec![
+            "Netid",
+            "State",
+            "Recv-Q",
+            "Send-Q",
+            "Local Address:Port",
+            "Peer Address:Port",
+        ];
+        if view.processes {
+            headers.push("Process");
+        }
+        if view.extended {
+            headers.extend(["UID", "Inode"]);
+        }
+        if view.timers {
+            headers.push("Timer");
+        }
+        if view.memory {
+            headers.push("Memory");
+        }
+        if view.tcp_info {
+            headers.push("TCP info");
+        }
+        let rows = table::Rows::new(headers.len());
+        SocketTable {
+            view,
+            headers,
+            rows,
+        }
+    }
+
+    /// Adds one socket's row.
+    pub fn add(&mut self, s: &Socket) {
+        let (view, rows) = (self.view, &mut self.rows);
+        rows.push(netid(s));
+        rows.push(s.state.name());
+        rows.push(s.recv_q);
+        rows.push(s.send_q);
+        rows.push(Addr(&s.local, s.proto, s.interface.as_deref(), view));
+        rows.push(Addr(&s.peer, s.proto, None, view));
+        if view.processes {
+            rows.push(processes(s));
+        }
+        if view.extended {
+            rows.push(s.uid.map_or_else(|| "-".into(), |u| u.to_string()));
+            rows.push(s.inode);
+        }
+        if view.timers {
+            rows.push(timer(s.timer.as_ref()));
+        }
+        if view.memory {
+            rows.push(memory(s.memory.as_deref()));
+        }
+        if view.tcp_info {
+            rows.push(tcp_info(s.tcp_info.as_deref()));
+        }
+    }
+
+    /// Writes the finished table.
+    pub fn write_to(&self, out: &Output, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+        table::grid_to(&self.headers, &self.rows, &[2, 3], out, w)
+    }
+}
+
+/// The whole socket table as text (for tests and small listings).
+pub fn socket_table(sockets: &[Socket], view: &SocketView<'_>, out: &Output) -> String {
+    let mut table = SocketTable::new(view);
+    for socket in sockets {
+        table.add(socket);
+    }
+    let mut text = Vec::new();
+    let _ = table.write_to(out, &mut text);
+    String::from_utf8(text).unwrap_or_default()
+}
+
+/// The lsof-style listing of `netdx port`: one row per holder (or per socket without one).
+pub fn port_table(sockets: &[Socket], out: &Output) -> String {
+    let headers = [
+        "Proto",
+        "Local",
+        "Peer",
+        "State",
+        "PID",
+        "User",
+        "Command",
+        "FD",
+        "Command line",
+    ];
+    let view = SocketView::default();
+    let mut rows = table::Rows::new(headers.len());
+    for s in sockets {
+        let base = |rows: &mut table::Rows| {
+            rows.push(netid(s));
+            rows.push(endpoint(&s.local, s.proto, s.interface.as_deref(), &view));
+            rows.push(endpoint(&s.peer, s.proto, None, &view));
+            rows.push(s.state.name());
+        };
+        if s.processes.is_empty() {
+            base(&mut rows);
+            for _ in 0..5 {
+                rows.push("-");
+            }
+        }
+        for holder in &s.processes {
+            base(&mut rows);
+            rows.push(holder.pid);
+            rows.push(holder.user.as_deref().unwrap_or("-"));
+            rows.push(&holder.name);
+            rows.push(holder.fd);
+            rows.push(holder.cmdline.as_deref().unwrap_or(""));
+        }
+    }
+    table::grid(&headers, &rows, &[4, 7], out)
+}
+
+/// `lsof -t`: the holders' pids, once each, in order.
+pub fn pids(sockets: &[Socket]) -> String {
+    let mut pids: Vec<u32> = sockets
+        .iter()
+        .flat_map(|s| s.processes.iter().map(|h| h.pid))
+        .collect();
+    pids.sort_unstable();
+    pids.dedup();
+    pids.iter().map(|pid| format!("{pid}\n")).collect()
+}
+
+/// The stderr note when sockets came from /proc/net instead of netlink.
+pub fn source_note(source: &Source) -> Option<String> {
+    match source {
+        Source::Netlink => None,
+        Source::Proc { reason } => Some(format!(
+            "netdx: note: read /proc/net instead of sock_diag netlink ({reason}); filtering happened here, not in the kernel\n"
+        )),
+    }
+}
+
+/// The stderr note when some processes could not be inspected.
+pub fn hidden_note(hidden: usize) -> Option<String> {
+    (hidden > 0).then(|| {
+        format!(
+            "netdx: note: {hidden} processes could not be inspected (they belong to other users); their sockets show no owner — run as root to see them all\n"
+        )
+    })
+}
+
+/// `netstat -s`: each group and its counters.
+pub fn statistics(groups: &[Group]) -> String {
+    let mut text = String::new();
+    for group in groups {
+        let _ = writeln!(text, "{}:", group.name);
+        for (name, value) in &group.counters {
+            let _ = writeln!(text, "    {name}: {value}");
+        }
+    }
+    text
+}
+
+/// `netstat -rn`-style routing table.
+pub fn routes(routes: &[Route], out: &Output) -> String {
+    let headers = [
+        "Destination",
+        "Gateway",
+        "Flags",
+        "Metric",
+        "Iface",
+        "Type",
+        "Proto",
+        "Scope",
+    ];
+    let mut rows = table::Rows::new(headers.len());
+    for r in routes {
+        rows.push(format_args!("{}/{}", r.destination, r.prefix_len));
+        rows.push(r.gateway.map_or_else(|| "*".to_string(), |g| g.to_string()));
+        rows.push(&r.flags);
+        rows.push(r.metric);
+        rows.push(r.interface.as_deref().unwrap_or("*"));
+        rows.push(&r.kind);
+        rows.push(&r.protocol);
+        rows.push(&r.scope);
+    }
+    table::grid(&headers, &rows, &[3], out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timer_durations_read_like_ss() {
+        assert_eq!(duration_ms(200), "200ms");
+        assert_eq!(duration_ms(1500), "1.500ms");
+        assert_eq!(duration_ms(12_000), "12sec");
+        assert_eq!(duration_ms(7_140_000), "119min");
+        assert_eq!(duration_ms(65_000), "1min5sec");
+        assert_eq!(duration_ms(0), "0ms");
+    }
+
+    #[test]
+    fn rates_scale_like_ss() {
+        assert_eq!(bps(125_000), "1.0Mbps");
+        assert_eq!(bps(10), "80bps");
+        assert_eq!(bps(4_100_000_000), "32.8Gbps");
+    }
+}

@@ -1,0 +1,302 @@
+//! Which processes hold which sockets: one pass over `/proc/*/fd`.
+//!
+//! Every descriptor link is read with `readlinkat()` relative to its
+//! process's open fd directory (no path walk per descriptor), processes are
+//! spread across threads, and only the inodes asked about are kept.
+//! Processes that exit mid-scan are skipped; processes the user may not
+//! inspect are counted, so the caller can say why some sockets show no owner.
+#![deny(unsafe_code)]
+
+use std::collections::{HashMap, HashSet};
+use std::ffi::CStr;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread;
+
+use nix::dir::Dir;
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
+use nix::sys::stat::Mode;
+use serde::Serialize;
+
+/// A process holding a socket through one of its descriptors.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Holder {
+    /// Process id.
+    pub pid: u32,
+    /// Command name (`/proc/PID/comm`).
+    pub name: String,
+    /// The descriptor number.
+    pub fd: u32,
+    /// The process's user (filled in by `netdx port`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// The process's full command line (filled in by `netdx port`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cmdline: Option<String>,
+}
+
+/// Holders by socket inode, for a given set of inodes.
+#[derive(Debug, Default)]
+pub struct OwnerMap {
+    /// Every holder of every wanted inode, by pid then fd.
+    pub holders: HashMap<u32, Vec<Holder>>,
+    /// Processes whose descriptors could not be read (EACCES).
+    pub hidden: usize,
+}
+
+/// Holders of every socket on the host, compactly: (inode, pid, fd)
+/// triples sorted by inode, and one name per process.
+#[derive(Debug, Default)]
+pub struct OwnerIndex {
+    entries: Vec<(u32, u32, u32)>,
+    names: HashMap<u32, String>,
+    /// Processes whose descriptors could not be read (EACCES).
+    pub hidden: usize,
+}
+
+impl OwnerIndex {
+    /// The holders of `inode`, by pid then fd.
+    pub fn holders(&self, inode: u32) -> Vec<Holder> {
+        let start = self.entries.partition_point(|e| e.0 < inode);
+        self.entries[start..]
+            .iter()
+            .take_while(|e| e.0 == inode)
+            .map(|&(_, pid, fd)| Holder {
+                pid,
+                name: self.names.get(&pid).cloned().unwrap_or_else(|| "?".into()),
+                fd,
+                user: None,
+                cmdline: None,
+            })
+            .collect()
+    }
+}
+
+/// The most threads a scan uses.
+const MAX_THREADS: usize = 8;
+
+/// One scan's raw findings.
+struct Found {
+    entries: Vec<(u32, u32, u32)>,
+    names: HashMap<u32, String>,
+    hidden: usize,
+}
+
+/// Reads every process's descriptors, keeping the sockets `keep` accepts.
+fn scan_with(keep: &(dyn Fn(u32) -> bool + Sync)) -> Found {
+    let pids = list_pids();
+    let threads = thread::available_parallelism()
+        .map_or(1, usize::from)
+        .clamp(1, MAX_THREADS)
+        .min(pids.len().max(1));
+    // Processes differ wildly in descriptor count: threads take the next
+    // process as they finish one, rather than a fixed share.
+    let next = AtomicUsize::new(0);
+    let parts: Vec<Found> = thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| scope.spawn(|| scan_pids(&pids, &next, keep)))
+            .collect();
+        workers.into_iter().filter_map(|w| w.join().ok()).collect()
+    });
+    let mut all = Found {
+        entries: Vec::new(),
+        names: HashMap::new(),
+        hidden: 0,
+    };
+    for part in parts {
+        all.hidden += part.hidden;
+        all.entries.extend(part.entries);
+        all.names.extend(part.names);
+    }
+    all.entries.sort_unstable();
+    all
+}
+
+/// Finds the holders of `inodes`.
+pub fn scan(inodes: impl IntoIterator<Item = u32>) -> OwnerMap {
+    let wanted: HashSet<u32> = inodes.into_iter().filter(|&i| i != 0).collect();
+    if wanted.is_empty() {
+        return OwnerMap::default();
+    }
+    let found = scan_with(&|inode| wanted.contains(&inode));
+    let mut map = OwnerMap {
+        holders: HashMap::new(),
+        hidden: found.hidden,
+    };
+    for (inode, pid, fd) in found.entries {
+        let name = found.names.get(&pid).cloned().unwrap_or_else(|| "?".into());
+        map.holders.entry(inode).or_default().push(Holder {
+            pid,
+            name,
+            fd,
+            user: None,
+            cmdline: None,
+        });
+    }
+    map
+}
+
+/// Finds the holders of every socket (for streaming listings, scanned
+/// before the socket table is read, as ss does).
+pub fn scan_all() -> OwnerIndex {
+    let found = scan_with(&|_| true);
+    OwnerIndex {
+        entries: found.entries,
+        names: found.names,
+        hidden: found.hidden,
+    }
+}
+
+/// Numeric entries of /proc.
+fn list_pids() -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .collect()
+}
+
+/// Scans processes of `pids`, taking the next index from `next` each time.
+fn scan_pids(pids: &[u32], next: &AtomicUsize, keep: &(dyn Fn(u32) -> bool + Sync)) -> Found {
+    let mut found = Found {
+        entries: Vec::new(),
+        names: HashMap::new(),
+        hidden: 0,
+    };
+    let mut fds: Vec<u32> = Vec::new();
+    let mut link = [0u8; LINK_BUFFER];
+    let mut digits = [0u8; 11];
+    while let Some(&pid) = pids.get(next.fetch_add(1, Ordering::Relaxed)) {
+        let path = format!("/proc/{pid}/fd");
+        let mut dir = match Dir::open(
+            path.as_str(),
+            OFlag::O_RDONLY | OFlag::O_DIRECTORY,
+            Mode::empty(),
+        ) {
+            Ok(dir) => dir,
+            Err(Errno::EACCES | Errno::EPERM) => {
+                found.hidden += 1;
+                continue;
+            }
+            // Gone already, or not a process directory: nothing to report.
+            Err(_) => continue,
+        };
+        fds.clear();
+        fds.extend(dir.iter().filter_map(|entry| {
+            let entry = entry.ok()?;
+            entry.file_name().to_str().ok()?.parse::<u32>().ok()
+        }));
+        let mut named = false;
+        for &fd in &fds {
+            let Some(target) = read_link_at(dir.as_fd(), fd_name(fd, &mut digits), &mut link)
+            else {
+                continue;
+            };
+            let Some(inode) = socket_inode(target) else {
+                continue;
+            };
+            if !keep(inode) {
+                continue;
+            }
+            if !named {
+                found.names.insert(pid, command_name(pid));
+                named = true;
+            }
+            found.entries.push((inode, pid, fd));
+        }
+    }
+    found
+}
+
+/// Room for the longest link worth reading: `socket:[4294967295]`; longer
+/// targets (paths) are cut short, which is fine — they are not sockets.
+const LINK_BUFFER: usize = 32;
+
+/// Writes `fd` in decimal, NUL-terminated, into `buf`.
+fn fd_name(mut fd: u32, buf: &mut [u8; 11]) -> &CStr {
+    let mut at = buf.len() - 1;
+    buf[at] = 0;
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (fd % 10) as u8;
+        fd /= 10;
+        if fd == 0 {
+            break;
+        }
+    }
+    CStr::from_bytes_with_nul(&buf[at..]).unwrap_or(c"0")
+}
+
+/// `readlinkat()` into a stack buffer: this runs once per descriptor of
+/// every process, and nix's wrapper allocates a page-sized buffer each time.
+#[allow(unsafe_code)]
+fn read_link_at<'b>(
+    dir: BorrowedFd<'_>,
+    name: &CStr,
+    buf: &'b mut [u8; LINK_BUFFER],
+) -> Option<&'b [u8]> {
+    // SAFETY: `name` is NUL-terminated, `buf` is writable for its whole
+    // length, and `dir` is an open descriptor borrowed for this call.
+    let n = unsafe {
+        libc::readlinkat(
+            dir.as_raw_fd(),
+            name.as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    };
+    usize::try_from(n).ok().map(|n| &buf[..n.min(buf.len())])
+}
+
+/// The inode in a `socket:[12345]` link target.
+pub fn socket_inode(target: &[u8]) -> Option<u32> {
+    let digits = target.strip_prefix(b"socket:[")?.strip_suffix(b"]")?;
+    std::str::from_utf8(digits).ok()?.parse().ok()
+}
+
+/// `/proc/PID/comm` without its newline ("?" if the process is gone).
+pub fn command_name(pid: u32) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/comm"))
+        .map(|comm| comm.trim_end_matches('\n').to_string())
+        .unwrap_or_else(|_| "?".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn socket_links_yield_their_inode() {
+        assert_eq!(socket_inode(b"socket:[12345]"), Some(12345));
+        assert_eq!(socket_inode(b"pipe:[12345]"), None);
+        assert_eq!(socket_inode(b"/dev/null"), None);
+        assert_eq!(socket_inode(b"socket:[]"), None);
+        assert_eq!(socket_inode(b"socket:[99999999999]"), None);
+    }
+
+    #[test]
+    fn descriptor_numbers_format_in_decimal() {
+        let mut buf = [0u8; 11];
+        assert_eq!(fd_name(0, &mut buf), c"0");
+        assert_eq!(fd_name(4_294_967_295, &mut buf), c"4294967295");
+        assert_eq!(fd_name(17, &mut buf), c"17");
+    }
+
+    #[test]
+    fn this_process_is_found_holding_its_own_socket() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        use std::os::fd::AsRawFd;
+        let fd = listener.as_raw_fd() as u32;
+        let link = std::fs::read_link(format!("/proc/self/fd/{fd}")).unwrap();
+        let inode = socket_inode(link.as_os_str().as_encoded_bytes()).unwrap();
+        let map = scan([inode]);
+        let holders = &map.holders[&inode];
+        assert!(
+            holders
+                .iter()
+                .any(|h| h.pid == std::process::id() && h.fd == fd)
+        );
+    }
+}

@@ -1,0 +1,225 @@
+//! `lsof -i :PORT` as a query: the sockets with a port at either end (or
+//! the local end), each with the processes holding it and who they are.
+#![forbid(unsafe_code)]
+
+use std::collections::HashMap;
+use std::str::FromStr;
+
+use super::{
+    Families, Filter, Listing, PortRange, Proto, Protocols, Query, Socket, SocketError,
+    SourceChoice, StateMask, list, owners,
+};
+use crate::process;
+
+/// One port or range, optionally for one protocol: `8080`, `:8080`, `tcp:8080`, `udp:53`, `8000-8100`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortSpec {
+    /// TCP or UDP only, when prefixed.
+    pub proto: Option<Proto>,
+    /// The ports.
+    pub range: PortRange,
+}
+
+impl FromStr for PortSpec {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let text = text.trim();
+        let (proto, rest) = match text.split_once(':') {
+            Some((prefix, rest)) => {
+                let proto = match prefix.to_ascii_lowercase().as_str() {
+                    "" => None,
+                    "tcp" => Some(Proto::Tcp),
+                    "udp" => Some(Proto::Udp),
+                    other => return Err(format!("'{other}:' is not a protocol: use tcp: or udp:")),
+                };
+                (proto, rest)
+            }
+            None => (None, text),
+        };
+        if rest.is_empty() {
+            return Err(format!("'{text}' has no port"));
+        }
+        Ok(PortSpec {
+            proto,
+            range: rest.parse()?,
+        })
+    }
+}
+
+/// A comma-separated list of port specs, as one command-line value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortList(pub Vec<PortSpec>);
+
+/// Parses `8080,udp:53,9000-9100`.
+pub fn parse_specs(list: &str) -> Result<PortList, String> {
+    let specs: Vec<PortSpec> = list
+        .split(',')
+        .filter(|part| !part.trim().is_empty())
+        .map(str::parse)
+        .collect::<Result<_, _>>()?;
+    if specs.is_empty() {
+        return Err("no port given".into());
+    }
+    Ok(PortList(specs))
+}
+
+/// What `netdx port` asks.
+#[derive(Debug, Clone)]
+pub struct PortQuery {
+    /// The ports.
+    pub specs: Vec<PortSpec>,
+    /// Protocols to look at (TCP, UDP or both).
+    pub protocols: Protocols,
+    /// Address families.
+    pub families: Families,
+    /// Listening (and unconnected UDP) sockets only.
+    pub listening: bool,
+    /// Match the local port only, not the peer's.
+    pub local_only: bool,
+}
+
+/// Sockets on the ports, with owners described.
+pub fn find(query: &PortQuery) -> Result<Listing, SocketError> {
+    let mut sockets = Vec::new();
+    let mut source = super::Source::Netlink;
+    for proto in [Proto::Tcp, Proto::Udp] {
+        let wanted = match proto {
+            Proto::Tcp => query.protocols.tcp,
+            _ => query.protocols.udp,
+        };
+        let ranges: Vec<PortRange> = query
+            .specs
+            .iter()
+            .filter(|spec| spec.proto.is_none_or(|p| p == proto))
+            .map(|spec| spec.range)
+            .collect();
+        if !wanted || ranges.is_empty() {
+            continue;
+        }
+        let filter = if query.local_only {
+            Filter {
+                local_ports: ranges,
+                ..Filter::default()
+            }
+        } else {
+            Filter {
+                any_ports: ranges,
+                ..Filter::default()
+            }
+        };
+        let one = Query {
+            protocols: Protocols {
+                tcp: proto == Proto::Tcp,
+                udp: proto == Proto::Udp,
+                raw: false,
+                unix: false,
+            },
+            families: query.families,
+            states: if query.listening {
+                StateMask::LISTENING
+            } else {
+                StateMask::ALL
+            },
+            filter,
+            owners: false,
+            tcp_info: false,
+            memory: false,
+            source: SourceChoice::Auto,
+        };
+        let listing = list(&one)?;
+        if listing.source != super::Source::Netlink {
+            source = listing.source;
+        }
+        sockets.extend(listing.sockets);
+    }
+    let hidden = describe_owners(&mut sockets);
+    Ok(Listing {
+        sockets,
+        source,
+        hidden_processes: hidden,
+    })
+}
+
+/// Fills in every socket's holders with user and command line; returns
+/// how many processes could not be inspected.
+fn describe_owners(sockets: &mut [Socket]) -> usize {
+    if sockets.is_empty() {
+        return 0;
+    }
+    let map = owners::scan(sockets.iter().map(|s| s.inode));
+    let mut details: HashMap<u32, Option<process::ProcessInfo>> = HashMap::new();
+    for socket in sockets.iter_mut() {
+        let Some(holders) = map.holders.get(&socket.inode) else {
+            continue;
+        };
+        socket.processes = holders
+            .iter()
+            .map(|holder| {
+                let info = details
+                    .entry(holder.pid)
+                    .or_insert_with(|| process::info(holder.pid));
+                let mut holder = holder.clone();
+                if let Some(info) = info {
+                    holder.user = info.user.clone();
+                    holder.cmdline = Some(info.cmdline.clone());
+                }
+                holder
+            })
+            .collect();
+    }
+    map.hidden
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn specs_accept_the_lsof_and_netstat_spellings() {
+        let one = |text: &str| text.parse::<PortSpec>().unwrap();
+        assert_eq!(
+            one("8080"),
+            PortSpec {
+                proto: None,
+                range: PortRange::one(8080)
+            }
+        );
+        assert_eq!(
+            one(":8080"),
+            PortSpec {
+                proto: None,
+                range: PortRange::one(8080)
+            }
+        );
+        assert_eq!(one("tcp:8080").proto, Some(Proto::Tcp));
+        assert_eq!(one("UDP:53").proto, Some(Proto::Udp));
+        assert_eq!(one("8000-8100").range, PortRange { lo: 8000, hi: 8100 });
+        assert_eq!(parse_specs("80,udp:53, 9000-9001").unwrap().0.len(), 3);
+    }
+
+    #[test]
+    fn bad_specs_say_what_is_wrong() {
+        assert!("0".parse::<PortSpec>().unwrap_err().contains("1 to 65535"));
+        assert!(
+            "65536"
+                .parse::<PortSpec>()
+                .unwrap_err()
+                .contains("out of range")
+        );
+        assert!(
+            "sctp:80"
+                .parse::<PortSpec>()
+                .unwrap_err()
+                .contains("not a protocol")
+        );
+        assert!("tcp:".parse::<PortSpec>().unwrap_err().contains("no port"));
+        assert!("9-1".parse::<PortSpec>().unwrap_err().contains("reversed"));
+        assert!(
+            "x".parse::<PortSpec>()
+                .unwrap_err()
+                .contains("not a port number")
+        );
+        assert!(parse_specs(",").is_err());
+    }
+}

@@ -1,0 +1,255 @@
+//! `netdx port` and `netdx lsof -i`: who holds a port, with real sockets and
+//! real processes in a namespace, and signals that reach only the holder.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::{Netns, assert_one_line_error, netdx, responder, stderr, stdout};
+use serde_json::Value;
+
+/// Starts a process in `ns` listening on 127.0.0.1:`port`; returns its pid.
+fn listener(ns: &mut Netns, port: u16) -> u32 {
+    let script = format!(
+        "import socket,time\ns=socket.socket();s.bind(('127.0.0.1',{port}));s.listen();print('ready',flush=True);time.sleep(600)"
+    );
+    ns.spawn_ready("python3", &["-c", &script]);
+    pid_listening(ns, port)
+}
+
+fn pid_listening(ns: &Netns, port: u16) -> u32 {
+    stdout(&ns.netdx(&["port", &port.to_string(), "-t"]))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.split_whitespace()
+            .nth(2)
+            .is_none_or(|state| state != "Z")
+    })
+}
+
+#[test]
+fn a_used_port_exits_0_and_lists_its_holders_and_a_free_one_exits_1() {
+    require_root!();
+    let mut ns = Netns::new("inuse");
+    let pid = listener(&mut ns, 7070);
+    let out = ns.netdx(&["port", "7070"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    let row: Vec<&str> = text.lines().nth(1).unwrap().split_whitespace().collect();
+    assert_eq!(
+        row[..6],
+        [
+            "tcp",
+            "127.0.0.1:7070",
+            "0.0.0.0:*",
+            "LISTEN",
+            &pid.to_string(),
+            "root"
+        ],
+        "{text}"
+    );
+    assert!(
+        text.contains("python3 -c import socket"),
+        "the full command line: {text}"
+    );
+    let free = ns.netdx(&["port", "7071"]);
+    assert_eq!(free.status.code(), Some(1));
+    assert!(stdout(&free).is_empty());
+    assert!(stderr(&free).is_empty());
+}
+
+#[test]
+fn a_socket_shared_after_fork_lists_both_processes_and_t_prints_pids() {
+    require_root!();
+    let mut ns = Netns::new("shared");
+    let file = format!("/tmp/netdx-holder-{}-port.json", std::process::id());
+    ns.spawn_ready("python3", &[&responder("socket_holder.py"), &file]);
+    let facts: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let _ = std::fs::remove_file(&file);
+    let port = facts["ports"]["tcp4"].to_string();
+    let (parent, child) = (
+        facts["pid"].as_u64().unwrap(),
+        facts["child"].as_u64().unwrap(),
+    );
+
+    let json: Value =
+        serde_json::from_slice(&ns.netdx(&["port", &port, "--listen", "--json"]).stdout).unwrap();
+    let sockets = json.as_array().unwrap();
+    assert_eq!(sockets.len(), 1, "--listen keeps the listener only");
+    let holders: BTreeSet<u64> = sockets[0]["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["pid"].as_u64().unwrap())
+        .collect();
+    assert_eq!(holders, BTreeSet::from([parent, child]));
+    assert_eq!(sockets[0]["processes"][0]["user"], "root");
+    assert!(
+        sockets[0]["processes"][0]["cmdline"]
+            .as_str()
+            .unwrap()
+            .contains("socket_holder.py")
+    );
+
+    let pids = stdout(&ns.netdx(&["port", &port, "-t"]));
+    assert_eq!(
+        pids,
+        format!("{}\n{}\n", parent.min(child), parent.max(child))
+    );
+    // Either end: the listener, the accepted socket and the client's socket.
+    let all: Value = serde_json::from_slice(&ns.netdx(&["port", &port, "--json"]).stdout).unwrap();
+    assert_eq!(all.as_array().unwrap().len(), 3);
+    let local: Value =
+        serde_json::from_slice(&ns.netdx(&["port", &port, "--local", "--json"]).stdout).unwrap();
+    assert_eq!(
+        local.as_array().unwrap().len(),
+        2,
+        "--local drops the client whose peer is the port"
+    );
+    // lsof's spelling gives the same answer.
+    assert_eq!(
+        stdout(&ns.netdx(&["lsof", "-i", &format!(":{port}"), "-t"])),
+        pids
+    );
+    assert_eq!(
+        stdout(&ns.netdx(&["lsof", "-i", &format!("udp:{port}"), "-t"])),
+        ""
+    );
+}
+
+#[test]
+fn kill_signals_the_holder_and_nothing_else() {
+    require_root!();
+    let mut ns = Netns::new("kill");
+    let victim = listener(&mut ns, 7171);
+    let bystander = listener(&mut ns, 7172);
+    let out = ns.netdx(&["port", "7171", "--kill", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("SIGTERM sent to {victim} (python3)")),
+        "{}",
+        stderr(&out)
+    );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while alive(victim) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(!alive(victim), "the holder got SIGTERM and exited");
+    assert!(
+        alive(bystander),
+        "the process on another port was left alone"
+    );
+    assert_eq!(
+        ns.netdx(&["port", "7171"]).status.code(),
+        Some(1),
+        "the port is free now"
+    );
+}
+
+#[test]
+fn kill_without_a_terminal_needs_yes() {
+    require_root!();
+    let mut ns = Netns::new("killyes");
+    let victim = listener(&mut ns, 7272);
+    let out = ns
+        .command(common::netdx_bin(), &["port", "7272", "--kill=KILL"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_one_line_error(&out, "add --yes");
+    assert!(alive(victim), "nothing was signalled");
+}
+
+#[test]
+fn udp_and_ipv6_ports_are_found() {
+    require_root!();
+    let mut ns = Netns::new("udp6");
+    ns.spawn_ready(
+        "python3",
+        &["-c", "import socket,time\nu=socket.socket(socket.AF_INET6,socket.SOCK_DGRAM);u.bind(('::1',5353));print('ready',flush=True);time.sleep(600)"],
+    );
+    let json: Value =
+        serde_json::from_slice(&ns.netdx(&["port", "udp:5353", "--json"]).stdout).unwrap();
+    assert_eq!(json[0]["proto"], "udp");
+    assert_eq!(json[0]["family"], "inet6");
+    assert_eq!(json[0]["state"], "UNCONN");
+    assert_eq!(ns.netdx(&["port", "5353", "--tcp"]).status.code(), Some(1));
+    assert_eq!(ns.netdx(&["port", "5353", "-4"]).status.code(), Some(1));
+    assert_eq!(
+        ns.netdx(&["port", "5300-5400", "-6"]).status.code(),
+        Some(0)
+    );
+}
+
+#[test]
+fn bad_port_input_is_one_line_exit_2() {
+    assert_one_line_error(&netdx(&["port", "0"]), "1 to 65535");
+    assert_one_line_error(&netdx(&["port", "65536"]), "out of range");
+    assert_one_line_error(&netdx(&["port", "-3"]), "'-3'");
+    assert_one_line_error(&netdx(&["port", "http"]), "not a port number");
+    assert_one_line_error(&netdx(&["port", "9000-8000"]), "reversed");
+    assert_one_line_error(&netdx(&["port", "sctp:80"]), "not a protocol");
+    assert_one_line_error(&netdx(&["port", "80", "--kill=BOGUS"]), "not a signal name");
+    assert_one_line_error(&netdx(&["port", "udp:53", "--tcp"]), "conflicts");
+    assert_one_line_error(
+        &netdx(&["port", "80", "--tcp", "--udp"]),
+        "cannot be used with",
+    );
+    assert_one_line_error(&netdx(&["port", "80", "--yes"]), "--kill");
+    assert_one_line_error(&netdx(&["lsof", "-i", "tcp"]), "give a port");
+}
+
+/// Runs `netdx port … --kill` on a pseudo-terminal, answering the prompt with `answer`.
+fn kill_on_a_terminal(ns: &Netns, port: u16, answer: &str) -> String {
+    use std::io::Write;
+    let command = format!("{} port {port} --kill", common::netdx_bin());
+    let mut child = ns
+        .command("script", &["-qec", &command, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{answer}\n").as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    stdout(&out)
+}
+
+#[test]
+fn kill_on_a_terminal_asks_first() {
+    require_root!();
+    let mut ns = Netns::new("killtty");
+    let victim = listener(&mut ns, 7474);
+    let declined = kill_on_a_terminal(&ns, 7474, "n");
+    assert!(
+        declined.contains(&format!("send SIGTERM to {victim} (python3)? [y/N]")),
+        "{declined}"
+    );
+    assert!(
+        declined.contains(&format!("skipped {victim}")),
+        "{declined}"
+    );
+    assert!(alive(victim));
+    let accepted = kill_on_a_terminal(&ns, 7474, "y");
+    assert!(
+        accepted.contains(&format!("SIGTERM sent to {victim}")),
+        "{accepted}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while alive(victim) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(!alive(victim));
+}
