@@ -253,3 +253,19 @@ fn kill_on_a_terminal_asks_first() {
     }
     assert!(!alive(victim));
 }
+
+#[test]
+fn command_lines_with_newlines_stay_on_one_row() {
+    require_root!();
+    let mut ns = Netns::new("newline");
+    ns.spawn_ready(
+        "python3",
+        &["-c", "import socket,time\ns=socket.socket();s.bind(('127.0.0.1',7575));s.listen()\nprint('ready',flush=True);time.sleep(600)"],
+    );
+    let text = stdout(&ns.netdx(&["port", "7575"]));
+    assert_eq!(text.lines().count(), 2, "header and one row: {text}");
+    assert!(
+        text.contains("\\nprint('ready'"),
+        "newlines are shown escaped: {text}"
+    );
+}

@@ -109,6 +109,25 @@ impl Output {
     }
 }
 
+/// `text` with control characters escaped (`\n`, `\t`, `\x1b` …), so a
+/// command line or path can never break a table row or inject escapes.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut escaped = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' => escaped.push_str("\\n"),
+            '\t' => escaped.push_str("\\t"),
+            '\r' => escaped.push_str("\\r"),
+            c if c.is_control() => escaped.push_str(&format!("\\x{:02x}", u32::from(c))),
+            c => escaped.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(escaped)
+}
+
 /// Writes finished text to stdout in one go.
 pub fn print(text: &str) -> std::io::Result<()> {
     let mut stdout = std::io::stdout().lock();
@@ -131,6 +150,13 @@ mod tests {
     fn explicit_choice_wins_over_terminal_and_environment() {
         assert!(Style::resolve(ColorChoice::Always, false, true).colored());
         assert!(!Style::resolve(ColorChoice::Never, true, false).colored());
+    }
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(printable("python3 -c\nprint(1)"), "python3 -c\\nprint(1)");
+        assert_eq!(printable("a\x1b[31mb"), "a\\x1b[31mb");
+        assert!(matches!(printable("plain"), std::borrow::Cow::Borrowed(_)));
     }
 
     #[test]

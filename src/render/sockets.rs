@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::fmt::Write;
 use std::net::IpAddr;
 
-use super::{Output, table};
+use super::{Output, printable, table};
 use crate::protostats::Group;
 use crate::routes::Route;
 use crate::sockets::services::Services;
@@ -68,7 +68,7 @@ impl std::fmt::Display for Addr<'_> {
                 }
             }
             Endpoint::Unix { path, inode } => {
-                write!(f, "{} {inode}", path.as_deref().unwrap_or("*"))
+                write!(f, "{} {inode}", printable(path.as_deref().unwrap_or("*")))
             }
         }
     }
@@ -91,7 +91,7 @@ pub fn processes(socket: &Socket) -> String {
     let holders: Vec<String> = socket
         .processes
         .iter()
-        .map(|h| format!("(\"{}\",pid={},fd={})", h.name, h.pid, h.fd))
+        .map(|h| format!("(\"{}\",pid={},fd={})", printable(&h.name), h.pid, h.fd))
         .collect();
     format!("users:({})", holders.join(","))
 }
@@ -315,9 +315,9 @@ pub fn port_table(sockets: &[Socket], out: &Output) -> String {
             base(&mut rows);
             rows.push(holder.pid);
             rows.push(holder.user.as_deref().unwrap_or("-"));
-            rows.push(&holder.name);
+            rows.push(printable(&holder.name));
             rows.push(holder.fd);
-            rows.push(holder.cmdline.as_deref().unwrap_or(""));
+            rows.push(printable(holder.cmdline.as_deref().unwrap_or("")));
         }
     }
     table::grid(&headers, &rows, &[4, 7], out)

@@ -80,7 +80,27 @@ pub struct PortQuery {
 }
 
 /// Sockets on the ports, with owners described.
+///
+/// The /proc scan for owners takes most of the time, so it runs alongside
+/// the kernel query instead of after it; the scan keeps every socket inode
+/// and the query's answer picks from them.
 pub fn find(query: &PortQuery) -> Result<Listing, SocketError> {
+    std::thread::scope(|scope| {
+        let scan = scope.spawn(owners::scan_all);
+        let found = query_sockets(query);
+        let index = scan.join().unwrap_or_default();
+        let (mut sockets, source) = found?;
+        let hidden = describe_owners(&mut sockets, &index);
+        Ok(Listing {
+            sockets,
+            source,
+            hidden_processes: hidden,
+        })
+    })
+}
+
+/// The sockets on the ports, from the kernel (one filtered dump per protocol).
+fn query_sockets(query: &PortQuery) -> Result<(Vec<Socket>, super::Source), SocketError> {
     let mut sockets = Vec::new();
     let mut source = super::Source::Netlink;
     for proto in [Proto::Tcp, Proto::Udp] {
@@ -133,27 +153,16 @@ pub fn find(query: &PortQuery) -> Result<Listing, SocketError> {
         }
         sockets.extend(listing.sockets);
     }
-    let hidden = describe_owners(&mut sockets);
-    Ok(Listing {
-        sockets,
-        source,
-        hidden_processes: hidden,
-    })
+    Ok((sockets, source))
 }
 
 /// Fills in every socket's holders with user and command line; returns
 /// how many processes could not be inspected.
-fn describe_owners(sockets: &mut [Socket]) -> usize {
-    if sockets.is_empty() {
-        return 0;
-    }
-    let map = owners::scan(sockets.iter().map(|s| s.inode));
+fn describe_owners(sockets: &mut [Socket], index: &owners::OwnerIndex) -> usize {
     let mut details: HashMap<u32, Option<process::ProcessInfo>> = HashMap::new();
     for socket in sockets.iter_mut() {
-        let Some(holders) = map.holders.get(&socket.inode) else {
-            continue;
-        };
-        socket.processes = holders
+        socket.processes = index
+            .holders(socket.inode)
             .iter()
             .map(|holder| {
                 let info = details
@@ -168,7 +177,7 @@ fn describe_owners(sockets: &mut [Socket]) -> usize {
             })
             .collect();
     }
-    map.hidden
+    index.hidden
 }
 
 #[cfg(test)]
