@@ -6,6 +6,7 @@
 
 use std::process::ExitCode;
 
+use crate::echo::EchoError;
 use crate::iface::IfaceError;
 use crate::netlink::NetlinkError;
 use crate::ping::PingError;
@@ -33,6 +34,9 @@ pub enum Error {
     /// The socket table could not be read.
     #[error(transparent)]
     Sockets(#[from] SocketError),
+    /// An echo service or probe could not start or go on.
+    #[error(transparent)]
+    Echo(EchoError),
     /// Protocol statistics could not be read.
     #[error(transparent)]
     Stats(#[from] StatsError),
@@ -55,6 +59,15 @@ impl From<PingError> for Error {
         match err {
             PingError::Output(io) => Error::from(io),
             other => Error::Ping(other),
+        }
+    }
+}
+
+impl From<EchoError> for Error {
+    fn from(err: EchoError) -> Self {
+        match err {
+            EchoError::Output(io) => Error::from(io),
+            other => Error::Echo(other),
         }
     }
 }

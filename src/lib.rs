@@ -12,6 +12,7 @@
 
 pub mod cli;
 pub mod cmd;
+pub mod echo;
 pub mod error;
 pub mod iface;
 pub mod netlink;
@@ -23,5 +24,6 @@ pub mod render;
 pub mod routes;
 pub mod signals;
 pub mod sockets;
+pub mod sockopt;
 
 pub use error::{Error, Outcome};

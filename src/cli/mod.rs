@@ -5,11 +5,13 @@
 
 use clap::{Args, Parser, Subcommand};
 
+pub mod echo;
 mod ifconfig;
 mod netstat;
 mod ping;
 pub mod values;
 
+pub use echo::{EchoArgs, EchoCommand, ProbeArgs, ServeArgs};
 pub use ifconfig::IfconfigArgs;
 pub use netstat::{LsofArgs, NetstatArgs, PortArgs};
 pub use ping::PingArgs;
@@ -25,6 +27,9 @@ Examples:
   netdx ping -a -g 10.0.0.0/24   which hosts of a network answer (fping -a -g)
   netdx netstat -tulpn           listening sockets and their processes
   netdx port 8080                who holds port 8080 (lsof -i :8080)
+  netdx echo serve               a TCP/UDP echo service on 127.0.0.1:7007
+  netdx echo probe 127.0.0.1:7007 -c 5
+                                 round trips through it, every byte checked
 
 Exit status: 0 success, 1 a negative answer (no reply, port free), 2 an error.";
 
@@ -33,7 +38,7 @@ Exit status: 0 success, 1 a negative answer (no reply, port free), 2 an error.";
 #[command(
     name = "netdx",
     version,
-    about = "Network diagnostics in one binary: interfaces, connectivity, sockets, ports",
+    about = "Network diagnostics in one binary: interfaces, connectivity, sockets, ports, echo probes",
     after_help = TOP_EXAMPLES,
     arg_required_else_help = true,
     propagate_version = true
@@ -75,4 +80,7 @@ pub enum Command {
     Port(PortArgs),
     /// `lsof -i :PORT` spelled as lsof spells it; the same answer as `netdx port`
     Lsof(LsofArgs),
+    /// TCP/UDP echo: a service (serve) and a prober that checks every byte and loads it (probe)
+    #[command(after_help = echo::ECHO_EXAMPLES)]
+    Echo(EchoArgs),
 }

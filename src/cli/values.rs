@@ -89,6 +89,119 @@ pub fn source(text: &str) -> Result<Source, String> {
     text.parse::<IfaceName>().map(Source::Interface)
 }
 
+/// A byte count: `4096`, `64K`, `1M` (binary multiples).
+pub fn byte_size(text: &str) -> Result<usize, String> {
+    let trimmed = text.trim();
+    let (digits, scale) = match trimmed.char_indices().last() {
+        Some((at, 'k' | 'K')) => (&trimmed[..at], 1usize << 10),
+        Some((at, 'm' | 'M')) => (&trimmed[..at], 1 << 20),
+        Some((at, 'g' | 'G')) => (&trimmed[..at], 1 << 30),
+        _ => (trimmed, 1),
+    };
+    let value: usize = digits
+        .parse()
+        .map_err(|_| format!("'{text}' is not a size in bytes (e.g. 4096, 64K, 1M)"))?;
+    value
+        .checked_mul(scale)
+        .filter(|&bytes| bytes <= i32::MAX as usize)
+        .ok_or_else(|| format!("'{text}' is too large: at most 2 GiB"))
+}
+
+/// A UDP datagram size limit: 1 to 65527.
+pub fn datagram_size(text: &str) -> Result<usize, String> {
+    match byte_size(text)? {
+        0 => Err("0: datagrams of 0 bytes carry nothing to echo; give 1 to 65527".into()),
+        n if n > 65_527 => Err(format!("{n} bytes: no UDP datagram is larger than 65527")),
+        n => Ok(n),
+    }
+}
+
+/// A frame body limit: 0 to 1 GiB.
+pub fn frame_size(text: &str) -> Result<u32, String> {
+    let bytes = byte_size(text)?;
+    if bytes > 1 << 30 {
+        return Err(format!("{bytes} bytes: at most 1G per frame"));
+    }
+    Ok(bytes as u32)
+}
+
+/// A probe payload: 1 byte to 16 MiB (the UDP limit is checked with the protocol).
+pub fn probe_size(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<i64>() {
+        Ok(n) if n < 1 => Err(format!("size {n}: a probe needs at least 1 byte")),
+        Ok(n) if n > 16 << 20 => Err(format!("size {n}: at most 16777216 bytes (16 MiB)")),
+        Ok(n) => Ok(n as usize),
+        Err(_) => Err(format!("'{text}' is not a size in bytes")),
+    }
+}
+
+/// Splits `host:port` / `[v6]:port`; the port as text.
+fn split_host_port(text: &str) -> Result<(&str, &str), String> {
+    let text = text.trim();
+    if let Some(rest) = text.strip_prefix('[') {
+        let (host, after) = rest
+            .split_once(']')
+            .ok_or_else(|| format!("'{text}': missing ']' after the IPv6 address"))?;
+        let port = after
+            .strip_prefix(':')
+            .ok_or_else(|| format!("'{text}': expected [ADDRESS]:PORT"))?;
+        return Ok((host, port));
+    }
+    match text.rsplit_once(':') {
+        Some((host, _)) if host.contains(':') => Err(format!(
+            "'{text}': write IPv6 addresses in brackets, e.g. [::1]:7007"
+        )),
+        Some((host, port)) => Ok((host, port)),
+        None => Err(format!(
+            "'{text}' has no port: expected HOST:PORT, e.g. 127.0.0.1:7007"
+        )),
+    }
+}
+
+/// A port number; `zero_ok` for binding (0: the kernel picks one).
+fn port(text: &str, zero_ok: bool) -> Result<u16, String> {
+    match text.trim().parse::<i64>() {
+        Ok(0) if zero_ok => Ok(0),
+        Ok(0) => Err("port 0 can't be connected to; give 1 to 65535".into()),
+        Ok(n) if (1..=65_535).contains(&n) => Ok(n as u16),
+        Ok(n) => Err(format!("port {n} out of range: 1 to 65535")),
+        Err(_) => Err(format!("'{text}' is not a port number")),
+    }
+}
+
+/// `HOST:PORT` or `[IPV6]:PORT` of a service to reach.
+pub fn endpoint(text: &str) -> Result<crate::cli::echo::Endpoint, String> {
+    let (host, port_text) = split_host_port(text)?;
+    if host.is_empty() {
+        return Err(format!("'{text}' has no host: expected HOST:PORT"));
+    }
+    Ok(crate::cli::echo::Endpoint {
+        host: host.to_string(),
+        port: port(port_text, false)?,
+    })
+}
+
+/// Where a server listens: `ADDR:PORT`, `[V6]:PORT`, or `PORT` (on 127.0.0.1).
+pub fn bind_address(text: &str) -> Result<std::net::SocketAddr, String> {
+    if let Ok(number) = text.trim().parse::<i64>() {
+        let port = port(&number.to_string(), true)?;
+        return Ok(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    let (host, port_text) = split_host_port(text)?;
+    let address: IpAddr = host
+        .parse()
+        .map_err(|_| format!("'{host}' is not an IP address of this host"))?;
+    Ok(std::net::SocketAddr::new(address, port(port_text, true)?))
+}
+
+/// A local address to send from: `ADDR` or `ADDR:PORT`.
+pub fn local_address(text: &str) -> Result<std::net::SocketAddr, String> {
+    if let Ok(address) = text.trim().trim_matches(['[', ']']).parse::<IpAddr>() {
+        return Ok(std::net::SocketAddr::new(address, 0));
+    }
+    bind_address(text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,6 +230,42 @@ mod tests {
         assert_eq!(ttl("64").unwrap(), 64);
         assert!(ttl("0").unwrap_err().contains("out of range"));
         assert!(ttl("256").unwrap_err().contains("out of range"));
+    }
+
+    #[test]
+    fn endpoints_need_a_host_and_a_real_port() {
+        let target = endpoint("localhost:7007").unwrap();
+        assert_eq!((target.host.as_str(), target.port), ("localhost", 7007));
+        assert_eq!(endpoint("[::1]:7").unwrap().host, "::1");
+        assert!(endpoint("127.0.0.1:0").unwrap_err().contains("port 0"));
+        assert!(
+            endpoint("127.0.0.1:70000")
+                .unwrap_err()
+                .contains("out of range")
+        );
+        assert!(endpoint("127.0.0.1").unwrap_err().contains("no port"));
+        assert!(endpoint("::1:7007").unwrap_err().contains("brackets"));
+    }
+
+    #[test]
+    fn bind_addresses_take_a_bare_port_and_port_zero() {
+        assert_eq!(
+            bind_address("9000").unwrap(),
+            "127.0.0.1:9000".parse().unwrap()
+        );
+        assert_eq!(bind_address("[::]:0").unwrap(), "[::]:0".parse().unwrap());
+        assert!(bind_address("example.com:80").is_err());
+        assert_eq!(local_address("::1").unwrap(), "[::1]:0".parse().unwrap());
+    }
+
+    #[test]
+    fn byte_sizes_take_binary_suffixes() {
+        assert_eq!(byte_size("64K").unwrap(), 65_536);
+        assert_eq!(byte_size("1m").unwrap(), 1 << 20);
+        assert!(byte_size("lots").is_err());
+        assert!(datagram_size("0").is_err());
+        assert!(datagram_size("70000").is_err());
+        assert!(probe_size("0").unwrap_err().contains("at least 1 byte"));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! One thin module per subcommand: arguments → domain → render → exit code.
 
+pub mod echo;
 pub mod ifconfig;
 pub mod netstat;
 pub mod ping;
@@ -18,5 +19,6 @@ pub fn dispatch(cli: Cli) -> Result<Outcome, Error> {
         Command::Netstat(args) => netstat::run(&args, &out),
         Command::Port(args) => port::run(&args, &out),
         Command::Lsof(args) => port::run_lsof(&args, &out),
+        Command::Echo(args) => echo::run(&args, &out),
     }
 }

@@ -20,7 +20,7 @@ pub enum FamilyChoice {
 }
 
 impl FamilyChoice {
-    fn admits(self, address: &IpAddr) -> bool {
+    pub fn admits(self, address: &IpAddr) -> bool {
         match self {
             FamilyChoice::Any => true,
             FamilyChoice::V4 => address.is_ipv4(),

@@ -3,10 +3,12 @@
 //! Domain modules hand over plain data; functions here return the finished
 //! text, and [`print`] writes it. A new output format is a new function here.
 
+pub mod echo;
 pub mod iface;
 pub mod json;
 pub mod ping;
 pub mod sockets;
+pub mod sockopt;
 pub mod table;
 pub mod units;
 

@@ -1,0 +1,313 @@
+//! `netdx echo serve` and `netdx echo probe`.
+
+use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::cli::echo::{FramingChoice, LogFormat, SocketArgs};
+use crate::cli::{EchoArgs, EchoCommand, ProbeArgs, ServeArgs};
+use crate::echo::load::{self, LoadConfig};
+use crate::echo::payload::Fill;
+use crate::echo::probe::{self, ProbeConfig};
+use crate::echo::serve::{self, Event, ServeConfig};
+use crate::echo::setup::{self, FamilyChoice, SocketOptions};
+use crate::echo::{EchoError, Framing, MAX_UDP_PAYLOAD_V4, MAX_UDP_PAYLOAD_V6, Proto};
+use crate::error::{Error, Outcome};
+use crate::render::echo as view;
+use crate::render::{self, Output};
+use crate::signals::Interrupts;
+use crate::sockopt;
+
+/// Serves or probes.
+pub fn run(args: &EchoArgs, out: &Output) -> Result<Outcome, Error> {
+    match &args.command {
+        EchoCommand::Serve(args) => serve(args, out),
+        EchoCommand::Probe(args) => probe(args, out),
+    }
+}
+
+fn options(socket: &SocketArgs) -> SocketOptions {
+    SocketOptions {
+        rcvbuf: socket.rcvbuf,
+        sndbuf: socket.sndbuf,
+        nodelay: socket.nodelay,
+        keepalive: socket.keepalive,
+        ..SocketOptions::default()
+    }
+}
+
+fn framing(choice: FramingChoice, max_frame: u32) -> Framing {
+    match choice {
+        FramingChoice::Raw => Framing::Raw,
+        FramingChoice::Length => Framing::Length { max_frame },
+    }
+}
+
+fn serve(args: &ServeArgs, out: &Output) -> Result<Outcome, Error> {
+    let (tcp, udp) = (args.tcp || !args.udp, args.udp || !args.tcp);
+    let ipv6 = args.bind.is_ipv6();
+    if args.v6only && !ipv6 {
+        return Err(Error::Usage(
+            "--v6only needs an IPv6 --bind address, e.g. --bind [::]:7007".into(),
+        ));
+    }
+    if args.framing == FramingChoice::Length && !tcp {
+        return Err(Error::Usage(
+            "--framing applies to TCP; drop --udp or --framing".into(),
+        ));
+    }
+    let limit = if ipv6 {
+        MAX_UDP_PAYLOAD_V6
+    } else {
+        MAX_UDP_PAYLOAD_V4
+    };
+    let max_datagram = args.max_datagram.unwrap_or(limit).min(limit);
+    let config = ServeConfig {
+        bind: args.bind,
+        tcp,
+        udp,
+        options: SocketOptions {
+            reuseaddr: Some(!args.no_reuseaddr),
+            reuseport: args.reuseport,
+            v6only: ipv6.then_some(args.v6only),
+            ..options(&args.socket)
+        },
+        backlog: args.backlog,
+        idle_timeout: args.idle_timeout,
+        max_conns: args.max_conns,
+        max_datagram,
+        framing: framing(args.framing, args.max_frame),
+        events: args.verbose || args.log == LogFormat::Json,
+    };
+    setup::raise_fd_limit();
+    let bound = serve::bind(config)?;
+    if setup::reachable_from_network(args.bind) {
+        eprintln!(
+            "netdx: warning: serving on {}: reachable from the network, by anyone who can reach this host; --bind 127.0.0.1:PORT keeps it local",
+            args.bind
+        );
+    }
+    let readings = bound.readings.clone();
+    let protos: Vec<Proto> = readings.iter().map(|(proto, _, _)| *proto).collect();
+    if args.socket.show_sockopts && !out.json {
+        let mut text = String::new();
+        for (proto, address, readings) in &readings {
+            text.push_str(&format!("{proto} socket on {address}:\n"));
+            text.push_str(&render::sockopt::table(readings, out));
+        }
+        render::print(&text)?;
+    }
+    let json_log = args.log == LogFormat::Json;
+    let (json, verbose) = (out.json, args.verbose);
+    let sink: serve::Sink = Arc::new(move |event: &Event| {
+        let line = if json_log {
+            view::event_json(event)
+        } else if json {
+            return;
+        } else if verbose || matches!(event, Event::Listening { .. } | Event::AcceptFailed { .. }) {
+            format!("{}\n", view::event_line(event))
+        } else {
+            return;
+        };
+        // A reader that went away must not stop the service; its totals
+        // will fail to print instead.
+        let mut stdout = std::io::stdout().lock();
+        let _ = stdout
+            .write_all(line.as_bytes())
+            .and_then(|()| stdout.flush());
+    });
+    let totals = serve::run(bound, sink)?;
+    let text = if json_log {
+        view::stopped_json(&totals)
+    } else if out.json {
+        view::serve_json(&readings, args.socket.show_sockopts, &totals)
+    } else {
+        format!("\n{}", view::totals(&totals, &protos))
+    };
+    render::print(&text)?;
+    Ok(Outcome::Success)
+}
+
+fn probe(args: &ProbeArgs, out: &Output) -> Result<Outcome, Error> {
+    let proto = if args.udp { Proto::Udp } else { Proto::Tcp };
+    let family = match (args.ipv4, args.ipv6) {
+        (true, _) => FamilyChoice::V4,
+        (_, true) => FamilyChoice::V6,
+        _ => FamilyChoice::Any,
+    };
+    let target = setup::resolve(&args.target.host, args.target.port, family)?;
+    if let Some(bind) = args.bind {
+        if bind.is_ipv6() != target.is_ipv6() {
+            return Err(Error::Usage(format!(
+                "--bind {} and the target {target} are of different address families",
+                bind.ip()
+            )));
+        }
+    }
+    if proto == Proto::Udp {
+        let limit = if target.is_ipv6() {
+            MAX_UDP_PAYLOAD_V6
+        } else {
+            MAX_UDP_PAYLOAD_V4
+        };
+        if args.size > limit {
+            return Err(Error::Usage(format!(
+                "size {}: a UDP datagram carries at most {limit} bytes over {}",
+                args.size,
+                if target.is_ipv6() { "IPv6" } else { "IPv4" }
+            )));
+        }
+        if args.framing == FramingChoice::Length {
+            return Err(Error::Usage(
+                "--framing applies to TCP; UDP keeps message boundaries itself".into(),
+            ));
+        }
+    }
+    let options = SocketOptions {
+        ttl: args.ttl.map(u32::from),
+        tos: args.tos.map(u32::from),
+        ..options(&args.socket)
+    };
+    let framing = framing(args.framing, u32::MAX);
+    let interrupts = Interrupts::install().map_err(|source| EchoError::Start {
+        what: "signal handling",
+        source,
+    })?;
+    if args.connections.is_some() || args.duration.is_some() {
+        if args.interval.is_some() {
+            return Err(Error::Usage(
+                "-i does not apply to load mode: each connection sends as soon as its echo is back"
+                    .into(),
+            ));
+        }
+        let config = LoadConfig {
+            target,
+            proto,
+            connections: args.connections.unwrap_or(1) as usize,
+            duration: args.duration.or(if args.count.is_none() {
+                Some(Duration::from_secs(10))
+            } else {
+                None
+            }),
+            count: args.count,
+            size: args.size,
+            framing,
+            options,
+            bind: args.bind,
+            connect_timeout: args.connect_timeout,
+            timeout: args.timeout,
+        };
+        return load_run(&config, args, out, &interrupts);
+    }
+    let config = ProbeConfig {
+        target,
+        proto,
+        count: args.count,
+        interval: args.interval.unwrap_or(Duration::from_secs(1)),
+        timeout: args.timeout,
+        deadline: args.deadline,
+        size: args.size,
+        fill: match (&args.pattern, args.random) {
+            (_, true) => Fill::Random,
+            (Some(pattern), _) => Fill::Pattern(pattern.0.clone()),
+            _ => Fill::default(),
+        },
+        framing,
+        options,
+        bind: args.bind,
+        connect_timeout: args.connect_timeout,
+        keep_records: out.json && args.verbose,
+    };
+    let session = probe::connect(config)?;
+    let sockopts = args
+        .socket
+        .show_sockopts
+        .then(|| session.readings().to_vec());
+    if !out.json {
+        let mut text = view::header(&args.target.host, target, proto, session.local(), args.size);
+        if let Some(readings) = &sockopts {
+            text.push_str(&render::sockopt::table(readings, out));
+        }
+        render::print(&text)?;
+    }
+    let lines = !out.json && !args.quiet;
+    let (report, _) = session.run(&interrupts, &mut |observation| {
+        if !lines {
+            return Ok(());
+        }
+        match view::observation_line(target, observation, args.report_outstanding) {
+            Some(line) => render::print(&format!("{line}\n")),
+            None => Ok(()),
+        }
+    })?;
+    let text = if out.json {
+        view::probe_json(&report, None, sockopts.as_deref())
+    } else {
+        view::summary(&report, None)
+    };
+    render::print(&text)?;
+    Ok(if report.received > 0 {
+        Outcome::Success
+    } else {
+        Outcome::Negative
+    })
+}
+
+fn load_run(
+    config: &LoadConfig,
+    args: &ProbeArgs,
+    out: &Output,
+    interrupts: &Interrupts,
+) -> Result<Outcome, Error> {
+    let sockopts = if args.socket.show_sockopts {
+        let opened = setup::open(config.proto, config.target.ip(), &config.options)?;
+        Some(sockopt::read_all(
+            &opened.socket,
+            opened.shape,
+            &opened.requested,
+        ))
+    } else {
+        None
+    };
+    if !out.json {
+        let mut text = format!(
+            "LOAD {} {}: {} connections, {} bytes per message, {}\n",
+            config.target,
+            config.proto,
+            config.connections,
+            config.size,
+            match (config.duration, config.count) {
+                (Some(d), _) => format!("for {} s", d.as_secs_f64()),
+                (None, Some(c)) => format!("{c} messages each"),
+                (None, None) => "until Ctrl-C".into(),
+            }
+        );
+        if let Some(readings) = &sockopts {
+            text.push_str(&render::sockopt::table(readings, out));
+        }
+        render::print(&text)?;
+    }
+    let live = !out.json && std::io::stderr().is_terminal();
+    let (report, connections, _) = load::run(config, interrupts, &mut |progress| {
+        if live {
+            let mut stderr = std::io::stderr().lock();
+            stderr.write_all(view::progress(progress).as_bytes())?;
+            stderr.flush()?;
+        }
+        Ok(())
+    })?;
+    if live {
+        eprint!("{}", view::clear_progress());
+    }
+    let text = if out.json {
+        view::probe_json(&report, Some(&connections), sockopts.as_deref())
+    } else {
+        view::summary(&report, Some(&connections))
+    };
+    render::print(&text)?;
+    Ok(if report.received > 0 {
+        Outcome::Success
+    } else {
+        Outcome::Negative
+    })
+}

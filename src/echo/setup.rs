@@ -1,0 +1,363 @@
+//! Building echo sockets: socket2 sockets with the requested options set
+//! through the option catalog, bind errors that name the port's holder,
+//! connects with a timeout, and target resolution.
+#![forbid(unsafe_code)]
+
+use std::io;
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::time::Duration;
+
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+
+use super::{EchoError, Proto};
+pub use crate::ping::target::FamilyChoice;
+use crate::sockets::port::{PortQuery, PortSpec};
+use crate::sockets::{self, Families, PortRange, Protocols, state};
+use crate::sockopt::{self, Shape, SocketKind, Value};
+
+/// The options both serve and probe understand (`None`: leave the kernel's default).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SocketOptions {
+    /// SO_REUSEADDR.
+    pub reuseaddr: Option<bool>,
+    /// SO_REUSEPORT.
+    pub reuseport: bool,
+    /// SO_RCVBUF, bytes asked for.
+    pub rcvbuf: Option<usize>,
+    /// SO_SNDBUF, bytes asked for.
+    pub sndbuf: Option<usize>,
+    /// TCP_NODELAY.
+    pub nodelay: bool,
+    /// SO_KEEPALIVE.
+    pub keepalive: bool,
+    /// IPV6_V6ONLY (IPv6 sockets only).
+    pub v6only: Option<bool>,
+    /// IP_TTL / IPV6_UNICAST_HOPS.
+    pub ttl: Option<u32>,
+    /// IP_TOS / IPV6_TCLASS.
+    pub tos: Option<u32>,
+}
+
+impl SocketOptions {
+    /// The setsockopt calls these options make on a socket of `shape`, in order.
+    pub fn requests(&self, shape: Shape) -> Vec<(&'static str, Value)> {
+        let mut calls = Vec::new();
+        let tcp = shape.kind == SocketKind::Tcp;
+        if let Some(on) = self.reuseaddr {
+            calls.push(("SO_REUSEADDR", Value::Bool(on)));
+        }
+        if self.reuseport {
+            calls.push(("SO_REUSEPORT", Value::Bool(true)));
+        }
+        if let Some(bytes) = self.rcvbuf {
+            calls.push(("SO_RCVBUF", Value::Int(bytes as i64)));
+        }
+        if let Some(bytes) = self.sndbuf {
+            calls.push(("SO_SNDBUF", Value::Int(bytes as i64)));
+        }
+        if tcp && self.nodelay {
+            calls.push(("TCP_NODELAY", Value::Bool(true)));
+        }
+        if tcp && self.keepalive {
+            calls.push(("SO_KEEPALIVE", Value::Bool(true)));
+        }
+        if shape.ipv6 {
+            if let Some(only) = self.v6only {
+                calls.push(("IPV6_V6ONLY", Value::Bool(only)));
+            }
+        }
+        if let Some(ttl) = self.ttl {
+            let name = if shape.ipv6 {
+                "IPV6_UNICAST_HOPS"
+            } else {
+                "IP_TTL"
+            };
+            calls.push((name, Value::Int(i64::from(ttl))));
+        }
+        if let Some(tos) = self.tos {
+            let name = if shape.ipv6 { "IPV6_TCLASS" } else { "IP_TOS" };
+            calls.push((name, Value::Int(i64::from(tos))));
+        }
+        calls
+    }
+}
+
+/// A socket with its options applied, and what was asked for.
+pub struct Opened {
+    /// The socket.
+    pub socket: Socket,
+    /// Its kind and family.
+    pub shape: Shape,
+    /// The setsockopt calls made.
+    pub requested: Vec<(&'static str, Value)>,
+}
+
+/// Creates a TCP or UDP socket for `family_of`'s family and applies `options`.
+pub fn open(proto: Proto, family_of: IpAddr, options: &SocketOptions) -> Result<Opened, EchoError> {
+    let ipv6 = family_of.is_ipv6();
+    let domain = if ipv6 { Domain::IPV6 } else { Domain::IPV4 };
+    let (ty, protocol, kind) = match proto {
+        Proto::Tcp => (Type::STREAM, Protocol::TCP, SocketKind::Tcp),
+        Proto::Udp => (Type::DGRAM, Protocol::UDP, SocketKind::Udp),
+    };
+    let socket = Socket::new(domain, ty, Some(protocol)).map_err(|source| EchoError::Socket {
+        what: format!("creating a {proto} socket"),
+        source,
+    })?;
+    let shape = Shape { kind, ipv6 };
+    let requested = options.requests(shape);
+    for (name, value) in &requested {
+        let spec = sockopt::find(name).ok_or_else(|| EchoError::Socket {
+            what: format!("setting {name}"),
+            source: io::Error::from(io::ErrorKind::Unsupported),
+        })?;
+        sockopt::set(&socket, spec, value).map_err(|source| EchoError::Socket {
+            what: format!("setting {name}={value}"),
+            source,
+        })?;
+    }
+    Ok(Opened {
+        socket,
+        shape,
+        requested,
+    })
+}
+
+/// Binds `socket` to `address`; an address in use is explained with who
+/// holds it and what would help.
+pub fn bind(
+    socket: &Socket,
+    address: SocketAddr,
+    proto: Proto,
+    options: &SocketOptions,
+) -> Result<(), EchoError> {
+    socket
+        .bind(&SockAddr::from(address))
+        .map_err(|err| EchoError::Bind {
+            address,
+            proto,
+            reason: match err.raw_os_error() {
+                Some(libc::EADDRINUSE) => in_use_reason(address, proto, options),
+                Some(libc::EADDRNOTAVAIL) => {
+                    "no interface of this host has that address (see 'netdx ifconfig')".into()
+                }
+                Some(libc::EACCES) => format!(
+                    "permission denied: ports below {} need root or CAP_NET_BIND_SERVICE",
+                    unprivileged_port_start()
+                ),
+                _ => sockopt::errno_text(&err),
+            },
+        })
+}
+
+/// The first port unprivileged users may bind (`net.ipv4.ip_unprivileged_port_start`).
+fn unprivileged_port_start() -> u16 {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_unprivileged_port_start")
+        .ok()
+        .and_then(|text| text.trim().parse().ok())
+        .unwrap_or(1024)
+}
+
+/// "address already in use", then who holds the port (from the same
+/// lookup as `netdx port`) and which option, if any, would help.
+fn in_use_reason(address: SocketAddr, proto: Proto, options: &SocketOptions) -> String {
+    let query = PortQuery {
+        specs: vec![PortSpec {
+            proto: Some(match proto {
+                Proto::Tcp => sockets::Proto::Tcp,
+                Proto::Udp => sockets::Proto::Udp,
+            }),
+            range: PortRange::one(address.port()),
+        }],
+        protocols: Protocols {
+            tcp: proto == Proto::Tcp,
+            udp: proto == Proto::Udp,
+            raw: false,
+            unix: false,
+        },
+        families: Families { v4: true, v6: true },
+        listening: false,
+        local_only: true,
+    };
+    let found = sockets::port::find(&query)
+        .map(|listing| listing.sockets)
+        .unwrap_or_default();
+    let holders: Vec<String> = found
+        .iter()
+        .flat_map(|socket| {
+            socket.processes.iter().map(move |holder| {
+                let user = holder
+                    .user
+                    .as_deref()
+                    .map(|u| format!(", user {u}"))
+                    .unwrap_or_default();
+                format!(
+                    "{} (pid {}{user}, {})",
+                    holder.name,
+                    holder.pid,
+                    socket.state.name()
+                )
+            })
+        })
+        .collect();
+    let time_wait = found.iter().any(|s| s.state == state::TIME_WAIT);
+    let mut reason = String::from("address already in use");
+    if let Some(first) = holders.first() {
+        reason.push_str(&format!(" by {first}"));
+        if holders.len() > 1 {
+            reason.push_str(&format!(" and {} more", holders.len() - 1));
+        }
+        reason.push_str(&format!(
+            "; stop it (netdx port {} --kill), or pick another port with --bind",
+            address.port()
+        ));
+        if !options.reuseport {
+            reason.push_str(
+                "; --reuseport shares the port only if the holder set SO_REUSEPORT too, as the same user",
+            );
+        }
+    } else if time_wait {
+        reason.push_str(" by connections in TIME_WAIT");
+        if options.reuseaddr != Some(true) {
+            reason.push_str("; --reuseaddr lets a server bind over them");
+        }
+    } else if !found.is_empty() {
+        reason.push_str(" by a socket no visible process holds (another user's, or in the kernel)");
+    }
+    reason
+}
+
+/// Connects `socket` to `address` within `timeout`.
+pub fn connect(
+    socket: &Socket,
+    address: SocketAddr,
+    proto: Proto,
+    timeout: Duration,
+) -> Result<(), EchoError> {
+    let result = match proto {
+        Proto::Tcp => socket.connect_timeout(&SockAddr::from(address), timeout),
+        Proto::Udp => socket.connect(&SockAddr::from(address)),
+    };
+    result.map_err(|err| EchoError::Connect {
+        address,
+        proto,
+        reason: connect_reason(&err, timeout),
+    })
+}
+
+/// Why a connect (or a send/receive on a connected socket) failed, with a remedy.
+pub fn connect_reason(err: &io::Error, timeout: Duration) -> String {
+    match err.raw_os_error() {
+        Some(libc::ECONNREFUSED) => {
+            "connection refused: nothing listens there (start one with 'netdx echo serve')".into()
+        }
+        Some(libc::ECONNRESET) => "connection reset by the peer".into(),
+        Some(libc::ENETUNREACH) => {
+            "network unreachable: no route to it (see 'netdx netstat -r')".into()
+        }
+        Some(libc::EHOSTUNREACH) => "host unreachable".into(),
+        Some(libc::EADDRNOTAVAIL) => "no local address/port left to connect from".into(),
+        _ if err.kind() == io::ErrorKind::TimedOut || err.kind() == io::ErrorKind::WouldBlock => {
+            format!(
+                "no answer within {} s (raise --connect-timeout, or check a firewall drops it)",
+                timeout.as_secs_f64()
+            )
+        }
+        _ => sockopt::errno_text(err),
+    }
+}
+
+/// Resolves `host` (a name or an address) with `port`.
+pub fn resolve(host: &str, port: u16, family: FamilyChoice) -> Result<SocketAddr, EchoError> {
+    let wanted = |addr: &SocketAddr| family.admits(&addr.ip());
+    let error = |reason: String| EchoError::Resolve {
+        host: host.to_string(),
+        reason,
+    };
+    let addresses: Vec<SocketAddr> = (host, port)
+        .to_socket_addrs()
+        .map_err(|err| error(resolve_reason(&err)))?
+        .collect();
+    addresses.iter().copied().find(wanted).ok_or_else(|| {
+        error(match family {
+            FamilyChoice::V4 => "it has no IPv4 address (drop -4)".into(),
+            FamilyChoice::V6 => "it has no IPv6 address (drop -6)".into(),
+            FamilyChoice::Any => "no address found".into(),
+        })
+    })
+}
+
+fn resolve_reason(err: &io::Error) -> String {
+    let text = err.to_string();
+    let text = text
+        .strip_prefix("failed to lookup address information: ")
+        .unwrap_or(&text);
+    format!("{text} (check the name, or give an address)")
+}
+
+/// Raises the open-files limit to its hard maximum, as servers holding
+/// thousands of connections must; returns the limit in effect.
+pub fn raise_fd_limit() -> u64 {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    match getrlimit(Resource::RLIMIT_NOFILE) {
+        Ok((soft, hard)) if soft < hard => {
+            if setrlimit(Resource::RLIMIT_NOFILE, hard, hard).is_ok() {
+                hard
+            } else {
+                soft
+            }
+        }
+        Ok((soft, _)) => soft,
+        Err(_) => 1024,
+    }
+}
+
+/// Whether binding `address` exposes the service beyond this host.
+pub fn reachable_from_network(address: SocketAddr) -> bool {
+    !address.ip().is_loopback()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_follow_the_socket_family() {
+        let options = SocketOptions {
+            ttl: Some(9),
+            v6only: Some(true),
+            nodelay: true,
+            ..SocketOptions::default()
+        };
+        let v4 = options.requests(Shape {
+            kind: SocketKind::Tcp,
+            ipv6: false,
+        });
+        assert_eq!(
+            v4,
+            vec![
+                ("TCP_NODELAY", Value::Bool(true)),
+                ("IP_TTL", Value::Int(9))
+            ]
+        );
+        let v6 = options.requests(Shape {
+            kind: SocketKind::Udp,
+            ipv6: true,
+        });
+        assert_eq!(
+            v6,
+            vec![
+                ("IPV6_V6ONLY", Value::Bool(true)),
+                ("IPV6_UNICAST_HOPS", Value::Int(9))
+            ]
+        );
+    }
+
+    #[test]
+    fn loopback_names_resolve_to_the_family_asked_for() {
+        let v4 = resolve("127.0.0.1", 7, FamilyChoice::Any).unwrap();
+        assert_eq!(v4, "127.0.0.1:7".parse().unwrap());
+        assert!(resolve("127.0.0.1", 7, FamilyChoice::V6).is_err());
+        assert!(resolve("::1", 7, FamilyChoice::V6).unwrap().is_ipv6());
+    }
+}

@@ -1,0 +1,228 @@
+//! Socket options: one catalog of every option netdx can read and set, with
+//! the level it lives at, the kind of value it takes and what it means.
+//!
+//! Reading and writing go through socket2 wherever it has the option, and
+//! through nix's typed getsockopt/setsockopt where socket2 stops
+//! (SO_RCVLOWAT, TCP_KEEPIDLE/KEEPINTVL/KEEPCNT without side effects,
+//! IP_RECVERR). Values come back as [`Value`]s, and [`read_all`] puts the
+//! value the kernel reports next to the value that was asked for, with a
+//! note when the kernel changed it (SO_RCVBUF doubled, clamped, …).
+#![forbid(unsafe_code)]
+
+mod catalog;
+mod value;
+
+use std::io;
+
+use serde::Serialize;
+use socket2::Socket;
+
+pub use catalog::{CATALOG, Spec, find, suggestions};
+pub use value::{Kind, Value};
+
+/// The protocol level an option belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Level {
+    /// `SOL_SOCKET`: every socket.
+    #[serde(rename = "SOL_SOCKET")]
+    Socket,
+    /// `IPPROTO_TCP`: TCP sockets.
+    #[serde(rename = "IPPROTO_TCP")]
+    Tcp,
+    /// `IPPROTO_IP`: IPv4 sockets.
+    #[serde(rename = "IPPROTO_IP")]
+    Ip,
+    /// `IPPROTO_IPV6`: IPv6 sockets.
+    #[serde(rename = "IPPROTO_IPV6")]
+    Ipv6,
+    /// A file status flag (`fcntl(F_GETFL)`), not a socket option.
+    #[serde(rename = "fcntl")]
+    File,
+}
+
+impl Level {
+    /// The name C code uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::Socket => "SOL_SOCKET",
+            Level::Tcp => "IPPROTO_TCP",
+            Level::Ip => "IPPROTO_IP",
+            Level::Ipv6 => "IPPROTO_IPV6",
+            Level::File => "fcntl",
+        }
+    }
+}
+
+/// What kind of socket an option is looked at on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SocketKind {
+    /// TCP over IPv4 or IPv6.
+    Tcp,
+    /// UDP over IPv4 or IPv6.
+    Udp,
+    /// A raw IP socket.
+    Raw,
+    /// A Unix-domain stream socket.
+    Unix,
+}
+
+/// The socket an option is read from: its kind and address family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shape {
+    /// TCP, UDP, raw or Unix.
+    pub kind: SocketKind,
+    /// IPv6 (only meaningful for TCP, UDP and raw).
+    pub ipv6: bool,
+}
+
+impl Shape {
+    /// Whether options at `level` exist on this socket.
+    pub fn has_level(self, level: Level) -> bool {
+        match level {
+            Level::Socket | Level::File => true,
+            Level::Tcp => self.kind == SocketKind::Tcp,
+            Level::Ip => self.kind != SocketKind::Unix && !self.ipv6,
+            Level::Ipv6 => self.kind != SocketKind::Unix && self.ipv6,
+        }
+    }
+}
+
+/// One option as read back from a socket.
+#[derive(Debug, Clone, Serialize)]
+pub struct Reading {
+    /// The option's C name (`SO_RCVBUF`).
+    pub name: &'static str,
+    /// Its level.
+    pub level: Level,
+    /// What getsockopt returned, when it succeeded.
+    pub value: Option<Value>,
+    /// What was asked for with setsockopt, if anything.
+    pub requested: Option<Value>,
+    /// Why getsockopt failed: errno name and meaning.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Where the kernel's value differs from the request, why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// One line on what the option does.
+    pub meaning: &'static str,
+}
+
+/// Reads one option.
+pub fn get(socket: &Socket, spec: &Spec) -> io::Result<Value> {
+    (spec.get)(socket)
+}
+
+/// Sets one option.
+pub fn set(socket: &Socket, spec: &Spec, value: &Value) -> io::Result<()> {
+    match spec.set {
+        Some(set) => set(socket, value),
+        None => Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            format!("{} can only be read", spec.name),
+        )),
+    }
+}
+
+/// Reads every option that exists on a socket of `shape`, next to the
+/// values in `requested` (by option name). Reading SO_ERROR clears the
+/// pending error, as getsockopt does.
+pub fn read_all(socket: &Socket, shape: Shape, requested: &[(&str, Value)]) -> Vec<Reading> {
+    CATALOG
+        .iter()
+        .filter(|spec| shape.has_level(spec.level) && (spec.applies)(shape.kind))
+        .map(|spec| {
+            let requested = requested
+                .iter()
+                .rev()
+                .find(|(name, _)| *name == spec.name)
+                .map(|(_, value)| value.clone());
+            let (value, error) = match get(socket, spec) {
+                Ok(value) => (Some(value), None),
+                Err(err) => (None, Some(errno_text(&err))),
+            };
+            let note = match (&requested, &value) {
+                (Some(asked), Some(got)) => catalog::explain_difference(spec, asked, got),
+                _ => None,
+            };
+            Reading {
+                name: spec.name,
+                level: spec.level,
+                value,
+                requested,
+                error,
+                note,
+                meaning: spec.meaning,
+            }
+        })
+        .collect()
+}
+
+/// `EINVAL (Invalid argument)`-style text for an OS error.
+pub fn errno_text(err: &io::Error) -> String {
+    match err.raw_os_error() {
+        Some(code) => {
+            let errno = nix::errno::Errno::from_raw(code);
+            format!("{errno:?} ({})", errno.desc())
+        }
+        None => err.to_string(),
+    }
+}
+
+/// The kernel's limit for SO_RCVBUF (`net.core.rmem_max`) or SO_SNDBUF
+/// (`net.core.wmem_max`), if it can be read.
+pub fn buffer_limit(receive: bool) -> Option<u64> {
+    let path = if receive {
+        "/proc/sys/net/core/rmem_max"
+    } else {
+        "/proc/sys/net/core/wmem_max"
+    };
+    std::fs::read_to_string(path).ok()?.trim().parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use socket2::{Domain, Protocol, Type};
+
+    fn tcp() -> Socket {
+        Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP)).unwrap()
+    }
+
+    #[test]
+    fn every_option_of_a_tcp_socket_reads_back() {
+        let socket = tcp();
+        let shape = Shape {
+            kind: SocketKind::Tcp,
+            ipv6: false,
+        };
+        let readings = read_all(&socket, shape, &[]);
+        for name in [
+            "SO_RCVBUF",
+            "TCP_NODELAY",
+            "IP_TTL",
+            "O_NONBLOCK",
+            "SO_TYPE",
+        ] {
+            let reading = readings.iter().find(|r| r.name == name).unwrap();
+            assert!(reading.value.is_some(), "{name}: {:?}", reading.error);
+        }
+        assert!(readings.iter().all(|r| r.name != "IPV6_V6ONLY"));
+    }
+
+    #[test]
+    fn doubled_receive_buffer_is_explained() {
+        let socket = tcp();
+        let spec = find("SO_RCVBUF").unwrap();
+        set(&socket, spec, &Value::Int(4096)).unwrap();
+        let shape = Shape {
+            kind: SocketKind::Tcp,
+            ipv6: false,
+        };
+        let readings = read_all(&socket, shape, &[("SO_RCVBUF", Value::Int(4096))]);
+        let reading = readings.iter().find(|r| r.name == "SO_RCVBUF").unwrap();
+        assert_eq!(reading.value, Some(Value::Int(8192)));
+        assert!(reading.note.as_deref().unwrap().contains("doubled"));
+    }
+}
