@@ -125,7 +125,7 @@ pub struct ServeArgs {
     /// SO_REUSEADDR off: see a restart fail while old connections sit in TIME_WAIT
     #[arg(long = "no-reuseaddr")]
     pub no_reuseaddr: bool,
-    /// SO_REUSEADDR on (the default, as servers do)
+    /// SO_REUSEADDR on: the default for TCP, as servers do; on UDP only when given (there it lets two servers share a port)
     #[arg(long, conflicts_with = "no_reuseaddr")]
     pub reuseaddr: bool,
     /// SO_REUSEPORT: several servers share the port, the kernel spreads clients

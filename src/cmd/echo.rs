@@ -72,6 +72,7 @@ fn serve(args: &ServeArgs, out: &Output) -> Result<Outcome, Error> {
             v6only: ipv6.then_some(args.v6only),
             ..options(&args.socket)
         },
+        udp_reuseaddr: args.reuseaddr,
         backlog: args.backlog,
         idle_timeout: args.idle_timeout,
         max_conns: args.max_conns,
@@ -259,6 +260,7 @@ fn load_run(
     out: &Output,
     interrupts: &Interrupts,
 ) -> Result<Outcome, Error> {
+    load::preflight(config)?;
     let sockopts = if args.socket.show_sockopts {
         let opened = setup::open(config.proto, config.target.ip(), &config.options)?;
         Some(sockopt::read_all(

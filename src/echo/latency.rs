@@ -1,7 +1,8 @@
 //! Round-trip times at nanosecond resolution: exact min, max, mean and
-//! standard deviation, and percentiles from an HDR histogram (three
-//! significant digits, so memory stays flat however many millions of
-//! echoes a load run records).
+//! standard deviation; exact nearest-rank percentiles while there are up
+//! to [`EXACT_SAMPLES`] samples, and from an HDR histogram (three
+//! significant digits) beyond, so memory stays flat however many millions
+//! of echoes a load run records.
 #![forbid(unsafe_code)]
 
 use std::time::Duration;
@@ -13,10 +14,14 @@ use crate::ping::RttSummary;
 /// The longest round trip the histogram tells apart.
 const HOUR_NS: u64 = 3_600_000_000_000;
 
+/// Up to this many samples are kept for exact percentiles.
+pub const EXACT_SAMPLES: usize = 100_000;
+
 /// Accumulated round trips.
 #[derive(Debug, Clone)]
 pub struct Latency {
     histogram: Histogram<u64>,
+    samples: Vec<u64>,
     count: u64,
     sum_ns: u128,
     sum_sq_ns: u128,
@@ -31,6 +36,7 @@ impl Default for Latency {
             // longer round trips are recorded as an hour.
             histogram: Histogram::new_with_bounds(1, HOUR_NS, 3)
                 .unwrap_or_else(|_| unreachable!("valid fixed bounds")),
+            samples: Vec::new(),
             count: 0,
             sum_ns: 0,
             sum_sq_ns: 0,
@@ -45,6 +51,9 @@ impl Latency {
     pub fn add(&mut self, rtt: Duration) {
         let ns = u64::try_from(rtt.as_nanos()).unwrap_or(u64::MAX).max(1);
         self.histogram.saturating_record(ns);
+        if self.samples.len() < EXACT_SAMPLES && self.count == self.samples.len() as u64 {
+            self.samples.push(ns);
+        }
         self.count += 1;
         self.sum_ns += u128::from(ns);
         self.sum_sq_ns += u128::from(ns) * u128::from(ns);
@@ -59,6 +68,12 @@ impl Latency {
         }
         // Both histograms auto-resize, so adding cannot run out of range.
         let _ = self.histogram.add(&other.histogram);
+        if self.count + other.count <= EXACT_SAMPLES as u64
+            && self.count == self.samples.len() as u64
+            && other.count == other.samples.len() as u64
+        {
+            self.samples.extend_from_slice(&other.samples);
+        }
         self.count += other.count;
         self.sum_ns += other.sum_ns;
         self.sum_sq_ns += other.sum_sq_ns;
@@ -71,13 +86,23 @@ impl Latency {
         self.count
     }
 
-    /// The value at percentile `p` (0–100), in nanoseconds.
+    /// The value at percentile `p` (0–100), in nanoseconds: nearest rank
+    /// over every sample while all are kept, the histogram's value beyond.
     pub fn percentile_ns(&self, p: f64) -> Option<u64> {
-        (self.count > 0).then(|| {
+        if self.count == 0 {
+            return None;
+        }
+        if self.samples.len() as u64 == self.count {
+            let mut sorted = self.samples.clone();
+            sorted.sort_unstable();
+            let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+            return Some(sorted[rank.clamp(1, sorted.len()) - 1]);
+        }
+        Some(
             self.histogram
                 .value_at_quantile(p / 100.0)
-                .clamp(self.min_ns, self.max_ns)
-        })
+                .clamp(self.min_ns, self.max_ns),
+        )
     }
 
     /// Mean, in nanoseconds.
@@ -124,8 +149,8 @@ mod tests {
     fn mean_and_mdev_are_exact_population_statistics() {
         let l = latency(&[112, 40, 51]);
         assert_eq!(l.mean_ns(), Some(67_666.666_666_666_67));
-        // population sd of 112, 40, 51 µs is 31.72 µs
-        assert!((l.mdev_ns().unwrap() - 31_715.0).abs() < 10.0);
+        // population sd of 112, 40, 51 µs is 31.67 µs
+        assert!((l.mdev_ns().unwrap() - 31_668.0).abs() < 10.0);
         let s = l.summary().unwrap();
         assert_eq!((s.min, s.max), (0.040, 0.112));
     }
@@ -138,6 +163,13 @@ mod tests {
         assert!((p50 - 500_000.0).abs() / 500_000.0 < 0.001, "{p50}");
         assert!((p99 - 990_000.0).abs() / 990_000.0 < 0.001, "{p99}");
         assert_eq!(Latency::default().summary(), None);
+    }
+
+    #[test]
+    fn few_samples_give_exact_nearest_rank_percentiles() {
+        let l = latency(&[88, 160]);
+        assert_eq!(l.percentile_ns(50.0), Some(88_000));
+        assert_eq!(l.percentile_ns(99.0), Some(160_000));
     }
 
     #[test]

@@ -105,6 +105,30 @@ struct Tally {
     first_error: Option<String>,
 }
 
+/// Checks the service answers at all before the run starts (TCP: one
+/// connect, closed again), so a refused or unreachable target is one clear
+/// error, not a thousand failed connections.
+pub fn preflight(config: &LoadConfig) -> Result<(), EchoError> {
+    if config.proto == Proto::Udp {
+        return Ok(());
+    }
+    let opened = setup::open(config.proto, config.target.ip(), &config.options)?;
+    if let Some(local) = config.bind {
+        setup::bind(
+            &opened.socket,
+            SocketAddr::new(local.ip(), 0),
+            config.proto,
+            &config.options,
+        )?;
+    }
+    setup::connect(
+        &opened.socket,
+        config.target,
+        config.proto,
+        config.connect_timeout,
+    )
+}
+
 /// Runs the load; `progress` is called about once a second.
 pub fn run(
     config: &LoadConfig,
@@ -194,7 +218,7 @@ pub fn run(
         late: all.late,
         errors: all.errors,
         stray: all.stray,
-        elapsed_ms: seconds * 1000.0,
+        elapsed_ms: (seconds * 1e6).round() / 1000.0,
         rtt_ms: all.latency.summary(),
         throughput: Some(Throughput {
             messages_per_sec: all.received as f64 / seconds,

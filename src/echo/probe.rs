@@ -166,7 +166,7 @@ pub struct Report {
     pub corrupted: u64,
     /// Extra echoes of a probe already answered.
     pub duplicated: u64,
-    /// Echoes that came after a later probe's.
+    /// In-time echoes that came after a later probe's (late ones count as late).
     pub reordered: u64,
     /// Byte-identical echoes that came after the timeout.
     pub late: u64,
@@ -353,7 +353,7 @@ impl Session {
             self.lost(probe.seq, None);
         }
         let elapsed = started.elapsed();
-        self.report.elapsed_ms = elapsed.as_secs_f64() * 1000.0;
+        self.report.elapsed_ms = (elapsed.as_secs_f64() * 1e6).round() / 1000.0;
         self.report.rtt_ms = self.latency.summary();
         if self.config.interval.is_zero() && !elapsed.is_zero() {
             let seconds = elapsed.as_secs_f64();
@@ -463,6 +463,7 @@ impl Session {
         mut block: bool,
         observe: &mut dyn FnMut(&Observation) -> io::Result<()>,
     ) -> Result<(), EchoError> {
+        let blocking = block;
         loop {
             let Some(socket) = self.socket.as_ref() else {
                 return Ok(());
@@ -483,16 +484,29 @@ impl Session {
                     );
                     return self.broken(&closed, observe);
                 }
-                Ok(n) => match self.config.proto {
-                    Proto::Tcp => {
-                        self.stream.extend_from_slice(&self.buf[..n]);
-                        self.match_stream(arrived, observe)?;
+                Ok(n) => {
+                    match self.config.proto {
+                        Proto::Tcp => {
+                            self.stream.extend_from_slice(&self.buf[..n]);
+                            self.match_stream(arrived, observe)?;
+                        }
+                        Proto::Udp => {
+                            let buf = std::mem::take(&mut self.buf);
+                            let matched = self.match_datagram(&buf[..n], arrived, observe);
+                            self.buf = buf;
+                            matched?;
+                        }
                     }
-                    Proto::Udp => {
-                        let datagram = self.buf[..n].to_vec();
-                        self.match_datagram(&datagram, arrived, observe)?;
+                    if blocking {
+                        // Ping-pong: wait on only while the echo is still
+                        // incomplete; a read that could only say EAGAIN
+                        // would cost a system call per round trip.
+                        if !self.pending.iter().any(|p| !p.expired) {
+                            return Ok(());
+                        }
+                        block = true;
                     }
-                },
+                }
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => return Ok(()),
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
                 Err(err) if self.config.proto == Proto::Udp => {
@@ -561,8 +575,10 @@ impl Session {
                     .pending
                     .remove(index)
                     .unwrap_or_else(|| unreachable!("index from position"));
-                let reordered = self.highest_answered.is_some_and(|h| h > probe.seq);
                 let verdict = verdict(&probe, datagram, arrived);
+                // Late echoes are out of order by nature; they count as late.
+                let reordered = verdict != Verdict::Late
+                    && self.highest_answered.is_some_and(|h| h > probe.seq);
                 self.settle(probe, datagram.len(), arrived, verdict, reordered)
             }
             (Some(seq), None) if self.answered.contains_key(&seq) => {

@@ -45,6 +45,10 @@ pub struct ServeConfig {
     pub udp: bool,
     /// Socket options for the listening sockets (accepted ones inherit them).
     pub options: SocketOptions,
+    /// SO_REUSEADDR on the UDP socket. Not implied by the TCP default:
+    /// UDP has no TIME_WAIT, and on UDP the option lets a second server
+    /// bind the same port unnoticed.
+    pub udp_reuseaddr: bool,
     /// listen() backlog.
     pub backlog: i32,
     /// Close a connection with no traffic either way for this long.
@@ -231,8 +235,12 @@ pub fn bind(config: ServeConfig) -> Result<Bound, EchoError> {
         None
     };
     let udp = if config.udp {
-        let opened = setup::open(Proto::Udp, address.ip(), &config.options)?;
-        setup::bind(&opened.socket, address, Proto::Udp, &config.options)?;
+        let options = SocketOptions {
+            reuseaddr: config.udp_reuseaddr.then_some(true),
+            ..config.options.clone()
+        };
+        let opened = setup::open(Proto::Udp, address.ip(), &options)?;
+        setup::bind(&opened.socket, address, Proto::Udp, &options)?;
         let bound = local_address(&opened.socket).unwrap_or(address);
         readings.push((
             Proto::Udp,
@@ -280,11 +288,14 @@ pub fn run(bound: Bound, sink: Sink) -> Result<Totals, EchoError> {
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
     let mut handles = Vec::with_capacity(threads);
     for index in 0..threads {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_io()
-            .enable_time()
-            .build()
-            .map_err(start("the server runtime"))?;
+        let mut builder = tokio::runtime::Builder::new_current_thread();
+        builder.enable_io();
+        // The timer wheel is only needed for --idle-timeout; without it
+        // the runtime parks straight in epoll_wait.
+        if shared.idle_timeout.is_some() {
+            builder.enable_time();
+        }
+        let runtime = builder.build().map_err(start("the server runtime"))?;
         handles.push(runtime.handle().clone());
         std::thread::Builder::new()
             .name(format!("netdx-echo-{index}"))
@@ -485,7 +496,7 @@ async fn connection(mut stream: TcpStream, peer: SocketAddr, id: u64, shared: Ar
         peer,
         bytes_in: tally.bytes_in,
         bytes_out: tally.bytes_out,
-        duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+        duration_ms: (started.elapsed().as_secs_f64() * 1e6).round() / 1000.0,
         reason: close.code(),
         detail: close.detail(),
     });

@@ -1,0 +1,1017 @@
+//! `netdx echo serve` and `netdx echo probe` on loopback: real sockets,
+//! real payloads, a scripted misbehaving service, socat for interoperability.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream, UdpSocket};
+use std::process::{Child, ChildStdout, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{assert_one_line_error, netdx, netdx_bin, responder, stderr, stdout};
+use serde_json::Value;
+
+/// A running `netdx echo serve --log json` on a free port.
+struct Server {
+    child: Child,
+    lines: BufReader<ChildStdout>,
+    tcp: Option<SocketAddr>,
+    udp: Option<SocketAddr>,
+}
+
+impl Server {
+    /// Starts a server on `bind` (port 0 for a free one) with extra `args`,
+    /// logging every event as JSON (for tests that read the events back).
+    fn start_on(bind: &str, args: &[&str]) -> Server {
+        Server::spawn(bind, args, true)
+    }
+
+    /// Starts a server that logs nothing but where it listens, for tests
+    /// with more connections than a pipe holds events.
+    fn start_quiet(args: &[&str]) -> Server {
+        Server::spawn("127.0.0.1:0", args, false)
+    }
+
+    fn spawn(bind: &str, args: &[&str], json: bool) -> Server {
+        let log: &[&str] = if json { &["--log", "json"] } else { &[] };
+        let mut child = Command::new(netdx_bin())
+            .args(["echo", "serve", "--bind", bind])
+            .args(log)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("netdx echo serve starts");
+        let mut lines = BufReader::new(child.stdout.take().unwrap());
+        let expected = if args.contains(&"--tcp") || args.contains(&"--udp") {
+            1
+        } else {
+            2
+        };
+        let (mut tcp, mut udp) = (None, None);
+        for _ in 0..expected {
+            let mut line = String::new();
+            lines.read_line(&mut line).unwrap();
+            let event: Value = if json {
+                serde_json::from_str(&line).unwrap_or(Value::Null)
+            } else {
+                // listening on 127.0.0.1:40000 (tcp); Ctrl-C stops …
+                let mut words = line.split_whitespace().skip(2);
+                let address = words.next().unwrap_or_default();
+                let proto = words
+                    .next()
+                    .unwrap_or_default()
+                    .trim_matches(|c| "();".contains(c));
+                serde_json::json!({"event": "listening", "address": address, "proto": proto})
+            };
+            if event["event"] != "listening" {
+                let mut err = String::new();
+                let _ = child.stderr.take().unwrap().read_to_string(&mut err);
+                panic!("server did not start: {line:?} {err}");
+            }
+            let address: SocketAddr = event["address"].as_str().unwrap().parse().unwrap();
+            match event["proto"].as_str() {
+                Some("tcp") => tcp = Some(address),
+                _ => udp = Some(address),
+            }
+        }
+        Server {
+            child,
+            lines,
+            tcp,
+            udp,
+        }
+    }
+
+    fn start(args: &[&str]) -> Server {
+        Server::start_on("127.0.0.1:0", args)
+    }
+
+    fn tcp(&self) -> String {
+        self.tcp.unwrap().to_string()
+    }
+
+    fn udp(&self) -> String {
+        self.udp.unwrap().to_string()
+    }
+
+    /// Ctrl-C: the server's exit status and every event it logged, the totals last.
+    fn stop(mut self) -> (Option<i32>, Vec<Value>) {
+        signal(self.child.id(), "INT");
+        let mut events = Vec::new();
+        let mut line = String::new();
+        while self.lines.read_line(&mut line).unwrap_or(0) > 0 {
+            events.push(serde_json::from_str(&line).expect("--log json writes JSON lines"));
+            line.clear();
+        }
+        let status = self.child.wait().unwrap();
+        (status.code(), events)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn signal(pid: u32, name: &str) {
+    let ok = Command::new("kill")
+        .args([&format!("-{name}"), &pid.to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill -{name} {pid}");
+}
+
+/// The totals of a stopped server.
+fn totals(events: &[Value]) -> &Value {
+    let last = events.last().expect("the server logged its stop");
+    assert_eq!(last["event"], "stopped");
+    &last["totals"]
+}
+
+/// `netdx --json echo probe ARGS…`: the run and its JSON document.
+fn probe(args: &[&str]) -> (Output, Value) {
+    let mut all = vec!["--json", "echo", "probe"];
+    all.extend_from_slice(args);
+    let output = netdx(&all);
+    let json = serde_json::from_slice(&output.stdout).unwrap_or_else(|_| {
+        panic!(
+            "probe printed no JSON (status {:?}): {} {}",
+            output.status.code(),
+            stdout(&output),
+            stderr(&output)
+        )
+    });
+    (output, json)
+}
+
+fn count(json: &Value, field: &str) -> u64 {
+    json[field]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{field} in {json}"))
+}
+
+/// A misbehaving service from tests/responders/echo_misbehaving.py.
+struct Responder {
+    child: Child,
+    port: u16,
+}
+
+impl Responder {
+    fn start(args: &[&str]) -> Responder {
+        let mut child = Command::new("python3")
+            .arg(responder("echo_misbehaving.py"))
+            .args(args)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 runs");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line
+            .strip_prefix("ready ")
+            .and_then(|p| p.trim().parse().ok())
+            .unwrap_or_else(|| panic!("responder said {line:?}"));
+        Responder { child, port }
+    }
+
+    fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Responder {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// xorshift bytes: random enough, and the same in every run.
+fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+#[test]
+fn tcp_and_udp_probes_get_random_payloads_back_byte_exact_over_ipv4_and_ipv6() {
+    for bind in ["127.0.0.1:0", "[::1]:0"] {
+        let server = Server::start_on(bind, &[]);
+        for size in ["1", "11", "12", "13", "1400", "9000", "65536"] {
+            let (output, json) =
+                probe(&[&server.tcp(), "-c", "3", "-i", "0", "-s", size, "--random"]);
+            assert_eq!(
+                output.status.code(),
+                Some(0),
+                "{bind} tcp {size}: {}",
+                stderr(&output)
+            );
+            assert_eq!(count(&json, "received"), 3, "{bind} tcp {size}: {json}");
+            assert_eq!(count(&json, "corrupted"), 0);
+            assert_eq!(json["proto"], "tcp");
+        }
+        let udp_max = if bind.starts_with('[') {
+            "65527"
+        } else {
+            "65507"
+        };
+        for size in ["1", "12", "1472", "9000", udp_max] {
+            let (output, json) = probe(&[
+                "--udp",
+                &server.udp(),
+                "-c",
+                "3",
+                "-i",
+                "0",
+                "-s",
+                size,
+                "--random",
+            ]);
+            assert_eq!(
+                output.status.code(),
+                Some(0),
+                "{bind} udp {size}: {}",
+                stderr(&output)
+            );
+            assert_eq!(count(&json, "received"), 3, "{bind} udp {size}: {json}");
+            assert_eq!(json["size"].as_u64().unwrap().to_string(), size);
+        }
+        let (_, events) = server.stop();
+        assert_eq!(totals(&events)["bytes_in"], totals(&events)["bytes_out"]);
+    }
+}
+
+#[test]
+fn a_plain_client_gets_every_random_byte_back_over_tcp_and_udp() {
+    let server = Server::start(&[]);
+    let mut stream = TcpStream::connect(server.tcp.unwrap()).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    for (i, len) in [1usize, 2, 100, 4096, 40_000, 65_536]
+        .into_iter()
+        .enumerate()
+    {
+        let sent = random_bytes(len, i as u64 + 1);
+        stream.write_all(&sent).unwrap();
+        let mut back = vec![0u8; len];
+        stream.read_exact(&mut back).unwrap();
+        assert!(back == sent, "{len} bytes over TCP came back different");
+    }
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    socket.connect(server.udp.unwrap()).unwrap();
+    for (i, len) in [1usize, 548, 1472, 30_000, 65_507].into_iter().enumerate() {
+        let sent = random_bytes(len, 100 + i as u64);
+        socket.send(&sent).unwrap();
+        let mut back = vec![0u8; 70_000];
+        let n = socket.recv(&mut back).unwrap();
+        assert_eq!(n, len, "a UDP reply is exactly as large as its request");
+        assert!(
+            back[..n] == sent[..],
+            "{len} bytes over UDP came back different"
+        );
+    }
+}
+
+#[test]
+fn a_thousand_clients_times_a_thousand_messages_all_return_while_a_stalled_client_waits() {
+    let server = Server::start_quiet(&["--tcp"]);
+    // A client that sends far more than the buffers hold and never reads.
+    let mut stalled = TcpStream::connect(server.tcp.unwrap()).unwrap();
+    stalled.set_nonblocking(true).unwrap();
+    let junk = vec![0x5a; 1 << 20];
+    let mut pushed = 0;
+    let until = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < until {
+        match stalled.write(&junk) {
+            Ok(n) => pushed += n,
+            Err(_) => break,
+        }
+    }
+    assert!(pushed > 0);
+    let (output, json) = probe(&[
+        &server.tcp(),
+        "--connections",
+        "1000",
+        "-c",
+        "1000",
+        "-W",
+        "10",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(count(&json, "transmitted"), 1_000_000, "{json}");
+    assert_eq!(count(&json, "received"), 1_000_000, "{json}");
+    assert_eq!(count(&json, "corrupted"), 0);
+    assert_eq!(count(&json, "lost"), 0);
+    let connections = &json["connections"];
+    assert_eq!(connections["established"], 1000);
+    // No connection starved: every one got all its echoes.
+    assert_eq!(connections["min_messages"], 1000, "{connections}");
+    assert!(json["rtt_ms"]["max"].as_f64().unwrap() < 5_000.0, "{json}");
+    drop(stalled);
+}
+
+#[test]
+fn a_misbehaving_udp_service_is_counted_exactly() {
+    // Probe 2 flipped, 3 and 9 dropped, 4 doubled, 5 late, 6 overtaken by 7.
+    let responder = Responder::start(&[
+        "udp", "64", "--flip", "2", "--drop", "3,9", "--dup", "4", "--late", "5", "--delay", "0.4",
+        "--swap", "6",
+    ]);
+    let (output, json) = probe(&[
+        "--udp",
+        &responder.address(),
+        "-c",
+        "10",
+        "-i",
+        "0.1",
+        "-W",
+        "0.25",
+        "--verbose",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(count(&json, "transmitted"), 10, "{json}");
+    assert_eq!(count(&json, "received"), 6, "1, 4, 6, 7, 8, 10: {json}");
+    assert_eq!(count(&json, "corrupted"), 1, "{json}");
+    assert_eq!(count(&json, "lost"), 2, "{json}");
+    assert_eq!(count(&json, "duplicated"), 1, "{json}");
+    assert_eq!(count(&json, "late"), 1, "{json}");
+    assert_eq!(count(&json, "reordered"), 1, "{json}");
+    let outcome = |seq: u64| {
+        json["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["seq"] == seq && r["outcome"] != "duplicate")
+            .map(|r| r["outcome"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    assert_eq!(outcome(2), "corrupted");
+    assert_eq!(outcome(3), "lost");
+    assert_eq!(outcome(5), "late");
+    let corrupted = json["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["seq"] == 2)
+        .unwrap();
+    assert_eq!(
+        corrupted["difference"]["offset"], 63,
+        "the last byte was flipped"
+    );
+}
+
+#[test]
+fn a_misbehaving_tcp_service_is_counted_exactly() {
+    // 4's echo comes 0.7 s late, past -W 0.5; 5, sent 0.4 s after 4, waits
+    // behind it on the stream but still comes back within its own 0.5 s.
+    let responder =
+        Responder::start(&["tcp", "64", "--flip", "2", "--late", "4", "--delay", "0.7"]);
+    let (output, json) = probe(&[&responder.address(), "-c", "6", "-i", "0.4", "-W", "0.5"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(count(&json, "transmitted"), 6, "{json}");
+    assert_eq!(count(&json, "corrupted"), 1, "{json}");
+    assert_eq!(count(&json, "late"), 1, "{json}");
+    assert_eq!(count(&json, "received"), 4, "{json}");
+    assert_eq!(count(&json, "lost"), 0, "{json}");
+}
+
+#[test]
+fn the_text_view_reads_like_ping() {
+    let responder = Responder::start(&["udp", "64", "--flip", "2", "--dup", "3"]);
+    let output = netdx(&[
+        "echo",
+        "probe",
+        "--udp",
+        &responder.address(),
+        "-c",
+        "3",
+        "-i",
+        "0.1",
+        "-W",
+        "0.5",
+    ]);
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{text}");
+    let port = responder.port;
+    let line = regex::Regex::new(&format!(
+        r"(?m)^64 bytes from 127\.0\.0\.1:{port}: seq=1 time=\d+\.\d+ ms$"
+    ))
+    .unwrap();
+    assert!(line.is_match(&text), "{text}");
+    assert!(text.contains("seq=2 time="), "{text}");
+    assert!(text.contains("(CORRUPTED: byte 63 sent 0x"), "{text}");
+    assert!(text.contains("(DUP!)"), "{text}");
+    assert!(
+        text.starts_with(&format!("ECHO 127.0.0.1:{port} udp from 127.0.0.1:")),
+        "{text}"
+    );
+    assert!(
+        text.contains("3 probes transmitted, 2 received, 0 lost, 1 corrupted, 0 late, 1 duplicated, 0 reordered"),
+        "{text}"
+    );
+    assert!(text.contains("rtt min/avg/max/mdev = "), "{text}");
+}
+
+#[test]
+fn no_echo_at_all_exits_1() {
+    let responder = Responder::start(&["udp", "64", "--drop", "1,2"]);
+    let (output, json) = probe(&[
+        "--udp",
+        &responder.address(),
+        "-c",
+        "2",
+        "-i",
+        "0.1",
+        "-W",
+        "0.2",
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(count(&json, "lost"), 2);
+    assert_eq!(json["rtt_ms"], Value::Null);
+}
+
+#[test]
+fn the_probe_works_against_socat_echo_services() {
+    let tcp_port = free_port();
+    let udp_port = free_port();
+    let mut tcp = Command::new("socat")
+        .args([
+            &format!("TCP-LISTEN:{tcp_port},bind=127.0.0.1,reuseaddr,fork"),
+            "EXEC:cat",
+        ])
+        .spawn()
+        .expect("socat is installed (scripts/test installs it)");
+    let mut udp = Command::new("socat")
+        .args([
+            &format!("UDP-RECVFROM:{udp_port},bind=127.0.0.1,fork"),
+            "EXEC:cat",
+        ])
+        .spawn()
+        .unwrap();
+    wait_for_tcp(tcp_port);
+    let (output, json) = probe(&[
+        &format!("127.0.0.1:{tcp_port}"),
+        "-c",
+        "5",
+        "-i",
+        "0",
+        "--random",
+        "-s",
+        "3000",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(count(&json, "received"), 5, "{json}");
+    let (output, json) = probe(&[
+        "--udp",
+        &format!("127.0.0.1:{udp_port}"),
+        "-c",
+        "5",
+        "-i",
+        "0.05",
+        "-s",
+        "500",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(count(&json, "received"), 5, "{json}");
+    let _ = tcp.kill();
+    let _ = udp.kill();
+    let _ = tcp.wait();
+    let _ = udp.wait();
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_for_tcp(port: u16) {
+    for _ in 0..100 {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("nothing listens on port {port}");
+}
+
+#[test]
+fn max_conns_accepts_and_closes_the_extra_connection_and_counts_it() {
+    let server = Server::start(&["--tcp", "--max-conns", "2"]);
+    let held: Vec<TcpStream> = (0..2)
+        .map(|_| TcpStream::connect(server.tcp.unwrap()).unwrap())
+        .collect();
+    // Both are served (a round trip proves they were accepted and counted).
+    for mut stream in &held {
+        stream.write_all(b"hi").unwrap();
+        let mut back = [0u8; 2];
+        stream.read_exact(&mut back).unwrap();
+    }
+    let mut extra = TcpStream::connect(server.tcp.unwrap()).unwrap();
+    extra
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut buf = [0u8; 16];
+    let n = extra.read(&mut buf).unwrap_or(0);
+    assert_eq!(n, 0, "the third connection is closed at once");
+    let (output, json) = probe(&[&server.tcp(), "-c", "1"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(count(&json, "errors"), 1, "{json}");
+    drop(held);
+    let (code, events) = server.stop();
+    assert_eq!(code, Some(0));
+    assert_eq!(totals(&events)["rejected"], 2);
+    assert_eq!(totals(&events)["connections"], 2);
+    assert!(events.iter().any(|e| e["event"] == "rejected"));
+}
+
+#[test]
+fn idle_connections_are_closed_after_the_idle_timeout() {
+    let server = Server::start(&["--tcp", "--idle-timeout", "0.5"]);
+    let mut stream = TcpStream::connect(server.tcp.unwrap()).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let started = Instant::now();
+    let mut buf = [0u8; 8];
+    assert_eq!(
+        stream.read(&mut buf).unwrap_or(0),
+        0,
+        "closed by the server"
+    );
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(450) && waited < Duration::from_secs(3),
+        "{waited:?}"
+    );
+    let (_, events) = server.stop();
+    assert_eq!(totals(&events)["timed_out"], 1);
+    let closed = events.iter().find(|e| e["event"] == "closed").unwrap();
+    assert_eq!(closed["reason"], "idle_timeout");
+}
+
+#[test]
+fn length_framing_echoes_whole_frames_and_closes_on_oversized_ones() {
+    let server = Server::start(&["--tcp", "--framing", "length", "--max-frame", "100"]);
+    let mut stream = TcpStream::connect(server.tcp.unwrap()).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    // A frame sent in two pieces comes back only once whole.
+    let mut frame = 100u32.to_be_bytes().to_vec();
+    frame.extend(random_bytes(100, 7));
+    stream.write_all(&frame[..50]).unwrap();
+    let mut buf = [0u8; 256];
+    assert!(
+        stream.read(&mut buf).is_err(),
+        "nothing comes back for half a frame"
+    );
+    stream.write_all(&frame[50..]).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut back = vec![0u8; frame.len()];
+    stream.read_exact(&mut back).unwrap();
+    assert_eq!(back, frame);
+    // The probe speaks the same framing.
+    let (output, json) = probe(&[
+        &server.tcp(),
+        "--framing",
+        "length",
+        "-s",
+        "100",
+        "-c",
+        "3",
+        "-i",
+        "0",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(count(&json, "received"), 3);
+    // One byte over the limit closes the connection.
+    let mut big = 101u32.to_be_bytes().to_vec();
+    big.extend(vec![1; 101]);
+    stream.write_all(&big).unwrap();
+    let n = stream.read(&mut buf).unwrap_or(0);
+    assert_eq!(n, 0, "an oversized frame closes the connection");
+    let (_, events) = server.stop();
+    assert_eq!(totals(&events)["frames_too_large"], 1);
+    let closed = events
+        .iter()
+        .find(|e| e["reason"] == "frame_too_large")
+        .unwrap();
+    assert!(
+        closed["detail"].as_str().unwrap().contains("101"),
+        "{closed}"
+    );
+}
+
+#[test]
+fn udp_replies_are_never_larger_than_requests_and_oversized_datagrams_are_dropped() {
+    let server = Server::start(&["--udp", "--max-datagram", "100"]);
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    socket.connect(server.udp.unwrap()).unwrap();
+    let mut buf = [0u8; 2048];
+    for len in [1usize, 50, 100] {
+        socket.send(&vec![9; len]).unwrap();
+        assert_eq!(socket.recv(&mut buf).unwrap(), len);
+    }
+    socket.send(&[9; 101]).unwrap();
+    assert!(
+        socket.recv(&mut buf).is_err(),
+        "101 bytes over --max-datagram 100 get no reply"
+    );
+    let (_, events) = server.stop();
+    let totals = totals(&events);
+    assert_eq!(totals["datagrams_in"], 4);
+    assert_eq!(totals["datagrams_out"], 3);
+    assert_eq!(totals["datagrams_oversized"], 1);
+    assert_eq!(totals["bytes_out"], 151);
+}
+
+#[test]
+fn a_half_closed_client_gets_every_byte_back_then_end_of_stream() {
+    let server = Server::start(&["--tcp"]);
+    let mut stream = TcpStream::connect(server.tcp.unwrap()).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let sent = random_bytes(300_000, 3);
+    let writer = {
+        let mut stream = stream.try_clone().unwrap();
+        let sent = sent.clone();
+        std::thread::spawn(move || {
+            stream.write_all(&sent).unwrap();
+            stream.shutdown(Shutdown::Write).unwrap();
+        })
+    };
+    let mut back = Vec::new();
+    stream.read_to_end(&mut back).unwrap();
+    writer.join().unwrap();
+    assert_eq!(back.len(), sent.len());
+    assert!(back == sent);
+    let (_, events) = server.stop();
+    let closed = events.iter().find(|e| e["event"] == "closed").unwrap();
+    assert_eq!(closed["reason"], "peer_closed");
+    assert_eq!(closed["bytes_out"], 300_000);
+}
+
+#[test]
+fn show_sockopts_reports_what_getsockopt_returns_including_the_doubled_rcvbuf() {
+    let server = Server::start(&["--tcp"]);
+    let (output, json) = probe(&[
+        &server.tcp(),
+        "-c",
+        "1",
+        "--rcvbuf",
+        "4096",
+        "--nodelay",
+        "--ttl",
+        "33",
+        "--show-sockopts",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let option = |name: &str| {
+        json["sockopts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["name"] == name)
+            .unwrap_or_else(|| panic!("{name} in {json}"))
+            .clone()
+    };
+    // The same requests on a socket of our own, read back directly.
+    let own = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    own.set_recv_buffer_size(4096).unwrap();
+    own.set_tcp_nodelay(true).unwrap();
+    own.set_ttl_v4(33).unwrap();
+    let rcvbuf = option("SO_RCVBUF");
+    assert_eq!(rcvbuf["requested"], 4096);
+    assert_eq!(rcvbuf["value"], own.recv_buffer_size().unwrap() as u64);
+    assert_eq!(rcvbuf["value"], 8192, "Linux doubles SO_RCVBUF");
+    assert!(
+        rcvbuf["note"].as_str().unwrap().contains("doubled"),
+        "{rcvbuf}"
+    );
+    assert_eq!(option("TCP_NODELAY")["value"], own.tcp_nodelay().unwrap());
+    assert_eq!(option("IP_TTL")["value"], own.ttl_v4().unwrap());
+    assert_eq!(option("SO_TYPE")["value"], "SOCK_STREAM");
+    // The text view is a table with the same figures.
+    let output = netdx(&[
+        "echo",
+        "probe",
+        &server.tcp(),
+        "-c",
+        "1",
+        "--rcvbuf",
+        "4096",
+        "--show-sockopts",
+    ]);
+    let text = stdout(&output);
+    let row = text.lines().find(|l| l.contains("SO_RCVBUF")).unwrap();
+    assert!(row.contains("4096") && row.contains("8192"), "{row}");
+}
+
+#[test]
+fn bad_input_is_one_line_and_exit_2() {
+    for (args, fragment) in [
+        (vec!["echo", "probe", "127.0.0.1:0"], "port 0"),
+        (vec!["echo", "probe", "127.0.0.1:65536"], "out of range"),
+        (vec!["echo", "probe", "127.0.0.1"], "no port"),
+        (
+            vec!["echo", "probe", "nosuch.invalid:7"],
+            "cannot resolve 'nosuch.invalid'",
+        ),
+        (
+            vec!["echo", "probe", "127.0.0.1:7", "-s", "0"],
+            "at least 1 byte",
+        ),
+        (
+            vec!["echo", "probe", "--udp", "127.0.0.1:7", "-s", "65508"],
+            "at most 65507",
+        ),
+        (
+            vec!["echo", "probe", "--tcp", "--udp", "127.0.0.1:7"],
+            "cannot be used with",
+        ),
+        (
+            vec![
+                "echo",
+                "probe",
+                "127.0.0.1:7",
+                "--connections",
+                "2",
+                "-i",
+                "1",
+            ],
+            "-i does not apply",
+        ),
+        (
+            vec!["echo", "serve", "--bind", "127.0.0.1:99999"],
+            "out of range",
+        ),
+        (vec!["echo", "serve", "--v6only"], "--v6only needs an IPv6"),
+        (
+            vec!["echo", "serve", "--udp", "--framing", "length"],
+            "--framing applies to TCP",
+        ),
+    ] {
+        assert_one_line_error(&netdx(&args), fragment);
+    }
+}
+
+#[test]
+fn a_refused_connection_is_one_line_and_exit_2() {
+    let port = free_port();
+    let output = netdx(&["echo", "probe", &format!("127.0.0.1:{port}"), "-c", "1"]);
+    assert_one_line_error(&output, "connection refused");
+    let output = netdx(&[
+        "echo",
+        "probe",
+        &format!("127.0.0.1:{port}"),
+        "--connections",
+        "3",
+        "-c",
+        "1",
+    ]);
+    assert_one_line_error(&output, "connection refused");
+}
+
+#[test]
+fn an_address_in_use_names_the_process_holding_it() {
+    let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = holder.local_addr().unwrap().port();
+    let output = netdx(&[
+        "echo",
+        "serve",
+        "--tcp",
+        "--bind",
+        &format!("127.0.0.1:{port}"),
+    ]);
+    let me = std::process::id();
+    assert_one_line_error(&output, "address already in use by ");
+    let err = stderr(&output);
+    assert!(err.contains(&format!("(pid {me}")), "{err}");
+    assert!(err.contains("LISTEN"), "{err}");
+    assert!(err.contains("--reuseport"), "{err}");
+}
+
+#[test]
+fn a_non_loopback_bind_warns_that_the_service_is_reachable() {
+    let mut child = Command::new(netdx_bin())
+        .args(["echo", "serve", "--tcp", "--bind", "0.0.0.0:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stderr.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        line.starts_with("netdx: warning: serving on 0.0.0.0:0"),
+        "{line}"
+    );
+    assert!(line.contains("reachable from the network"), "{line}");
+}
+
+#[test]
+fn ctrl_c_stops_the_server_with_totals() {
+    let mut child = Command::new(netdx_bin())
+        .args(["echo", "serve", "--bind", "127.0.0.1:0", "-v"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    lines.read_line(&mut first).unwrap();
+    let address = first
+        .strip_prefix("listening on ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("{first}"))
+        .to_string();
+    let mut second = String::new();
+    lines.read_line(&mut second).unwrap();
+    let output = netdx(&["echo", "probe", &address, "-c", "2", "-i", "0"]);
+    assert_eq!(output.status.code(), Some(0));
+    let mut connection = String::new();
+    lines.read_line(&mut connection).unwrap();
+    assert!(
+        connection.contains("connection from 127.0.0.1:"),
+        "{connection}"
+    );
+    signal(child.id(), "INT");
+    let mut rest = String::new();
+    lines.read_to_string(&mut rest).unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    assert!(rest.contains("closed 127.0.0.1:"), "{rest}");
+    assert!(rest.contains("--- echo service statistics ---"), "{rest}");
+    assert!(rest.contains("tcp: 1 connections"), "{rest}");
+    assert!(rest.contains("128 bytes in, 128 bytes out"), "{rest}");
+}
+
+#[test]
+fn ten_thousand_idle_connections_are_held_in_bounded_memory() {
+    let server = Server::start_quiet(&["--tcp"]);
+    let mut holder = Command::new("python3")
+        .arg(format!(
+            "{}/bench/hold_connections.py",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .args([
+            "127.0.0.1",
+            &server.tcp.unwrap().port().to_string(),
+            "10000",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(holder.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "ready 10000", "{line}");
+    // Still answering while they are held.
+    let (output, json) = probe(&[&server.tcp(), "-c", "3", "-i", "0"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(count(&json, "received"), 3);
+    let status = std::fs::read_to_string(format!("/proc/{}/status", server.child.id())).unwrap();
+    let rss_kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap();
+    assert!(
+        rss_kib < 200 * 1024,
+        "RSS {rss_kib} KiB with 10,000 connections"
+    );
+    let _ = holder.kill();
+    let _ = holder.wait();
+}
+
+#[test]
+fn a_dual_stack_server_answers_ipv4_clients_unless_v6only() {
+    let server = Server::start_on("[::]:0", &["--tcp"]);
+    let port = server.tcp.unwrap().port();
+    let (output, json) = probe(&[&format!("127.0.0.1:{port}"), "-c", "1"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(count(&json, "received"), 1);
+    let (output, _) = probe(&[&format!("[::1]:{port}"), "-c", "1"]);
+    assert_eq!(output.status.code(), Some(0));
+    drop(server);
+    let only = Server::start_on("[::]:0", &["--tcp", "--v6only"]);
+    let port = only.tcp.unwrap().port();
+    let output = netdx(&["echo", "probe", &format!("127.0.0.1:{port}"), "-c", "1"]);
+    assert_one_line_error(&output, "connection refused");
+    let (output, _) = probe(&[&format!("[::1]:{port}"), "-c", "1"]);
+    assert_eq!(output.status.code(), Some(0));
+}
+
+#[test]
+fn without_reuseaddr_a_restart_fails_on_time_wait_and_with_it_succeeds() {
+    // The server closes first (idle timeout), so its side of the
+    // connection is left in TIME_WAIT once the client closes too.
+    let server = Server::start(&["--tcp", "--idle-timeout", "0.2"]);
+    let address = server.tcp.unwrap();
+    let mut client = TcpStream::connect(address).unwrap();
+    client
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut buf = [0u8; 4];
+    assert_eq!(client.read(&mut buf).unwrap_or(0), 0);
+    drop(client);
+    drop(server);
+    let bind = address.to_string();
+    let output = netdx(&["echo", "serve", "--tcp", "--no-reuseaddr", "--bind", &bind]);
+    assert_one_line_error(
+        &output,
+        "address already in use by connections in TIME_WAIT",
+    );
+    assert!(stderr(&output).contains("--reuseaddr lets a server bind over them"));
+    // SO_REUSEADDR (the default) binds over them.
+    let again = Server::start_on(&bind, &["--tcp"]);
+    assert_eq!(again.tcp, Some(address));
+}
+
+#[test]
+fn reuseport_lets_two_servers_share_a_port() {
+    for proto in ["--tcp", "--udp"] {
+        let first = Server::start(&[proto, "--reuseport"]);
+        let address = first.tcp.or(first.udp).unwrap();
+        let bind = address.to_string();
+        let second = Server::start_on(&bind, &[proto, "--reuseport"]);
+        assert_eq!(second.tcp.or(second.udp), Some(address));
+        let (output, json) = probe(&[proto, &bind, "-c", "2", "-i", "0"]);
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        assert_eq!(count(&json, "received"), 2);
+        // Without it on the newcomer, the kernel refuses the bind.
+        let output = netdx(&["echo", "serve", proto, "--bind", &bind]);
+        assert_one_line_error(&output, "address already in use by ");
+    }
+}
+
+#[test]
+fn the_server_shows_its_sockets_options_as_the_kernel_set_them() {
+    let mut child = Command::new(netdx_bin())
+        .args(["--json", "echo", "serve", "--tcp", "--bind", "127.0.0.1:0"])
+        .args([
+            "--rcvbuf",
+            "8192",
+            "--nodelay",
+            "--keepalive",
+            "--show-sockopts",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    signal(child.id(), "TERM");
+    let mut text = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut text)
+        .unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    let json: Value = serde_json::from_str(&text).unwrap();
+    let listening = &json["listening"][0];
+    assert_eq!(listening["proto"], "tcp");
+    let option = |name: &str| {
+        listening["sockopts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(option("SO_RCVBUF")["value"], 16384);
+    assert_eq!(option("SO_REUSEADDR")["value"], true);
+    assert_eq!(option("SO_REUSEADDR")["requested"], true);
+    assert_eq!(option("SO_ACCEPTCONN")["value"], true);
+    assert_eq!(option("TCP_NODELAY")["value"], true);
+    assert_eq!(option("SO_KEEPALIVE")["value"], true);
+    assert_eq!(json["totals"]["connections"], 0);
+}
