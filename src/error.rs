@@ -37,6 +37,14 @@ pub enum Error {
     /// An echo service or probe could not start or go on.
     #[error(transparent)]
     Echo(EchoError),
+    /// A lab could not run to its end.
+    #[error("lab {lab}: {source}")]
+    Lab {
+        /// The lab.
+        lab: &'static str,
+        /// What failed.
+        source: crate::lab::LabError,
+    },
     /// Protocol statistics could not be read.
     #[error(transparent)]
     Stats(#[from] StatsError),

@@ -15,6 +15,7 @@ pub mod cmd;
 pub mod echo;
 pub mod error;
 pub mod iface;
+pub mod lab;
 pub mod netlink;
 pub mod ping;
 pub mod privilege;

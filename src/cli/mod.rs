@@ -9,12 +9,14 @@ pub mod echo;
 mod ifconfig;
 mod netstat;
 mod ping;
+pub mod sockopt;
 pub mod values;
 
 pub use echo::{EchoArgs, EchoCommand, ProbeArgs, ServeArgs};
 pub use ifconfig::IfconfigArgs;
 pub use netstat::{LsofArgs, NetstatArgs, PortArgs};
 pub use ping::PingArgs;
+pub use sockopt::{LabArgs, SockoptArgs, SockoptCommand};
 
 use crate::render::ColorChoice;
 
@@ -30,6 +32,9 @@ Examples:
   netdx echo serve               a TCP/UDP echo service on 127.0.0.1:7007
   netdx echo probe 127.0.0.1:7007 -c 5
                                  round trips through it, every byte checked
+  netdx sockopt --set SO_RCVBUF=4096
+                                 what the kernel made of a socket option
+  netdx lab reuseaddr            why a restarted server gets EADDRINUSE
 
 Exit status: 0 success, 1 a negative answer (no reply, port free), 2 an error.";
 
@@ -38,7 +43,7 @@ Exit status: 0 success, 1 a negative answer (no reply, port free), 2 an error.";
 #[command(
     name = "netdx",
     version,
-    about = "Network diagnostics in one binary: interfaces, connectivity, sockets, ports, echo probes",
+    about = "Network diagnostics in one binary: interfaces, connectivity, sockets, ports, echo probes, socket labs",
     after_help = TOP_EXAMPLES,
     arg_required_else_help = true,
     propagate_version = true
@@ -83,4 +88,10 @@ pub enum Command {
     /// TCP/UDP echo: a service (serve) and a prober that checks every byte and loads it (probe)
     #[command(after_help = echo::ECHO_EXAMPLES)]
     Echo(EchoArgs),
+    /// Build a socket, set options, and read every option back as the kernel sees it
+    #[command(after_help = sockopt::SOCKOPT_EXAMPLES)]
+    Sockopt(SockoptArgs),
+    /// Run a socket lab: the classic surprises (TIME_WAIT, sticky packets, Nagle, …) on real sockets
+    #[command(after_help = sockopt::LAB_EXAMPLES)]
+    Lab(LabArgs),
 }

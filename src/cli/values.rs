@@ -202,6 +202,33 @@ pub fn local_address(text: &str) -> Result<std::net::SocketAddr, String> {
     bind_address(text)
 }
 
+/// `NAME=VALUE` for `netdx sockopt --set`: a known option, a value of its kind.
+pub fn setting(text: &str) -> Result<crate::sockopt::session::Setting, String> {
+    use crate::sockopt::{self, Kind};
+    let (name, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("'{text}': expected NAME=VALUE, e.g. SO_RCVBUF=4096"))?;
+    let spec = sockopt::find(name).ok_or_else(|| {
+        let close = sockopt::suggestions(name);
+        format!(
+            "unknown socket option '{name}'; did you mean {}? ('netdx sockopt' lists them all)",
+            close.join(", ")
+        )
+    })?;
+    if spec.kind == Kind::Fixed || spec.name == "SO_ACCEPTCONN" {
+        return Err(format!("{} can only be read, not set", spec.name));
+    }
+    let value = if spec.kind == Kind::Int {
+        byte_size(value)
+            .map(|n| sockopt::Value::Int(n as i64))
+            .or_else(|_| sockopt::Value::parse(Kind::Int, value))
+    } else {
+        sockopt::Value::parse(spec.kind, value)
+    }
+    .map_err(|why| format!("{}: {why}", spec.name))?;
+    Ok(crate::sockopt::session::Setting { spec, value })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -256,6 +283,22 @@ mod tests {
         assert_eq!(bind_address("[::]:0").unwrap(), "[::]:0".parse().unwrap());
         assert!(bind_address("example.com:80").is_err());
         assert_eq!(local_address("::1").unwrap(), "[::1]:0".parse().unwrap());
+    }
+
+    #[test]
+    fn settings_name_a_known_option_and_a_value_of_its_kind() {
+        let setting = setting("rcvbuf=64K").unwrap();
+        assert_eq!(setting.spec.name, "SO_RCVBUF");
+        assert_eq!(setting.value, crate::sockopt::Value::Int(65_536));
+        let err = setting_err("SO_RCVBUFF=1");
+        assert!(err.contains("did you mean SO_RCVBUF"), "{err}");
+        assert!(setting_err("SO_LINGER=sometimes").starts_with("SO_LINGER: "));
+        assert!(setting_err("SO_TYPE=1").contains("only be read"));
+        assert!(setting_err("SO_RCVBUF").contains("NAME=VALUE"));
+    }
+
+    fn setting_err(text: &str) -> String {
+        setting(text).err().unwrap()
     }
 
     #[test]

@@ -2,9 +2,11 @@
 
 pub mod echo;
 pub mod ifconfig;
+pub mod lab;
 pub mod netstat;
 pub mod ping;
 pub mod port;
+pub mod sockopt;
 
 use crate::cli::{Cli, Command};
 use crate::error::{Error, Outcome};
@@ -20,5 +22,7 @@ pub fn dispatch(cli: Cli) -> Result<Outcome, Error> {
         Command::Port(args) => port::run(&args, &out),
         Command::Lsof(args) => port::run_lsof(&args, &out),
         Command::Echo(args) => echo::run(&args, &out),
+        Command::Sockopt(args) => sockopt::run(&args, &out),
+        Command::Lab(args) => lab::run(&args, &out),
     }
 }

@@ -6,6 +6,7 @@
 pub mod echo;
 pub mod iface;
 pub mod json;
+pub mod lab;
 pub mod ping;
 pub mod sockets;
 pub mod sockopt;

@@ -2,6 +2,7 @@
 //! value asked for, and why they differ.
 
 use crate::sockopt::Reading;
+use crate::sockopt::session::Report;
 
 use super::table;
 use super::{Output, Role};
@@ -18,6 +19,10 @@ pub fn table(readings: &[Reading], out: &Output) -> String {
             .requested
             .as_ref()
             .map_or_else(|| "-".to_string(), ToString::to_string);
+        let requested = match &reading.refused {
+            Some(errno) => format!("{requested} (refused: {errno})"),
+            None => requested,
+        };
         let (effective, role) = match (&reading.value, &reading.error) {
             (Some(value), _) => (value.to_string(), None),
             (None, Some(error)) => (error.clone(), Some(Role::Bad)),
@@ -33,6 +38,7 @@ pub fn table(readings: &[Reading], out: &Output) -> String {
             });
         let effective = match role {
             Some(role) => table::cell(effective, role),
+            None if reading.refused.is_some() => table::cell(effective, Role::Bad),
             None if reading.note.is_some() => table::cell(effective, Role::Name),
             None => comfy_table::Cell::new(effective),
         };
@@ -45,4 +51,81 @@ pub fn table(readings: &[Reading], out: &Output) -> String {
         ]);
     }
     table::finish(&grid)
+}
+
+/// `netdx sockopt`: the socket, the calls made on it, and its options.
+pub fn report(report: &Report, out: &Output) -> String {
+    let mut text = format!("{} socket ({})", report.kind_name(), report.family);
+    if let Some(local) = &report.local {
+        text.push_str(&format!(", local {local}"));
+    }
+    if let Some(peer) = &report.peer {
+        text.push_str(&format!(", peer {peer}"));
+    }
+    text.push('\n');
+    for call in &report.calls {
+        let outcome = match &call.error {
+            None => "= 0".to_string(),
+            Some(error) => out.style.paint(Role::Bad, &format!("= -1 {error}")),
+        };
+        text.push_str(&format!(
+            "{}({}) {outcome}\n",
+            call.call,
+            super::printable(&call.args)
+        ));
+    }
+    text.push_str(&table(&report.options, out));
+    if report.refused > 0 {
+        text.push_str(&format!(
+            "\n{} request(s) refused by the kernel; see the rows marked refused.\n",
+            report.refused
+        ));
+    }
+    text
+}
+
+/// `netdx sockopt explain NAME`.
+pub fn explanation(view: &ExplainView) -> String {
+    let mut text = format!(
+        "{} ({}, {})\n  {}\n\n",
+        view.name, view.level, view.kind, view.meaning
+    );
+    text.push_str(&format!("What it does: {}\n\n", view.what));
+    match (&view.default, &view.default_on) {
+        (Some(value), Some(on)) => {
+            text.push_str(&format!("Default here: {value} (read from a new {on})\n\n"))
+        }
+        _ => text.push_str("Default here: not readable without privilege (raw sockets only)\n\n"),
+    }
+    text.push_str(&format!("When to use it: {}\n\n", view.when));
+    text.push_str(&format!("Pitfalls: {}\n", view.pitfalls));
+    if let Some(lab) = view.lab {
+        text.push_str(&format!("\nSee it happen: netdx lab {lab}\n"));
+    }
+    text
+}
+
+/// Everything `explain` says, for text and `--json`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ExplainView {
+    /// The C name.
+    pub name: &'static str,
+    /// SOL_SOCKET, IPPROTO_TCP, …
+    pub level: &'static str,
+    /// bool, int, duration, linger, text, read-only.
+    pub kind: &'static str,
+    /// One line.
+    pub meaning: &'static str,
+    /// What it does.
+    pub what: &'static str,
+    /// Its value on a new socket here, as text.
+    pub default: Option<String>,
+    /// Which socket that was read from (`IPv4 TCP socket`).
+    pub default_on: Option<String>,
+    /// When to use it.
+    pub when: &'static str,
+    /// What goes wrong.
+    pub pitfalls: &'static str,
+    /// The lab that shows it.
+    pub lab: Option<&'static str>,
 }

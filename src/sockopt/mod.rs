@@ -10,6 +10,8 @@
 #![forbid(unsafe_code)]
 
 mod catalog;
+pub mod explain;
+pub mod session;
 mod value;
 
 use std::io;
@@ -102,6 +104,9 @@ pub struct Reading {
     /// Why getsockopt failed: errno name and meaning.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Why setsockopt refused the request: errno name and meaning.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
     /// Where the kernel's value differs from the request, why.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
@@ -125,33 +130,71 @@ pub fn set(socket: &Socket, spec: &Spec, value: &Value) -> io::Result<()> {
     }
 }
 
+/// A setsockopt call that was made, and whether the kernel refused it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Requested {
+    /// The option's C name.
+    pub name: &'static str,
+    /// The value asked for.
+    pub value: Value,
+    /// The errno, when setsockopt failed.
+    pub refused: Option<String>,
+}
+
 /// Reads every option that exists on a socket of `shape`, next to the
 /// values in `requested` (by option name). Reading SO_ERROR clears the
 /// pending error, as getsockopt does.
-pub fn read_all(socket: &Socket, shape: Shape, requested: &[(&str, Value)]) -> Vec<Reading> {
+pub fn read_all(
+    socket: &Socket,
+    shape: Shape,
+    requested: &[(&'static str, Value)],
+) -> Vec<Reading> {
+    let requested: Vec<Requested> = requested
+        .iter()
+        .map(|(name, value)| Requested {
+            name,
+            value: value.clone(),
+            refused: None,
+        })
+        .collect();
+    read_after(socket, shape, &requested)
+}
+
+/// [`read_all`], for requests some of which the kernel may have refused.
+///
+/// Options asked for that do not belong to this kind of socket are shown
+/// too, after the others, so a refusal (ENOPROTOOPT, EOPNOTSUPP) is seen.
+pub fn read_after(socket: &Socket, shape: Shape, requested: &[Requested]) -> Vec<Reading> {
+    let belongs = |spec: &Spec| shape.has_level(spec.level) && (spec.applies)(shape.kind);
+    let asked = |spec: &Spec| requested.iter().any(|r| r.name == spec.name);
     CATALOG
         .iter()
-        .filter(|spec| shape.has_level(spec.level) && (spec.applies)(shape.kind))
+        .filter(|spec| belongs(spec))
+        .chain(CATALOG.iter().filter(|spec| !belongs(spec) && asked(spec)))
         .map(|spec| {
-            let requested = requested
-                .iter()
-                .rev()
-                .find(|(name, _)| *name == spec.name)
-                .map(|(_, value)| value.clone());
+            let request = requested.iter().rev().find(|r| r.name == spec.name);
             let (value, error) = match get(socket, spec) {
                 Ok(value) => (Some(value), None),
                 Err(err) => (None, Some(errno_text(&err))),
             };
-            let note = match (&requested, &value) {
-                (Some(asked), Some(got)) => catalog::explain_difference(spec, asked, got),
+            let note = match (request, &value) {
+                (Some(asked), Some(got)) if asked.refused.is_none() => {
+                    catalog::explain_difference(spec, &asked.value, got)
+                }
+                (Some(asked), got) if asked.refused.is_some() => Some(if got.is_some() {
+                    "setsockopt refused the request; the value shown is what the socket kept".into()
+                } else {
+                    "setsockopt refused the request, and getsockopt can't read it either".into()
+                }),
                 _ => None,
             };
             Reading {
                 name: spec.name,
                 level: spec.level,
                 value,
-                requested,
+                requested: request.map(|r| r.value.clone()),
                 error,
+                refused: request.and_then(|r| r.refused.clone()),
                 note,
                 meaning: spec.meaning,
             }

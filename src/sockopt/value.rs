@@ -161,7 +161,9 @@ fn parse_linger(text: &str) -> Result<Option<Duration>, String> {
         return Ok(None);
     }
     let time = match time {
-        Some(time) => parse_duration(time)?.unwrap_or_default(),
+        Some(time) => parse_duration(time)
+            .map_err(|_| format!("'{text}': SO_LINGER is off, or on,SECONDS (e.g. on,5)"))?
+            .unwrap_or_default(),
         None => Duration::ZERO,
     };
     Ok(Some(time))
@@ -200,7 +202,11 @@ mod tests {
         assert!(Value::parse(Kind::Bool, "maybe").is_err());
         assert!(Value::parse(Kind::Int, "1.5").is_err());
         assert!(Value::parse(Kind::Duration, "-1s").is_err());
-        assert!(Value::parse(Kind::Linger, "sometimes").is_err());
+        assert!(
+            Value::parse(Kind::Linger, "sometimes")
+                .unwrap_err()
+                .contains("on,SECONDS")
+        );
     }
 
     #[test]

@@ -1,0 +1,93 @@
+//! `netdx sockopt` and `netdx lab` arguments.
+
+use clap::{Args, Subcommand};
+
+use super::values;
+use crate::sockopt::session::Setting;
+
+pub(super) const SOCKOPT_EXAMPLES: &str = "\
+Examples:
+  netdx sockopt                                  every option of a fresh TCP socket
+  netdx sockopt --set SO_RCVBUF=4096             see the kernel double it
+  netdx sockopt --udp -6 --set IPV6_V6ONLY=on --bind [::]:0
+  netdx sockopt --set SO_LINGER=on,5 --set SO_RCVTIMEO=1.5s --set nonblocking=1
+  netdx sockopt --set TCP_MAXSEG=1000 --connect 127.0.0.1:22
+                                                 some options only mean something after connect
+  netdx sockopt --unix --bind /tmp/demo.sock --listen
+  netdx sockopt explain SO_REUSEADDR             what it does, its default here, its pitfalls
+
+Values: on/off (1/0), numbers (4096, 64K), times (1.5s, 200ms, off), SO_LINGER as
+off or on,SECONDS, TCP_CONGESTION as a name. Names may drop their SO_/TCP_/IP_
+prefix and are not case-sensitive.
+Exit status: 0 when every request was honoured, 1 when the kernel refused one
+(its row says why), 2 on bad names, values or other errors.";
+
+pub(super) const LAB_EXAMPLES: &str = "\
+Examples:
+  netdx lab                      the labs, one line each
+  netdx lab reuseaddr            run one, narrating every socket call
+  netdx lab sticky --step        pause for Enter between calls
+  netdx lab nagle --json         the transcript as JSON
+
+Every lab runs on loopback with real sockets; its closing words come from what
+the kernel actually returned.
+Exit status: 0 when the kernel behaved as the lab expects, 1 when it did
+something else (the lab says what and why that can be), 2 on errors.";
+
+/// `netdx sockopt …`
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct SockoptArgs {
+    /// `explain NAME`.
+    #[command(subcommand)]
+    pub command: Option<SockoptCommand>,
+    /// A TCP socket (the default)
+    #[arg(long, conflicts_with_all = ["udp", "raw", "unix"])]
+    pub tcp: bool,
+    /// A UDP socket
+    #[arg(long, conflicts_with_all = ["raw", "unix"])]
+    pub udp: bool,
+    /// A raw ICMP socket (needs CAP_NET_RAW)
+    #[arg(long, conflicts_with = "unix")]
+    pub raw: bool,
+    /// A unix stream socket
+    #[arg(long)]
+    pub unix: bool,
+    /// AF_INET6 instead of AF_INET
+    #[arg(short = '6', conflicts_with = "unix")]
+    pub ipv6: bool,
+    /// setsockopt NAME to VALUE, in the order given (repeatable)
+    #[arg(long = "set", value_name = "NAME=VALUE", value_parser = values::setting)]
+    pub settings: Vec<Setting>,
+    /// bind() to ADDR[:PORT] (a path with --unix), after the options
+    #[arg(long, value_name = "ADDR")]
+    pub bind: Option<String>,
+    /// listen() after binding
+    #[arg(long, conflicts_with = "connect")]
+    pub listen: bool,
+    /// connect() to ADDR:PORT (a path with --unix), after the options and bind
+    #[arg(long, value_name = "ADDR")]
+    pub connect: Option<String>,
+}
+
+/// `netdx sockopt explain NAME`.
+#[derive(Debug, Subcommand)]
+pub enum SockoptCommand {
+    /// What an option does, its default on this kernel, when to use it, its pitfalls
+    Explain {
+        /// The option: SO_REUSEADDR, reuseaddr, TCP_NODELAY, …
+        #[arg(value_name = "NAME")]
+        name: String,
+    },
+}
+
+/// `netdx lab [NAME] [--step]`
+#[derive(Debug, Args)]
+pub struct LabArgs {
+    /// The lab to run; without one, the list
+    #[arg(value_name = "NAME")]
+    pub name: Option<String>,
+    /// Wait for Enter between calls (on a terminal)
+    #[arg(long)]
+    pub step: bool,
+}

@@ -1,0 +1,426 @@
+//! `netdx lab`: the classic socket surprises, run for real on loopback.
+//!
+//! Each lab is a script of real socket calls. Every call is recorded as it
+//! happens — its arguments, then its result or errno — in a [`Transcript`]
+//! the command layer prints (and pauses on, with `--step`). The closing
+//! words are worked out from what the kernel actually returned: when a
+//! call turns out differently from the textbook, the lab says so and why
+//! that can be, instead of reciting a script.
+#![forbid(unsafe_code)]
+
+mod backlog;
+mod buffers;
+pub mod calls;
+mod nagle;
+mod nonblocking;
+mod reuseaddr;
+mod reuseport;
+mod shutdown;
+mod sticky;
+mod timeout;
+mod udp_boundaries;
+mod v6only;
+
+use std::io;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+/// One lab.
+pub struct Lab {
+    /// Its name on the command line.
+    pub name: &'static str,
+    /// What it shows, in one line.
+    pub summary: &'static str,
+    /// The options it is about.
+    pub options: &'static [&'static str],
+    run: fn(&mut Transcript<'_>) -> Result<Conclusion, LabError>,
+}
+
+impl std::fmt::Debug for Lab {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lab").field("name", &self.name).finish()
+    }
+}
+
+/// Every lab, in the order `netdx lab` lists them.
+pub static LABS: &[Lab] = &[
+    Lab {
+        name: "reuseaddr",
+        summary: "restart a server while its old connection sits in TIME_WAIT: EADDRINUSE, then SO_REUSEADDR",
+        options: &["SO_REUSEADDR"],
+        run: reuseaddr::run,
+    },
+    Lab {
+        name: "reuseport",
+        summary: "two listeners on one port with SO_REUSEPORT, and how the kernel spreads connections",
+        options: &["SO_REUSEPORT"],
+        run: reuseport::run,
+    },
+    Lab {
+        name: "sticky",
+        summary: "TCP keeps no message boundaries: two sends read as one, a short read; then framing fixes it",
+        options: &[],
+        run: sticky::run,
+    },
+    Lab {
+        name: "nagle",
+        summary: "write-write-read with Nagle's algorithm on and off (TCP_NODELAY), timed",
+        options: &["TCP_NODELAY", "TCP_QUICKACK"],
+        run: nagle::run,
+    },
+    Lab {
+        name: "udp-boundaries",
+        summary: "UDP keeps message boundaries; a datagram larger than the buffer is cut (MSG_TRUNC)",
+        options: &[],
+        run: udp_boundaries::run,
+    },
+    Lab {
+        name: "nonblocking",
+        summary: "EAGAIN on an empty non-blocking socket, poll() for readiness, EINPROGRESS and SO_ERROR",
+        options: &["O_NONBLOCK", "SO_ERROR"],
+        run: nonblocking::run,
+    },
+    Lab {
+        name: "timeout",
+        summary: "SO_RCVTIMEO makes recv() give up; connecting to a listener whose backlog is full times out",
+        options: &["SO_RCVTIMEO", "SO_SNDTIMEO"],
+        run: timeout::run,
+    },
+    Lab {
+        name: "buffers",
+        summary: "a peer that never reads: partial sends, EAGAIN, and the buffer sizes in effect",
+        options: &["SO_SNDBUF", "SO_RCVBUF", "SO_SNDTIMEO"],
+        run: buffers::run,
+    },
+    Lab {
+        name: "shutdown",
+        summary: "end of stream (recv returns 0), half-close with shutdown(SHUT_WR), EPIPE and ECONNRESET",
+        options: &["SO_LINGER"],
+        run: shutdown::run,
+    },
+    Lab {
+        name: "backlog",
+        summary: "listen(backlog) with a server that never accepts: which connects complete, what happens next",
+        options: &["SO_ACCEPTCONN"],
+        run: backlog::run,
+    },
+    Lab {
+        name: "v6only",
+        summary: "an IPv6 socket on [::] takes IPv4 clients as ::ffff:127.0.0.1 unless IPV6_V6ONLY is on",
+        options: &["IPV6_V6ONLY"],
+        run: v6only::run,
+    },
+];
+
+/// The lab called `name`.
+pub fn find(name: &str) -> Option<&'static Lab> {
+    LABS.iter().find(|lab| lab.name == name)
+}
+
+/// Lab names closest to `name`, for "did you mean".
+pub fn suggestions(name: &str) -> Vec<&'static str> {
+    let lower = name.to_ascii_lowercase();
+    let mut close: Vec<&'static str> = LABS
+        .iter()
+        .map(|lab| lab.name)
+        .filter(|candidate| {
+            candidate.contains(&lower)
+                || lower.contains(candidate)
+                || shares_prefix(candidate, &lower)
+        })
+        .collect();
+    if close.is_empty() {
+        close = LABS.iter().map(|lab| lab.name).collect();
+    }
+    close
+}
+
+fn shares_prefix(a: &str, b: &str) -> bool {
+    a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count() >= 3
+}
+
+/// One socket call, as it happened.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Step {
+    /// Who made it: `server`, `client`, `peer`, `netdx`.
+    pub actor: &'static str,
+    /// The call: `bind`, `recv`, `setsockopt`.
+    pub call: String,
+    /// Its arguments, as strace would show them.
+    pub args: String,
+    /// What it returned (`0`, `fd 5`, `10 "helloworld"`), unless it failed.
+    pub result: Option<String>,
+    /// The errno name when it failed (`EADDRINUSE`).
+    pub errno: Option<String>,
+    /// The errno's meaning (`Address already in use`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub meaning: Option<String>,
+    /// How long the call took, in milliseconds.
+    pub elapsed_ms: f64,
+    /// What the call shows.
+    pub note: Option<String>,
+}
+
+impl Step {
+    /// A step with nothing recorded about its outcome yet.
+    fn new(actor: &'static str, call: &str, args: String) -> Self {
+        Step {
+            actor,
+            call: call.to_string(),
+            args,
+            result: None,
+            errno: None,
+            meaning: None,
+            elapsed_ms: 0.0,
+            note: None,
+        }
+    }
+}
+
+/// How a lab ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Conclusion {
+    /// The kernel did what the lab sets out to show.
+    pub as_expected: bool,
+    /// What the calls showed, from their actual results.
+    pub text: String,
+}
+
+impl Conclusion {
+    /// A conclusion: `expected` when everything went by the book.
+    pub fn new(as_expected: bool, text: impl Into<String>) -> Self {
+        Conclusion {
+            as_expected,
+            text: text.into(),
+        }
+    }
+}
+
+/// A finished lab (`--json`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// The lab's name.
+    pub lab: &'static str,
+    /// Its one-line summary.
+    pub summary: &'static str,
+    /// Every call, in order.
+    pub steps: Vec<Step>,
+    /// What it showed.
+    pub conclusion: String,
+    /// Whether the kernel behaved as the lab expects.
+    pub as_expected: bool,
+}
+
+/// Why a lab could not run at all.
+#[derive(Debug, thiserror::Error)]
+pub enum LabError {
+    /// A call the lab cannot go on without failed.
+    #[error("{what}: {}", crate::sockopt::errno_text(source))]
+    Call {
+        /// The call.
+        what: String,
+        /// Why.
+        source: io::Error,
+    },
+    /// Printing or waiting for Enter failed.
+    #[error("writing output: {0}")]
+    Output(#[from] io::Error),
+}
+
+/// Where steps go as they happen.
+pub type Observer<'o> = dyn FnMut(&Step) -> io::Result<()> + 'o;
+
+/// The record of a lab's calls.
+pub struct Transcript<'o> {
+    steps: Vec<Step>,
+    pending: Option<Step>,
+    observer: &'o mut Observer<'o>,
+}
+
+impl<'o> Transcript<'o> {
+    fn new(observer: &'o mut Observer<'o>) -> Self {
+        Transcript {
+            steps: Vec::new(),
+            pending: None,
+            observer,
+        }
+    }
+
+    /// Hands the last step to the observer (once its note, if any, is attached).
+    fn flush(&mut self) -> io::Result<()> {
+        if let Some(step) = self.pending.take() {
+            (self.observer)(&step)?;
+            self.steps.push(step);
+        }
+        Ok(())
+    }
+
+    /// Makes a call and records it: `show` words a success.
+    pub fn call<T>(
+        &mut self,
+        actor: &'static str,
+        call: &str,
+        args: impl Into<String>,
+        f: impl FnOnce() -> io::Result<T>,
+        show: impl FnOnce(&T) -> String,
+    ) -> Result<io::Result<T>, LabError> {
+        self.flush()?;
+        let started = Instant::now();
+        let outcome = f();
+        let elapsed = started.elapsed();
+        let (result, errno, meaning) = match &outcome {
+            Ok(value) => (Some(show(value)), None, None),
+            Err(err) => {
+                let (name, meaning) = errno_parts(err);
+                (None, Some(name), Some(meaning))
+            }
+        };
+        self.pending = Some(Step {
+            result,
+            errno,
+            meaning,
+            elapsed_ms: (elapsed.as_secs_f64() * 1e6).round() / 1000.0,
+            ..Step::new(actor, call, args.into())
+        });
+        Ok(outcome)
+    }
+
+    /// A call the lab cannot go on without: its failure ends the lab.
+    pub fn must<T>(
+        &mut self,
+        actor: &'static str,
+        call: &str,
+        args: impl Into<String>,
+        f: impl FnOnce() -> io::Result<T>,
+        show: impl FnOnce(&T) -> String,
+    ) -> Result<T, LabError> {
+        let args = args.into();
+        let what = format!("{call}({args})");
+        self.call(actor, call, args, f, show)?
+            .map_err(|source| LabError::Call { what, source })
+    }
+
+    /// How long the last call took.
+    pub fn last_elapsed(&self) -> Option<Duration> {
+        self.pending
+            .as_ref()
+            .map(|step| Duration::from_secs_f64(step.elapsed_ms / 1000.0))
+    }
+
+    /// Attaches what the last call shows.
+    pub fn note(&mut self, text: impl Into<String>) {
+        if let Some(step) = self.pending.as_mut() {
+            step.note = Some(text.into());
+        }
+    }
+
+    /// Records something netdx observed without a socket call of the lab's own
+    /// (a socket listing, a measured time).
+    pub fn observe(
+        &mut self,
+        call: &str,
+        args: impl Into<String>,
+        result: impl Into<String>,
+    ) -> Result<(), LabError> {
+        self.flush()?;
+        self.pending = Some(Step {
+            result: Some(result.into()),
+            ..Step::new("netdx", call, args.into())
+        });
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<Vec<Step>, LabError> {
+        self.flush()?;
+        Ok(self.steps)
+    }
+}
+
+/// Runs `lab`, handing every step to `observer` as it happens.
+pub fn run<'o>(lab: &'static Lab, observer: &'o mut Observer<'o>) -> Result<Report, LabError> {
+    let mut transcript = Transcript::new(observer);
+    let conclusion = match (lab.run)(&mut transcript) {
+        Ok(conclusion) => conclusion,
+        Err(err) => {
+            // Show the call that ended the lab before saying why it ended.
+            let _ = transcript.flush();
+            return Err(err);
+        }
+    };
+    let steps = transcript.finish()?;
+    Ok(Report {
+        lab: lab.name,
+        summary: lab.summary,
+        steps,
+        conclusion: conclusion.text,
+        as_expected: conclusion.as_expected,
+    })
+}
+
+/// `("EADDRINUSE", "Address already in use")`.
+pub fn errno_parts(err: &io::Error) -> (String, String) {
+    match err.raw_os_error() {
+        Some(code) => {
+            let errno = nix::errno::Errno::from_raw(code);
+            (format!("{errno:?}"), errno.desc().to_string())
+        }
+        None => (format!("{:?}", err.kind()), err.to_string()),
+    }
+}
+
+/// A recorded call the lab needs to have worked.
+pub trait Need<T> {
+    /// The call's value, or the end of the lab.
+    fn need(self, what: &str) -> Result<T, LabError>;
+}
+
+impl<T> Need<T> for Result<io::Result<T>, LabError> {
+    fn need(self, what: &str) -> Result<T, LabError> {
+        self?.map_err(|source| LabError::Call {
+            what: what.to_string(),
+            source,
+        })
+    }
+}
+
+/// Whether a step failed with `errno`.
+pub fn failed_with(result: &io::Result<impl Sized>, errno: i32) -> bool {
+    matches!(result, Err(err) if err.raw_os_error() == Some(errno))
+}
+
+/// `1.234 ms` / `40.1 ms` / `1.50 s`.
+pub fn duration_text(d: Duration) -> String {
+    let ms = d.as_secs_f64() * 1000.0;
+    if ms >= 1000.0 {
+        format!("{:.2} s", ms / 1000.0)
+    } else if ms >= 10.0 {
+        format!("{ms:.1} ms")
+    } else {
+        format!("{ms:.3} ms")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lab_names_are_unique_and_found() {
+        for lab in LABS {
+            assert_eq!(find(lab.name).map(|l| l.name), Some(lab.name));
+        }
+        let mut names: Vec<_> = LABS.iter().map(|l| l.name).collect();
+        names.dedup();
+        assert_eq!(names.len(), LABS.len());
+        assert!(find("nope").is_none());
+        assert!(suggestions("reuse").contains(&"reuseaddr"));
+    }
+
+    #[test]
+    fn errnos_are_named() {
+        let err = io::Error::from_raw_os_error(libc::EADDRINUSE);
+        assert_eq!(errno_parts(&err).0, "EADDRINUSE");
+        assert!(errno_parts(&err).1.contains("in use"));
+    }
+}

@@ -1,0 +1,96 @@
+//! The labs' views: the list, each call as it happens, and the ending.
+
+use crate::lab::{LABS, Report, Step};
+
+use super::{Output, Role, table};
+
+/// `netdx lab`: one line per lab.
+pub fn list(out: &Output) -> String {
+    let mut grid = table::new(&["Lab", "Shows", "Options"], &[], out);
+    for lab in LABS {
+        grid.add_row(vec![
+            table::cell(lab.name, Role::Name),
+            comfy_table::Cell::new(lab.summary),
+            comfy_table::Cell::new(lab.options.join(", ")),
+        ]);
+    }
+    let mut text = table::finish(&grid);
+    text.push_str("\nRun one with 'netdx lab NAME' (--step to pause between calls).\n");
+    text
+}
+
+/// The lab list as JSON.
+pub fn list_json() -> String {
+    let labs: Vec<serde_json::Value> = LABS
+        .iter()
+        .map(|lab| serde_json::json!({"name": lab.name, "summary": lab.summary, "options": lab.options}))
+        .collect();
+    super::json::document(&labs)
+}
+
+/// `lab reuseaddr: …` before the first call.
+pub fn header(name: &str, summary: &str) -> String {
+    format!("lab {name}: {summary}\n\n")
+}
+
+/// One call: `[server] bind(fd 3, 127.0.0.1:0) = 0`, its time when it
+/// waited noticeably, and its note on the next line.
+pub fn step(step: &Step, out: &Output) -> String {
+    let outcome = match (&step.result, &step.errno) {
+        (Some(result), _) => format!("= {result}"),
+        (None, Some(errno)) => {
+            let failed = format!("= -1 {errno} ({})", step.meaning.as_deref().unwrap_or(""));
+            out.style.paint(Role::Bad, &failed)
+        }
+        (None, None) => String::new(),
+    };
+    let timing = if step.elapsed_ms >= 5.0 {
+        format!(
+            "  <{}>",
+            crate::lab::duration_text(std::time::Duration::from_secs_f64(step.elapsed_ms / 1000.0))
+        )
+    } else {
+        String::new()
+    };
+    let actor = format!("[{}]", step.actor);
+    if step.actor == "netdx" {
+        // Something netdx observed or did between the lab's calls.
+        let mut line = format!(
+            "{:<10} {} {} → {}\n",
+            out.style.paint(Role::Name, &actor),
+            step.call,
+            super::printable(&step.args),
+            step.result.as_deref().unwrap_or("")
+        );
+        if let Some(note) = &step.note {
+            line.push_str(&format!("{:<10}   ↳ {note}\n", ""));
+        }
+        return line;
+    }
+    let mut line = format!(
+        "{:<10} {}({}) {outcome}{timing}\n",
+        out.style.paint(Role::Name, &actor),
+        step.call,
+        super::printable(&step.args)
+    );
+    if let Some(note) = &step.note {
+        line.push_str(&format!("{:<10}   ↳ {note}\n", ""));
+    }
+    line
+}
+
+/// The closing words.
+pub fn conclusion(report: &Report, out: &Output) -> String {
+    let heading = if report.as_expected {
+        out.style.paint(Role::Good, "What this showed:")
+    } else {
+        out.style
+            .paint(Role::Bad, "What happened (not what the lab expects):")
+    };
+    format!("\n{heading} {}\n", report.conclusion)
+}
+
+/// `--json`: the whole transcript.
+pub fn json(report: &Report) -> String {
+    super::json::document(report)
+}

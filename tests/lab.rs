@@ -1,0 +1,314 @@
+//! `netdx lab`: every lab runs on this machine and reaches its documented
+//! outcome, asserted on the `--json` transcript of what the kernel did.
+
+mod common;
+
+use std::process::Stdio;
+
+use common::{assert_one_line_error, netdx, netdx_bin, stderr, stdout};
+use serde_json::Value;
+
+/// Runs a lab with `--json`; asserts it ran and ended as expected.
+fn lab(name: &str) -> Vec<Value> {
+    let output = netdx(&["--json", "lab", name]);
+    let json: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|_| {
+        panic!(
+            "lab {name}: no JSON: {} {}",
+            stdout(&output),
+            stderr(&output)
+        )
+    });
+    assert_eq!(json["lab"], name);
+    assert_eq!(
+        json["as_expected"], true,
+        "lab {name}: {}",
+        json["conclusion"]
+    );
+    assert_eq!(output.status.code(), Some(0));
+    assert!(!json["conclusion"].as_str().unwrap().is_empty());
+    json["steps"].as_array().unwrap().clone()
+}
+
+fn calls<'a>(steps: &'a [Value], call: &str) -> Vec<&'a Value> {
+    steps.iter().filter(|s| s["call"] == call).collect()
+}
+
+fn errno(step: &Value) -> &str {
+    step["errno"].as_str().unwrap_or("")
+}
+
+fn result(step: &Value) -> &str {
+    step["result"].as_str().unwrap_or("")
+}
+
+#[test]
+fn reuseaddr_shows_eaddrinuse_then_a_bind_that_succeeds() {
+    let steps = lab("reuseaddr");
+    let binds = calls(&steps, "bind");
+    let refused = binds
+        .iter()
+        .position(|b| errno(b) == "EADDRINUSE")
+        .expect("a bind refused with EADDRINUSE");
+    assert!(
+        binds[refused + 1..]
+            .iter()
+            .any(|b| b["errno"].is_null() && !b["args"].as_str().unwrap().ends_with(":0")),
+        "a later bind to a fixed port succeeds: {binds:?}"
+    );
+    let listing = calls(&steps, "netstat");
+    assert!(result(listing[0]).contains("TIME-WAIT"), "{}", listing[0]);
+}
+
+#[test]
+fn reuseport_spreads_connections_over_two_listeners() {
+    let steps = lab("reuseport");
+    assert_eq!(
+        errno(calls(&steps, "bind")[1]),
+        "EADDRINUSE",
+        "without SO_REUSEPORT the port is taken"
+    );
+    let counts: Vec<u64> = calls(&steps, "accept")
+        .iter()
+        .map(|s| {
+            result(s)
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(counts.len(), 2);
+    assert_eq!(counts.iter().sum::<u64>(), 20);
+    assert!(counts.iter().all(|&c| c > 0), "{counts:?}");
+}
+
+#[test]
+fn sticky_reads_two_sends_as_one_then_frames_them_apart() {
+    let steps = lab("sticky");
+    let recvs = calls(&steps, "recv");
+    assert_eq!(result(recvs[0]), "10 \"helloworld\"");
+    assert_eq!(result(recvs[1]), "4 \"0123\"");
+    assert!(recvs.iter().any(|r| result(r) == "5 \"hello\""));
+    assert!(recvs.iter().any(|r| result(r) == "5 \"world\""));
+    let split = calls(&steps, "split on \\n");
+    assert_eq!(result(split[0]), "2 messages: \"hello\", \"world\"");
+}
+
+#[test]
+fn nagle_stalls_write_write_read_until_nodelay() {
+    let steps = lab("nagle");
+    let medians: Vec<f64> = calls(&steps, "timed")
+        .iter()
+        .map(|s| {
+            let text = result(s);
+            let value = text
+                .strip_prefix("median ")
+                .unwrap()
+                .split_whitespace()
+                .collect::<Vec<_>>();
+            let number: f64 = value[0].parse().unwrap();
+            if value[1].starts_with("s;") {
+                number * 1000.0
+            } else {
+                number
+            }
+        })
+        .collect();
+    assert!(medians[0] >= 20.0, "Nagle + delayed ACK: {medians:?}");
+    assert!(medians[1] < 5.0, "TCP_NODELAY: {medians:?}");
+}
+
+#[test]
+fn udp_keeps_boundaries_and_msg_trunc_tells_the_real_size() {
+    let steps = lab("udp-boundaries");
+    let recvs = calls(&steps, "recv");
+    assert_eq!(result(recvs[0]), "3 \"one\"");
+    assert_eq!(result(recvs[1]), "9 \"two three\"");
+    assert!(
+        result(recvs[3]).starts_with("2000 (only 100 stored"),
+        "{}",
+        recvs[3]
+    );
+    assert_eq!(errno(recvs[4]), "EAGAIN");
+}
+
+#[test]
+fn nonblocking_gets_eagain_einprogress_and_so_error() {
+    let steps = lab("nonblocking");
+    assert_eq!(errno(calls(&steps, "recv")[0]), "EAGAIN");
+    assert!(
+        calls(&steps, "connect")
+            .iter()
+            .any(|c| errno(c) == "EINPROGRESS")
+    );
+    let so_error = calls(&steps, "getsockopt");
+    assert!(result(so_error[0]).starts_with('0'));
+    assert!(result(so_error[1]).starts_with("ECONNREFUSED"));
+    let poll = calls(&steps, "poll")[0];
+    assert!(
+        poll["elapsed_ms"].as_f64().unwrap() >= 90.0,
+        "poll slept until the data came: {poll}"
+    );
+}
+
+#[test]
+fn timeouts_end_a_recv_and_a_connect_to_a_full_backlog() {
+    let steps = lab("timeout");
+    let recv = calls(&steps, "recv")[0];
+    assert_eq!(errno(recv), "EAGAIN");
+    assert!(recv["elapsed_ms"].as_f64().unwrap() >= 450.0, "{recv}");
+    let connects = calls(&steps, "connect");
+    let bounded = connects
+        .iter()
+        .find(|c| errno(c) == "EINPROGRESS" && c["elapsed_ms"].as_f64().unwrap() >= 900.0);
+    assert!(
+        bounded.is_some(),
+        "a blocking connect bounded by SO_SNDTIMEO: {connects:?}"
+    );
+    assert_eq!(result(calls(&steps, "poll")[0]), "0 (timed out)");
+}
+
+#[test]
+fn buffers_fill_and_send_returns_a_partial_count_then_eagain() {
+    let steps = lab("buffers");
+    let sends = calls(&steps, "send");
+    let partial: u64 = result(sends[0]).parse().unwrap();
+    assert!(partial > 0 && partial < 1 << 20, "{partial}");
+    assert_eq!(errno(sends[1]), "EAGAIN");
+    assert_eq!(errno(sends[2]), "EAGAIN");
+    let sizes = calls(&steps, "getsockopt");
+    assert_eq!(result(sizes[0]), "8192");
+    assert_eq!(result(sizes[1]), "8192");
+}
+
+#[test]
+fn shutdown_shows_end_of_stream_half_close_and_epipe() {
+    let steps = lab("shutdown");
+    let recvs = calls(&steps, "recv");
+    assert_eq!(result(recvs[0]), "0 \"\"", "end of stream");
+    assert!(
+        recvs.iter().any(|r| result(r) == "8 \"response\""),
+        "read after SHUT_WR"
+    );
+    let sends = calls(&steps, "send");
+    let last = sends.last().unwrap();
+    assert!(["EPIPE", "ECONNRESET"].contains(&errno(last)), "{last}");
+}
+
+#[test]
+fn backlog_completes_backlog_plus_one_connects_and_drops_the_rest() {
+    let steps = lab("backlog");
+    let polls = calls(&steps, "poll");
+    let done = polls
+        .iter()
+        .filter(|p| result(p).contains("POLLOUT"))
+        .count();
+    let waiting = polls
+        .iter()
+        .filter(|p| result(p) == "0 (timed out)")
+        .count();
+    assert_eq!((done, waiting), (3, 3), "{polls:?}");
+    assert!(result(calls(&steps, "netstat")[0]).contains("LISTEN 127.0.0.1:"));
+}
+
+#[test]
+fn v6only_decides_whether_ipv4_clients_get_in() {
+    let steps = lab("v6only");
+    let accepted = calls(&steps, "accept")[0];
+    assert!(
+        result(accepted).contains("[::ffff:127.0.0.1]:"),
+        "{accepted}"
+    );
+    assert!(
+        calls(&steps, "connect")
+            .iter()
+            .any(|c| errno(c) == "ECONNREFUSED")
+    );
+}
+
+#[test]
+fn the_list_names_every_lab_and_unknown_ones_get_suggestions() {
+    let output = netdx(&["--json", "lab"]);
+    let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let names: Vec<&str> = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "reuseaddr",
+            "reuseport",
+            "sticky",
+            "nagle",
+            "udp-boundaries",
+            "nonblocking",
+            "timeout",
+            "buffers",
+            "shutdown",
+            "backlog",
+            "v6only"
+        ]
+    );
+    let text = stdout(&netdx(&["lab"]));
+    assert!(
+        text.contains("sticky") && text.contains("netdx lab NAME"),
+        "{text}"
+    );
+    assert_one_line_error(
+        &netdx(&["lab", "reuse"]),
+        "did you mean reuseaddr, reuseport",
+    );
+}
+
+#[test]
+fn the_text_transcript_narrates_each_call_and_step_mode_without_a_terminal_runs_through() {
+    let output = std::process::Command::new(netdx_bin())
+        .args(["lab", "udp-boundaries", "--step"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{text}");
+    assert!(text.starts_with("lab udp-boundaries: "), "{text}");
+    assert!(
+        text.contains("[receiver] socket(AF_INET, SOCK_DGRAM, IPPROTO_UDP) = fd "),
+        "{text}"
+    );
+    assert!(
+        text.contains("recv(fd ") && text.contains("MSG_TRUNC) = 2000"),
+        "{text}"
+    );
+    assert!(text.contains("= -1 EAGAIN (Try again)"), "{text}");
+    assert!(text.contains("↳ "), "{text}");
+    assert!(text.contains("What this showed: "), "{text}");
+    assert!(!text.contains("[Enter]"), "no pause without a terminal");
+}
+
+#[test]
+fn step_mode_on_a_terminal_waits_for_enter_between_calls() {
+    // script(1) gives netdx a terminal; each newline fed in is one Enter.
+    let command = format!("{} lab udp-boundaries --step --color never", netdx_bin());
+    let mut child = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("script (bsdutils) runs");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        for _ in 0..40 {
+            let _ = stdin.write_all(b"\n");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+    let output = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    let prompts = text.matches("[Enter]").count();
+    assert!(prompts >= 10, "one pause per call: {prompts} in {text}");
+    assert!(text.contains("What this showed: "), "{text}");
+}
