@@ -45,6 +45,12 @@ pub enum Error {
         /// What failed.
         source: crate::lab::LabError,
     },
+    /// An ICMP probe could not be built, sent or received.
+    #[error(transparent)]
+    Icmp(crate::icmp::IcmpError),
+    /// A trace could not start or go on.
+    #[error(transparent)]
+    Trace(crate::trace::TraceError),
     /// Protocol statistics could not be read.
     #[error(transparent)]
     Stats(#[from] StatsError),
@@ -67,6 +73,24 @@ impl From<PingError> for Error {
         match err {
             PingError::Output(io) => Error::from(io),
             other => Error::Ping(other),
+        }
+    }
+}
+
+impl From<crate::icmp::IcmpError> for Error {
+    fn from(err: crate::icmp::IcmpError) -> Self {
+        match err {
+            crate::icmp::IcmpError::Output(io) => Error::from(io),
+            other => Error::Icmp(other),
+        }
+    }
+}
+
+impl From<crate::trace::TraceError> for Error {
+    fn from(err: crate::trace::TraceError) -> Self {
+        match err {
+            crate::trace::TraceError::Output(io) => Error::from(io),
+            other => Error::Trace(other),
         }
     }
 }

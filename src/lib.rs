@@ -14,6 +14,7 @@ pub mod cli;
 pub mod cmd;
 pub mod echo;
 pub mod error;
+pub mod icmp;
 pub mod iface;
 pub mod lab;
 pub mod netlink;
@@ -26,5 +27,7 @@ pub mod routes;
 pub mod signals;
 pub mod sockets;
 pub mod sockopt;
+pub mod trace;
+pub mod wire;
 
 pub use error::{Error, Outcome};

@@ -360,16 +360,6 @@ fn raw_sockets_need_cap_net_raw_and_say_so() {
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(option(&json, "SO_TYPE")["value"], "SOCK_RAW");
     // The same without privilege: one line naming the capability.
-    let output = std::process::Command::new("setpriv")
-        .args([
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            "--inh-caps=-all",
-        ])
-        .arg(common::netdx_bin())
-        .args(["sockopt", "--raw"])
-        .output()
-        .expect("setpriv (util-linux) runs");
+    let output = common::netdx_unprivileged(&["sockopt", "--raw"]);
     assert_one_line_error(&output, "CAP_NET_RAW");
 }

@@ -6,17 +6,21 @@
 use clap::{Args, Parser, Subcommand};
 
 pub mod echo;
+mod icmp;
 mod ifconfig;
 mod netstat;
 mod ping;
 pub mod sockopt;
+mod trace;
 pub mod values;
 
 pub use echo::{EchoArgs, EchoCommand, ProbeArgs, ServeArgs};
+pub use icmp::IcmpArgs;
 pub use ifconfig::IfconfigArgs;
 pub use netstat::{LsofArgs, NetstatArgs, PortArgs};
 pub use ping::PingArgs;
 pub use sockopt::{LabArgs, SockoptArgs, SockoptCommand};
+pub use trace::TraceArgs;
 
 use crate::render::ColorChoice;
 
@@ -35,6 +39,8 @@ Examples:
   netdx sockopt --set SO_RCVBUF=4096
                                  what the kernel made of a socket option
   netdx lab reuseaddr            why a restarted server gets EADDRINUSE
+  netdx icmp --ttl 1 10.0.3.2    a hand-built ICMP probe, every reply decoded
+  netdx trace -n 10.0.3.2        the path, hop by hop (traceroute, mtr --report)
 
 Exit status: 0 success, 1 a negative answer (no reply, port free), 2 an error.";
 
@@ -94,4 +100,10 @@ pub enum Command {
     /// Run a socket lab: the classic surprises (TIME_WAIT, sticky packets, Nagle, …) on real sockets
     #[command(after_help = sockopt::LAB_EXAMPLES)]
     Lab(LabArgs),
+    /// Build an ICMP message field by field, send it on a raw socket, decode every answer (hping3 --icmp)
+    #[command(after_help = icmp::ICMP_EXAMPLES)]
+    Icmp(IcmpArgs),
+    /// The path to a host, hop by hop: UDP, ICMP or TCP probes, Paris-style (traceroute, mtr --report)
+    #[command(after_help = trace::TRACE_EXAMPLES)]
+    Trace(TraceArgs),
 }

@@ -229,6 +229,123 @@ pub fn setting(text: &str) -> Result<crate::sockopt::session::Setting, String> {
     Ok(crate::sockopt::session::Setting { spec, value })
 }
 
+/// A destination port, 1 to 65535.
+pub fn destination_port(text: &str) -> Result<u16, String> {
+    port(text, false)
+}
+
+/// A number that fits `max`, decimal or 0x-prefixed hex.
+fn bounded(text: &str, max: u32, what: &str) -> Result<u32, String> {
+    let trimmed = text.trim();
+    let parsed = match trimmed
+        .strip_prefix("0x")
+        .or_else(|| trimmed.strip_prefix("0X"))
+    {
+        Some(hex) => i64::from_str_radix(hex, 16),
+        None => trimmed.parse::<i64>(),
+    };
+    match parsed {
+        Ok(n) if (0..=i64::from(max)).contains(&n) => Ok(n as u32),
+        Ok(n) => Err(format!("{what} {n} out of range: 0 to {max}")),
+        Err(_) => Err(format!("'{text}' is not a {what} (0 to {max})")),
+    }
+}
+
+/// One byte: a code, a TOS value (decimal or 0x10).
+pub fn byte(text: &str) -> Result<u8, String> {
+    bounded(text, 255, "byte value").map(|n| n as u8)
+}
+
+/// A 16-bit field: identifier, sequence.
+pub fn word(text: &str) -> Result<u16, String> {
+    bounded(text, 65_535, "16-bit value").map(|n| n as u16)
+}
+
+/// `echo`, `timestamp`, or a type number.
+pub fn icmp_type(text: &str) -> Result<crate::icmp::MessageType, String> {
+    use crate::icmp::MessageType;
+    match text.trim().to_ascii_lowercase().as_str() {
+        "echo" | "echo-request" => Ok(MessageType::Echo),
+        "timestamp" | "timestamp-request" => Ok(MessageType::Timestamp),
+        other => bounded(other, 255, "ICMP type")
+            .map(|n| MessageType::Number(n as u8))
+            .map_err(|_| format!("'{text}' is not an ICMP type: echo, timestamp, or 0 to 255")),
+    }
+}
+
+/// Bytes given on the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bytes(pub Vec<u8>);
+
+/// `0x`-prefixed hex bytes, or text taken as its bytes.
+pub fn payload(text: &str) -> Result<Bytes, String> {
+    payload_bytes(text).map(Bytes)
+}
+
+fn payload_bytes(text: &str) -> Result<Vec<u8>, String> {
+    let Some(hex) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) else {
+        return if text.len() > 65_507 {
+            Err(format!("{} bytes of payload: at most 65507", text.len()))
+        } else {
+            Ok(text.as_bytes().to_vec())
+        };
+    };
+    if hex.len() % 2 != 0 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(format!(
+            "'{text}' is not hex bytes: an even number of 0-9a-f digits after 0x"
+        ));
+    }
+    let bytes: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .filter_map(|i| u8::from_str_radix(&hex[i..i + 2], 16).ok())
+        .collect();
+    if bytes.len() > 65_507 {
+        return Err(format!("{} bytes of payload: at most 65507", bytes.len()));
+    }
+    Ok(bytes)
+}
+
+/// Probes per hop, 1 to 10 (traceroute's limit).
+pub fn probes_per_hop(text: &str) -> Result<u8, String> {
+    match text.trim().parse::<i64>() {
+        Ok(n) if (1..=10).contains(&n) => Ok(n as u8),
+        Ok(n) => Err(format!("{n} probes per hop: 1 to 10")),
+        Err(_) => Err(format!("'{text}' is not a number of probes (1 to 10)")),
+    }
+}
+
+/// Probes in flight at once, 1 to 1024.
+pub fn simultaneous(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<i64>() {
+        Ok(n) if (1..=1024).contains(&n) => Ok(n as usize),
+        Ok(n) => Err(format!("{n} probes in flight: 1 to 1024")),
+        Err(_) => Err(format!("'{text}' is not a number of probes (1 to 1024)")),
+    }
+}
+
+/// traceroute's `-w MAX[,HERE,NEAR]`.
+pub fn trace_wait(text: &str) -> Result<crate::trace::Wait, String> {
+    let parts: Vec<&str> = text.split(',').collect();
+    if parts.len() > 3 {
+        return Err(format!("'{text}': expected MAX[,HERE[,NEAR]]"));
+    }
+    let max = positive_seconds(parts[0])?;
+    let factor = |i: usize, default: f64| -> Result<f64, String> {
+        match parts.get(i) {
+            None => Ok(default),
+            Some(p) => match p.trim().parse::<f64>() {
+                Ok(f) if f.is_finite() && (0.0..=1000.0).contains(&f) => Ok(f),
+                _ => Err(format!("'{p}' in '{text}': a factor from 0 to 1000")),
+            },
+        }
+    };
+    Ok(crate::trace::Wait {
+        max,
+        here: factor(1, 3.0)?,
+        near: factor(2, 10.0)?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -327,5 +444,44 @@ mod tests {
         );
         assert!(matches!(source("lo").unwrap(), Source::Interface(_)));
         assert!(source("a/b").is_err());
+    }
+
+    #[test]
+    fn icmp_fields_take_decimal_and_hex_and_refuse_overflow() {
+        assert_eq!(byte("0x10").unwrap(), 16);
+        assert_eq!(byte("255").unwrap(), 255);
+        assert!(byte("256").is_err());
+        assert!(word("-1").is_err());
+        assert_eq!(word("0xffff").unwrap(), 65_535);
+        assert_eq!(
+            icmp_type("Timestamp").unwrap(),
+            crate::icmp::MessageType::Timestamp
+        );
+        assert_eq!(
+            icmp_type("42").unwrap(),
+            crate::icmp::MessageType::Number(42)
+        );
+        assert!(icmp_type("ping").is_err());
+    }
+
+    #[test]
+    fn payloads_are_hex_after_0x_or_text() {
+        assert_eq!(
+            payload("0xdeadBEEF").unwrap().0,
+            vec![0xde, 0xad, 0xbe, 0xef]
+        );
+        assert_eq!(payload("hi").unwrap().0, b"hi".to_vec());
+        assert!(payload("0xabc").is_err());
+        assert!(payload("0xzz").is_err());
+    }
+
+    #[test]
+    fn trace_wait_reads_max_here_near() {
+        let wait = trace_wait("2,1.5").unwrap();
+        assert_eq!(wait.max, Duration::from_secs(2));
+        assert_eq!((wait.here, wait.near), (1.5, 10.0));
+        assert!(trace_wait("0").is_err());
+        assert!(trace_wait("1,2,3,4").is_err());
+        assert!(trace_wait("1,x").is_err());
     }
 }

@@ -1,12 +1,14 @@
 //! One thin module per subcommand: arguments → domain → render → exit code.
 
 pub mod echo;
+pub mod icmp;
 pub mod ifconfig;
 pub mod lab;
 pub mod netstat;
 pub mod ping;
 pub mod port;
 pub mod sockopt;
+pub mod trace;
 
 use crate::cli::{Cli, Command};
 use crate::error::{Error, Outcome};
@@ -24,5 +26,7 @@ pub fn dispatch(cli: Cli) -> Result<Outcome, Error> {
         Command::Echo(args) => echo::run(&args, &out),
         Command::Sockopt(args) => sockopt::run(&args, &out),
         Command::Lab(args) => lab::run(&args, &out),
+        Command::Icmp(args) => icmp::run(&args, &out),
+        Command::Trace(args) => trace::run(&args, &out),
     }
 }

@@ -4,6 +4,7 @@
 //! text, and [`print`] writes it. A new output format is a new function here.
 
 pub mod echo;
+pub mod icmp;
 pub mod iface;
 pub mod json;
 pub mod lab;
@@ -11,6 +12,7 @@ pub mod ping;
 pub mod sockets;
 pub mod sockopt;
 pub mod table;
+pub mod trace;
 pub mod units;
 
 use std::io::{IsTerminal, Write};

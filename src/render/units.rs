@@ -20,6 +20,11 @@ pub fn ifconfig_bytes(bytes: u64) -> String {
     format!("{}.{} {}", tenths / 10, tenths % 10, unit)
 }
 
+/// Milliseconds with three decimals, as ping and traceroute print them.
+pub fn millis(ms: f64) -> String {
+    format!("{ms:.3} ms")
+}
+
 #[cfg(test)]
 mod tests {
     use super::ifconfig_bytes;

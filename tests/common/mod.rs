@@ -11,7 +11,7 @@ pub mod netns;
 use std::process::{Command, Output};
 
 #[allow(unused_imports)]
-pub use netns::{Netns, Pair};
+pub use netns::{Chain, Netns, Pair};
 
 /// Path of a scripted responder under tests/responders.
 pub fn responder(name: &str) -> String {
@@ -30,6 +30,22 @@ pub fn netdx(args: &[&str]) -> Output {
         .env_remove("NO_COLOR")
         .output()
         .expect("the netdx binary runs")
+}
+
+/// Runs netdx as `nobody` with no capabilities (setpriv from util-linux), to
+/// see what an unprivileged user gets.
+pub fn netdx_unprivileged(args: &[&str]) -> Output {
+    Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--inh-caps=-all",
+        ])
+        .arg(netdx_bin())
+        .args(args)
+        .output()
+        .expect("setpriv (util-linux) runs")
 }
 
 /// stdout of a finished command as text.

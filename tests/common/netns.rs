@@ -375,3 +375,89 @@ impl Pair {
         self.host.ip(&args);
     }
 }
+
+/// A routed chain: `client` → `router_a` → `router_b` → `target`, IPv4 and
+/// IPv6, forwarding on in both routers, ICMP rate limits off so every probe
+/// is answered.
+///
+/// ```text
+/// client 10.9.10.1 ── 10.9.10.2 router_a 10.9.11.1 ── 10.9.11.2 router_b 10.9.12.1 ── 10.9.12.2 target
+///        fd0a::1        fd0a::2          fd0b::1        fd0b::2          fd0c::1        fd0c::2
+/// ```
+pub struct Chain {
+    /// Runs the tool under test.
+    pub client: Netns,
+    /// First hop.
+    pub router_a: Netns,
+    /// Second hop.
+    pub router_b: Netns,
+    /// The far end.
+    pub target: Netns,
+}
+
+impl Chain {
+    /// Router A's address facing the client.
+    pub const ROUTER_A: &'static str = "10.9.10.2";
+    /// Router B's address facing router A.
+    pub const ROUTER_B: &'static str = "10.9.11.2";
+    /// The target's address.
+    pub const TARGET: &'static str = "10.9.12.2";
+    /// The target's IPv6 address.
+    pub const TARGET_V6: &'static str = "fd0c::2";
+    /// Router A's IPv6 address facing the client.
+    pub const ROUTER_A_V6: &'static str = "fd0a::2";
+
+    /// Builds the four namespaces and the links and routes between them.
+    pub fn new(tag: &str) -> Chain {
+        let client = Netns::new(&format!("{tag}c"));
+        let router_a = Netns::new(&format!("{tag}a"));
+        let router_b = Netns::new(&format!("{tag}b"));
+        let target = Netns::new(&format!("{tag}t"));
+        for ns in [&client, &router_a, &router_b, &target] {
+            ns.sysctl("net.ipv6.conf.default.router_solicitations=0");
+            ns.sysctl("net.ipv6.conf.default.accept_ra=0");
+            ns.sysctl("net.ipv4.icmp_ratelimit=0");
+            ns.sysctl("net.ipv6.icmp.ratelimit=0");
+            ns.sh("sysctl -qw net.ipv4.icmp_msgs_per_sec=1000000 net.ipv4.icmp_msgs_burst=1000000 || true");
+        }
+        {
+            let (c, a) = client.connect("c0", &router_a, "a0");
+            c.addr4("10.9.10.1/24").addr6("fd0a::1/64").up();
+            a.addr4("10.9.10.2/24").addr6("fd0a::2/64").up();
+            let (a1, b) = router_a.connect("a1", &router_b, "b0");
+            a1.addr4("10.9.11.1/24").addr6("fd0b::1/64").up();
+            b.addr4("10.9.11.2/24").addr6("fd0b::2/64").up();
+            let (b1, t) = router_b.connect("b1", &target, "t0");
+            b1.addr4("10.9.12.1/24").addr6("fd0c::1/64").up();
+            t.addr4("10.9.12.2/24").addr6("fd0c::2/64").up();
+        }
+        for router in [&router_a, &router_b] {
+            router.sysctl("net.ipv4.ip_forward=1");
+            router.sysctl("net.ipv6.conf.all.forwarding=1");
+        }
+        client.ip(&["route", "add", "default", "via", "10.9.10.2"]);
+        client.ip(&["-6", "route", "add", "default", "via", "fd0a::2"]);
+        router_a.ip(&["route", "add", "10.9.12.0/24", "via", "10.9.11.2"]);
+        router_a.ip(&["-6", "route", "add", "fd0c::/64", "via", "fd0b::2"]);
+        router_b.ip(&["route", "add", "10.9.10.0/24", "via", "10.9.11.1"]);
+        router_b.ip(&["-6", "route", "add", "fd0a::/64", "via", "fd0b::1"]);
+        target.ip(&["route", "add", "default", "via", "10.9.12.1"]);
+        target.ip(&["-6", "route", "add", "default", "via", "fd0c::1"]);
+        Chain {
+            client,
+            router_a,
+            router_b,
+            target,
+        }
+    }
+
+    /// Resolves IPv6 neighbours along the chain (fresh namespaces take a
+    /// second or two to answer their first neighbour solicitation), so the
+    /// first probe of a test is not the one that waits for it.
+    pub fn warm_up_v6(&self) {
+        self.client.sh(&format!(
+            "ping -6 -c 1 -W 10 {} >/dev/null",
+            Self::TARGET_V6
+        ));
+    }
+}

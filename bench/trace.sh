@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# netdx trace against Debian's traceroute (-N 16) and mtr --report, on a
+# 3-hop routed chain of namespaces (bench/chain.sh). Same wait (-w 5) and
+# probe counts (-q 3) for netdx and traceroute; mtr -c 1 sends one probe per
+# hop. Scenarios: every hop answers; router B drops its ICMP (a `*` hop).
+# Prints markdown for BENCHMARKS.md.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/chain.sh"
+need traceroute mtr-tiny hyperfine iptables
+build_netdx
+trap 'chain_down; rm -f "$json"' EXIT
+json=$(mktemp --suffix .json)
+chain_up
+RUNS=${RUNS:-30}
+T=$CHAIN_TARGET_ADDR
+
+echo "### trace — $(date -u +%Y-%m-%d), $(nproc) cores, kernel $(uname -r)"
+echo
+echo "Chain client → router A → router B → target ($T), hyperfine -N, $RUNS runs, inside the client namespace."
+echo
+echo "| scenario | command | median wall (ms) | netdx ÷ this |"
+echo "|---|---|---:|---:|"
+
+bench_pair() {
+    local scenario=$1 runs=$2; shift 2
+    in_chain_client hyperfine -N -i --warmup 2 --runs "$runs" --export-json "$json" "$@" >/dev/null 2>&1
+    local base
+    base=$(median_ms "$json" 0)
+    local i=0
+    for cmd in "$@"; do
+        local m
+        m=$(median_ms "$json" $i)
+        echo "| $scenario | \`${cmd/$NETDX/netdx}\` | $m | $(ratio "$base" "$m") |"
+        i=$((i + 1))
+    done
+}
+
+for method in udp icmp tcp; do
+    case $method in
+        udp) tr_flag="" ;;
+        icmp) tr_flag="-I" ;;
+        tcp) tr_flag="-T" ;;
+    esac
+    bench_pair "all hops answer, $method" "$RUNS" \
+        "$NETDX trace -n --$method -q 3 -w 5 $T" \
+        "traceroute -n -N 16 -q 3 -w 5 $tr_flag $T"
+done
+# mtr waits about a second per round by design: a few runs tell enough.
+bench_pair "all hops answer, report" 5 \
+    "$NETDX trace -n -c 1 -q 1 $T" \
+    "mtr --report -n -c 1 $T"
+
+ip netns exec "$CHAIN_B" iptables -A OUTPUT -p icmp -j DROP
+# traceroute waits out its 5 s here: a few runs tell enough.
+bench_pair "router B silent, udp" 5 \
+    "$NETDX trace -n -q 3 -w 5 $T" \
+    "traceroute -n -N 16 -q 3 -w 5 $T"
+ip netns exec "$CHAIN_B" iptables -F OUTPUT
+
+echo
+echo "Reproduce: \`bench/trace.sh\` (as root; RUNS=N to change the run count)."

@@ -1,0 +1,86 @@
+//! `netdx icmp HOST`: arguments → one hand-built probe at a time → decoded answers.
+
+use crate::cli::IcmpArgs;
+use crate::error::{Error, Outcome};
+use crate::icmp::{self, Event, MessageType, Request};
+use crate::ping::FamilyChoice;
+use crate::ping::session::payload;
+use crate::render::icmp as view;
+use crate::render::{self, Output};
+
+/// Default data bytes of an echo request (ping's 56).
+const DEFAULT_SIZE: usize = 56;
+
+/// Builds, sends, decodes.
+pub fn run(args: &IcmpArgs, out: &Output) -> Result<Outcome, Error> {
+    let family = if args.ipv4 {
+        FamilyChoice::V4
+    } else if args.ipv6 {
+        FamilyChoice::V6
+    } else {
+        FamilyChoice::Any
+    };
+    let (target, _, _) = crate::ping::target::resolve(&args.host, family)?;
+    let data = match (&args.payload, args.size) {
+        (Some(bytes), _) => bytes.0.clone(),
+        (None, size) => payload(size.unwrap_or(DEFAULT_SIZE), None),
+    };
+    let limit = if target.is_ipv6() { 65_527 } else { 65_507 };
+    if data.len() > limit {
+        return Err(Error::Usage(format!(
+            "{} data bytes do not fit one {} datagram: at most {limit}",
+            data.len(),
+            if target.is_ipv6() { "IPv6" } else { "IPv4" }
+        )));
+    }
+    if args.message == MessageType::Timestamp && (args.payload.is_some() || args.size.is_some()) {
+        return Err(Error::Usage(
+            "a timestamp request carries its three times, not --size/--payload data".into(),
+        ));
+    }
+    let request = Request {
+        target,
+        message: args.message,
+        code: args.code,
+        ident: args.id.unwrap_or(std::process::id() as u16),
+        seq: args.seq,
+        ttl: args.ttl,
+        tos: args.tos,
+        dont_fragment: args.df,
+        payload: data,
+        count: u32::try_from(args.count).unwrap_or(u32::MAX),
+        interval: args.interval,
+        timeout: args.timeout,
+        bad_checksum: args.bad_checksum,
+        hdrincl: args.hdrincl,
+    };
+    request.validate()?;
+    let mut events = Vec::new();
+    let json = out.json;
+    let style = *out;
+    // The header waits for the first event: a refused socket prints only its error.
+    let mut started = false;
+    let mut observe = |event: &Event| -> std::io::Result<()> {
+        if json {
+            events.push(event.clone());
+            return Ok(());
+        }
+        if !started {
+            started = true;
+            render::print(&view::header(&args.host, target))?;
+        }
+        render::print(&view::event(event, &style))
+    };
+    let summary = icmp::run(&request, &mut observe)?;
+    let text = if out.json {
+        view::json(target, &events, &summary)
+    } else {
+        view::summary(&summary)
+    };
+    render::print(&text)?;
+    Ok(if summary.answered > 0 {
+        Outcome::Success
+    } else {
+        Outcome::Negative
+    })
+}

@@ -1,0 +1,101 @@
+//! `netdx trace` views: traceroute's hop lines, mtr's report table, JSON.
+
+use std::collections::HashMap;
+use std::fmt::Write;
+use std::net::IpAddr;
+
+use crate::trace::{Answer, Hop, Report};
+
+use super::{Output, Role, table};
+
+/// Reverse-DNS names of responders (empty with `-n`).
+pub type Names = HashMap<IpAddr, String>;
+
+/// `traceroute to HOST (ADDR), 30 hops max, udp probes to port 33434`.
+pub fn header(host: &str, target: IpAddr, max_hops: u8, what: &str) -> String {
+    format!("netdx trace to {host} ({target}), {max_hops} hops max, {what}\n")
+}
+
+fn responder(address: IpAddr, names: &Names, out: &Output) -> String {
+    let painted = out.style.paint(Role::Inet, &address.to_string());
+    match names.get(&address) {
+        Some(name) if !name.is_empty() => format!("{name} ({painted})"),
+        _ => painted,
+    }
+}
+
+/// One hop as traceroute prints it: ` 2  10.0.2.1  0.061 ms  0.040 ms  *`.
+pub fn hop(hop: &Hop, names: &Names, out: &Output) -> String {
+    let mut line = format!("{:>2} ", hop.ttl);
+    let mut last: Option<IpAddr> = None;
+    for probe in &hop.probes {
+        match (probe.responder, probe.rtt_ms) {
+            (Some(address), Some(rtt)) => {
+                if last != Some(address) {
+                    let _ = write!(line, " {}", responder(address, names, out));
+                    last = Some(address);
+                }
+                let _ = write!(line, "  {}", super::units::millis(rtt));
+                if let Some(Answer::Unreachable(flag)) = probe.answer {
+                    let _ = write!(line, " {}", out.style.paint(Role::Bad, flag));
+                }
+            }
+            _ => line.push_str(" *"),
+        }
+    }
+    line.push('\n');
+    line
+}
+
+/// The mtr-style report: one row per hop over every round.
+pub fn report(report: &Report, names: &Names, out: &Output) -> String {
+    let mut grid = table::new(
+        &[
+            "Hop", "Host", "Loss%", "Snt", "Last", "Avg", "Best", "Wrst", "StDev",
+        ],
+        &[0, 2, 3, 4, 5, 6, 7, 8],
+        out,
+    );
+    let ms = |value: Option<f64>| value.map_or_else(|| "-".to_string(), |v| format!("{v:.3}"));
+    for stats in &report.hops {
+        let host = if stats.responders.is_empty() {
+            "???".to_string()
+        } else {
+            stats
+                .responders
+                .iter()
+                .map(|a| match names.get(a) {
+                    Some(n) if !n.is_empty() => format!("{n} ({a})"),
+                    _ => a.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        grid.add_row(vec![
+            comfy_table::Cell::new(stats.ttl),
+            table::cell(host, Role::Inet),
+            comfy_table::Cell::new(format!("{:.1}%", stats.loss_pct)),
+            comfy_table::Cell::new(stats.sent),
+            comfy_table::Cell::new(ms(stats.last_ms)),
+            comfy_table::Cell::new(ms(stats.avg_ms)),
+            comfy_table::Cell::new(ms(stats.best_ms)),
+            comfy_table::Cell::new(ms(stats.worst_ms)),
+            comfy_table::Cell::new(ms(stats.stdev_ms)),
+        ]);
+    }
+    table::finish(&grid)
+}
+
+/// The whole report as JSON, with names when they were looked up.
+pub fn json(report: &Report, names: &Names) -> String {
+    let mut value = serde_json::to_value(report).unwrap_or_default();
+    if let Some(object) = value.as_object_mut() {
+        let names: serde_json::Map<String, serde_json::Value> = names
+            .iter()
+            .filter(|(_, n)| !n.is_empty())
+            .map(|(a, n)| (a.to_string(), serde_json::Value::from(n.clone())))
+            .collect();
+        object.insert("names".into(), serde_json::Value::Object(names));
+    }
+    super::json::document(&value)
+}

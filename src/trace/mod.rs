@@ -1,0 +1,455 @@
+//! `netdx trace`: the path to a host, hop by hop, with TTL-stepped probes.
+//!
+//! Like traceroute `-N 16`, many probes are in flight at once; a hop is
+//! reported as soon as all of its probes are answered or given up on, in
+//! hop order. Waiting follows traceroute's `-w MAX,HERE,NEAR`: a probe is
+//! given up on after MAX seconds, or after HERE times the round trip of an
+//! answer from its own hop, or NEAR times one from a later hop, whichever
+//! comes first, so a silent router costs milliseconds, not seconds.
+#![forbid(unsafe_code)]
+
+pub mod probe;
+pub mod report;
+
+use std::collections::HashMap;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::{Duration, Instant, SystemTime};
+
+use serde::Serialize;
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+
+use crate::icmp::socket::{self, RawSocket};
+use crate::wire;
+pub use probe::{Answer, Method};
+pub use report::{HopStats, Report};
+
+/// Bytes read per answer: ICMP errors quote at most 576 bytes (RFC 1812),
+/// TCP answers to a SYN carry no data; more is never needed.
+const ANSWER_BUFFER: usize = 1500;
+
+/// traceroute's `-w MAX,HERE,NEAR`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Wait {
+    /// The longest wait for any probe.
+    pub max: Duration,
+    /// Multiple of an answer's RTT from the same hop (0: unused).
+    pub here: f64,
+    /// Multiple of an answer's RTT from a later hop (0: unused).
+    pub near: f64,
+}
+
+impl Default for Wait {
+    fn default() -> Self {
+        Wait {
+            max: Duration::from_secs(5),
+            here: 3.0,
+            near: 10.0,
+        }
+    }
+}
+
+/// One `netdx trace` run.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// The host.
+    pub target: Ipv4Addr,
+    /// Probe method.
+    pub method: Method,
+    /// Destination port (UDP/TCP).
+    pub port: u16,
+    /// First TTL.
+    pub first_ttl: u8,
+    /// Last TTL.
+    pub max_hops: u8,
+    /// Probes per hop per round.
+    pub probes: u8,
+    /// Probes in flight at once.
+    pub simultaneous: usize,
+    /// How long to wait.
+    pub wait: Wait,
+    /// Rounds (`-c`): 1 gives traceroute's view, more an mtr-style report.
+    pub rounds: u32,
+}
+
+/// Why a trace could not start or go on.
+#[derive(Debug, thiserror::Error)]
+pub enum TraceError {
+    /// No CAP_NET_RAW.
+    #[error("a raw socket was refused ({0}): netdx trace builds its probes itself and needs CAP_NET_RAW; {remedy}", remedy = crate::privilege::RAW_REMEDY)]
+    NeedRaw(io::Error),
+    /// Some other socket call failed while setting up.
+    #[error("{what}: {source}")]
+    Setup {
+        /// The call.
+        what: &'static str,
+        /// The errno.
+        source: io::Error,
+    },
+    /// Dropping capabilities failed.
+    #[error("{0}")]
+    Privilege(String),
+    /// sendto failed (no route, firewall).
+    #[error("sending a probe to {target}: {source}")]
+    Send {
+        /// The target.
+        target: Ipv4Addr,
+        /// The errno.
+        source: io::Error,
+    },
+    /// poll/recvmsg failed.
+    #[error("receiving: {0}")]
+    Receive(io::Error),
+    /// The observer failed.
+    #[error("writing output: {0}")]
+    Output(#[from] io::Error),
+}
+
+/// What one probe found.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProbeResult {
+    /// Who answered (None: `*`).
+    pub responder: Option<IpAddr>,
+    /// Round trip, milliseconds.
+    pub rtt_ms: Option<f64>,
+    /// What the answer said.
+    pub answer: Option<Answer>,
+}
+
+/// One hop of one walk.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Hop {
+    /// Its TTL.
+    pub ttl: u8,
+    /// Its probes, in the order sent.
+    pub probes: Vec<ProbeResult>,
+}
+
+impl Hop {
+    /// Whether any probe of this hop was answered by the target (or an unreachable).
+    pub fn ends_walk(&self) -> bool {
+        self.probes
+            .iter()
+            .any(|p| matches!(p.answer, Some(Answer::Reached | Answer::Unreachable(_))))
+    }
+}
+
+/// One walk from the first TTL to the target (or the last hop).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Walk {
+    /// Hops in TTL order.
+    pub hops: Vec<Hop>,
+    /// Whether the target answered.
+    pub reached: bool,
+}
+
+/// The sockets of a trace, opened before privileges are dropped.
+pub struct Sockets {
+    icmp: RawSocket,
+    sender: Option<RawSocket>,
+    /// Holds our port so no local connection takes it mid-walk.
+    _port: Option<Socket>,
+    flow: probe::Flow,
+}
+
+impl Sockets {
+    /// Opens the raw sockets for `request` and drops every capability.
+    pub fn open(request: &Request) -> Result<Sockets, TraceError> {
+        let icmp =
+            RawSocket::open(false, Protocol::ICMPV4, ANSWER_BUFFER).map_err(TraceError::NeedRaw)?;
+        let setup = |what| move |source| TraceError::Setup { what, source };
+        let source = match socket::source_for(IpAddr::V4(request.target)) {
+            Ok(IpAddr::V4(address)) => address,
+            Ok(IpAddr::V6(_)) => Ipv4Addr::UNSPECIFIED,
+            Err(source) => {
+                return Err(TraceError::Send {
+                    target: request.target,
+                    source,
+                });
+            }
+        };
+        let (sender, port, source_port) = match request.method {
+            Method::Icmp => (None, None, (std::process::id() as u16) | 0x8000),
+            Method::Udp | Method::Tcp => {
+                let (ty, protocol) = if request.method == Method::Udp {
+                    (Type::DGRAM, Protocol::UDP)
+                } else {
+                    (Type::STREAM, Protocol::TCP)
+                };
+                let holder =
+                    Socket::new(Domain::IPV4, ty, Some(protocol)).map_err(setup("socket"))?;
+                holder
+                    .bind(&SockAddr::from(std::net::SocketAddr::new(
+                        IpAddr::V4(source),
+                        0,
+                    )))
+                    .map_err(setup("bind"))?;
+                let port = holder
+                    .local_addr()
+                    .ok()
+                    .and_then(|a| a.as_socket())
+                    .map_or(0, |a| a.port());
+                let raw =
+                    RawSocket::open(false, protocol, ANSWER_BUFFER).map_err(TraceError::NeedRaw)?;
+                (Some(raw), Some(holder), port)
+            }
+        };
+        crate::privilege::drop_all().map_err(TraceError::Privilege)?;
+        Ok(Sockets {
+            icmp,
+            sender,
+            _port: port,
+            flow: probe::Flow {
+                method: request.method,
+                source,
+                target: request.target,
+                source_port,
+                port: request.port,
+            },
+        })
+    }
+
+    fn sender(&self) -> &RawSocket {
+        self.sender.as_ref().unwrap_or(&self.icmp)
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Slot {
+    ttl: u8,
+    sent: Option<(Instant, SystemTime)>,
+    result: Option<ProbeResult>,
+}
+
+impl Slot {
+    fn done(&self) -> bool {
+        self.result.is_some()
+    }
+}
+
+/// Walks the path once; `on_hop` sees each hop as soon as it is complete.
+/// `base_id` numbers this walk's probes so late answers from an earlier
+/// walk are not taken for this one's.
+pub fn walk(
+    request: &Request,
+    sockets: &mut Sockets,
+    base_id: u16,
+    on_hop: &mut dyn FnMut(&Hop) -> io::Result<()>,
+) -> Result<Walk, TraceError> {
+    let q = usize::from(request.probes.max(1));
+    let hops = usize::from(request.max_hops.saturating_sub(request.first_ttl)) + 1;
+    let mut slots: Vec<Slot> = (0..hops * q)
+        .map(|n| Slot {
+            ttl: request.first_ttl + (n / q) as u8,
+            sent: None,
+            result: None,
+        })
+        .collect();
+    let id_of = |n: usize| -> u16 { 1 + ((usize::from(base_id) + n) % 0xfffe) as u16 };
+    let index_of: HashMap<u16, usize> = (0..slots.len()).map(|n| (id_of(n), n)).collect();
+    let mut next = 0usize;
+    let mut last_ttl = request.max_hops;
+    let mut reported = 0usize; // hops handed to on_hop
+    let mut walk = Walk {
+        hops: Vec::new(),
+        reached: false,
+    };
+    loop {
+        // Send while there is room in the window and the probe is not past the end.
+        let mut in_flight = slots
+            .iter()
+            .filter(|s| s.sent.is_some() && !s.done())
+            .count();
+        while in_flight < request.simultaneous.max(1)
+            && next < slots.len()
+            && slots[next].ttl <= last_ttl
+        {
+            let slot = &mut slots[next];
+            let sender = sockets.sender();
+            sender
+                .set_ttl(slot.ttl)
+                .map_err(|source| TraceError::Setup {
+                    what: "setting IP_TTL",
+                    source,
+                })?;
+            let bytes = sockets.flow.build(id_of(next));
+            // Taken before the send: the kernel stamps answers on arrival.
+            let at = (Instant::now(), SystemTime::now());
+            sender
+                .send_to(&bytes, IpAddr::V4(request.target))
+                .map_err(|source| TraceError::Send {
+                    target: request.target,
+                    source,
+                })?;
+            slot.sent = Some(at);
+            next += 1;
+            in_flight += 1;
+        }
+        // Report finished hops in order.
+        while reported < hops {
+            let ttl = request.first_ttl + reported as u8;
+            if ttl > last_ttl {
+                break;
+            }
+            let hop_slots = &slots[reported * q..(reported + 1) * q];
+            if !hop_slots.iter().all(Slot::done) {
+                break;
+            }
+            let hop = Hop {
+                ttl,
+                probes: hop_slots.iter().filter_map(|s| s.result.clone()).collect(),
+            };
+            on_hop(&hop)?;
+            walk.reached |= hop.probes.iter().any(|p| p.answer == Some(Answer::Reached));
+            walk.hops.push(hop);
+            reported += 1;
+        }
+        if reported == hops || request.first_ttl + reported as u8 > last_ttl {
+            return Ok(walk);
+        }
+        // Wait for answers until the earliest deadline of a probe in flight.
+        let now = Instant::now();
+        let deadline = slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| !s.done())
+            .filter_map(|(n, s)| {
+                s.sent
+                    .map(|(at, _)| at + give_up_after(request, &slots, n, q))
+            })
+            .min()
+            .unwrap_or(now);
+        if deadline > now {
+            receive(sockets, deadline, &index_of, &mut slots, &mut last_ttl)?;
+        }
+        // Give up on probes past their deadline.
+        let now = Instant::now();
+        for n in 0..slots.len() {
+            if let Some((at, _)) = slots[n].sent
+                && !slots[n].done()
+                && at + give_up_after(request, &slots, n, q) <= now
+            {
+                slots[n].result = Some(ProbeResult {
+                    responder: None,
+                    rtt_ms: None,
+                    answer: None,
+                });
+            }
+        }
+    }
+}
+
+/// How long probe `n` is waited for: MAX, or less once answers from its
+/// own hop (HERE) or a later hop (NEAR) show how long answers take.
+fn give_up_after(request: &Request, slots: &[Slot], n: usize, q: usize) -> Duration {
+    let hop = n / q;
+    let mut wait = request.wait.max;
+    for (m, slot) in slots.iter().enumerate() {
+        let Some(rtt) = slot.result.as_ref().and_then(|r| r.rtt_ms) else {
+            continue;
+        };
+        let factor = if m / q == hop {
+            request.wait.here
+        } else if m / q > hop {
+            request.wait.near
+        } else {
+            0.0
+        };
+        if factor > 0.0 {
+            let bound = Duration::from_secs_f64(rtt / 1000.0 * factor);
+            wait = wait.min(bound.max(Duration::from_millis(1)));
+        }
+    }
+    wait
+}
+
+/// Reads answers until `deadline` (or the first one that matches).
+fn receive(
+    sockets: &mut Sockets,
+    deadline: Instant,
+    index_of: &HashMap<u16, usize>,
+    slots: &mut [Slot],
+    last_ttl: &mut u8,
+) -> Result<(), TraceError> {
+    let mut record = |id: u16, from: IpAddr, at: SystemTime, answer: Answer| {
+        let Some(&n) = index_of.get(&id) else {
+            return false;
+        };
+        let slot = &mut slots[n];
+        let Some((_, sent)) = slot.sent else {
+            return false;
+        };
+        if slot.done() {
+            return false;
+        }
+        let rtt = at.duration_since(sent).unwrap_or_default();
+        slot.result = Some(ProbeResult {
+            responder: Some(from),
+            rtt_ms: Some(rtt.as_secs_f64() * 1000.0),
+            answer: Some(answer),
+        });
+        if answer != Answer::TimeExceeded {
+            *last_ttl = (*last_ttl).min(slot.ttl);
+        }
+        true
+    };
+    let mut sockets_to_poll = vec![
+        sockets
+            .icmp
+            .socket()
+            .try_clone()
+            .map_err(TraceError::Receive)?,
+    ];
+    let tcp = sockets.flow.method == Method::Tcp;
+    if tcp && let Some(sender) = &sockets.sender {
+        sockets_to_poll.push(sender.socket().try_clone().map_err(TraceError::Receive)?);
+    }
+    let mut matched = false;
+    while !matched {
+        // Drain whatever is queued on either socket, then wait.
+        let now = Instant::now();
+        while let Some(packet) = sockets.icmp.recv(now).map_err(TraceError::Receive)? {
+            if let Ok(datagram) = wire::parse_ipv4_icmp(packet.bytes)
+                && let Some((id, answer)) = sockets.flow.match_icmp(packet.from, &datagram.icmp)
+            {
+                matched |= record(id, packet.from, packet.at, answer);
+            }
+        }
+        if tcp && let Some(sender) = sockets.sender.as_mut() {
+            while let Some(packet) = sender.recv(now).map_err(TraceError::Receive)? {
+                if let Some(id) = sockets.flow.match_tcp(packet.bytes) {
+                    matched |= record(id, packet.from, packet.at, Answer::Reached);
+                }
+            }
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if matched || left.is_zero() {
+            break;
+        }
+        let refs: Vec<&Socket> = sockets_to_poll.iter().collect();
+        if !socket::wait_readable(&refs, left).map_err(TraceError::Receive)? {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Runs `request.rounds` walks: `on_hop` sees the first walk's hops as they
+/// complete (traceroute's live view); the report aggregates every round.
+pub fn run(
+    request: &Request,
+    on_hop: &mut dyn FnMut(&Hop) -> io::Result<()>,
+) -> Result<Report, TraceError> {
+    let mut sockets = Sockets::open(request)?;
+    let per_walk = (usize::from(request.max_hops - request.first_ttl) + 1)
+        * usize::from(request.probes.max(1));
+    let mut walks = Vec::new();
+    for round in 0..request.rounds.max(1) {
+        let base = ((round as usize * per_walk) % 0xfffe) as u16;
+        let mut quiet = |_: &Hop| Ok(());
+        let observer: &mut dyn FnMut(&Hop) -> io::Result<()> =
+            if round == 0 { on_hop } else { &mut quiet };
+        walks.push(walk(request, &mut sockets, base, observer)?);
+    }
+    Ok(Report::new(request, sockets.flow.source, walks))
+}

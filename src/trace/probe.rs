@@ -1,0 +1,341 @@
+//! Trace probes per method: how each is built, and how an answer is tied
+//! back to the probe that caused it.
+//!
+//! Paris traceroute's rule: for UDP and TCP every probe of a walk has the
+//! same addresses, protocol and ports, so routers that balance per flow
+//! send them all down one path. Probes are told apart by a field flow
+//! hashes do not read and ICMP errors quote back: the UDP checksum (made to
+//! equal the probe id by choosing two payload bytes), the TCP sequence
+//! number, the ICMP sequence number.
+#![forbid(unsafe_code)]
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use pnet_packet::tcp::{TcpFlags, TcpPacket};
+use serde::Serialize;
+
+use crate::wire::icmp::v4;
+use crate::wire::ipv4::{self, PROTO_TCP};
+use crate::wire::{IcmpBody, IcmpMessage, QuotedTransport, emit};
+
+/// How probes travel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Method {
+    /// ICMP echo requests; the target answers with an echo reply.
+    Icmp,
+    /// UDP datagrams to an unused port; the target answers port unreachable.
+    Udp,
+    /// TCP SYNs; the target answers SYN-ACK (open) or RST (closed).
+    Tcp,
+}
+
+impl Method {
+    /// Lower-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Icmp => "icmp",
+            Method::Udp => "udp",
+            Method::Tcp => "tcp",
+        }
+    }
+}
+
+/// Bytes of UDP payload (traceroute's default 60-byte packets: 20 + 8 + 32).
+pub const UDP_PAYLOAD: usize = 32;
+/// Bytes of ICMP echo data (20 + 8 + 32 = 60, as traceroute -I sends).
+pub const ICMP_PAYLOAD: usize = 32;
+
+/// The fixed identity of a walk's flow.
+#[derive(Debug, Clone, Copy)]
+pub struct Flow {
+    /// The method.
+    pub method: Method,
+    /// Our address.
+    pub source: Ipv4Addr,
+    /// The target.
+    pub target: Ipv4Addr,
+    /// Our port (UDP/TCP) or ICMP identifier.
+    pub source_port: u16,
+    /// The target's port (UDP/TCP).
+    pub port: u16,
+}
+
+/// What an answer said about its probe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Answer {
+    /// A router on the way: Time Exceeded.
+    TimeExceeded,
+    /// The target itself answered.
+    Reached,
+    /// Someone reported the target unreachable (traceroute's `!H`, `!N`, …).
+    Unreachable(&'static str),
+}
+
+impl Flow {
+    /// The transport bytes of probe `id` (1..=0xfffe).
+    pub fn build(&self, id: u16) -> Vec<u8> {
+        match self.method {
+            Method::Icmp => emit::icmp_v4(
+                v4::ECHO_REQUEST,
+                0,
+                emit::ident_seq(self.source_port, id),
+                &[0u8; ICMP_PAYLOAD],
+                false,
+            ),
+            Method::Udp => emit::udp_probe(
+                (self.source, self.source_port),
+                (self.target, self.port),
+                id,
+                UDP_PAYLOAD,
+            ),
+            Method::Tcp => emit::tcp_syn(
+                (self.source, self.source_port),
+                (self.target, self.port),
+                self.tcp_seq(id),
+            ),
+        }
+    }
+
+    fn tcp_seq(&self, id: u16) -> u32 {
+        (u32::from(self.source_port) << 16) | u32::from(id)
+    }
+
+    /// The probe id an ICMP message answers, and what it says.
+    pub fn match_icmp(&self, from: IpAddr, icmp: &IcmpMessage) -> Option<(u16, Answer)> {
+        if let IcmpBody::Echo { ident, seq, .. } = &icmp.body {
+            let ours = self.method == Method::Icmp
+                && icmp.kind == v4::ECHO_REPLY
+                && from == IpAddr::V4(self.target)
+                && *ident == self.source_port;
+            return ours.then_some((*seq, Answer::Reached));
+        }
+        let quoted = icmp.quoted()?;
+        if quoted.destination != IpAddr::V4(self.target) {
+            return None;
+        }
+        let id = match (self.method, &quoted.transport) {
+            (
+                Method::Icmp,
+                QuotedTransport::Icmp {
+                    kind, ident, seq, ..
+                },
+            ) if *kind == v4::ECHO_REQUEST && *ident == self.source_port => *seq,
+            (
+                Method::Udp,
+                QuotedTransport::Udp {
+                    source_port,
+                    destination_port,
+                    checksum,
+                    ..
+                },
+            ) if *source_port == self.source_port && *destination_port == self.port => *checksum,
+            (
+                Method::Tcp,
+                QuotedTransport::Tcp {
+                    source_port,
+                    destination_port,
+                    seq,
+                },
+            ) if *source_port == self.source_port
+                && *destination_port == self.port
+                && seq >> 16 == u32::from(self.source_port) =>
+            {
+                (*seq & 0xffff) as u16
+            }
+            _ => return None,
+        };
+        let answer = match icmp.kind {
+            v4::TIME_EXCEEDED => Answer::TimeExceeded,
+            v4::DEST_UNREACHABLE => {
+                let reached = from == IpAddr::V4(self.target)
+                    && matches!(
+                        (self.method, icmp.code),
+                        (Method::Udp, 3) | (Method::Icmp | Method::Tcp, 2 | 3)
+                    );
+                if reached {
+                    Answer::Reached
+                } else {
+                    Answer::Unreachable(unreachable_flag(icmp.code))
+                }
+            }
+            _ => return None,
+        };
+        Some((id, answer))
+    }
+
+    /// The probe id a TCP segment from the target answers (SYN-ACK or RST
+    /// acknowledging our SYN).
+    pub fn match_tcp(&self, datagram: &[u8]) -> Option<u16> {
+        if self.method != Method::Tcp {
+            return None;
+        }
+        let (header, payload) = ipv4::parse(datagram).ok()?;
+        if header.protocol != PROTO_TCP || header.source != self.target {
+            return None;
+        }
+        let tcp = TcpPacket::new(payload)?;
+        if payload.len() < emit::TCP_HEADER_LEN
+            || tcp.get_source() != self.port
+            || tcp.get_destination() != self.source_port
+        {
+            return None;
+        }
+        let flags = tcp.get_flags();
+        let answers = flags & TcpFlags::ACK != 0 && (flags & (TcpFlags::SYN | TcpFlags::RST)) != 0;
+        let seq = tcp.get_acknowledgement().wrapping_sub(1);
+        (answers && seq >> 16 == u32::from(self.source_port)).then_some((seq & 0xffff) as u16)
+    }
+}
+
+/// traceroute's annotation for an ICMP unreachable code.
+pub fn unreachable_flag(code: u8) -> &'static str {
+    match code {
+        0 => "!N",
+        1 => "!H",
+        2 => "!P",
+        3 => "!p",
+        4 => "!F",
+        5 => "!S",
+        9 | 10 | 13 => "!X",
+        14 => "!V",
+        15 => "!C",
+        _ => "!?",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::{self, emit::Ipv4Fields};
+
+    const US: Ipv4Addr = Ipv4Addr::new(10, 9, 0, 1);
+    const TARGET: Ipv4Addr = Ipv4Addr::new(10, 9, 3, 2);
+    const ROUTER: Ipv4Addr = Ipv4Addr::new(10, 9, 1, 1);
+
+    fn flow(method: Method) -> Flow {
+        Flow {
+            method,
+            source: US,
+            target: TARGET,
+            source_port: 40000,
+            port: 33434,
+        }
+    }
+
+    /// The ICMP error `router` would send about `probe` (an IPv4 datagram
+    /// carrying `transport`), as a raw socket would read it.
+    fn error_about(
+        kind: u8,
+        code: u8,
+        protocol: u8,
+        transport: &[u8],
+        router: Ipv4Addr,
+    ) -> (IpAddr, IcmpMessage) {
+        let original = emit::ipv4_header(
+            &Ipv4Fields {
+                tos: 0,
+                identification: 1,
+                dont_fragment: false,
+                ttl: 1,
+                protocol,
+                source: US,
+                destination: TARGET,
+            },
+            transport,
+        );
+        let quote = &original[..original.len().min(28)];
+        let icmp = emit::icmp_v4(kind, code, [0; 4], quote, false);
+        (IpAddr::V4(router), wire::icmp::parse_v4(&icmp).unwrap())
+    }
+
+    #[test]
+    fn every_udp_probe_keeps_the_flow_and_is_told_apart_by_its_checksum() {
+        let flow = flow(Method::Udp);
+        for id in [1u16, 2, 90, 0xfffe] {
+            let probe = flow.build(id);
+            assert_eq!(
+                &probe[0..4],
+                &[0x9c, 0x40, 0x82, 0x9a],
+                "same ports for every probe"
+            );
+            let (from, icmp) = error_about(11, 0, 17, &probe, ROUTER);
+            assert_eq!(
+                flow.match_icmp(from, &icmp),
+                Some((id, Answer::TimeExceeded))
+            );
+        }
+        let (from, icmp) = error_about(3, 3, 17, &flow.build(7), TARGET);
+        assert_eq!(flow.match_icmp(from, &icmp), Some((7, Answer::Reached)));
+        let (from, icmp) = error_about(3, 1, 17, &flow.build(7), ROUTER);
+        assert_eq!(
+            flow.match_icmp(from, &icmp),
+            Some((7, Answer::Unreachable("!H")))
+        );
+    }
+
+    #[test]
+    fn another_flows_error_is_not_ours() {
+        let mine = flow(Method::Udp);
+        let other = Flow {
+            source_port: 40001,
+            ..mine
+        };
+        let (from, icmp) = error_about(11, 0, 17, &other.build(3), ROUTER);
+        assert_eq!(mine.match_icmp(from, &icmp), None);
+        let (from, icmp) = error_about(11, 0, 6, &flow(Method::Tcp).build(3), ROUTER);
+        assert_eq!(mine.match_icmp(from, &icmp), None);
+    }
+
+    #[test]
+    fn tcp_probes_are_matched_by_sequence_in_errors_and_in_answers() {
+        let flow = Flow {
+            port: 80,
+            ..flow(Method::Tcp)
+        };
+        let (from, icmp) = error_about(11, 0, 6, &flow.build(12), ROUTER);
+        assert_eq!(
+            flow.match_icmp(from, &icmp),
+            Some((12, Answer::TimeExceeded))
+        );
+        // A SYN-ACK from the target acknowledging probe 12.
+        let mut syn_ack = emit::tcp_syn((TARGET, 80), (US, 40000), 999);
+        syn_ack[13] = TcpFlags::SYN | TcpFlags::ACK;
+        syn_ack[8..12].copy_from_slice(&(flow.tcp_seq(12) + 1).to_be_bytes());
+        let datagram = emit::ipv4_header(
+            &Ipv4Fields {
+                tos: 0,
+                identification: 0,
+                dont_fragment: true,
+                ttl: 62,
+                protocol: 6,
+                source: TARGET,
+                destination: US,
+            },
+            &syn_ack,
+        );
+        assert_eq!(flow.match_tcp(&datagram), Some(12));
+        assert_eq!(flow.match_tcp(&datagram[..30]), None);
+    }
+
+    #[test]
+    fn echo_replies_match_by_identifier_only_from_the_target() {
+        let flow = Flow {
+            port: 0,
+            ..flow(Method::Icmp)
+        };
+        let reply = emit::icmp_v4(0, 0, emit::ident_seq(40000, 5), &[0; 32], false);
+        let icmp = wire::icmp::parse_v4(&reply).unwrap();
+        assert_eq!(
+            flow.match_icmp(IpAddr::V4(TARGET), &icmp),
+            Some((5, Answer::Reached))
+        );
+        assert_eq!(flow.match_icmp(IpAddr::V4(ROUTER), &icmp), None);
+        let (from, icmp) = error_about(11, 0, 1, &flow.build(4), ROUTER);
+        assert_eq!(
+            flow.match_icmp(from, &icmp),
+            Some((4, Answer::TimeExceeded))
+        );
+    }
+}

@@ -1,0 +1,182 @@
+//! Building packets field by field with pnet's mutable packet types.
+#![forbid(unsafe_code)]
+
+use std::net::Ipv4Addr;
+
+use pnet_packet::Packet;
+use pnet_packet::icmp::{self, IcmpCode, IcmpPacket, IcmpType, MutableIcmpPacket};
+use pnet_packet::ip::IpNextHeaderProtocol;
+use pnet_packet::ipv4::{self, MutableIpv4Packet};
+use pnet_packet::tcp::{self, MutableTcpPacket, TcpFlags};
+use pnet_packet::udp::{self, MutableUdpPacket};
+
+use super::icmp::HEADER_LEN;
+use super::ipv4::{FLAG_DF, HEADER_MIN};
+
+/// Length of a UDP header.
+pub const UDP_HEADER_LEN: usize = 8;
+/// Length of a TCP header without options.
+pub const TCP_HEADER_LEN: usize = 20;
+/// The TCP window advertised by SYN probes.
+const SYN_WINDOW: u16 = 64_240;
+
+/// The rest-of-header word of echo-like messages.
+pub fn ident_seq(ident: u16, seq: u16) -> [u8; 4] {
+    let [a, b] = ident.to_be_bytes();
+    let [c, d] = seq.to_be_bytes();
+    [a, b, c, d]
+}
+
+/// An ICMPv4 message: type, code, checksum (computed, or deliberately
+/// wrong with `bad_checksum`), the rest-of-header word and the data.
+pub fn icmp_v4(kind: u8, code: u8, rest: [u8; 4], data: &[u8], bad_checksum: bool) -> Vec<u8> {
+    let mut out = vec![0u8; HEADER_LEN + data.len()];
+    out[4..8].copy_from_slice(&rest);
+    out[HEADER_LEN..].copy_from_slice(data);
+    if let Some(mut packet) = MutableIcmpPacket::new(&mut out) {
+        packet.set_icmp_type(IcmpType(kind));
+        packet.set_icmp_code(IcmpCode(code));
+        packet.set_checksum(0);
+        let sum = IcmpPacket::new(packet.packet()).map_or(0, |view| icmp::checksum(&view));
+        // Off by one on purpose: as wrong as a checksum can be while
+        // everything else stays the same.
+        packet.set_checksum(if bad_checksum { sum ^ 0x0001 } else { sum });
+    }
+    out
+}
+
+/// An ICMPv6 message; the kernel writes its checksum (RFC 3542: raw
+/// ICMPv6 sockets always compute it, with the pseudo-header).
+pub fn icmp_v6(kind: u8, code: u8, rest: [u8; 4], data: &[u8]) -> Vec<u8> {
+    let mut out = vec![0u8; HEADER_LEN + data.len()];
+    out[0] = kind;
+    out[1] = code;
+    out[4..8].copy_from_slice(&rest);
+    out[HEADER_LEN..].copy_from_slice(data);
+    out
+}
+
+/// The IPv4 header fields a sender chooses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ipv4Fields {
+    /// Type of service byte.
+    pub tos: u8,
+    /// Identification.
+    pub identification: u16,
+    /// Set the DF bit.
+    pub dont_fragment: bool,
+    /// Time to live.
+    pub ttl: u8,
+    /// Protocol number of the payload.
+    pub protocol: u8,
+    /// Source address.
+    pub source: Ipv4Addr,
+    /// Destination address.
+    pub destination: Ipv4Addr,
+}
+
+/// A whole IPv4 datagram: a 20-byte header (checksum computed) and `payload`.
+pub fn ipv4_header(fields: &Ipv4Fields, payload: &[u8]) -> Vec<u8> {
+    let total = HEADER_MIN + payload.len();
+    let mut out = vec![0u8; total];
+    if let Some(mut packet) = MutableIpv4Packet::new(&mut out) {
+        packet.set_version(4);
+        packet.set_header_length((HEADER_MIN / 4) as u8);
+        packet.set_dscp(fields.tos >> 2);
+        packet.set_ecn(fields.tos & 0b11);
+        packet.set_total_length(u16::try_from(total).unwrap_or(u16::MAX));
+        packet.set_identification(fields.identification);
+        packet.set_flags(if fields.dont_fragment { FLAG_DF } else { 0 });
+        packet.set_ttl(fields.ttl);
+        packet.set_next_level_protocol(IpNextHeaderProtocol(fields.protocol));
+        packet.set_source(fields.source);
+        packet.set_destination(fields.destination);
+        packet.set_payload(payload);
+        let sum = ipv4::checksum(&packet.to_immutable());
+        packet.set_checksum(sum);
+    }
+    out
+}
+
+/// One's-complement addition of two 16-bit words.
+fn ones_add(a: u16, b: u16) -> u16 {
+    let sum = u32::from(a) + u32::from(b);
+    ((sum & 0xffff) + (sum >> 16)) as u16
+}
+
+fn udp_checksum(bytes: &[u8], source: Ipv4Addr, destination: Ipv4Addr) -> u16 {
+    udp::UdpPacket::new(bytes).map_or(0, |view| udp::ipv4_checksum(&view, &source, &destination))
+}
+
+/// A UDP datagram whose checksum is `checksum` (1..=0xfffe): the first two
+/// payload bytes are chosen to make it so. This is Paris traceroute's way
+/// of telling probes apart without touching the ports, which per-flow load
+/// balancers hash; the checksum comes back in the quote of any ICMP error.
+pub fn udp_probe(
+    source: (Ipv4Addr, u16),
+    destination: (Ipv4Addr, u16),
+    checksum: u16,
+    payload_len: usize,
+) -> Vec<u8> {
+    let payload_len = payload_len.max(2);
+    let mut out = vec![0u8; UDP_HEADER_LEN + payload_len];
+    if let Some(mut packet) = MutableUdpPacket::new(&mut out) {
+        packet.set_source(source.1);
+        packet.set_destination(destination.1);
+        packet.set_length(u16::try_from(UDP_HEADER_LEN + payload_len).unwrap_or(u16::MAX));
+    }
+    // checksum = !(S + w) in one's complement, so w = !checksum - S.
+    let base = !udp_checksum(&out, source.0, destination.0);
+    let word = ones_add(!checksum, !base);
+    out[UDP_HEADER_LEN..UDP_HEADER_LEN + 2].copy_from_slice(&word.to_be_bytes());
+    let sum = udp_checksum(&out, source.0, destination.0);
+    out[6..8].copy_from_slice(&sum.to_be_bytes());
+    out
+}
+
+/// A TCP SYN segment (no options) with sequence number `seq`.
+pub fn tcp_syn(source: (Ipv4Addr, u16), destination: (Ipv4Addr, u16), seq: u32) -> Vec<u8> {
+    let mut out = vec![0u8; TCP_HEADER_LEN];
+    if let Some(mut packet) = MutableTcpPacket::new(&mut out) {
+        packet.set_source(source.1);
+        packet.set_destination(destination.1);
+        packet.set_sequence(seq);
+        packet.set_data_offset((TCP_HEADER_LEN / 4) as u8);
+        packet.set_flags(TcpFlags::SYN);
+        packet.set_window(SYN_WINDOW);
+        let sum = tcp::ipv4_checksum(&packet.to_immutable(), &source.0, &destination.0);
+        packet.set_checksum(sum);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const A: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
+    const B: Ipv4Addr = Ipv4Addr::new(10, 0, 3, 2);
+
+    #[test]
+    fn udp_probes_carry_the_checksum_asked_for_and_it_verifies() {
+        for wanted in (1..=2000u16).chain([0x7fff, 0xfffe]) {
+            let bytes = udp_probe((A, 40000), (B, 33434), wanted, 32);
+            let field = u16::from_be_bytes([bytes[6], bytes[7]]);
+            assert_eq!(field, wanted, "asked for {wanted}");
+            let mut zeroed = bytes.clone();
+            zeroed[6] = 0;
+            zeroed[7] = 0;
+            assert_eq!(udp_checksum(&zeroed, A, B), field, "verifies for {wanted}");
+            assert_eq!(&bytes[0..4], &[0x9c, 0x40, 0x82, 0x9a], "ports unchanged");
+        }
+    }
+
+    #[test]
+    fn a_syn_has_only_the_syn_flag_and_a_valid_checksum() {
+        let bytes = tcp_syn((A, 40000), (B, 80), 77);
+        let view = tcp::TcpPacket::new(&bytes).unwrap();
+        assert_eq!(view.get_flags(), TcpFlags::SYN);
+        assert_eq!(view.get_sequence(), 77);
+        assert_eq!(tcp::ipv4_checksum(&view, &A, &B), view.get_checksum());
+    }
+}

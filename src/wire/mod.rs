@@ -1,0 +1,183 @@
+//! Packet formats on the wire for `netdx icmp` and `netdx trace`: checked
+//! views over untrusted bytes (pnet's packet types) turned into parsed
+//! representations the rest of the code matches on, and the emitters that
+//! build probes field by field.
+//!
+//! Every parser takes arbitrary bytes and returns a [`WireError`] for
+//! anything short, inconsistent or of the wrong version; none of them can
+//! panic (the fuzz target in `fuzz/` holds them to that).
+#![forbid(unsafe_code)]
+
+pub mod emit;
+pub mod icmp;
+pub mod ipv4;
+pub mod names;
+pub mod quoted;
+
+use thiserror::Error;
+
+pub use icmp::{IcmpBody, IcmpMessage};
+pub use ipv4::Ipv4Header;
+pub use quoted::{Quoted, QuotedTransport};
+
+/// Why bytes could not be read as the packet they claim to be.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum WireError {
+    /// Fewer bytes than the smallest valid header.
+    #[error("{what} truncated: {got} bytes, at least {need} needed")]
+    Truncated {
+        /// Which header.
+        what: &'static str,
+        /// Bytes present.
+        got: usize,
+        /// Bytes needed.
+        need: usize,
+    },
+    /// A header field that contradicts the packet.
+    #[error("malformed {what}: {why}")]
+    Malformed {
+        /// Which header.
+        what: &'static str,
+        /// The inconsistency.
+        why: String,
+    },
+}
+
+/// Fails with [`WireError::Truncated`] unless `bytes` holds `need` bytes.
+pub(crate) fn need(bytes: &[u8], need: usize, what: &'static str) -> Result<(), WireError> {
+    if bytes.len() < need {
+        return Err(WireError::Truncated {
+            what,
+            got: bytes.len(),
+            need,
+        });
+    }
+    Ok(())
+}
+
+/// A big-endian u16 at `at` (callers have checked the length).
+pub(crate) fn be16(bytes: &[u8], at: usize) -> u16 {
+    bytes
+        .get(at..at + 2)
+        .map_or(0, |b| u16::from_be_bytes([b[0], b[1]]))
+}
+
+/// A big-endian u32 at `at` (callers have checked the length).
+pub(crate) fn be32(bytes: &[u8], at: usize) -> u32 {
+    bytes
+        .get(at..at + 4)
+        .map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+}
+
+/// One datagram read from a raw IPv4 socket: its IP header and ICMP message.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Ipv4Icmp {
+    /// The IP header, as received.
+    pub ip: Ipv4Header,
+    /// The ICMP message it carries.
+    pub icmp: IcmpMessage,
+}
+
+/// Parses what a raw `IPPROTO_ICMP` socket delivers: an IPv4 header and an
+/// ICMP message, both checked (lengths, version, checksums).
+pub fn parse_ipv4_icmp(bytes: &[u8]) -> Result<Ipv4Icmp, WireError> {
+    let (ip, payload) = ipv4::parse(bytes)?;
+    if ip.protocol != ipv4::PROTO_ICMP {
+        return Err(WireError::Malformed {
+            what: "IPv4 header",
+            why: format!("protocol {} is not ICMP", ip.protocol),
+        });
+    }
+    let icmp = icmp::parse_v4(payload)?;
+    Ok(Ipv4Icmp { ip, icmp })
+}
+
+#[cfg(test)]
+mod captured {
+    //! Packets captured off a raw ICMP socket in the test chain
+    //! (client 10.9.10.1 → router A 10.9.10.2 → router B → target 10.9.12.2).
+    use super::*;
+    use std::net::{IpAddr, Ipv4Addr};
+
+    fn bytes(hex: &str) -> Vec<u8> {
+        (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    /// Router A's Time Exceeded about a UDP probe with TTL 1.
+    const TIME_EXCEEDED: &str = "45c00058963c00004001bb940a090a020a090a010b001f4e000000004500003c89b540000111c5e70a090a010a090c02ccfb829a0028000185f2000000000000000000000000000000000000000000000000000000000000";
+    /// The target's port unreachable about a UDP probe.
+    const PORT_UNREACHABLE: &str = "45c0005837e600003e0119eb0a090c020a090a010303274b000000004500003c89b740000111c5e50a090a010a090c02ccfb829a0028000385f0000000000000000000000000000000000000000000000000000000000000";
+    /// The target's timestamp reply.
+    const TIMESTAMP_REPLY: &str =
+        "4500002837f400003e011acd0a090c020a090a010e0071875ce0000100e9604900e9604900e96049";
+
+    #[test]
+    fn a_captured_time_exceeded_decodes_with_its_quoted_udp_probe() {
+        let packet = parse_ipv4_icmp(&bytes(TIME_EXCEEDED)).unwrap();
+        assert_eq!(packet.ip.source, Ipv4Addr::new(10, 9, 10, 2));
+        assert_eq!(packet.ip.ttl, 64);
+        assert_eq!(
+            packet.ip.tos, 0xc0,
+            "routers send errors as network control"
+        );
+        assert_eq!(packet.ip.checksum_ok, Some(true));
+        assert_eq!(packet.icmp.type_name, "time-exceeded");
+        assert_eq!(packet.icmp.checksum_ok, Some(true));
+        let quoted = packet.icmp.quoted().unwrap();
+        assert_eq!(quoted.destination, IpAddr::V4(Ipv4Addr::new(10, 9, 12, 2)));
+        assert_eq!(quoted.ttl, 1);
+        assert_eq!(
+            quoted.transport,
+            QuotedTransport::Udp {
+                source_port: 52475,
+                destination_port: 33434,
+                length: 40,
+                checksum: 1
+            }
+        );
+    }
+
+    #[test]
+    fn a_captured_port_unreachable_and_timestamp_reply_decode() {
+        let packet = parse_ipv4_icmp(&bytes(PORT_UNREACHABLE)).unwrap();
+        assert_eq!(packet.icmp.code_name, Some("port-unreachable"));
+        assert_eq!(packet.ip.ttl, 62);
+        let packet = parse_ipv4_icmp(&bytes(TIMESTAMP_REPLY)).unwrap();
+        assert_eq!(packet.icmp.type_name, "timestamp-reply");
+        assert!(matches!(
+            packet.icmp.body,
+            IcmpBody::Timestamp {
+                originate: 0x00e9_6049,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn every_truncation_and_single_byte_corruption_is_an_error_or_a_value_never_a_panic() {
+        for hex in [TIME_EXCEEDED, PORT_UNREACHABLE, TIMESTAMP_REPLY] {
+            let packet = bytes(hex);
+            for len in 0..packet.len() {
+                let _ = parse_ipv4_icmp(&packet[..len]);
+                let _ = icmp::parse_v6(&packet[..len]);
+            }
+            for at in 0..packet.len() {
+                for value in [0x00, 0x01, 0x0f, 0x40, 0x4f, 0x80, 0xff] {
+                    let mut bent = packet.clone();
+                    bent[at] = value;
+                    let _ = parse_ipv4_icmp(&bent);
+                    let _ = icmp::parse_v6(&bent[20..]);
+                }
+            }
+        }
+        // Cut inside the quote: the error says what is missing.
+        let cut = bytes(TIME_EXCEEDED);
+        assert!(matches!(
+            parse_ipv4_icmp(&cut[..30]),
+            Err(WireError::Truncated { .. })
+        ));
+    }
+}

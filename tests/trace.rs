@@ -1,0 +1,308 @@
+//! `netdx trace` through a routed chain of namespaces: client → router A →
+//! router B → target.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+
+use common::{Chain, assert_one_line_error, stderr, stdout};
+use serde_json::Value;
+
+/// Runs `netdx --json trace -n ARGS` in the chain's client.
+fn trace_json(chain: &Chain, args: &[&str]) -> (Option<i32>, Value) {
+    let mut full = vec!["--json", "trace", "-n"];
+    full.extend_from_slice(args);
+    let output = chain.client.netdx(&full);
+    let json = serde_json::from_str(&stdout(&output)).unwrap_or_else(|err| {
+        panic!(
+            "not JSON ({err}): {} / {}",
+            stdout(&output),
+            stderr(&output)
+        )
+    });
+    (output.status.code(), json)
+}
+
+/// The responders of each hop of the first walk; `None` for a silent probe.
+fn path(json: &Value) -> Vec<Vec<Option<String>>> {
+    json["walks"][0]["hops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|hop| {
+            hop["probes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["responder"].as_str().map(str::to_string))
+                .collect()
+        })
+        .collect()
+}
+
+fn all(address: &str, probes: usize) -> Vec<Option<String>> {
+    vec![Some(address.to_string()); probes]
+}
+
+#[test]
+fn every_method_shows_router_a_router_b_and_the_target_in_order() {
+    require_root!();
+    let chain = Chain::new("trorder");
+    for method in ["--udp", "--icmp", "--tcp"] {
+        let (code, json) = trace_json(&chain, &[method, Chain::TARGET]);
+        assert_eq!(code, Some(0), "{method}: {json}");
+        assert_eq!(
+            path(&json),
+            vec![
+                all(Chain::ROUTER_A, 3),
+                all(Chain::ROUTER_B, 3),
+                all(Chain::TARGET, 3)
+            ],
+            "{method}"
+        );
+        assert_eq!(json["reached"], true);
+        let hops = json["walks"][0]["hops"].as_array().unwrap();
+        assert_eq!(hops[0]["probes"][0]["answer"], "time_exceeded");
+        assert_eq!(hops[2]["probes"][0]["answer"], "reached");
+        for hop in hops {
+            for probe in hop["probes"].as_array().unwrap() {
+                let rtt = probe["rtt_ms"].as_f64().unwrap();
+                assert!(rtt > 0.0 && rtt < 1000.0, "{method}: rtt {rtt}");
+            }
+        }
+    }
+}
+
+#[test]
+fn text_output_looks_like_traceroute() {
+    require_root!();
+    let chain = Chain::new("trtext");
+    let output = chain.client.netdx(&["trace", "-n", Chain::TARGET]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stdout(&output);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "netdx trace to 10.9.12.2 (10.9.12.2), 30 hops max, udp probes to port 33434"
+    );
+    let hop =
+        regex::Regex::new(r"^ ?(\d)  (\S+)  \d+\.\d{3} ms  \d+\.\d{3} ms  \d+\.\d{3} ms$").unwrap();
+    let seen: Vec<(String, String)> = lines[1..]
+        .iter()
+        .map(|line| {
+            let c = hop
+                .captures(line)
+                .unwrap_or_else(|| panic!("not a hop line: {line:?}"));
+            (c[1].to_string(), c[2].to_string())
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("1".into(), Chain::ROUTER_A.into()),
+            ("2".into(), Chain::ROUTER_B.into()),
+            ("3".into(), Chain::TARGET.into())
+        ]
+    );
+}
+
+#[test]
+fn a_router_that_drops_icmp_shows_stars_and_the_walk_continues() {
+    require_root!();
+    let chain = Chain::new("trsilent");
+    chain.router_b.sh("iptables -A OUTPUT -p icmp -j DROP");
+    for method in ["--udp", "--icmp", "--tcp"] {
+        let started = std::time::Instant::now();
+        let (code, json) = trace_json(&chain, &[method, "-w", "3", Chain::TARGET]);
+        assert_eq!(code, Some(0), "{method}: {json}");
+        assert_eq!(
+            path(&json),
+            vec![
+                all(Chain::ROUTER_A, 3),
+                vec![None, None, None],
+                all(Chain::TARGET, 3)
+            ],
+            "{method}"
+        );
+        // Answers from the later hop cut the wait for the silent one short
+        // (traceroute's NEAR factor), instead of waiting out -w 3.
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(2),
+            "{method} took {:?}",
+            started.elapsed()
+        );
+    }
+}
+
+#[test]
+fn udp_and_tcp_probes_keep_one_flow_and_differ_only_in_the_quoted_field() {
+    require_root!();
+    let chain = Chain::new("trparis");
+    for (method, protocol) in [("--udp", 17), ("--tcp", 6)] {
+        let file = format!(
+            "{}/netdx-trace-capture-{}-{protocol}.jsonl",
+            std::env::temp_dir().display(),
+            std::process::id()
+        );
+        let mut capture = chain
+            .client
+            .command(
+                "python3",
+                &[&common::responder("capture_probes.py"), "c0", &file, "1.5"],
+            )
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 runs");
+        let mut ready = String::new();
+        BufReader::new(capture.stdout.take().unwrap())
+            .read_line(&mut ready)
+            .unwrap();
+        assert_eq!(ready.trim(), "ready");
+        let (code, _) = trace_json(&chain, &[method, Chain::TARGET]);
+        assert_eq!(code, Some(0));
+        capture.wait().unwrap();
+        let records: Vec<Value> = std::fs::read_to_string(&file)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .filter(|r: &Value| r["protocol"] == protocol && r["dst"] == Chain::TARGET)
+            .collect();
+        let _ = std::fs::remove_file(&file);
+        assert!(records.len() >= 9, "{method}: {records:?}");
+        let flows: std::collections::BTreeSet<(u64, u64)> = records
+            .iter()
+            .map(|r| (r["sport"].as_u64().unwrap(), r["dport"].as_u64().unwrap()))
+            .collect();
+        assert_eq!(
+            flows.len(),
+            1,
+            "{method}: one flow for every probe: {flows:?}"
+        );
+        let field = if protocol == 17 { "checksum" } else { "seq" };
+        let ids: std::collections::BTreeSet<u64> =
+            records.iter().map(|r| r[field].as_u64().unwrap()).collect();
+        assert_eq!(
+            ids.len(),
+            records.len(),
+            "{method}: each probe its own {field}"
+        );
+        let ttls: std::collections::BTreeSet<u64> =
+            records.iter().map(|r| r["ttl"].as_u64().unwrap()).collect();
+        assert!(ttls.contains(&1) && ttls.contains(&2) && ttls.contains(&3));
+    }
+}
+
+#[test]
+fn tcp_reaches_an_open_port_with_syn_ack_and_a_closed_one_with_rst() {
+    require_root!();
+    let mut chain = Chain::new("trtcp");
+    chain.target.spawn_ready(
+        "python3",
+        &[
+            "-c",
+            "import socket,time\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\ns.bind(('0.0.0.0',8080))\ns.listen(16)\nprint('ready',flush=True)\ntime.sleep(60)",
+        ],
+    );
+    for port in ["8080", "8081"] {
+        let (code, json) = trace_json(&chain, &["--tcp", "-p", port, Chain::TARGET]);
+        assert_eq!(code, Some(0), "port {port}: {json}");
+        assert_eq!(path(&json)[2], all(Chain::TARGET, 3), "port {port}");
+        assert_eq!(json["port"], port.parse::<u64>().unwrap());
+    }
+}
+
+#[test]
+fn report_mode_counts_loss_and_round_trips_per_hop() {
+    require_root!();
+    let chain = Chain::new("trreport");
+    let (code, json) = trace_json(&chain, &["-c", "4", "-q", "1", Chain::TARGET]);
+    assert_eq!(code, Some(0), "{json}");
+    assert_eq!(json["rounds"], 4);
+    assert_eq!(json["walks"].as_array().unwrap().len(), 4);
+    let hops = json["hops"].as_array().unwrap();
+    assert_eq!(hops.len(), 3);
+    for (hop, address) in hops
+        .iter()
+        .zip([Chain::ROUTER_A, Chain::ROUTER_B, Chain::TARGET])
+    {
+        assert_eq!(hop["sent"], 4);
+        assert_eq!(hop["received"], 4);
+        assert_eq!(hop["loss_pct"], 0.0);
+        assert_eq!(hop["responders"][0], address);
+        assert!(hop["best_ms"].as_f64() <= hop["avg_ms"].as_f64());
+        assert!(hop["avg_ms"].as_f64() <= hop["worst_ms"].as_f64());
+    }
+    let output = chain
+        .client
+        .netdx(&["trace", "-n", "-c", "2", "-q", "1", Chain::TARGET]);
+    let text = stdout(&output);
+    assert!(text.contains("Loss%") && text.contains("StDev"), "{text}");
+    assert!(text.contains(Chain::ROUTER_B), "{text}");
+}
+
+#[test]
+fn an_unanswered_target_ends_at_max_hops_with_exit_1() {
+    require_root!();
+    let chain = Chain::new("trnone");
+    chain.target.sh("iptables -A INPUT -j DROP");
+    let (code, json) = trace_json(&chain, &["-m", "4", "-w", "0.5", Chain::TARGET]);
+    assert_eq!(code, Some(1), "{json}");
+    assert_eq!(json["reached"], false);
+    let path = path(&json);
+    assert_eq!(path.len(), 4);
+    assert_eq!(path[0], all(Chain::ROUTER_A, 3));
+    assert_eq!(path[2], vec![None, None, None]);
+}
+
+#[test]
+fn a_router_reporting_the_target_unreachable_ends_the_walk_with_its_flag() {
+    require_root!();
+    let chain = Chain::new("trunreach");
+    chain
+        .router_b
+        .sh("iptables -A FORWARD -d 10.9.12.2 -j REJECT --reject-with icmp-host-unreachable");
+    // Probes with TTL 3 reach router B's FORWARD chain and are refused there:
+    // hop 3 is router B, flagged !H, and the walk stops.
+    let output = chain.client.netdx(&["trace", "-n", Chain::TARGET]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let text = stdout(&output);
+    let last = text.lines().last().unwrap();
+    assert!(
+        last.starts_with(" 3  10.9.11.2") && last.contains("!H"),
+        "{text}"
+    );
+}
+
+#[test]
+fn bad_arguments_are_one_line_errors() {
+    for (args, fragment) in [
+        (vec!["trace", "::1"], "IPv4 paths"),
+        (
+            vec!["trace", "-f", "5", "-m", "3", "127.0.0.1"],
+            "beyond the last",
+        ),
+        (
+            vec!["trace", "--icmp", "-p", "80", "127.0.0.1"],
+            "ICMP probes have none",
+        ),
+        (vec!["trace", "-q", "11", "127.0.0.1"], "1 to 10"),
+        (vec!["trace", "-w", "0", "127.0.0.1"], "more than zero"),
+        (vec!["trace", "-p", "70000", "127.0.0.1"], "out of range"),
+        (
+            vec!["trace", "--udp", "--tcp", "127.0.0.1"],
+            "cannot be used with",
+        ),
+        (vec!["trace", "no-such-host.invalid"], "cannot resolve"),
+    ] {
+        let output = common::netdx(&args);
+        assert_one_line_error(&output, fragment);
+    }
+}
+
+#[test]
+fn without_cap_net_raw_it_says_how_to_get_it() {
+    require_root!();
+    let output = common::netdx_unprivileged(&["trace", "-n", "127.0.0.1"]);
+    assert_one_line_error(&output, "setcap cap_net_raw+ep");
+}
