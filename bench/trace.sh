@@ -30,7 +30,7 @@ bench_pair() {
     for cmd in "$@"; do
         local m
         m=$(median_ms "$json" $i)
-        echo "| $scenario | \`${cmd/$NETDX/netdx}\` | $m | $(ratio "$base" "$m") |"
+        echo "| $scenario | \`${cmd/$NETDX/netdx}\` | $m | $(python3 -c 'import sys; print("%.3g" % (float(sys.argv[1]) / float(sys.argv[2])))' "$base" "$m") |"
         i=$((i + 1))
     done
 }
