@@ -268,3 +268,44 @@ fn bad_arguments_are_one_line_errors() {
         assert_one_line_error(&output, fragment);
     }
 }
+
+#[test]
+fn replies_that_fail_their_checks_or_belong_to_another_probe_are_not_trusted() {
+    require_root!();
+    // A host whose kernel is quiet and whose scripted responder answers
+    // probe 1 with a bad checksum, probe 2 with another identifier, probe 3
+    // correctly.
+    let mut pair = common::Pair::new("icmpmis");
+    pair.host.sysctl("net.ipv4.icmp_echo_ignore_all=1");
+    pair.host.spawn_ready(
+        "python3",
+        &[
+            &common::responder("icmp_responder.py"),
+            "badsum,foreign,echo",
+        ],
+    );
+    let output = pair.client.netdx(&[
+        "--json",
+        "icmp",
+        "-c",
+        "3",
+        "-i",
+        "0.1",
+        "-W",
+        "0.5",
+        common::Pair::HOST_V4,
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let json: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let answered: Vec<u64> = events(&json, "answer")
+        .iter()
+        .map(|a| a["probe"].as_u64().unwrap())
+        .collect();
+    assert_eq!(answered, vec![3], "{json}");
+    let missing: Vec<u64> = events(&json, "no_answer")
+        .iter()
+        .map(|a| a["probe"].as_u64().unwrap())
+        .collect();
+    assert_eq!(missing, vec![1, 2]);
+    assert_eq!(json["summary"]["ignored"], 2);
+}

@@ -356,10 +356,17 @@ pub fn run(
             } else {
                 wire::parse_ipv4_icmp(packet.bytes).map(|d| (Some(d.ip), d.icmp))
             };
+            // Nothing in a packet that fails its checks is trusted.
             let Ok((ip, icmp)) = decoded else {
                 summary.ignored += 1;
                 continue;
             };
+            if icmp.checksum_ok == Some(false)
+                || ip.as_ref().is_some_and(|h| h.checksum_ok == Some(false))
+            {
+                summary.ignored += 1;
+                continue;
+            }
             let Some(matched_by) =
                 matches(request, &probe, expected_reply, seq, packet.from, &icmp)
             else {
