@@ -26,6 +26,17 @@ fn pid_listening(ns: &Netns, port: u16) -> u32 {
         .unwrap()
 }
 
+/// Starts tests/responders/socket_holder.py in `ns` (a listener shared by a
+/// parent and its forked child, plus connected and UDP sockets); returns the
+/// facts it reports (pids, ports).
+fn socket_holder(ns: &mut Netns, tag: &str) -> Value {
+    let file = format!("/tmp/netdx-holder-{}-{tag}.json", std::process::id());
+    ns.spawn_ready("python3", &[&responder("socket_holder.py"), &file]);
+    let facts = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let _ = std::fs::remove_file(&file);
+    facts
+}
+
 fn alive(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
         stat.split_whitespace()
@@ -69,10 +80,7 @@ fn a_used_port_exits_0_and_lists_its_holders_and_a_free_one_exits_1() {
 fn a_socket_shared_after_fork_lists_both_processes_and_t_prints_pids() {
     require_root!();
     let mut ns = Netns::new("shared");
-    let file = format!("/tmp/netdx-holder-{}-port.json", std::process::id());
-    ns.spawn_ready("python3", &[&responder("socket_holder.py"), &file]);
-    let facts: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
-    let _ = std::fs::remove_file(&file);
+    let facts = socket_holder(&mut ns, "port");
     let port = facts["ports"]["tcp4"].to_string();
     let (parent, child) = (
         facts["pid"].as_u64().unwrap(),
@@ -268,4 +276,41 @@ fn command_lines_with_newlines_stay_on_one_row() {
         text.contains("\\nprint('ready'"),
         "newlines are shown escaped: {text}"
     );
+}
+
+#[test]
+fn the_bpf_iterator_and_the_proc_scan_find_the_same_owners() {
+    require_root!();
+    let mut ns = Netns::new("owners");
+    let facts = socket_holder(&mut ns, "owners");
+    let port = facts["ports"]["tcp4"].to_string();
+    let run = |way: &str, args: &[&str]| -> Value {
+        let output = ns
+            .command(common::netdx_bin(), args)
+            .env("NETDX_OWNERS", way)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(0), "{way}: {}", stderr(&output));
+        serde_json::from_slice(&output.stdout).unwrap()
+    };
+    for args in [
+        vec!["port", port.as_str(), "--json"],
+        vec!["netstat", "-tuanp", "--json"],
+    ] {
+        let bpf = run("bpf", &args);
+        let proc = run("proc", &args);
+        assert_eq!(bpf, proc, "{args:?}");
+        let holders: BTreeSet<u64> = bpf
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|s| s["processes"].as_array().unwrap().iter())
+            .map(|p| p["pid"].as_u64().unwrap())
+            .collect();
+        assert!(
+            holders.contains(&facts["pid"].as_u64().unwrap())
+                && holders.contains(&facts["child"].as_u64().unwrap()),
+            "{args:?}: {holders:?}"
+        );
+    }
 }

@@ -3,6 +3,7 @@
 //! narrow the table — pushed into the kernel request wherever it can apply them.
 #![deny(unsafe_code)]
 
+pub mod bpf_iter;
 mod diag;
 pub mod filter;
 pub mod owners;
