@@ -104,6 +104,16 @@ fn open_files() -> u64 {
         .unwrap_or(0)
 }
 
+/// Inode of the initial pid namespace (PROC_PID_INIT_INO).
+const INITIAL_PID_NS: &str = "pid:[4026531836]";
+
+/// The iterator reports a task's pid as the initial namespace numbers it;
+/// inside a container those are not the pids /proc shows, so netdx only
+/// uses it from the initial pid namespace.
+fn in_initial_pid_namespace() -> bool {
+    std::fs::read_link("/proc/self/ns/pid").is_ok_and(|link| link.as_os_str() == INITIAL_PID_NS)
+}
+
 /// Every process's socket descriptors, keeping the sockets `keep` accepts:
 /// from the kernel's task_file BPF iterator where it may run (root) and the
 /// host has enough descriptors for it to pay off, else from /proc.
@@ -112,7 +122,7 @@ fn scan_with(keep: &(dyn Fn(u32) -> bool + Sync)) -> Found {
     let use_bpf = match forced.as_deref() {
         Some("proc") => false,
         Some("bpf") => true,
-        _ => open_files() >= BPF_WORTHWHILE,
+        _ => in_initial_pid_namespace() && open_files() >= BPF_WORTHWHILE,
     };
     if use_bpf {
         match super::bpf_iter::socket_files() {
