@@ -99,3 +99,57 @@ pub fn json(report: &Report, names: &Names) -> String {
     }
     super::json::document(&value)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::Style;
+    use crate::trace::ProbeResult;
+
+    fn plain() -> Output {
+        Output {
+            json: false,
+            tty: false,
+            style: Style::plain(),
+        }
+    }
+
+    fn probe(from: Option<[u8; 4]>, rtt: f64, answer: Answer) -> ProbeResult {
+        ProbeResult {
+            responder: from.map(IpAddr::from),
+            rtt_ms: from.map(|_| rtt),
+            answer: from.map(|_| answer),
+        }
+    }
+
+    #[test]
+    fn several_responders_at_one_hop_print_as_traceroute_prints_them() {
+        let hop = Hop {
+            ttl: 4,
+            probes: vec![
+                probe(Some([10, 0, 0, 1]), 1.5, Answer::TimeExceeded),
+                probe(Some([10, 0, 0, 1]), 1.25, Answer::TimeExceeded),
+                probe(Some([10, 0, 1, 1]), 2.0, Answer::TimeExceeded),
+                probe(None, 0.0, Answer::TimeExceeded),
+            ],
+        };
+        assert_eq!(
+            super::hop(&hop, &Names::new(), &plain()),
+            " 4  10.0.0.1  1.500 ms  1.250 ms 10.0.1.1  2.000 ms *\n"
+        );
+    }
+
+    #[test]
+    fn unreachable_answers_carry_their_flag_and_names_show_with_the_address() {
+        let hop = Hop {
+            ttl: 12,
+            probes: vec![probe(Some([10, 0, 0, 9]), 0.5, Answer::Unreachable("!H"))],
+        };
+        let mut names = Names::new();
+        names.insert(IpAddr::from([10, 0, 0, 9]), "gw.example".into());
+        assert_eq!(
+            super::hop(&hop, &names, &plain()),
+            "12  gw.example (10.0.0.9)  0.500 ms !H\n"
+        );
+    }
+}
