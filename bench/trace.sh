@@ -23,7 +23,7 @@ echo "|---|---|---:|---:|"
 
 bench_pair() {
     local scenario=$1 runs=$2; shift 2
-    in_chain_client hyperfine -N -i --warmup 2 --runs "$runs" --export-json "$json" "$@" >/dev/null 2>&1
+    in_chain_client hyperfine -N -i --warmup 5 --runs "$runs" --export-json "$json" "$@" >/dev/null 2>&1
     local base
     base=$(median_ms "$json" 0)
     local i=0
