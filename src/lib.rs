@@ -17,6 +17,7 @@ pub mod error;
 pub mod icmp;
 pub mod iface;
 pub mod lab;
+pub mod names;
 pub mod netlink;
 pub mod ping;
 pub mod privilege;

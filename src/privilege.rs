@@ -38,8 +38,3 @@ pub fn drop_all() -> Result<(), String> {
     }
     Ok(())
 }
-
-/// The process's effective capabilities, for tests and diagnostics.
-pub fn effective_is_empty() -> bool {
-    caps::read(None, CapSet::Effective).is_ok_and(|set| set.is_empty())
-}

@@ -8,17 +8,7 @@ use serde_json::Value;
 
 /// Runs `netdx --json icmp ARGS` in the chain's client; exit code and document.
 fn icmp_json(chain: &Chain, args: &[&str]) -> (Option<i32>, Value) {
-    let mut full = vec!["--json", "icmp"];
-    full.extend_from_slice(args);
-    let output = chain.client.netdx(&full);
-    let json = serde_json::from_str(&stdout(&output)).unwrap_or_else(|err| {
-        panic!(
-            "not JSON ({err}): {} / {}",
-            stdout(&output),
-            stderr(&output)
-        )
-    });
-    (output.status.code(), json)
+    chain.client.netdx_json(&[&["icmp"], args].concat())
 }
 
 fn events<'a>(json: &'a Value, kind: &str) -> Vec<&'a Value> {
@@ -284,8 +274,7 @@ fn replies_that_fail_their_checks_or_belong_to_another_probe_are_not_trusted() {
             "badsum,foreign,echo",
         ],
     );
-    let output = pair.client.netdx(&[
-        "--json",
+    let (code, json) = pair.client.netdx_json(&[
         "icmp",
         "-c",
         "3",
@@ -295,8 +284,7 @@ fn replies_that_fail_their_checks_or_belong_to_another_probe_are_not_trusted() {
         "0.5",
         common::Pair::HOST_V4,
     ]);
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    let json: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(code, Some(0), "{json}");
     let answered: Vec<u64> = events(&json, "answer")
         .iter()
         .map(|a| a["probe"].as_u64().unwrap())

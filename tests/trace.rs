@@ -11,17 +11,7 @@ use serde_json::Value;
 
 /// Runs `netdx --json trace -n ARGS` in the chain's client.
 fn trace_json(chain: &Chain, args: &[&str]) -> (Option<i32>, Value) {
-    let mut full = vec!["--json", "trace", "-n"];
-    full.extend_from_slice(args);
-    let output = chain.client.netdx(&full);
-    let json = serde_json::from_str(&stdout(&output)).unwrap_or_else(|err| {
-        panic!(
-            "not JSON ({err}): {} / {}",
-            stdout(&output),
-            stderr(&output)
-        )
-    });
-    (output.status.code(), json)
+    chain.client.netdx_json(&[&["trace", "-n"], args].concat())
 }
 
 /// The responders of each hop of the first walk; `None` for a silent probe.

@@ -25,14 +25,6 @@ pub fn run(args: &IcmpArgs, out: &Output) -> Result<Outcome, Error> {
         (Some(bytes), _) => bytes.0.clone(),
         (None, size) => payload(size.unwrap_or(DEFAULT_SIZE), None),
     };
-    let limit = if target.is_ipv6() { 65_527 } else { 65_507 };
-    if data.len() > limit {
-        return Err(Error::Usage(format!(
-            "{} data bytes do not fit one {} datagram: at most {limit}",
-            data.len(),
-            if target.is_ipv6() { "IPv6" } else { "IPv4" }
-        )));
-    }
     if args.message == MessageType::Timestamp && (args.payload.is_some() || args.size.is_some()) {
         return Err(Error::Usage(
             "a timestamp request carries its three times, not --size/--payload data".into(),
@@ -54,24 +46,22 @@ pub fn run(args: &IcmpArgs, out: &Output) -> Result<Outcome, Error> {
         bad_checksum: args.bad_checksum,
         hdrincl: args.hdrincl,
     };
-    request.validate()?;
+    let session = icmp::open(&request)?;
+    if !out.json {
+        render::print(&view::header(&args.host, target))?;
+    }
     let mut events = Vec::new();
     let json = out.json;
     let style = *out;
-    // The header waits for the first event: a refused socket prints only its error.
-    let mut started = false;
     let mut observe = |event: &Event| -> std::io::Result<()> {
         if json {
             events.push(event.clone());
-            return Ok(());
+            Ok(())
+        } else {
+            render::print(&view::event(event, &style))
         }
-        if !started {
-            started = true;
-            render::print(&view::header(&args.host, target))?;
-        }
-        render::print(&view::event(event, &style))
     };
-    let summary = icmp::run(&request, &mut observe)?;
+    let summary = icmp::run(session, &request, &mut observe)?;
     let text = if out.json {
         view::json(target, &events, &summary)
     } else {

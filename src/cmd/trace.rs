@@ -48,46 +48,40 @@ pub fn run(args: &TraceArgs, out: &Output) -> Result<Outcome, Error> {
         rounds,
     };
     let live = !out.json && args.count.is_none();
-    let what = match method {
-        Method::Icmp => "icmp echo probes".to_string(),
-        Method::Udp => format!("udp probes to port {port}"),
-        Method::Tcp => format!("tcp syn probes to port {port}"),
-    };
-    let header = view::header(&args.host, address, args.max_hops, &what);
+    let sockets = trace::Sockets::open(&request)?;
+    let header = view::header(&args.host, &request);
+    if live {
+        render::print(&header)?;
+    }
     let numeric = args.numeric;
     let style = *out;
     let mut names = Names::new();
-    // The header waits for the first hop: a refused socket prints only its error.
-    let mut started = false;
     let mut on_hop = |hop: &Hop| -> std::io::Result<()> {
         if !live {
             return Ok(());
         }
-        if !started {
-            started = true;
-            render::print(&header)?;
-        }
         if !numeric {
-            look_up(hop.probes.iter().filter_map(|p| p.responder), &mut names);
+            let new: Vec<_> = hop
+                .probes
+                .iter()
+                .filter_map(|p| p.responder)
+                .filter(|a| !names.contains_key(a))
+                .collect();
+            names.extend(crate::names::reverse(new));
         }
         render::print(&view::hop(hop, &names, &style))
     };
-    let report = trace::run(&request, &mut on_hop)?;
+    let report = trace::run(&request, sockets, &mut on_hop)?;
     if !live {
-        let mut names = Names::new();
-        if !numeric {
-            look_up(
-                report
-                    .hops
-                    .iter()
-                    .flat_map(|h| h.responders.iter().copied()),
-                &mut names,
-            );
-        }
+        let names = if numeric {
+            Names::new()
+        } else {
+            crate::names::reverse(report.hops.iter().flat_map(|h| h.responders.clone()))
+        };
         let text = if out.json {
             view::json(&report, &names)
         } else {
-            header.clone() + &view::report(&report, &names, out)
+            header + &view::report(&report, &names, out)
         };
         render::print(&text)?;
     }
@@ -96,19 +90,4 @@ pub fn run(args: &TraceArgs, out: &Output) -> Result<Outcome, Error> {
     } else {
         Outcome::Negative
     })
-}
-
-/// Reverse DNS for addresses not looked up yet; an address without a name
-/// is shown bare, as traceroute shows it.
-fn look_up(addresses: impl Iterator<Item = IpAddr>, names: &mut Names) {
-    for address in addresses {
-        if names.contains_key(&address) {
-            continue;
-        }
-        let name = dns_lookup::lookup_addr(&address)
-            .ok()
-            .filter(|name| *name != address.to_string())
-            .unwrap_or_default();
-        names.insert(address, name);
-    }
 }

@@ -213,11 +213,6 @@ impl Request {
         self.target.is_ipv6()
     }
 
-    /// Refuses combinations the protocol cannot carry, before anything is sent.
-    pub fn validate(&self) -> Result<(), IcmpError> {
-        self.check().map(|_| ())
-    }
-
     fn check(&self) -> Result<Probe, IcmpError> {
         let v6 = self.v6();
         let kind = match (self.message, v6) {
@@ -231,6 +226,18 @@ impl Request {
             }
             (MessageType::Number(n), _) => n,
         };
+        let limit = if v6 {
+            crate::ping::wire::MAX_PAYLOAD_V6
+        } else {
+            crate::ping::wire::MAX_PAYLOAD_V4
+        };
+        if self.payload.len() > limit {
+            return Err(IcmpError::Unsupported(format!(
+                "{} data bytes do not fit one {} datagram: at most {limit}",
+                self.payload.len(),
+                if v6 { "IPv6" } else { "IPv4" }
+            )));
+        }
         if v6 && self.bad_checksum {
             return Err(IcmpError::Unsupported(
                 "--bad-checksum works over IPv4 only: the kernel always computes ICMPv6 checksums (RFC 3542)".into(),
@@ -263,18 +270,24 @@ impl Request {
     }
 }
 
-/// Opens the socket, sends `count` probes, reports each event to `observe`.
-pub fn run(
-    request: &Request,
-    observe: &mut dyn FnMut(&Event) -> io::Result<()>,
-) -> Result<Summary, IcmpError> {
+/// A raw socket opened and configured for one request, with every
+/// capability already dropped.
+pub struct Session {
+    socket: RawSocket,
+    probe: Probe,
+    /// With `--hdrincl`: the source address written into the IPv4 header.
+    source_address: Option<Ipv4Addr>,
+}
+
+/// Checks `request`, opens and configures the socket, drops privileges.
+pub fn open(request: &Request) -> Result<Session, IcmpError> {
     let probe = request.check()?;
     let (protocol, family) = if probe.v6 {
         (Protocol::ICMPV6, "ICMPv6")
     } else {
         (Protocol::ICMPV4, "ICMP")
     };
-    let mut socket = RawSocket::open(probe.v6, protocol, socket::LARGEST_DATAGRAM)
+    let socket = RawSocket::open(probe.v6, protocol, socket::LARGEST_DATAGRAM)
         .map_err(|source| IcmpError::NeedRaw { family, source })?;
     let option = |option: &'static str| move |source| IcmpError::SocketOption { option, source };
     let source_address = if request.hdrincl {
@@ -300,7 +313,24 @@ pub fn run(
     };
     // Everything privileged is done: the socket is open and configured.
     crate::privilege::drop_all().map_err(IcmpError::Privilege)?;
+    Ok(Session {
+        socket,
+        probe,
+        source_address,
+    })
+}
 
+/// Sends `request.count` probes on `session`, reporting each event to `observe`.
+pub fn run(
+    session: Session,
+    request: &Request,
+    observe: &mut dyn FnMut(&Event) -> io::Result<()>,
+) -> Result<Summary, IcmpError> {
+    let Session {
+        mut socket,
+        probe,
+        source_address,
+    } = session;
     let mut summary = Summary::default();
     let expected_reply = reply_type(probe.v6, probe.kind);
     for n in 0..request.count {
@@ -310,6 +340,7 @@ pub fn run(
         let sent_at = SystemTime::now();
         let message = request.message(&probe, n, sent_at);
         let seq = request.seq.wrapping_add(n as u16);
+        let decoded = decode_own(&message, probe.v6)?;
         let (bytes, ip) = match source_address {
             Some(source) => {
                 let fields = emit::Ipv4Fields {
@@ -328,9 +359,8 @@ pub fn run(
                 let header = wire::ipv4::parse(&datagram).ok().map(|(h, _)| h);
                 (datagram, header)
             }
-            None => (message.clone(), None),
+            None => (message, None),
         };
-        let decoded = decode_own(&message, probe.v6)?;
         socket
             .send_to(&bytes, request.target)
             .map_err(|source| IcmpError::Send {

@@ -7,16 +7,19 @@
 use std::io::{self, IoSliceMut};
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::{AsFd, AsRawFd};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 use nix::errno::Errno;
-use nix::poll::{PollFd, PollFlags, PollTimeout};
+use nix::poll::{PollFd, PollFlags};
 use nix::sys::socket::{
     ControlMessageOwned, MsgFlags, SockaddrStorage, recvmsg, setsockopt, sockopt,
 };
 use nix::sys::time::TimeSpec;
 use nix::{setsockopt_impl, sockopt_impl};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+
+use crate::echo::probe::poll_timeout;
+use crate::ping::socket::{ip_of, system_time};
 
 sockopt_impl!(
     /// IP_MTU_DISCOVER: socket2 has no accessor for it.
@@ -180,15 +183,7 @@ impl RawSocket {
             if let Ok(cmsgs) = message.cmsgs() {
                 for cmsg in cmsgs {
                     match cmsg {
-                        ControlMessageOwned::ScmTimestampns(ts) => {
-                            at = Some(
-                                UNIX_EPOCH
-                                    + Duration::new(
-                                        u64::try_from(ts.tv_sec()).unwrap_or(0),
-                                        u32::try_from(ts.tv_nsec()).unwrap_or(0),
-                                    ),
-                            );
-                        }
+                        ControlMessageOwned::ScmTimestampns(ts) => at = Some(system_time(ts)),
                         ControlMessageOwned::Ipv6HopLimit(value) => {
                             hop_limit = u8::try_from(value).ok();
                         }
@@ -215,22 +210,11 @@ pub fn wait_readable(sockets: &[&Socket], timeout: Duration) -> io::Result<bool>
         .iter()
         .map(|s| PollFd::new(s.as_fd(), PollFlags::POLLIN))
         .collect();
-    let ms = timeout.as_millis().clamp(1, i32::MAX as u128) as i32;
-    match nix::poll::poll(
-        &mut fds,
-        PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX),
-    ) {
+    match nix::poll::poll(&mut fds, poll_timeout(timeout)) {
         Ok(n) => Ok(n > 0),
         Err(Errno::EINTR) => Ok(false),
         Err(errno) => Err(errno.into()),
     }
-}
-
-fn ip_of(address: &SockaddrStorage) -> Option<IpAddr> {
-    if let Some(v4) = address.as_sockaddr_in() {
-        return Some(IpAddr::V4(v4.ip()));
-    }
-    address.as_sockaddr_in6().map(|v6| IpAddr::V6(v6.ip()))
 }
 
 /// The local address the kernel would use to reach `target` (a UDP

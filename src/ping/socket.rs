@@ -362,14 +362,16 @@ impl AsFd for EchoSocket {
     }
 }
 
-fn ip_of(address: &SockaddrStorage) -> Option<IpAddr> {
+/// The IP address of a socket address (None for other families).
+pub(crate) fn ip_of(address: &SockaddrStorage) -> Option<IpAddr> {
     if let Some(v4) = address.as_sockaddr_in() {
         return Some(IpAddr::V4(v4.ip()));
     }
     address.as_sockaddr_in6().map(|v6| IpAddr::V6(v6.ip()))
 }
 
-fn system_time(ts: TimeSpec) -> SystemTime {
+/// A kernel timestamp (SO_TIMESTAMPNS) as wall-clock time.
+pub(crate) fn system_time(ts: TimeSpec) -> SystemTime {
     let nanos = u32::try_from(ts.tv_nsec()).unwrap_or(0);
     match u64::try_from(ts.tv_sec()) {
         Ok(secs) => UNIX_EPOCH + Duration::new(secs, nanos),

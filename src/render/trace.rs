@@ -4,23 +4,32 @@ use std::collections::HashMap;
 use std::fmt::Write;
 use std::net::IpAddr;
 
-use crate::trace::{Answer, Hop, Report};
+use crate::trace::{Answer, Hop, Method, Report, Request};
 
 use super::{Output, Role, table};
 
 /// Reverse-DNS names of responders (empty with `-n`).
 pub type Names = HashMap<IpAddr, String>;
 
-/// `traceroute to HOST (ADDR), 30 hops max, udp probes to port 33434`.
-pub fn header(host: &str, target: IpAddr, max_hops: u8, what: &str) -> String {
-    format!("netdx trace to {host} ({target}), {max_hops} hops max, {what}\n")
+/// `netdx trace to HOST (ADDR), 30 hops max, udp probes to port 33434`.
+pub fn header(host: &str, request: &Request) -> String {
+    let port = request.port;
+    let what = match request.method {
+        Method::Icmp => "icmp echo probes".to_string(),
+        Method::Udp => format!("udp probes to port {port}"),
+        Method::Tcp => format!("tcp syn probes to port {port}"),
+    };
+    format!(
+        "netdx trace to {host} ({}), {} hops max, {what}\n",
+        request.target, request.max_hops
+    )
 }
 
 fn responder(address: IpAddr, names: &Names, out: &Output) -> String {
     let painted = out.style.paint(Role::Inet, &address.to_string());
     match names.get(&address) {
-        Some(name) if !name.is_empty() => format!("{name} ({painted})"),
-        _ => painted,
+        Some(name) => format!("{name} ({painted})"),
+        None => painted,
     }
 }
 
@@ -65,8 +74,8 @@ pub fn report(report: &Report, names: &Names, out: &Output) -> String {
                 .responders
                 .iter()
                 .map(|a| match names.get(a) {
-                    Some(n) if !n.is_empty() => format!("{n} ({a})"),
-                    _ => a.to_string(),
+                    Some(n) => format!("{n} ({a})"),
+                    None => a.to_string(),
                 })
                 .collect::<Vec<_>>()
                 .join(" ")
@@ -92,7 +101,6 @@ pub fn json(report: &Report, names: &Names) -> String {
     if let Some(object) = value.as_object_mut() {
         let names: serde_json::Map<String, serde_json::Value> = names
             .iter()
-            .filter(|(_, n)| !n.is_empty())
             .map(|(a, n)| (a.to_string(), serde_json::Value::from(n.clone())))
             .collect();
         object.insert("names".into(), serde_json::Value::Object(names));

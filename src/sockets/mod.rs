@@ -267,19 +267,14 @@ pub enum SocketError {
 
 /// Host names for every address in `sockets` (reverse DNS, for `--resolve`).
 pub fn resolve_names(sockets: &[Socket]) -> std::collections::HashMap<IpAddr, String> {
-    let mut names = std::collections::HashMap::new();
-    for socket in sockets {
-        for endpoint in [&socket.local, &socket.peer] {
-            if let Endpoint::Inet { address, .. } = endpoint
-                && !address.is_unspecified()
-                && !names.contains_key(address)
-                && let Ok(name) = dns_lookup::lookup_addr(address)
-            {
-                names.insert(*address, name);
-            }
-        }
-    }
-    names
+    crate::names::reverse(sockets.iter().flat_map(|socket| {
+        [&socket.local, &socket.peer]
+            .into_iter()
+            .filter_map(|endpoint| match endpoint {
+                Endpoint::Inet { address, .. } => Some(*address),
+                _ => None,
+            })
+    }))
 }
 
 /// Hands every socket `query` asks for to `each` as it is read, with its

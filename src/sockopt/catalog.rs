@@ -127,6 +127,22 @@ macro_rules! spec {
             $meaning
         )
     };
+    // A size in bytes socket2 reads and writes as usize.
+    ($name:literal, $aliases:expr, $level:ident, $kind:ident, $applies:ident, bytes!($get:ident, $set:ident), $meaning:literal) => {
+        spec!(
+            $name,
+            $aliases,
+            $level,
+            $kind,
+            $applies,
+            (
+                |s: &Socket| s.$get().map(usize_value),
+                Some(|s: &Socket, v: &Value| s
+                    .$set(usize::try_from(want_int(v)?).map_err(|_| invalid("a size in bytes"))?))
+            ),
+            $meaning
+        )
+    };
     ($name:literal, $aliases:expr, $level:ident, $kind:ident, $applies:ident, ($get:expr, $set:expr), $meaning:literal) => {
         Spec {
             name: $name,
@@ -237,12 +253,7 @@ pub static CATALOG: &[Spec] = &[
         Socket,
         Int,
         any,
-        (
-            |s: &Socket| s.recv_buffer_size().map(usize_value),
-            Some(|s: &Socket, v: &Value| s.set_recv_buffer_size(
-                usize::try_from(want_int(v)?).map_err(|_| invalid("a size in bytes"))?
-            ))
-        ),
+        bytes!(recv_buffer_size, set_recv_buffer_size),
         "receive buffer size in bytes; Linux doubles the request for bookkeeping"
     ),
     spec!(
@@ -251,12 +262,7 @@ pub static CATALOG: &[Spec] = &[
         Socket,
         Int,
         any,
-        (
-            |s: &Socket| s.send_buffer_size().map(usize_value),
-            Some(|s: &Socket, v: &Value| s.set_send_buffer_size(
-                usize::try_from(want_int(v)?).map_err(|_| invalid("a size in bytes"))?
-            ))
-        ),
+        bytes!(send_buffer_size, set_send_buffer_size),
         "send buffer size in bytes; Linux doubles the request for bookkeeping"
     ),
     spec!(

@@ -125,15 +125,6 @@ pub struct Hop {
     pub probes: Vec<ProbeResult>,
 }
 
-impl Hop {
-    /// Whether any probe of this hop was answered by the target (or an unreachable).
-    pub fn ends_walk(&self) -> bool {
-        self.probes
-            .iter()
-            .any(|p| matches!(p.answer, Some(Answer::Reached | Answer::Unreachable(_))))
-    }
-}
-
 /// One walk from the first TTL to the target (or the last hop).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Walk {
@@ -393,17 +384,7 @@ fn receive(
         }
         true
     };
-    let mut sockets_to_poll = vec![
-        sockets
-            .icmp
-            .socket()
-            .try_clone()
-            .map_err(TraceError::Receive)?,
-    ];
     let tcp = sockets.flow.method == Method::Tcp;
-    if tcp && let Some(sender) = &sockets.sender {
-        sockets_to_poll.push(sender.socket().try_clone().map_err(TraceError::Receive)?);
-    }
     let mut matched = false;
     while !matched {
         // Drain whatever is queued on either socket, then wait.
@@ -426,21 +407,26 @@ fn receive(
         if matched || left.is_zero() {
             break;
         }
-        let refs: Vec<&Socket> = sockets_to_poll.iter().collect();
-        if !socket::wait_readable(&refs, left).map_err(TraceError::Receive)? {
+        // TCP answers arrive on the raw TCP socket, everything else on ICMP.
+        let mut readable = vec![sockets.icmp.socket()];
+        if tcp && let Some(sender) = &sockets.sender {
+            readable.push(sender.socket());
+        }
+        if !socket::wait_readable(&readable, left).map_err(TraceError::Receive)? {
             break;
         }
     }
     Ok(())
 }
 
-/// Runs `request.rounds` walks: `on_hop` sees the first walk's hops as they
-/// complete (traceroute's live view); the report aggregates every round.
+/// Runs `request.rounds` walks on `sockets` (from [`Sockets::open`]):
+/// `on_hop` sees the first walk's hops as they complete (traceroute's live
+/// view); the report aggregates every round.
 pub fn run(
     request: &Request,
+    mut sockets: Sockets,
     on_hop: &mut dyn FnMut(&Hop) -> io::Result<()>,
 ) -> Result<Report, TraceError> {
-    let mut sockets = Sockets::open(request)?;
     let per_walk = (usize::from(request.max_hops - request.first_ttl) + 1)
         * usize::from(request.probes.max(1));
     let mut walks = Vec::new();

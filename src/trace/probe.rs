@@ -30,17 +30,6 @@ pub enum Method {
     Tcp,
 }
 
-impl Method {
-    /// Lower-case name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Method::Icmp => "icmp",
-            Method::Udp => "udp",
-            Method::Tcp => "tcp",
-        }
-    }
-}
-
 /// Bytes of UDP payload (traceroute's default 60-byte packets: 20 + 8 + 32).
 pub const UDP_PAYLOAD: usize = 32;
 /// Bytes of ICMP echo data (20 + 8 + 32 = 60, as traceroute -I sends).

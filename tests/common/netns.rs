@@ -84,6 +84,22 @@ impl Netns {
         self.run(super::netdx_bin(), args)
     }
 
+    /// Runs `netdx --json args…` inside the namespace: its exit code and the
+    /// JSON document it printed (the test fails if stdout is not JSON).
+    pub fn netdx_json(&self, args: &[&str]) -> (Option<i32>, serde_json::Value) {
+        let mut full = vec!["--json"];
+        full.extend_from_slice(args);
+        let output = self.netdx(&full);
+        let json = serde_json::from_slice(&output.stdout).unwrap_or_else(|err| {
+            panic!(
+                "not JSON ({err}): {} / {}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            )
+        });
+        (output.status.code(), json)
+    }
+
     /// Starts a long-running program inside the namespace; it is killed when
     /// the namespace drops.
     pub fn spawn(&mut self, program: &str, args: &[&str]) -> u32 {
