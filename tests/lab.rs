@@ -173,10 +173,19 @@ fn timeouts_end_a_recv_and_a_connect_to_a_full_backlog() {
 fn buffers_fill_and_send_returns_a_partial_count_then_eagain() {
     let steps = lab("buffers");
     let sends = calls(&steps, "send");
-    let partial: u64 = result(sends[0]).parse().unwrap();
+    let count = |step: &Value| result(step).parse::<u64>().ok();
+    let partial = count(sends[0]).expect("the first timed send returns a count");
     assert!(partial > 0 && partial < 1 << 20, "{partial}");
-    assert_eq!(errno(sends[1]), "EAGAIN");
-    assert_eq!(errno(sends[2]), "EAGAIN");
+    // Acknowledgements may free a little room meanwhile: the timed sends
+    // after the first place a few more bytes until one finds none at all.
+    let (nonblocking, timed) = sends.split_last().unwrap();
+    let (blocked, more) = timed[1..].split_last().expect("a second timed send");
+    assert_eq!(errno(blocked), "EAGAIN", "{sends:?}");
+    assert!(
+        more.iter().all(|s| count(s).is_some_and(|n| n > 0)),
+        "every timed send before the EAGAIN placed some bytes: {sends:?}"
+    );
+    assert_eq!(errno(nonblocking), "EAGAIN", "{nonblocking}");
     let sizes = calls(&steps, "getsockopt");
     assert_eq!(result(sizes[0]), "8192");
     assert_eq!(result(sizes[1]), "8192");

@@ -11,7 +11,7 @@ use crate::sockopt::Value;
 
 const CHUNK: usize = 1 << 20;
 /// Blocking sends tried after the first before giving up on EAGAIN.
-const MORE_SENDS: usize = 6;
+const MORE_SENDS: usize = 12;
 
 pub(super) fn run(t: &mut Transcript<'_>) -> Result<Conclusion, LabError> {
     // Small buffers on both sides, set before the connection exists.
