@@ -11,6 +11,7 @@
 //!   `netdx: …` line and exit code 2.
 
 pub mod cli;
+pub mod clock;
 pub mod cmd;
 pub mod echo;
 pub mod error;
@@ -18,6 +19,7 @@ pub mod icmp;
 pub mod iface;
 pub mod lab;
 pub mod names;
+pub mod net;
 pub mod netlink;
 pub mod ping;
 pub mod privilege;

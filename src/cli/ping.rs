@@ -6,8 +6,8 @@ use clap::Args;
 
 use super::values;
 use crate::ping::TargetSpec;
+use crate::ping::echo::Source;
 use crate::ping::session::Pattern;
-use crate::ping::socket::Source;
 
 pub(super) const PING_EXAMPLES: &str = "\
 Examples:

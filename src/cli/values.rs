@@ -6,8 +6,8 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use crate::iface::IfaceName;
+use crate::ping::echo::Source;
 use crate::ping::session::Pattern;
-use crate::ping::socket::Source;
 
 /// Seconds as a decimal number (`1`, `0.2`, `1.5`), zero allowed.
 pub fn seconds(text: &str) -> Result<Duration, String> {

@@ -5,8 +5,6 @@
 //! answer as it happens); it never prints.
 #![forbid(unsafe_code)]
 
-pub mod socket;
-
 use std::io;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -14,10 +12,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 use socket2::Protocol;
 
+use crate::net::{self, LARGEST_DATAGRAM, ProbeSocket, SocketError};
 use crate::wire::icmp::{v4, v6};
 use crate::wire::ipv4::PROTO_ICMP;
 use crate::wire::{self, IcmpMessage, Ipv4Header, QuotedTransport, WireError, emit};
-use socket::RawSocket;
 
 /// What to put in the type field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,45 +64,18 @@ pub struct Request {
 /// Why a run could not start or go on.
 #[derive(Debug, thiserror::Error)]
 pub enum IcmpError {
-    /// No CAP_NET_RAW.
-    #[error(
-        "a raw {family} socket was refused ({source}): netdx icmp builds every byte itself and needs CAP_NET_RAW; {}",
-        crate::privilege::RAW_REMEDY
-    )]
-    NeedRaw {
-        /// "ICMP" or "ICMPv6".
-        family: &'static str,
-        /// The errno.
-        source: io::Error,
-    },
-    /// A socket option was refused.
-    #[error("setting {option}: {source}")]
-    SocketOption {
-        /// The option.
-        option: &'static str,
-        /// The errno.
-        source: io::Error,
-    },
+    /// Opening, setting up or using the raw socket failed.
+    #[error(transparent)]
+    Socket(#[from] SocketError),
     /// A combination the protocol cannot carry.
     #[error("{0}")]
     Unsupported(String),
     /// Dropping capabilities failed.
     #[error("{0}")]
     Privilege(String),
-    /// sendto failed.
-    #[error("sending to {target}: {source}")]
-    Send {
-        /// The target.
-        target: IpAddr,
-        /// The errno.
-        source: io::Error,
-    },
-    /// recvmsg/poll failed.
-    #[error("receiving: {0}")]
-    Receive(io::Error),
     /// The observer (the terminal) failed.
     #[error("writing output: {0}")]
-    Output(#[from] io::Error),
+    Output(io::Error),
 }
 
 /// A probe as it left.
@@ -227,9 +198,9 @@ impl Request {
             (MessageType::Number(n), _) => n,
         };
         let limit = if v6 {
-            crate::ping::wire::MAX_PAYLOAD_V6
+            wire::icmp::MAX_PAYLOAD_V6
         } else {
-            crate::ping::wire::MAX_PAYLOAD_V4
+            wire::icmp::MAX_PAYLOAD_V4
         };
         if self.payload.len() > limit {
             return Err(IcmpError::Unsupported(format!(
@@ -273,7 +244,7 @@ impl Request {
 /// A raw socket opened and configured for one request, with every
 /// capability already dropped.
 pub struct Session {
-    socket: RawSocket,
+    socket: ProbeSocket,
     probe: Probe,
     /// With `--hdrincl`: the source address written into the IPv4 header.
     source_address: Option<Ipv4Addr>,
@@ -282,33 +253,26 @@ pub struct Session {
 /// Checks `request`, opens and configures the socket, drops privileges.
 pub fn open(request: &Request) -> Result<Session, IcmpError> {
     let probe = request.check()?;
-    let (protocol, family) = if probe.v6 {
-        (Protocol::ICMPV6, "ICMPv6")
+    let protocol = if probe.v6 {
+        Protocol::ICMPV6
     } else {
-        (Protocol::ICMPV4, "ICMP")
+        Protocol::ICMPV4
     };
-    let socket = RawSocket::open(probe.v6, protocol, socket::LARGEST_DATAGRAM)
-        .map_err(|source| IcmpError::NeedRaw { family, source })?;
-    let option = |option: &'static str| move |source| IcmpError::SocketOption { option, source };
+    let socket = ProbeSocket::raw(probe.v6, protocol, LARGEST_DATAGRAM, "icmp")?;
     let source_address = if request.hdrincl {
-        socket
-            .socket()
-            .set_header_included_v4(true)
-            .map_err(option("IP_HDRINCL"))?;
-        match socket::source_for(request.target) {
+        socket.set_header_included()?;
+        match net::source_for(request.target) {
             Ok(IpAddr::V4(address)) => Some(address),
             _ => Some(Ipv4Addr::UNSPECIFIED),
         }
     } else {
         if let Some(ttl) = request.ttl {
-            socket.set_ttl(ttl).map_err(option("IP_TTL"))?;
+            socket.set_ttl(ttl)?;
         }
         if let Some(tos) = request.tos {
-            socket.set_tos(tos).map_err(option("IP_TOS"))?;
+            socket.set_tos(tos)?;
         }
-        socket
-            .set_dont_fragment(request.dont_fragment)
-            .map_err(option("IP_MTU_DISCOVER"))?;
+        socket.set_dont_fragment(request.dont_fragment)?;
         None
     };
     // Everything privileged is done: the socket is open and configured.
@@ -362,8 +326,8 @@ pub fn run(
             None => (message, None),
         };
         socket
-            .send_to(&bytes, request.target)
-            .map_err(|source| IcmpError::Send {
+            .send_to(&bytes, request.target, 0)
+            .map_err(|source| SocketError::Send {
                 target: request.target,
                 source,
             })?;
@@ -375,10 +339,11 @@ pub fn run(
             ip,
             icmp: decoded,
             bytes: bytes.len(),
-        }))?;
+        }))
+        .map_err(IcmpError::Output)?;
         let deadline = started + request.timeout;
         let answer = loop {
-            let Some(packet) = socket.recv(deadline).map_err(IcmpError::Receive)? else {
+            let Some(packet) = socket.recv_until(deadline).map_err(SocketError::Receive)? else {
                 break None;
             };
             let decoded = if probe.v6 {
@@ -403,13 +368,14 @@ pub fn run(
                 summary.ignored += 1;
                 continue;
             };
-            let rtt = packet.at.duration_since(sent_at).unwrap_or_default();
+            let at = packet.at.unwrap_or_else(SystemTime::now);
+            let rtt = at.duration_since(sent_at).unwrap_or_default();
             break Some(Answer {
                 probe: n + 1,
                 from: packet.from,
                 rtt_ms: rtt.as_secs_f64() * 1000.0,
                 ip,
-                hop_limit: packet.hop_limit,
+                hop_limit: packet.ttl,
                 icmp,
                 matched_by,
             });
@@ -420,12 +386,13 @@ pub fn run(
                 if answer.icmp.is_error() {
                     summary.errors += 1;
                 }
-                observe(&Event::Answer(answer))?;
+                observe(&Event::Answer(answer)).map_err(IcmpError::Output)?;
             }
             None => observe(&Event::NoAnswer {
                 probe: n + 1,
                 waited_ms: request.timeout.as_secs_f64() * 1000.0,
-            })?,
+            })
+            .map_err(IcmpError::Output)?,
         }
     }
     Ok(summary)

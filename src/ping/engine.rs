@@ -5,26 +5,29 @@
 //! with `Mode::UntilAlive` behave like fping. Memory is bounded by what is in
 //! flight: targets are drawn lazily from their source and dropped once their
 //! report is handed to the observer.
+//!
+//! The engine is generic over its network ([`EchoNetwork`]) and its clock
+//! ([`Clock`]): the real run uses the echo sockets and the system clocks,
+//! and the scenario tests at the end of this file a scripted network on a
+//! simulated clock (loss, duplicates, reordering, late replies, ICMP errors,
+//! sequence wrap-around, a wall-clock step, a /16 sweep).
 #![forbid(unsafe_code)]
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::io;
 use std::net::IpAddr;
-use std::os::fd::AsFd;
 use std::time::{Duration, Instant, SystemTime};
 
-use nix::poll::{PollFd, PollFlags, ppoll};
-use nix::sys::time::TimeSpec;
-
+use super::echo::{EchoReply, ProbeError, round_trip};
+use super::network::EchoNetwork;
 use super::probes::ProbeTable;
-use super::socket::{EchoSocket, QueuedError, Received};
 use super::stats::{RttStats, loss_percent};
 use super::target::Target;
-use super::wire::{Incoming, SocketKind};
 use super::{
     Corruption, Event, IcmpErrorReport, PingError, Reply, ReplyRecord, ReplyStatus, TargetReport,
 };
+use crate::clock::Clock;
 use crate::signals::Interrupts;
 
 /// When the flood has no reply to wait for, it sends at least this often (iputils' MININTERVAL).
@@ -91,18 +94,19 @@ struct Active {
 /// Runs `plan` against `targets` until every target is done, the deadline
 /// passes, or the user interrupts. Reports arrive through `observer` as
 /// [`Event::Done`], in the order targets finish.
-pub fn run(
+pub fn run<N: EchoNetwork, C: Clock>(
     plan: &Plan,
-    v4: Option<EchoSocket>,
-    v6: Option<EchoSocket>,
+    network: &mut N,
+    clock: &C,
     targets: &mut dyn Iterator<Item = Target>,
     interrupts: &Interrupts,
     observer: &mut Observer<'_>,
 ) -> Result<(), PingError> {
-    let started = Instant::now();
+    let started = clock.now();
     let mut engine = Engine {
         plan,
-        sockets: [v4, v6],
+        network,
+        clock,
         source: targets,
         pending: None,
         source_done: false,
@@ -123,9 +127,10 @@ pub fn run(
     engine.run(interrupts)
 }
 
-struct Engine<'a, 'o> {
+struct Engine<'a, 'o, N, C> {
     plan: &'a Plan,
-    sockets: [Option<EchoSocket>; 2],
+    network: &'a mut N,
+    clock: &'a C,
     source: &'a mut dyn Iterator<Item = Target>,
     /// The next target not yet started (read ahead to know when the source ends).
     pending: Option<Target>,
@@ -148,10 +153,10 @@ struct Engine<'a, 'o> {
     deadline: Option<Instant>,
 }
 
-impl Engine<'_, '_> {
+impl<N: EchoNetwork, C: Clock> Engine<'_, '_, N, C> {
     fn run(&mut self, interrupts: &Interrupts) -> Result<(), PingError> {
         loop {
-            let now = Instant::now();
+            let now = self.clock.now();
             if self.deadline.is_some_and(|d| now >= d) {
                 break;
             }
@@ -194,7 +199,7 @@ impl Engine<'_, '_> {
     /// Sends every probe that is due now, pacing by the global interval.
     fn send_due(&mut self) -> Result<(), PingError> {
         loop {
-            let now = Instant::now();
+            let now = self.clock.now();
             if now < self.next_allowed {
                 return Ok(());
             }
@@ -266,7 +271,7 @@ impl Engine<'_, '_> {
             return Ok(());
         };
         let family = Self::family_index(&active.target.address);
-        if self.sockets[family].is_none() {
+        if !self.network.has(family) {
             return Err(PingError::NoSocketForFamily(active.target.address));
         }
         if self.plan.report_outstanding
@@ -290,16 +295,14 @@ impl Engine<'_, '_> {
         let Some(active) = self.active.get_mut(&index) else {
             return Ok(());
         };
-        let socket = self.sockets[family]
-            .as_mut()
-            .ok_or(PingError::NoSocketForFamily(active.target.address))?;
-        let result = socket.send(
+        let result = self.network.send(
+            family,
             active.target.address,
             active.target.scope_id,
             seq,
             &self.plan.payload,
         );
-        let sent_mono = Instant::now();
+        let sent_mono = self.clock.now();
         active.attempts += 1;
         active.report.transmitted += 1;
         active.first_send.get_or_insert(sent_mono);
@@ -329,7 +332,15 @@ impl Engine<'_, '_> {
                 return Ok(());
             }
             Err(err) => {
-                // A hard local error: counted as sent (as iputils does) and reported.
+                // A hard local error: counted as sent and lost (as iputils
+                // does) and reported; it times out like an unanswered probe,
+                // so fping-style retries and completion go on as usual.
+                self.probes
+                    .insert(seq, token, index, self.clock.wall(), sent_mono);
+                active.outstanding += 1;
+                self.in_flight += 1;
+                self.expiry
+                    .push_back((sent_mono + self.plan.timeout, seq, token));
                 let target = active.target.clone();
                 (self.observer)(Event::SendFailed {
                     target: &target,
@@ -370,12 +381,15 @@ impl Engine<'_, '_> {
 
     /// Waits for a packet, a signal, or the next timer.
     fn wait(&mut self, interrupts: &Interrupts) -> Result<(), PingError> {
-        let now = Instant::now();
+        let now = self.clock.now();
         let wake = self.next_wakeup(now);
-        let timeout = wake.map(|(at, _)| {
-            let left = at.saturating_duration_since(now);
-            TimeSpec::from_duration(left)
-        });
+        if wake.is_none() && !self.active.is_empty() {
+            // Every active target should be waiting for a reply or a send;
+            // one that waits for neither would wait forever.
+            debug_assert!(false, "targets with nothing left to wait for");
+            return self.finish_all();
+        }
+        let timeout = wake.map(|(at, _)| at.saturating_duration_since(now));
         // Replies carry the kernel's receive time, so reading them can wait
         // until the next probe is due: one wake-up per probe instead of two.
         let lazy = !self.plan.flood
@@ -383,15 +397,9 @@ impl Engine<'_, '_> {
                 send && at.saturating_duration_since(now) <= LAZY_READ_WINDOW
             });
         if lazy {
-            let mut fds: Vec<PollFd<'_>> = interrupts
-                .fds()
-                .into_iter()
-                .map(|fd| PollFd::new(fd, PollFlags::POLLIN))
-                .collect();
-            match ppoll(&mut fds, timeout, None) {
-                Ok(_) | Err(nix::errno::Errno::EINTR) => {}
-                Err(errno) => return Err(PingError::Poll(errno.into())),
-            }
+            self.network
+                .wait(false, timeout, interrupts)
+                .map_err(PingError::Poll)?;
             // Expect one reply per probe sent since the last read; every
             // so often read until empty, so strays (duplicates, slow
             // replies) never pile up.
@@ -419,36 +427,15 @@ impl Engine<'_, '_> {
                 return Ok(());
             }
         }
-        let (readable, errored) = {
-            let mut fds: Vec<PollFd<'_>> = Vec::with_capacity(4);
-            let mut families = Vec::with_capacity(2);
-            for (family, socket) in self.sockets.iter().enumerate() {
-                if let Some(socket) = socket {
-                    fds.push(PollFd::new(socket.as_fd(), PollFlags::POLLIN));
-                    families.push(family);
-                }
-            }
-            for fd in interrupts.fds() {
-                fds.push(PollFd::new(fd, PollFlags::POLLIN));
-            }
-            match ppoll(&mut fds, timeout, None) {
-                Ok(_) | Err(nix::errno::Errno::EINTR) => {}
-                Err(errno) => return Err(PingError::Poll(errno.into())),
-            }
-            let mut readable = [false; 2];
-            let mut errored = [false; 2];
-            for (slot, family) in families.iter().enumerate() {
-                let revents = fds[slot].revents().unwrap_or(PollFlags::empty());
-                readable[*family] = revents.contains(PollFlags::POLLIN);
-                errored[*family] = revents.contains(PollFlags::POLLERR);
-            }
-            (readable, errored)
-        };
+        let ready = self
+            .network
+            .wait(true, timeout, interrupts)
+            .map_err(PingError::Poll)?;
         for family in 0..2 {
-            if errored[family] {
+            if ready.errored[family] {
                 self.drain_errors(family)?;
             }
-            if readable[family] {
+            if ready.readable[family] {
                 self.drain_replies(family, None)?;
             }
         }
@@ -499,24 +486,15 @@ impl Engine<'_, '_> {
     fn drain_replies(&mut self, family: usize, expected: Option<u32>) -> Result<(), PingError> {
         let limit = expected.map_or(READ_BATCH, |n| (n.max(1) as usize).min(READ_BATCH));
         for _ in 0..limit {
-            let Some(socket) = self.sockets[family].as_mut() else {
-                return Ok(());
-            };
-            let kind = socket.kind();
-            let ident = socket.ident();
-            let received = match socket.recv() {
+            let received = match self.network.recv(family) {
                 Ok(Some(received)) => received,
                 Ok(None) => return Ok(()),
                 // A pending socket error: with IP_RECVERR it stands for an
                 // entry on the error queue (an ICMP error about a probe).
                 Err(_) => return self.drain_errors(family),
             };
-            if let Some(reply) = classify(&received, kind, ident) {
-                let (seq, event) = reply;
-                let at = received.at;
-                let from = received.from;
-                let ttl = received.ttl;
-                self.on_reply(seq, from, ttl, at, event)?;
+            if let Some(reply) = received.reply {
+                self.on_reply(received.from, received.ttl, received.at, reply)?;
             }
         }
         Ok(())
@@ -524,12 +502,12 @@ impl Engine<'_, '_> {
 
     fn on_reply(
         &mut self,
-        seq: u16,
         from: IpAddr,
         cmsg_ttl: Option<u8>,
         at: Option<SystemTime>,
-        echo: EchoFacts,
+        echo: EchoReply,
     ) -> Result<(), PingError> {
+        let seq = echo.seq;
         let Some(probe) = self.probes.get(seq) else {
             return Ok(());
         };
@@ -540,10 +518,9 @@ impl Engine<'_, '_> {
             // Someone else's echo with a colliding sequence: not ours.
             return Ok(());
         }
-        let received_at = at.unwrap_or_else(SystemTime::now);
-        let rtt = received_at
-            .duration_since(probe.sent_wall)
-            .unwrap_or_else(|_| probe.sent_mono.elapsed());
+        let elapsed = self.clock.now().saturating_duration_since(probe.sent_mono);
+        let rtt = round_trip(at, probe.sent_wall, elapsed);
+        let received_at = at.unwrap_or_else(|| self.clock.wall());
         let status = if !echo.checksum_ok {
             ReplyStatus::Corrupted(Corruption::BadChecksum)
         } else if let Some(corruption) = compare_payload(&self.plan.payload, &echo.data) {
@@ -600,53 +577,42 @@ impl Engine<'_, '_> {
 
     fn drain_errors(&mut self, family: usize) -> Result<(), PingError> {
         for _ in 0..READ_BATCH {
-            let Some(socket) = self.sockets[family].as_mut() else {
-                return Ok(());
-            };
-            let kind = socket.kind();
-            let ident = socket.ident();
-            let queued = match socket.recv_error() {
-                Ok(Some(queued)) => queued,
+            match self.network.recv_error(family) {
+                Ok(Some(Some(error))) => self.on_error(error)?,
+                Ok(Some(None)) => {}
                 Ok(None) => return Ok(()),
                 Err(err) => return Err(PingError::Receive(err)),
-            };
-            self.on_error(queued, kind, ident)?;
+            }
         }
         Ok(())
     }
 
-    fn on_error(
-        &mut self,
-        queued: QueuedError,
-        kind: SocketKind,
-        ident: u16,
-    ) -> Result<(), PingError> {
-        let Some((request_ident, seq)) = queued.request else {
-            return Ok(());
-        };
-        if kind == SocketKind::Raw && request_ident != ident {
-            return Ok(());
-        }
+    fn on_error(&mut self, error: ProbeError) -> Result<(), PingError> {
+        let seq = error.seq;
         let Some(probe) = self.probes.get(seq) else {
             return Ok(());
         };
         let Some(active) = self.active.get_mut(&probe.target) else {
             return Ok(());
         };
-        if queued.target.is_some_and(|t| t != active.target.address) {
+        if error.target.is_some_and(|t| t != active.target.address) {
             return Ok(());
         }
         active.report.errors += 1;
-        if !probe.answered && !probe.expired {
-            // The error answers the probe: it will not time out as well.
+        // iputils: an error answers the probe (it is not lost as well).
+        // fping: the error is reported and the probe still times out, which
+        // is what schedules its retry — so an unreachable host is tried
+        // `1 + retries` times and then given up on, never waited for forever.
+        let answers = matches!(self.plan.mode, Mode::Count(_));
+        if answers && !probe.answered && !probe.expired {
             self.probes.mark_answered(seq);
             active.outstanding = active.outstanding.saturating_sub(1);
             self.in_flight = self.in_flight.saturating_sub(1);
         }
         let report = IcmpErrorReport {
             seq,
-            kind: queued.origin,
-            at: SystemTime::now(),
+            kind: error.origin,
+            at: self.clock.wall(),
         };
         let target = active.target.clone();
         (self.observer)(Event::Error {
@@ -763,34 +729,6 @@ impl Active {
     fn into_report(self) -> TargetReport {
         self.snapshot()
     }
-}
-
-/// The facts of an echo reply the engine needs, copied out of the socket buffer.
-struct EchoFacts {
-    header_ttl: Option<u8>,
-    data: Vec<u8>,
-    icmp_len: usize,
-    checksum_ok: bool,
-}
-
-/// Keeps echo replies that can be ours: every reply on a datagram socket
-/// (the kernel filters by identifier), our identifier on a raw socket.
-fn classify(received: &Received<'_>, kind: SocketKind, ident: u16) -> Option<(u16, EchoFacts)> {
-    let Incoming::EchoReply(reply) = &received.incoming else {
-        return None;
-    };
-    if kind == SocketKind::Raw && reply.ident != ident {
-        return None;
-    }
-    Some((
-        reply.seq,
-        EchoFacts {
-            header_ttl: reply.header_ttl,
-            data: reply.data.to_vec(),
-            icmp_len: reply.icmp_len,
-            checksum_ok: reply.checksum_ok,
-        },
-    ))
 }
 
 /// How an echoed payload differs from what was sent, if it does.

@@ -1,25 +1,27 @@
 //! ICMP echo: one host the way iputils ping does it, many hosts and whole
 //! networks the way fping does it.
 //!
-//! surge-ping's `Client` owns its receive loop and hands back only a matched
-//! reply and an RTT, so it cannot deliver what ping must report: it drops
-//! duplicates (the waiter is gone after the first reply), never exposes the
-//! payload (no corrupted-echo check), does not verify ICMP checksums on raw
-//! sockets, stamps replies with `Instant::now()` after a tokio wake-up
-//! instead of the kernel's receive time, has no IP_RECVTTL/IP_RECVERR (no TTL
-//! and no ICMP errors on datagram sockets) and reads into a 2 KiB buffer.
-//! So the socket and the receive path are built here on socket2 and nix,
-//! with pnet for packet views, and surge-ping keeps the job it does well:
-//! decoding what arrives (`Icmpv4Packet::decode` / `Icmpv6Packet::decode`).
+//! The engine (`engine.rs`) is generic over its network and its clock, so
+//! scenario tests drive it without sockets or sleeps; the real network is
+//! one echo socket per family (`echo.rs`, on the shared raw-socket layer in
+//! `crate::net`), and replies are parsed by `crate::wire`, the one ICMP
+//! parser of netdx.
+//!
+//! surge-ping is not used: its `Client` owns the receive loop and hands back
+//! only a matched reply and an RTT, so it cannot deliver what ping must
+//! report — it drops duplicates, hides the payload (no corrupted-echo
+//! check), does not verify checksums on raw sockets, stamps replies with
+//! `Instant::now()` after a tokio wake-up instead of the kernel's receive
+//! time, and has no IP_RECVTTL/IP_RECVERR.
 #![forbid(unsafe_code)]
 
+pub mod echo;
 pub mod engine;
+pub mod network;
 mod probes;
 pub mod session;
-pub mod socket;
 pub mod stats;
 pub mod target;
-pub mod wire;
 
 use std::io;
 use std::net::IpAddr;
@@ -143,30 +145,8 @@ pub struct IcmpErrorReport {
     pub at: SystemTime,
 }
 
-/// Where an error came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum IcmpErrorKind {
-    /// An ICMP error message from a router or the target.
-    Icmp {
-        /// Its sender.
-        from: Option<IpAddr>,
-        /// ICMPv6 (else ICMPv4) numbering.
-        v6: bool,
-        /// ICMP type.
-        icmp_type: u8,
-        /// ICMP code.
-        code: u8,
-        /// Next-hop MTU or parameter-problem pointer.
-        info: u32,
-    },
-    /// The local stack refused the probe.
-    Local {
-        /// The errno.
-        errno: i32,
-        /// Extra information (the MTU for EMSGSIZE).
-        info: u32,
-    },
-}
+/// Where an error came from (the raw-socket layer's error-queue origin).
+pub use crate::net::ErrorOrigin as IcmpErrorKind;
 
 /// One reply as `--json` lists it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -277,45 +257,12 @@ pub enum PingError {
         /// How many targets it has.
         hosts: u128,
     },
-    /// Neither a datagram nor a raw ICMP socket could be opened.
-    #[error(
-        "cannot open an {family} ICMP socket: datagram socket refused ({datagram}), raw socket refused ({raw}); either allow your group ping sockets: sysctl -w net.ipv4.ping_group_range=\"0 2147483647\", or grant raw sockets: setcap cap_net_raw+ep $(command -v netdx) (or run as root)"
-    )]
-    NoSocket {
-        /// "IPv4" or "IPv6".
-        family: &'static str,
-        /// Why SOCK_DGRAM failed.
-        datagram: String,
-        /// Why SOCK_RAW failed.
-        raw: String,
-    },
+    /// Opening or setting up an echo socket failed.
+    #[error(transparent)]
+    Socket(#[from] crate::net::SocketError),
     /// A target's family has no socket (internal consistency).
     #[error("no socket for {0}'s address family")]
     NoSocketForFamily(IpAddr),
-    /// A socket option was refused.
-    #[error("setting {option}: {source}")]
-    SocketOption {
-        /// The option.
-        option: &'static str,
-        /// The errno.
-        source: io::Error,
-    },
-    /// `-I ADDRESS` could not be bound.
-    #[error("binding to {address}: {source} (is it an address of this host?)")]
-    Bind {
-        /// The address.
-        address: IpAddr,
-        /// The errno.
-        source: io::Error,
-    },
-    /// `-I IFACE` could not be used.
-    #[error("using interface '{name}': {source}")]
-    Device {
-        /// The interface.
-        name: String,
-        /// The errno.
-        source: io::Error,
-    },
     /// An option needs privilege the process does not have.
     #[error("{what} needs root or CAP_NET_RAW, as with iputils; {remedy}")]
     NeedsPrivilege {

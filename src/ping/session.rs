@@ -5,13 +5,15 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
+use super::echo::{EchoSocket, SocketOptions, Source};
 use super::engine::{self, Mode, Observer, Plan};
-use super::socket::{EchoSocket, SocketOptions, Source};
+use super::network::Sockets;
 use super::target::{FamilyChoice, Target, TargetSpec, Targets};
-use super::wire::{MAX_PAYLOAD_V4, MAX_PAYLOAD_V6};
 use super::{PingError, TargetReport};
+use crate::clock::SystemClock;
 use crate::privilege;
 use crate::signals::Interrupts;
+use crate::wire::icmp::{MAX_PAYLOAD_V4, MAX_PAYLOAD_V6};
 
 /// iputils' smallest interval for unprivileged users.
 pub const MIN_USER_INTERVAL: Duration = Duration::from_millis(2);
@@ -85,8 +87,7 @@ pub struct Prepared {
     /// The source address and interface to print with `-I`.
     pub source_shown: Option<(IpAddr, Option<String>)>,
     targets: Box<dyn Iterator<Item = Target>>,
-    v4: Option<EchoSocket>,
-    v6: Option<EchoSocket>,
+    sockets: Sockets,
 }
 
 impl std::fmt::Debug for Prepared {
@@ -172,7 +173,6 @@ pub fn prepare(request: &Request) -> Result<Prepared, PingError> {
         source: request.source.clone(),
         // Room for a burst of replies: a flood, or a sweep's worth in flight.
         rcvbuf: 1 << 20,
-        payload: request.size,
     };
     let v4 = if has_v4 {
         Some(EchoSocket::open(false, &options)?)
@@ -212,8 +212,7 @@ pub fn prepare(request: &Request) -> Result<Prepared, PingError> {
         total,
         source_shown,
         targets,
-        v4,
-        v6,
+        sockets: Sockets::new(v4, v6),
     })
 }
 
@@ -290,8 +289,8 @@ impl Prepared {
     ) -> Result<(), PingError> {
         engine::run(
             &self.plan,
-            self.v4.take(),
-            self.v6.take(),
+            &mut self.sockets,
+            &SystemClock,
             &mut self.targets,
             interrupts,
             observer,

@@ -14,12 +14,13 @@ pub mod report;
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr};
+use std::os::fd::AsFd;
 use std::time::{Duration, Instant, SystemTime};
 
 use serde::Serialize;
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
-use crate::icmp::socket::{self, RawSocket};
+use crate::net::{self, ProbeSocket, SocketError};
 use crate::wire;
 pub use probe::{Answer, Method};
 pub use report::{HopStats, Report};
@@ -75,9 +76,9 @@ pub struct Request {
 /// Why a trace could not start or go on.
 #[derive(Debug, thiserror::Error)]
 pub enum TraceError {
-    /// No CAP_NET_RAW.
-    #[error("a raw socket was refused ({0}): netdx trace builds its probes itself and needs CAP_NET_RAW; {remedy}", remedy = crate::privilege::RAW_REMEDY)]
-    NeedRaw(io::Error),
+    /// Opening, setting up or using a probe socket failed.
+    #[error(transparent)]
+    Socket(#[from] SocketError),
     /// Some other socket call failed while setting up.
     #[error("{what}: {source}")]
     Setup {
@@ -89,20 +90,9 @@ pub enum TraceError {
     /// Dropping capabilities failed.
     #[error("{0}")]
     Privilege(String),
-    /// sendto failed (no route, firewall).
-    #[error("sending a probe to {target}: {source}")]
-    Send {
-        /// The target.
-        target: Ipv4Addr,
-        /// The errno.
-        source: io::Error,
-    },
-    /// poll/recvmsg failed.
-    #[error("receiving: {0}")]
-    Receive(io::Error),
     /// The observer failed.
     #[error("writing output: {0}")]
-    Output(#[from] io::Error),
+    Output(io::Error),
 }
 
 /// What one probe found.
@@ -136,8 +126,8 @@ pub struct Walk {
 
 /// The sockets of a trace, opened before privileges are dropped.
 pub struct Sockets {
-    icmp: RawSocket,
-    sender: Option<RawSocket>,
+    icmp: ProbeSocket,
+    sender: Option<ProbeSocket>,
     /// Holds our port so no local connection takes it mid-walk.
     _port: Option<Socket>,
     flow: probe::Flow,
@@ -146,17 +136,17 @@ pub struct Sockets {
 impl Sockets {
     /// Opens the raw sockets for `request` and drops every capability.
     pub fn open(request: &Request) -> Result<Sockets, TraceError> {
-        let icmp =
-            RawSocket::open(false, Protocol::ICMPV4, ANSWER_BUFFER).map_err(TraceError::NeedRaw)?;
+        let icmp = ProbeSocket::raw(false, Protocol::ICMPV4, ANSWER_BUFFER, "trace")?;
         let setup = |what| move |source| TraceError::Setup { what, source };
-        let source = match socket::source_for(IpAddr::V4(request.target)) {
+        let source = match net::source_for(IpAddr::V4(request.target)) {
             Ok(IpAddr::V4(address)) => address,
             Ok(IpAddr::V6(_)) => Ipv4Addr::UNSPECIFIED,
             Err(source) => {
-                return Err(TraceError::Send {
-                    target: request.target,
+                return Err(SocketError::Send {
+                    target: IpAddr::V4(request.target),
                     source,
-                });
+                }
+                .into());
             }
         };
         let (sender, port, source_port) = match request.method {
@@ -180,8 +170,7 @@ impl Sockets {
                     .ok()
                     .and_then(|a| a.as_socket())
                     .map_or(0, |a| a.port());
-                let raw =
-                    RawSocket::open(false, protocol, ANSWER_BUFFER).map_err(TraceError::NeedRaw)?;
+                let raw = ProbeSocket::raw(false, protocol, ANSWER_BUFFER, "trace")?;
                 (Some(raw), Some(holder), port)
             }
         };
@@ -200,7 +189,7 @@ impl Sockets {
         })
     }
 
-    fn sender(&self) -> &RawSocket {
+    fn sender(&self) -> &ProbeSocket {
         self.sender.as_ref().unwrap_or(&self.icmp)
     }
 }
@@ -257,19 +246,14 @@ pub fn walk(
         {
             let slot = &mut slots[next];
             let sender = sockets.sender();
-            sender
-                .set_ttl(slot.ttl)
-                .map_err(|source| TraceError::Setup {
-                    what: "setting IP_TTL",
-                    source,
-                })?;
+            sender.set_ttl(slot.ttl)?;
             let bytes = sockets.flow.build(id_of(next));
             // Taken before the send: the kernel stamps answers on arrival.
             let at = (Instant::now(), SystemTime::now());
             sender
-                .send_to(&bytes, IpAddr::V4(request.target))
-                .map_err(|source| TraceError::Send {
-                    target: request.target,
+                .send_to(&bytes, IpAddr::V4(request.target), 0)
+                .map_err(|source| SocketError::Send {
+                    target: IpAddr::V4(request.target),
                     source,
                 })?;
             slot.sent = Some(at);
@@ -290,7 +274,7 @@ pub fn walk(
                 ttl,
                 probes: hop_slots.iter().filter_map(|s| s.result.clone()).collect(),
             };
-            on_hop(&hop)?;
+            on_hop(&hop).map_err(TraceError::Output)?;
             walk.reached |= hop.probes.iter().any(|p| p.answer == Some(Answer::Reached));
             walk.hops.push(hop);
             reported += 1;
@@ -388,31 +372,31 @@ fn receive(
     let mut matched = false;
     while !matched {
         // Drain whatever is queued on either socket, then wait.
-        let now = Instant::now();
-        while let Some(packet) = sockets.icmp.recv(now).map_err(TraceError::Receive)? {
+        while let Some(packet) = sockets.icmp.recv().map_err(SocketError::Receive)? {
+            let at = packet.at.unwrap_or_else(SystemTime::now);
             if let Ok(datagram) = wire::parse_ipv4_icmp(packet.bytes)
                 && let Some((id, answer)) = sockets.flow.match_icmp(packet.from, &datagram.icmp)
             {
-                matched |= record(id, packet.from, packet.at, answer);
+                matched |= record(id, packet.from, at, answer);
             }
         }
         if tcp && let Some(sender) = sockets.sender.as_mut() {
-            while let Some(packet) = sender.recv(now).map_err(TraceError::Receive)? {
+            while let Some(packet) = sender.recv().map_err(SocketError::Receive)? {
+                let at = packet.at.unwrap_or_else(SystemTime::now);
                 if let Some(id) = sockets.flow.match_tcp(packet.bytes) {
-                    matched |= record(id, packet.from, packet.at, Answer::Reached);
+                    matched |= record(id, packet.from, at, Answer::Reached);
                 }
             }
         }
-        let left = deadline.saturating_duration_since(Instant::now());
-        if matched || left.is_zero() {
+        if matched || Instant::now() >= deadline {
             break;
         }
         // TCP answers arrive on the raw TCP socket, everything else on ICMP.
-        let mut readable = vec![sockets.icmp.socket()];
+        let mut readable = vec![sockets.icmp.as_fd()];
         if tcp && let Some(sender) = &sockets.sender {
-            readable.push(sender.socket());
+            readable.push(sender.as_fd());
         }
-        if !socket::wait_readable(&readable, left).map_err(TraceError::Receive)? {
+        if !net::wait_readable(&readable, deadline).map_err(SocketError::Poll)? {
             break;
         }
     }

@@ -30,10 +30,41 @@ pub fn ident_seq(ident: u16, seq: u16) -> [u8; 4] {
 /// An ICMPv4 message: type, code, checksum (computed, or deliberately
 /// wrong with `bad_checksum`), the rest-of-header word and the data.
 pub fn icmp_v4(kind: u8, code: u8, rest: [u8; 4], data: &[u8], bad_checksum: bool) -> Vec<u8> {
-    let mut out = vec![0u8; HEADER_LEN + data.len()];
+    let mut out = Vec::new();
+    icmp_into(false, kind, code, rest, data, bad_checksum, &mut out);
+    out
+}
+
+/// An ICMPv6 message; the kernel writes its checksum (RFC 3542: raw
+/// ICMPv6 sockets always compute it, with the pseudo-header).
+pub fn icmp_v6(kind: u8, code: u8, rest: [u8; 4], data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    icmp_into(true, kind, code, rest, data, false, &mut out);
+    out
+}
+
+/// Writes an ICMP (`v6 == false`) or ICMPv6 message into `out`, reusing its
+/// allocation: what [`icmp_v4`] and [`icmp_v6`] return, for senders that
+/// build one message per probe at flood rate.
+pub fn icmp_into(
+    v6: bool,
+    kind: u8,
+    code: u8,
+    rest: [u8; 4],
+    data: &[u8],
+    bad_checksum: bool,
+    out: &mut Vec<u8>,
+) {
+    out.clear();
+    out.resize(HEADER_LEN + data.len(), 0);
+    out[0] = kind;
+    out[1] = code;
     out[4..8].copy_from_slice(&rest);
     out[HEADER_LEN..].copy_from_slice(data);
-    if let Some(mut packet) = MutableIcmpPacket::new(&mut out) {
+    if v6 {
+        return;
+    }
+    if let Some(mut packet) = MutableIcmpPacket::new(out) {
         packet.set_icmp_type(IcmpType(kind));
         packet.set_icmp_code(IcmpCode(code));
         packet.set_checksum(0);
@@ -42,18 +73,6 @@ pub fn icmp_v4(kind: u8, code: u8, rest: [u8; 4], data: &[u8], bad_checksum: boo
         // everything else stays the same.
         packet.set_checksum(if bad_checksum { sum ^ 0x0001 } else { sum });
     }
-    out
-}
-
-/// An ICMPv6 message; the kernel writes its checksum (RFC 3542: raw
-/// ICMPv6 sockets always compute it, with the pseudo-header).
-pub fn icmp_v6(kind: u8, code: u8, rest: [u8; 4], data: &[u8]) -> Vec<u8> {
-    let mut out = vec![0u8; HEADER_LEN + data.len()];
-    out[0] = kind;
-    out[1] = code;
-    out[4..8].copy_from_slice(&rest);
-    out[HEADER_LEN..].copy_from_slice(data);
-    out
 }
 
 /// The IPv4 header fields a sender chooses.

@@ -10,6 +10,10 @@ use super::{WireError, be16, be32, names, need};
 
 /// Type, code, checksum and the 4-byte rest of header.
 pub const HEADER_LEN: usize = 8;
+/// Largest echo payload over IPv4 (65535 − 20 IP − 8 ICMP).
+pub const MAX_PAYLOAD_V4: usize = 65_507;
+/// Largest echo payload over IPv6 (65535 − 8 ICMPv6; the IPv6 header is not counted).
+pub const MAX_PAYLOAD_V6: usize = 65_527;
 /// Offset of the rest-of-header word (identifier / unused / MTU / pointer).
 const REST_AT: usize = 4;
 /// Identifier and sequence in echo-like messages.

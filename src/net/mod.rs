@@ -1,0 +1,112 @@
+//! The one raw-socket layer every probe stands on: ICMP datagram ("ping")
+//! sockets and raw sockets of either family, the options probes set, one
+//! receive path (kernel timestamps, TTL / hop limit, the error queue) with
+//! one EINTR/EAGAIN policy, and waiting with deadlines.
+//!
+//! `ping`, `icmp` and `trace` open their sockets here; the helpers every
+//! domain needs (poll timeouts, address and timestamp conversion) live here
+//! too, so no domain reaches into another's internals for them.
+#![forbid(unsafe_code)]
+
+pub mod error;
+pub mod socket;
+
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::os::fd::BorrowedFd;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use nix::errno::Errno;
+use nix::poll::{PollFd, PollFlags, PollTimeout};
+use nix::sys::socket::SockaddrStorage;
+use nix::sys::time::TimeSpec;
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+
+pub use error::SocketError;
+pub use socket::{Datagram, ErrorOrigin, ProbeSocket, QueuedError, SocketKind};
+
+/// Room for the largest IP datagram (65535 bytes): a reply is never cut short.
+pub const LARGEST_DATAGRAM: usize = 65_536;
+
+/// The IP address of a socket address (None for other families).
+pub fn ip_of(address: &SockaddrStorage) -> Option<IpAddr> {
+    if let Some(v4) = address.as_sockaddr_in() {
+        return Some(IpAddr::V4(v4.ip()));
+    }
+    address.as_sockaddr_in6().map(|v6| IpAddr::V6(v6.ip()))
+}
+
+/// A kernel timestamp (SO_TIMESTAMPNS) as wall-clock time.
+pub fn system_time(ts: TimeSpec) -> SystemTime {
+    let nanos = u32::try_from(ts.tv_nsec()).unwrap_or(0);
+    match u64::try_from(ts.tv_sec()) {
+        Ok(secs) => UNIX_EPOCH + Duration::new(secs, nanos),
+        Err(_) => UNIX_EPOCH,
+    }
+}
+
+/// poll()'s millisecond timeout, rounded up so a wait never ends early.
+pub fn poll_timeout(d: Duration) -> PollTimeout {
+    let ms = d.as_nanos().div_ceil(1_000_000);
+    PollTimeout::try_from(ms.min(i32::MAX as u128) as i32).unwrap_or(PollTimeout::MAX)
+}
+
+/// Waits until `deadline` for any of `fds` to be readable; `false` when the
+/// deadline passed (or a signal interrupted the wait) with nothing to read.
+pub fn wait_readable(fds: &[BorrowedFd<'_>], deadline: Instant) -> io::Result<bool> {
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return Ok(false);
+    }
+    let mut polled: Vec<PollFd<'_>> = fds
+        .iter()
+        .map(|fd| PollFd::new(*fd, PollFlags::POLLIN))
+        .collect();
+    match nix::poll::poll(&mut polled, poll_timeout(left)) {
+        Ok(n) => Ok(n > 0),
+        Err(Errno::EINTR) => Ok(false),
+        Err(errno) => Err(errno.into()),
+    }
+}
+
+/// The local address the kernel would use to reach `target` (a UDP
+/// connect, which sends nothing).
+pub fn source_for(target: IpAddr) -> io::Result<IpAddr> {
+    let domain = if target.is_ipv6() {
+        Domain::IPV6
+    } else {
+        Domain::IPV4
+    };
+    let probe = Socket::new(domain, Type::DGRAM, Some(Protocol::UDP))?;
+    probe.connect(&SockAddr::from(SocketAddr::new(target, 9)))?;
+    probe
+        .local_addr()?
+        .as_socket()
+        .map(|a| a.ip())
+        .ok_or_else(|| io::Error::other("no local address"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn poll_timeouts_round_up_to_the_next_millisecond() {
+        assert_eq!(
+            poll_timeout(Duration::from_micros(1)),
+            PollTimeout::from(1u8)
+        );
+        assert_eq!(
+            poll_timeout(Duration::from_millis(3)),
+            PollTimeout::from(3u8)
+        );
+        assert_eq!(poll_timeout(Duration::from_secs(1 << 40)), PollTimeout::MAX);
+    }
+
+    #[test]
+    fn kernel_timestamps_convert_to_wall_clock_time() {
+        let at = system_time(TimeSpec::new(12, 345));
+        assert_eq!(at, UNIX_EPOCH + Duration::new(12, 345));
+        assert_eq!(system_time(TimeSpec::new(-1, 0)), UNIX_EPOCH);
+    }
+}
