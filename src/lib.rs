@@ -27,6 +27,7 @@ pub mod process;
 pub mod protostats;
 pub mod render;
 pub mod routes;
+pub mod rtt;
 pub mod signals;
 pub mod sockets;
 pub mod sockopt;

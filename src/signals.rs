@@ -34,6 +34,14 @@ impl Signal {
         Ok(Signal { fired, wake })
     }
 
+    fn never() -> io::Result<Self> {
+        let (wake, _) = UnixStream::pair()?;
+        Ok(Signal {
+            fired: Arc::new(AtomicBool::new(false)),
+            wake,
+        })
+    }
+
     fn take(&self) -> bool {
         if !self.fired.swap(false, Ordering::SeqCst) {
             return false;
@@ -63,6 +71,15 @@ impl Interrupts {
         Ok(Interrupts {
             stop: Signal::install(SIGINT)?,
             status: Signal::install(SIGQUIT)?,
+        })
+    }
+
+    /// Interrupts that never arrive (no handlers installed): for engines run
+    /// in simulation.
+    pub fn never() -> io::Result<Self> {
+        Ok(Interrupts {
+            stop: Signal::never()?,
+            status: Signal::never()?,
         })
     }
 

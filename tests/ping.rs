@@ -368,6 +368,39 @@ fn sweep_prints_exactly_the_alive_and_the_unreachable_members() {
 }
 
 #[test]
+fn a_sweep_answered_only_by_host_unreachable_ends_after_its_retries() {
+    require_root!();
+    let pair = Pair::new("unrsweep");
+    // The host routes 10.99.3.0/24 as unreachable: every probe draws an
+    // ICMP Host Unreachable (this used to leave the sweep waiting forever).
+    pair.host.sysctl("net.ipv4.ip_forward=1");
+    pair.host.sysctl("net.ipv4.icmp_ratelimit=0");
+    pair.host
+        .ip(&["route", "add", "unreachable", "10.99.3.0/24"]);
+    let (out, took) = run_timed(
+        &pair.client,
+        &[
+            "ping",
+            "-n",
+            "-u",
+            "-W",
+            "0.3",
+            "--retries",
+            "1",
+            "10.99.3.1",
+            "10.99.3.2",
+        ],
+    );
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}{}", stderr(&out));
+    let mut silent: Vec<&str> = text.lines().collect();
+    silent.sort_unstable();
+    assert_eq!(silent, ["10.99.3.1", "10.99.3.2"], "{text}");
+    // Two attempts each, 0.3 s apart: well under two seconds.
+    assert!(took < Duration::from_secs(2), "{took:?}");
+}
+
+#[test]
 fn several_hosts_get_a_table_and_json() {
     require_root!();
     let pair = Pair::new("many");

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant, SystemTime};
 use super::echo::{EchoReply, ProbeError, round_trip};
 use super::network::EchoNetwork;
 use super::probes::ProbeTable;
-use super::stats::{RttStats, loss_percent};
+use super::stats::{Rtt, loss_percent};
 use super::target::Target;
 use super::{
     Corruption, Event, IcmpErrorReport, PingError, Reply, ReplyRecord, ReplyStatus, TargetReport,
@@ -83,7 +83,7 @@ pub type Observer<'a> = dyn FnMut(Event<'_>) -> io::Result<()> + 'a;
 struct Active {
     target: Target,
     report: TargetReport,
-    rtt: RttStats,
+    rtt: Rtt,
     attempts: u64,
     outstanding: u32,
     first_send: Option<Instant>,
@@ -252,7 +252,7 @@ impl<N: EchoNetwork, C: Clock> Engine<'_, '_, N, C> {
                     Active {
                         target,
                         report,
-                        rtt: RttStats::default(),
+                        rtt: Rtt::default(),
                         attempts: 0,
                         outstanding: 0,
                         first_send: None,
@@ -717,7 +717,7 @@ impl Active {
     fn snapshot(&self) -> TargetReport {
         let mut report = self.report.clone();
         report.rtt = self.rtt.clone();
-        report.rtt_ms = self.rtt.summary();
+        report.rtt_ms = self.rtt.iputils_summary();
         report.loss_pct = loss_percent(report.transmitted, report.received);
         report.elapsed = match (self.first_send, self.last_send) {
             (Some(first), Some(last)) => last.duration_since(first),

@@ -19,6 +19,8 @@ pub mod echo;
 pub mod engine;
 pub mod network;
 mod probes;
+#[cfg(test)]
+mod scenarios;
 pub mod session;
 pub mod stats;
 pub mod target;
@@ -30,7 +32,7 @@ use std::time::{Duration, SystemTime};
 use serde::Serialize;
 
 pub use engine::{Mode, Plan};
-pub use stats::{RttStats, RttSummary};
+pub use stats::{Rtt, RttSummary};
 pub use target::{FamilyChoice, Target, TargetSpec, Targets};
 
 /// Something the engine saw or did; the command layer turns events into output.
@@ -188,7 +190,7 @@ pub struct TargetReport {
     pub replies: Vec<ReplyRecord>,
     /// Round trips, for the text summary.
     #[serde(skip)]
-    pub rtt: RttStats,
+    pub rtt: Rtt,
     /// Position of the target in the run.
     #[serde(skip)]
     pub index: usize,
@@ -215,7 +217,7 @@ impl TargetReport {
             loss_pct: 0.0,
             rtt_ms: None,
             replies: Vec::new(),
-            rtt: RttStats::default(),
+            rtt: Rtt::default(),
             index: target.index,
             elapsed: Duration::ZERO,
             named: target.named,

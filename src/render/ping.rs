@@ -341,16 +341,9 @@ pub fn summary(report: &TargetReport, options: SummaryOptions) -> String {
 fn histogram(report: &TargetReport) -> String {
     const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
     const BUCKETS: usize = 16;
-    let samples = report.rtt.samples_us();
-    let (Some(&min), Some(&max)) = (samples.iter().min(), samples.iter().max()) else {
+    let Some((min, max, counts)) = report.rtt.distribution_us(BUCKETS) else {
         return String::new();
     };
-    let width = (max - min).max(1);
-    let mut counts = [0usize; BUCKETS];
-    for &sample in samples {
-        let bucket = ((sample - min) as u128 * (BUCKETS as u128 - 1) / width as u128) as usize;
-        counts[bucket.min(BUCKETS - 1)] += 1;
-    }
     let peak = counts.iter().copied().max().unwrap_or(1).max(1);
     let bars: String = counts
         .iter()
@@ -358,8 +351,8 @@ fn histogram(report: &TargetReport) -> String {
             if count == 0 {
                 ' '
             } else {
-                BARS[(count * (BARS.len() - 1))
-                    .div_ceil(peak)
+                BARS[(count as usize * (BARS.len() - 1))
+                    .div_ceil(peak as usize)
                     .min(BARS.len() - 1)]
             }
         })
