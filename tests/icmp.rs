@@ -297,3 +297,35 @@ fn replies_that_fail_their_checks_or_belong_to_another_probe_are_not_trusted() {
     assert_eq!(missing, vec![1, 2]);
     assert_eq!(json["summary"]["ignored"], 2);
 }
+
+#[test]
+fn replies_whose_ip_header_carries_options_are_answers() {
+    require_root!();
+    // The responder answers both probes, the first in an IP header with a
+    // Record Route option (IHL above 5), as a router-recorded reply looks.
+    let mut pair = common::Pair::new("icmpopt");
+    pair.host.sysctl("net.ipv4.icmp_echo_ignore_all=1");
+    pair.host.spawn_ready(
+        "python3",
+        &[&common::responder("icmp_responder.py"), "options,echo"],
+    );
+    let (code, json) = pair.client.netdx_json(&[
+        "icmp",
+        "-c",
+        "2",
+        "-i",
+        "0.1",
+        "-W",
+        "1",
+        common::Pair::HOST_V4,
+    ]);
+    assert_eq!(code, Some(0), "{json}");
+    let answers = events(&json, "answer");
+    let answered: Vec<u64> = answers
+        .iter()
+        .map(|a| a["probe"].as_u64().unwrap())
+        .collect();
+    assert_eq!(answered, vec![1, 2], "{json}");
+    assert!(answers[0]["ip"]["ihl"].as_u64().unwrap() > 5, "{json}");
+    assert_eq!(json["summary"]["ignored"], 0);
+}

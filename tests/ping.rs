@@ -257,6 +257,34 @@ fn duplicates_are_marked_and_counted_separately() {
 }
 
 #[test]
+fn replies_whose_ip_header_carries_options_are_received() {
+    require_root!();
+    let pair = scripted("opts", "options,echo");
+    let out = pair
+        .client
+        .netdx(&["ping", "-c", "2", "-i", "0.2", "-W", "1", Pair::HOST_V4]);
+    let text = stdout(&out);
+    let s = summary(&text);
+    assert_eq!((s.transmitted, s.received), (2, 2), "{text}");
+    assert!(!text.contains("BAD CHECKSUM"), "{text}");
+}
+
+#[test]
+fn a_reply_longer_than_the_request_is_read_whole_and_reported_as_longer() {
+    require_root!();
+    // A 1,400-byte echo answering a 56-byte request: read whole (not cut
+    // into a bad checksum), and not counted as received.
+    let pair = scripted("longer", "pad:1344");
+    let out = pair
+        .client
+        .netdx(&["ping", "-c", "1", "-W", "1", Pair::HOST_V4]);
+    let text = stdout(&out);
+    assert!(text.contains("1408 bytes from 10.9.0.2"), "{text}");
+    assert!(!text.contains("BAD CHECKSUM"), "{text}");
+    assert_eq!(summary(&text).received, 0, "{text}");
+}
+
+#[test]
 fn bad_checksum_foreign_identifier_truncated_and_short_replies_are_never_received() {
     require_root!();
     let pair = scripted("junk", "badsum,foreign,truncate,short,corrupt");

@@ -15,6 +15,9 @@ request with icmp_seq N gets action N-1 (cycling):
   late:SECS   a correct reply, SECS seconds later
   unreach     ICMP Destination Host Unreachable quoting the request
   short       a 4-byte ICMP message (too short to be an echo reply)
+  pad:N       a reply whose data is the request's followed by N more bytes
+  options     a correct reply in an IP header carrying options (Record
+              Route), so the header is longer than 20 bytes
   drop        nothing
 
 It prints "ready" once its socket is open, and one line per action taken.
@@ -45,6 +48,9 @@ def icmp(kind: int, code: int, rest: bytes, body: bytes, bad_sum: bool = False) 
 def main() -> None:
     actions = sys.argv[1].split(",")
     sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    # Replies sent on this socket carry a Record Route option (IHL 8).
+    with_options = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    with_options.setsockopt(socket.IPPROTO_IP, socket.IP_OPTIONS, bytes([7, 11, 4]) + bytes(9))
     print("ready", flush=True)
     while True:
         packet, (peer, _) = sock.recvfrom(65535)
@@ -83,6 +89,11 @@ def main() -> None:
             threading.Timer(delay, send, args=(reply,)).start()
         elif action == "unreach":
             send(icmp(3, 1, b"\0\0\0\0", packet[: ihl + 8]))
+        elif action.startswith("pad:"):
+            extra = int(action.split(":", 1)[1])
+            send(icmp(0, 0, rest, data + bytes(extra)))
+        elif action == "options":
+            with_options.sendto(icmp(0, 0, rest, data), (peer, 0))
         elif action == "short":
             send(b"\0\0\xff\xff")
         print(f"seq={seq} {action}", flush=True)
