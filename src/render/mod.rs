@@ -9,6 +9,7 @@ pub mod iface;
 pub mod json;
 pub mod lab;
 pub mod ping;
+pub mod ping_stream;
 pub mod sockets;
 pub mod sockopt;
 pub mod table;
