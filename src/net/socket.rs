@@ -103,13 +103,18 @@ pub struct QueuedError<'a> {
     pub quoted: &'a [u8],
 }
 
+/// A socket2 setter of an integer option.
+type SetU32 = fn(&Socket, u32) -> io::Result<()>;
+
 /// What one read learned, before the bytes are lent out.
 struct Arrival {
     len: usize,
-    from: IpAddr,
+    /// The sender of a datagram; the destination an error-queue entry is about.
+    address: Option<IpAddr>,
     ttl: Option<u8>,
     at: Option<SystemTime>,
     truncated: bool,
+    origin: Option<ErrorOrigin>,
 }
 
 /// A probe socket of one family and protocol.
@@ -208,28 +213,31 @@ impl ProbeSocket {
 
     /// Sets the TTL / hop limit of what is sent next.
     pub fn set_ttl(&self, ttl: u8) -> Result<(), SocketError> {
-        if self.v6 {
-            self.socket
-                .set_unicast_hops_v6(u32::from(ttl))
-                .map_err(option("IPV6_UNICAST_HOPS"))
-        } else {
-            self.socket
-                .set_ttl_v4(u32::from(ttl))
-                .map_err(option("IP_TTL"))
-        }
+        self.per_family(
+            u32::from(ttl),
+            ("IP_TTL", Socket::set_ttl_v4),
+            ("IPV6_UNICAST_HOPS", Socket::set_unicast_hops_v6),
+        )
     }
 
     /// Sets the TOS byte / traffic class.
     pub fn set_tos(&self, tos: u8) -> Result<(), SocketError> {
-        if self.v6 {
-            self.socket
-                .set_tclass_v6(u32::from(tos))
-                .map_err(option("IPV6_TCLASS"))
-        } else {
-            self.socket
-                .set_tos_v4(u32::from(tos))
-                .map_err(option("IP_TOS"))
-        }
+        self.per_family(
+            u32::from(tos),
+            ("IP_TOS", Socket::set_tos_v4),
+            ("IPV6_TCLASS", Socket::set_tclass_v6),
+        )
+    }
+
+    /// Sets an integer option through socket2, the IPv4 or the IPv6 one.
+    fn per_family(
+        &self,
+        value: u32,
+        v4: (&'static str, SetU32),
+        v6: (&'static str, SetU32),
+    ) -> Result<(), SocketError> {
+        let (name, set) = if self.v6 { v6 } else { v4 };
+        set(&self.socket, value).map_err(option(name))
     }
 
     /// Path-MTU discovery: `true` sets DF and refuses to fragment
@@ -304,13 +312,13 @@ impl ProbeSocket {
 
     /// Reads one queued datagram without waiting; `None` when nothing is queued.
     pub fn recv(&mut self) -> io::Result<Option<Datagram<'_>>> {
-        Ok(self.read()?.map(|arrival| self.datagram(arrival)))
+        Ok(self.read_datagram()?.map(|arrival| self.datagram(arrival)))
     }
 
     /// Waits until `deadline` for a datagram; `None` when none came in time.
     pub fn recv_until(&mut self, deadline: Instant) -> io::Result<Option<Datagram<'_>>> {
         loop {
-            if let Some(arrival) = self.read()? {
+            if let Some(arrival) = self.read_datagram()? {
                 return Ok(Some(self.datagram(arrival)));
             }
             if !wait_readable(&[self.socket.as_fd()], deadline)? {
@@ -319,18 +327,46 @@ impl ProbeSocket {
         }
     }
 
+    /// Reads one entry of the error queue without waiting.
+    pub fn recv_error(&mut self) -> io::Result<Option<QueuedError<'_>>> {
+        loop {
+            let Some(arrival) = self.read(MsgFlags::MSG_ERRQUEUE)? else {
+                return Ok(None);
+            };
+            // Only extended errors are queued there; skip anything else.
+            if let Some(origin) = arrival.origin {
+                return Ok(Some(QueuedError {
+                    origin,
+                    target: arrival.address,
+                    quoted: &self.buffer[..arrival.len.min(self.buffer.len())],
+                }));
+            }
+        }
+    }
+
+    /// The next datagram with a sender (nothing can be matched to one without).
+    fn read_datagram(&mut self) -> io::Result<Option<Arrival>> {
+        loop {
+            match self.read(MsgFlags::empty())? {
+                Some(arrival) if arrival.address.is_none() => continue,
+                other => return Ok(other),
+            }
+        }
+    }
+
     fn datagram(&self, arrival: Arrival) -> Datagram<'_> {
         Datagram {
             bytes: &self.buffer[..arrival.len.min(self.buffer.len())],
-            from: arrival.from,
+            from: arrival.address.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
             ttl: arrival.ttl,
             at: arrival.at,
             truncated: arrival.truncated,
         }
     }
 
-    /// The one receive loop: EINTR is retried, EAGAIN is "nothing queued".
-    fn read(&mut self) -> io::Result<Option<Arrival>> {
+    /// The one receive loop, for datagrams and the error queue alike: never
+    /// blocks, retries EINTR, and reads EAGAIN as "nothing queued".
+    fn read(&mut self, flags: MsgFlags) -> io::Result<Option<Arrival>> {
         let fd = self.socket.as_raw_fd();
         loop {
             let mut iov = [IoSliceMut::new(&mut self.buffer)];
@@ -338,76 +374,36 @@ impl ProbeSocket {
                 fd,
                 &mut iov,
                 Some(&mut self.cmsg),
-                MsgFlags::MSG_DONTWAIT,
+                flags | MsgFlags::MSG_DONTWAIT,
             ) {
                 Ok(message) => message,
                 Err(Errno::EINTR) => continue,
                 Err(Errno::EAGAIN) => return Ok(None),
                 Err(errno) => return Err(errno.into()),
             };
-            let mut ttl = None;
-            let mut at = None;
+            let mut arrival = Arrival {
+                len: message.bytes,
+                address: message.address.as_ref().and_then(ip_of),
+                ttl: None,
+                at: None,
+                truncated: message.flags.contains(MsgFlags::MSG_TRUNC),
+                origin: None,
+            };
             if let Ok(cmsgs) = message.cmsgs() {
                 for cmsg in cmsgs {
                     match cmsg {
-                        ControlMessageOwned::ScmTimestampns(ts) => at = Some(system_time(ts)),
+                        ControlMessageOwned::ScmTimestampns(ts) => {
+                            arrival.at = Some(system_time(ts));
+                        }
                         ControlMessageOwned::Ipv4Ttl(value)
                         | ControlMessageOwned::Ipv6HopLimit(value) => {
-                            ttl = u8::try_from(value).ok();
+                            arrival.ttl = u8::try_from(value).ok();
                         }
-                        _ => {}
+                        other => arrival.origin = error_origin(other).or(arrival.origin),
                     }
                 }
             }
-            let Some(from) = message.address.as_ref().and_then(ip_of) else {
-                // Nothing can be matched to a datagram without a sender.
-                continue;
-            };
-            return Ok(Some(Arrival {
-                len: message.bytes,
-                from,
-                ttl,
-                at,
-                truncated: message.flags.contains(MsgFlags::MSG_TRUNC),
-            }));
-        }
-    }
-
-    /// Reads one entry of the error queue without waiting.
-    pub fn recv_error(&mut self) -> io::Result<Option<QueuedError<'_>>> {
-        let fd = self.socket.as_raw_fd();
-        loop {
-            let mut iov = [IoSliceMut::new(&mut self.buffer)];
-            let message = match recvmsg::<SockaddrStorage>(
-                fd,
-                &mut iov,
-                Some(&mut self.cmsg),
-                MsgFlags::MSG_ERRQUEUE | MsgFlags::MSG_DONTWAIT,
-            ) {
-                Ok(message) => message,
-                Err(Errno::EINTR) => continue,
-                Err(Errno::EAGAIN) => return Ok(None),
-                Err(errno) => return Err(errno.into()),
-            };
-            let target = message.address.as_ref().and_then(ip_of);
-            let mut origin = None;
-            if let Ok(cmsgs) = message.cmsgs() {
-                for cmsg in cmsgs {
-                    if let Some(found) = error_origin(cmsg) {
-                        origin = Some(found);
-                    }
-                }
-            }
-            let len = message.bytes;
-            let Some(origin) = origin else {
-                // Not an extended error (nothing else is queued there).
-                continue;
-            };
-            return Ok(Some(QueuedError {
-                origin,
-                target,
-                quoted: &self.buffer[..len.min(self.buffer.len())],
-            }));
+            return Ok(Some(arrival));
         }
     }
 }

@@ -295,13 +295,7 @@ impl<N: EchoNetwork, C: Clock> Engine<'_, '_, N, C> {
         let Some(active) = self.active.get_mut(&index) else {
             return Ok(());
         };
-        let result = self.network.send(
-            family,
-            active.target.address,
-            active.target.scope_id,
-            seq,
-            &self.plan.payload,
-        );
+        let result = self.network.send(&active.target, seq, &self.plan.payload);
         let sent_mono = self.clock.now();
         active.attempts += 1;
         active.report.transmitted += 1;

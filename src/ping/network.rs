@@ -5,7 +5,6 @@
 #![forbid(unsafe_code)]
 
 use std::io;
-use std::net::IpAddr;
 use std::os::fd::AsFd;
 use std::time::{Duration, SystemTime};
 
@@ -14,6 +13,7 @@ use nix::poll::{PollFd, PollFlags, ppoll};
 use nix::sys::time::TimeSpec;
 
 use super::echo::{EchoSocket, ProbeError, Received};
+use super::target::Target;
 use crate::signals::Interrupts;
 
 /// Index of the IPv4 socket.
@@ -34,15 +34,8 @@ pub struct Readiness {
 pub trait EchoNetwork {
     /// Whether a socket of this family (`V4`, `V6`) is open.
     fn has(&self, family: usize) -> bool;
-    /// Sends one echo request; the wall-clock time just before it left.
-    fn send(
-        &mut self,
-        family: usize,
-        target: IpAddr,
-        scope_id: u32,
-        seq: u16,
-        payload: &[u8],
-    ) -> io::Result<SystemTime>;
+    /// Sends one echo request to `target`; the wall-clock time just before it left.
+    fn send(&mut self, target: &Target, seq: u16, payload: &[u8]) -> io::Result<SystemTime>;
     /// The next datagram queued on the family's socket, without waiting.
     fn recv(&mut self, family: usize) -> io::Result<Option<Received>>;
     /// The next error-queue entry (`Some(None)`: one not about our probes).
@@ -82,15 +75,10 @@ impl EchoNetwork for Sockets {
         self.sockets.get(family).is_some_and(Option::is_some)
     }
 
-    fn send(
-        &mut self,
-        family: usize,
-        target: IpAddr,
-        scope_id: u32,
-        seq: u16,
-        payload: &[u8],
-    ) -> io::Result<SystemTime> {
-        self.socket(family)?.send(target, scope_id, seq, payload)
+    fn send(&mut self, target: &Target, seq: u16, payload: &[u8]) -> io::Result<SystemTime> {
+        let family = usize::from(target.address.is_ipv6());
+        self.socket(family)?
+            .send(target.address, target.scope_id, seq, payload)
     }
 
     fn recv(&mut self, family: usize) -> io::Result<Option<Received>> {

@@ -122,14 +122,8 @@ impl EchoNetwork for SimNet {
         true
     }
 
-    fn send(
-        &mut self,
-        family: usize,
-        target: IpAddr,
-        _scope_id: u32,
-        seq: u16,
-        payload: &[u8],
-    ) -> io::Result<SystemTime> {
+    fn send(&mut self, target: &Target, seq: u16, payload: &[u8]) -> io::Result<SystemTime> {
+        let (target, family) = (target.address, usize::from(target.address.is_ipv6()));
         let at = self.clock.wall();
         let Some((script, count)) = self.hosts.get_mut(&target) else {
             self.sent += 1;
