@@ -4,6 +4,7 @@
 //! there is one, what the user can do about it. [`Error`] gathers them; `main`
 //! prints it as a single `netdx: …` line on stderr and exits 2.
 
+use std::ffi::OsString;
 use std::process::ExitCode;
 
 use crate::echo::EchoError;
@@ -11,6 +12,7 @@ use crate::iface::IfaceError;
 use crate::netlink::NetlinkError;
 use crate::ping::PingError;
 use crate::protostats::StatsError;
+use crate::render::printable;
 use crate::sockets::SocketError;
 
 /// How a command that ran to completion answered.
@@ -114,28 +116,121 @@ impl From<std::io::Error> for Error {
     }
 }
 
+/// Prints `err` as the one `netdx: …` line (control and bidi characters
+/// escaped, so an argument quoted in it can't break the line or the
+/// terminal) and returns the exit code it stands for.
+pub fn report(err: &Error) -> ExitCode {
+    if matches!(err, Error::BrokenPipe) {
+        return ExitCode::SUCCESS;
+    }
+    eprintln!("netdx: {}", printable(&err.to_string()));
+    ExitCode::from(2)
+}
+
 /// Reports a command-line parsing failure (or a `--help`/`--version` request).
 ///
 /// clap's own report spans several lines; netdx promises one line on stderr
 /// and exit 2 for bad input, so the first line of clap's message is kept and
-/// the command's `--help` is named as the remedy.
-pub fn report_usage(err: clap::Error) -> ExitCode {
+/// the command's `--help` is named as the remedy. `args` is the command line
+/// as given: arguments quoted in the message are escaped as a whole, and
+/// anything after `--version` is refused rather than ignored.
+pub fn report_usage(err: clap::Error, args: &[OsString]) -> ExitCode {
     use clap::error::ErrorKind;
     match err.kind() {
-        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
-            // Printing help can only fail on a closed pipe; nothing to add then.
+        ErrorKind::DisplayVersion => match after_version(args) {
+            Some(extra) => {
+                eprintln!(
+                    "netdx: unexpected argument '{}' after --version; try 'netdx --version'",
+                    printable(&extra.to_string_lossy())
+                );
+                ExitCode::from(2)
+            }
+            None => {
+                // Printing can only fail on a closed pipe; nothing to add then.
+                let _ = err.print();
+                ExitCode::SUCCESS
+            }
+        },
+        ErrorKind::DisplayHelp => {
             let _ = err.print();
             ExitCode::SUCCESS
         }
         ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
-            let _ = err.print();
+            eprintln!("netdx: {}", missing_command_line(&err.render().to_string()));
             ExitCode::from(2)
         }
         _ => {
-            eprintln!("netdx: {}", usage_line(&err.render().to_string()));
+            let rendered = escape_arguments(&unstyled(err, args), args);
+            eprintln!("netdx: {}", printable(&usage_line(&rendered)));
             ExitCode::from(2)
         }
     }
+}
+
+/// clap's report with the user's text as given: clap's plain rendering
+/// strips every escape sequence, the user's included, which would hide
+/// what was wrong with an argument; parsing again with unstyled output
+/// keeps them, for [`printable`] to show.
+fn unstyled(err: clap::Error, args: &[OsString]) -> String {
+    use clap::CommandFactory;
+    let plain = crate::cli::Cli::command().styles(clap::builder::Styles::plain());
+    match plain.try_get_matches_from(args) {
+        Err(again) if again.kind() == err.kind() => again.render().ansi().to_string(),
+        _ => err.render().to_string(),
+    }
+}
+
+/// The first argument after `--version`/`-V`, which clap would silently drop.
+fn after_version(args: &[OsString]) -> Option<&OsString> {
+    let at = args
+        .iter()
+        .skip(1)
+        .position(|arg| arg == "--version" || arg == "-V")?;
+    args.get(at + 2)
+}
+
+/// `rendered` with every argument that holds a control or format character
+/// replaced by its escaped form, so a newline inside a value can't end the
+/// message early.
+fn escape_arguments(rendered: &str, args: &[OsString]) -> String {
+    let mut text = rendered.to_string();
+    for arg in args.iter().skip(1) {
+        let arg = arg.to_string_lossy();
+        let mut pieces = vec![arg.as_ref()];
+        // `--set=NAME=VALUE` reaches the value parser as `NAME=VALUE`.
+        pieces.extend(arg.match_indices('=').map(|(at, _)| &arg[at + 1..]));
+        for piece in pieces {
+            let escaped = printable(piece);
+            if matches!(escaped, std::borrow::Cow::Owned(_)) && !piece.is_empty() {
+                text = text.replace(piece, &escaped);
+            }
+        }
+    }
+    text
+}
+
+/// `a command is needed; usage: netdx [OPTIONS] <COMMAND>; try 'netdx --help'`, for
+/// a command line that names no command, instead of the whole help.
+fn missing_command_line(rendered: &str) -> String {
+    let usage = rendered
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("Usage: "))
+        .unwrap_or("netdx [OPTIONS] <COMMAND>");
+    let command: Vec<&str> = usage
+        .split_whitespace()
+        .take_while(|word| !word.starts_with(['[', '<', '-']))
+        .collect();
+    let command = if command.is_empty() {
+        "netdx".to_string()
+    } else {
+        command.join(" ")
+    };
+    let what = if usage.contains("<COMMAND>") {
+        "a command is needed"
+    } else {
+        "arguments are needed"
+    };
+    format!("{what}; usage: {usage}; try '{command} --help'")
 }
 
 /// Condenses clap's multi-line error text into `what went wrong; try '… --help'`.
@@ -147,14 +242,14 @@ fn usage_line(rendered: &str) -> String {
     let first = lines.next().unwrap_or("invalid arguments");
     let mut message = first.strip_prefix("error: ").unwrap_or(first).to_string();
     // "the following required arguments were not provided:" lists them on
-    // the lines below; fold them into the one line.
-    if message.ends_with(':') {
-        let listed: Vec<&str> = lines
-            .take_while(|line| !line.is_empty() && !line.starts_with("Usage:"))
-            .collect();
-        if !listed.is_empty() {
-            message = format!("{} {}", message, listed.join(", "));
-        }
+    // the lines below, "invalid value" its possible values: fold them into
+    // the one line.
+    let continued: Vec<&str> = lines
+        .take_while(|line| !line.is_empty() && !line.starts_with("Usage:"))
+        .collect();
+    if !continued.is_empty() {
+        let joiner = if message.ends_with(':') { ", " } else { " " };
+        message = format!("{message} {}", continued.join(joiner));
     }
     let command = rendered
         .lines()
@@ -173,7 +268,7 @@ fn usage_line(rendered: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::usage_line;
+    use super::*;
 
     #[test]
     fn clap_report_becomes_one_line_naming_the_commands_help() {
@@ -198,6 +293,41 @@ mod tests {
         assert_eq!(
             usage_line("error: something odd\n"),
             "something odd; try 'netdx --help'"
+        );
+    }
+
+    #[test]
+    fn arguments_with_control_characters_are_replaced_by_their_escaped_form() {
+        let args: Vec<OsString> = ["netdx", "ifconfig", "lo\n\nx"]
+            .iter()
+            .map(OsString::from)
+            .collect();
+        let rendered =
+            "error: invalid value 'lo\n\nx' for '[IFACE]'\n\nFor more information, try '--help'.\n";
+        assert_eq!(
+            usage_line(&escape_arguments(rendered, &args)),
+            "invalid value 'lo\\n\\nx' for '[IFACE]'; try 'netdx --help'"
+        );
+    }
+
+    #[test]
+    fn only_the_argument_after_version_is_reported() {
+        let args = |list: &[&str]| list.iter().map(OsString::from).collect::<Vec<_>>();
+        assert_eq!(after_version(&args(&["netdx", "--version"])), None);
+        assert_eq!(
+            after_version(&args(&["netdx", "--version", "x"])),
+            Some(&OsString::from("x"))
+        );
+        assert_eq!(after_version(&args(&["netdx", "ping", "-V"])), None);
+    }
+
+    #[test]
+    fn a_missing_command_is_one_usage_line() {
+        let rendered =
+            "Network diagnostics\n\nUsage: netdx [OPTIONS] <COMMAND>\n\nCommands:\n  ifconfig  x\n";
+        assert_eq!(
+            missing_command_line(rendered),
+            "a command is needed; usage: netdx [OPTIONS] <COMMAND>; try 'netdx --help'"
         );
     }
 }

@@ -52,12 +52,12 @@ impl std::fmt::Display for Addr<'_> {
         match endpoint {
             Endpoint::Inet { address, port } => {
                 match view.hosts.and_then(|hosts| hosts.get(address)) {
-                    Some(name) => f.write_str(name)?,
+                    Some(name) => f.write_str(&printable(name))?,
                     None if address.is_ipv6() => write!(f, "[{address}]")?,
                     None => write!(f, "{address}")?,
                 }
                 if let Some(iface) = interface {
-                    write!(f, "%{iface}")?;
+                    write!(f, "%{}", printable(iface))?;
                 }
                 if *port == 0 {
                     return f.write_str(":*");
