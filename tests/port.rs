@@ -263,6 +263,28 @@ fn kill_on_a_terminal_asks_first() {
 }
 
 #[test]
+fn the_kill_prompt_shows_a_hostile_command_name_escaped() {
+    require_root!();
+    let mut ns = Netns::new("killname");
+    // A command name that would colour the prompt, break its line and clear
+    // the screen if it were printed raw.
+    ns.spawn_ready(
+        "python3",
+        &["-c", "import socket,time\nopen('/proc/self/comm','wb').write(b'\\x1b[31mR\\nX\\x1b[2J')\ns=socket.socket();s.bind(('127.0.0.1',7676));s.listen()\nprint('ready',flush=True);time.sleep(600)"],
+    );
+    let victim = pid_listening(&ns, 7676);
+    let declined = kill_on_a_terminal(&ns, 7676, "n");
+    assert!(
+        declined.contains(&format!(
+            "send SIGTERM to {victim} (\\x1b[31mR\\nX\\x1b[2J)? [y/N]"
+        )),
+        "{declined:?}"
+    );
+    assert!(!declined.contains("\x1b[2J"), "raw escapes: {declined:?}");
+    assert!(alive(victim));
+}
+
+#[test]
 fn command_lines_with_newlines_stay_on_one_row() {
     require_root!();
     let mut ns = Netns::new("newline");

@@ -176,6 +176,9 @@ fn signal_owners(
     pids.dedup_by_key(|(pid, _)| *pid);
     let mut stderr = std::io::stderr().lock();
     for (pid, name) in pids {
+        // The command name is the owner's to choose: escaped as the tables do,
+        // so it can't redraw the screen under the question.
+        let name = render::printable(&name);
         if process::protected(pid) {
             writeln!(
                 stderr,
