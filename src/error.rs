@@ -62,6 +62,9 @@ pub enum Error {
     /// The arguments are valid one by one but not together.
     #[error("{0}")]
     Usage(String),
+    /// The answer to a confirmation prompt could not be read.
+    #[error("reading the answer from stdin: {0}")]
+    Prompt(std::io::Error),
     /// stdout could not be written (other than a closed pipe).
     #[error("writing output: {0}")]
     Output(std::io::Error),

@@ -162,6 +162,32 @@ fn kill_signals_the_holder_and_nothing_else() {
 }
 
 #[test]
+fn kill_reaches_every_process_sharing_a_socket_through_their_pidfds() {
+    require_root!();
+    let mut ns = Netns::new("killshared");
+    let facts = socket_holder(&mut ns, "kill");
+    let port = facts["ports"]["tcp4"].to_string();
+    let (parent, child) = (
+        facts["pid"].as_u64().unwrap() as u32,
+        facts["child"].as_u64().unwrap() as u32,
+    );
+    let out = ns.netdx(&["port", &port, "--listen", "--kill=KILL", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    for pid in [parent, child] {
+        assert!(
+            stderr(&out).contains(&format!("SIGKILL sent to {pid} (python3)")),
+            "{}",
+            stderr(&out)
+        );
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while (alive(parent) || alive(child)) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(!alive(parent) && !alive(child), "both holders were killed");
+}
+
+#[test]
 fn kill_without_a_terminal_needs_yes() {
     require_root!();
     let mut ns = Netns::new("killyes");

@@ -4,7 +4,7 @@ use std::io::{BufRead, IsTerminal, Write};
 
 use crate::cli::{LsofArgs, PortArgs};
 use crate::error::{Error, Outcome};
-use crate::process::{self, SignalChoice};
+use crate::process::{self, PinError, SignalChoice};
 use crate::render::sockets as view;
 use crate::render::{self, Output};
 use crate::sockets::port::{self, PortQuery, PortSpec};
@@ -136,6 +136,10 @@ fn report(
         ));
     }
     let listing = port::find(query)?;
+    // The owners are pinned now, while their pids are fresh: the table and
+    // the prompts come before any signal, and a pid freed meanwhile could
+    // be handed to another process.
+    let owners = kill.map(|_| pin_owners(&listing.sockets));
     if let Some(note) = view::source_note(&listing.source) {
         eprint!("{note}");
     }
@@ -152,8 +156,8 @@ fn report(
         view::port_table(&listing.sockets, out)
     };
     render::print(&text)?;
-    if let Some(signal) = kill {
-        signal_owners(&listing.sockets, signal, yes)?;
+    if let (Some(signal), Some(owners)) = (kill, owners) {
+        signal_owners(owners, signal, yes)?;
     }
     Ok(if listing.sockets.is_empty() {
         Outcome::Negative
@@ -162,41 +166,70 @@ fn report(
     })
 }
 
-/// Signals every holder once, after asking on a terminal; reports each pid on stderr.
-fn signal_owners(
-    sockets: &[crate::sockets::Socket],
-    signal: SignalChoice,
-    yes: bool,
-) -> Result<(), Error> {
-    let mut pids: Vec<(u32, String)> = sockets
+/// One process holding a socket on the port, pinned by a pidfd.
+struct Owner {
+    pid: u32,
+    name: String,
+    pinned: Result<process::Pinned, PinError>,
+}
+
+/// Every holder once (by pid), each pinned through the socket it was seen holding.
+fn pin_owners(sockets: &[crate::sockets::Socket]) -> Vec<Owner> {
+    let mut holders: Vec<(u32, &str, u32, u32)> = sockets
         .iter()
-        .flat_map(|s| s.processes.iter().map(|h| (h.pid, h.name.clone())))
+        .flat_map(|s| {
+            s.processes
+                .iter()
+                .map(|h| (h.pid, h.name.as_str(), h.fd, s.inode))
+        })
         .collect();
-    pids.sort_unstable();
-    pids.dedup_by_key(|(pid, _)| *pid);
+    holders.sort_unstable();
+    holders.dedup_by_key(|(pid, ..)| *pid);
+    holders
+        .into_iter()
+        .map(|(pid, name, fd, inode)| Owner {
+            pid,
+            name: name.to_string(),
+            pinned: process::pin_holder(pid, fd, inode),
+        })
+        .collect()
+}
+
+/// Signals every owner once, after asking on a terminal; reports each pid on stderr.
+fn signal_owners(owners: Vec<Owner>, signal: SignalChoice, yes: bool) -> Result<(), Error> {
     let mut stderr = std::io::stderr().lock();
-    for (pid, name) in pids {
+    for Owner { pid, name, pinned } in owners {
         // The command name is the owner's to choose: escaped as the tables do,
         // so it can't redraw the screen under the question.
         let name = render::printable(&name);
-        if process::protected(pid) {
-            writeln!(
-                stderr,
-                "netdx: not signalling {pid} ({name}): netdx never signals pid 1 or itself"
-            )?;
-            continue;
-        }
+        let pinned = match pinned {
+            Ok(pinned) => pinned,
+            Err(PinError::Protected) => {
+                writeln!(
+                    stderr,
+                    "netdx: not signalling {pid} ({name}): netdx never signals pid 1 or itself"
+                )?;
+                continue;
+            }
+            Err(why) => {
+                writeln!(stderr, "{signal} not sent to {pid} ({name}): {why}")?;
+                continue;
+            }
+        };
         if !yes {
             write!(stderr, "send {signal} to {pid} ({name})? [y/N] ")?;
             stderr.flush()?;
             let mut answer = String::new();
-            std::io::stdin().lock().read_line(&mut answer)?;
+            std::io::stdin()
+                .lock()
+                .read_line(&mut answer)
+                .map_err(Error::Prompt)?;
             if !matches!(answer.trim(), "y" | "Y" | "yes") {
                 writeln!(stderr, "skipped {pid}")?;
                 continue;
             }
         }
-        let delivery = process::send(pid, signal);
+        let delivery = pinned.send(signal);
         match &delivery.error {
             None => writeln!(stderr, "{} sent to {pid} ({name})", delivery.signal)?,
             Some(why) => writeln!(
