@@ -311,6 +311,35 @@ fn the_kill_prompt_shows_a_hostile_command_name_escaped() {
 }
 
 #[test]
+fn a_huge_command_line_is_clipped_in_the_table_and_whole_in_json() {
+    require_root!();
+    let mut ns = Netns::new("hugecmd");
+    let huge = "x".repeat(100_000);
+    ns.spawn_ready(
+        "python3",
+        &["-c", "import socket,time\ns=socket.socket();s.bind(('127.0.0.1',7777));s.listen()\nprint('ready',flush=True);time.sleep(600)", &huge],
+    );
+    let text = stdout(&ns.netdx(&["port", "7777"]));
+    let row = text.lines().nth(1).expect("one row");
+    assert!(
+        row.ends_with('…'),
+        "the clipped command line is marked: {row}"
+    );
+    assert!(
+        row.chars().count() < 400,
+        "the row stays short: {} characters",
+        row.chars().count()
+    );
+    let json: Value =
+        serde_json::from_slice(&ns.netdx(&["port", "7777", "--json"]).stdout).unwrap();
+    let cmdline = json[0]["processes"][0]["cmdline"].as_str().unwrap();
+    assert!(
+        cmdline.ends_with(&huge),
+        "JSON keeps the whole command line"
+    );
+}
+
+#[test]
 fn command_lines_with_newlines_stay_on_one_row() {
     require_root!();
     let mut ns = Netns::new("newline");

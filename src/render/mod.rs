@@ -172,6 +172,21 @@ fn needs_escape(c: char) -> bool {
         )
 }
 
+/// `text` cut to at most `max` characters, the last of them `…` when
+/// something was cut (so a 100 KB command line can't fill a table).
+pub fn clipped(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(max) {
+        None => std::borrow::Cow::Borrowed(text),
+        Some(_) => {
+            let keep = text
+                .char_indices()
+                .nth(max.saturating_sub(1))
+                .map_or(0, |(at, _)| at);
+            std::borrow::Cow::Owned(format!("{}…", &text[..keep]))
+        }
+    }
+}
+
 /// Writes finished text to stdout in one go.
 pub fn print(text: &str) -> std::io::Result<()> {
     let mut stdout = std::io::stdout().lock();
@@ -216,6 +231,14 @@ mod tests {
             printable("café ünïcode 日本"),
             std::borrow::Cow::Borrowed(_)
         ));
+    }
+
+    #[test]
+    fn long_text_is_clipped_with_an_ellipsis_and_short_text_is_not() {
+        assert!(matches!(clipped("short", 5), std::borrow::Cow::Borrowed(_)));
+        assert_eq!(clipped("abcdef", 5), "abcd…");
+        assert_eq!(clipped("日本語テキスト", 3), "日本…");
+        assert_eq!(clipped(&"x".repeat(100_000), 200).chars().count(), 200);
     }
 
     #[test]
