@@ -53,6 +53,9 @@ pub enum Error {
     /// A trace could not start or go on.
     #[error(transparent)]
     Trace(crate::trace::TraceError),
+    /// The socket to inspect could not be created.
+    #[error(transparent)]
+    Sockopt(#[from] crate::sockopt::session::SockoptError),
     /// Protocol statistics could not be read.
     #[error(transparent)]
     Stats(#[from] StatsError),
