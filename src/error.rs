@@ -3,6 +3,7 @@
 //! Every domain has its own error enum whose messages say what failed and, where
 //! there is one, what the user can do about it. [`Error`] gathers them; `main`
 //! prints it as a single `netdx: …` line on stderr and exits 2.
+#![forbid(unsafe_code)]
 
 use std::ffi::OsString;
 use std::process::ExitCode;

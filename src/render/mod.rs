@@ -2,6 +2,7 @@
 //!
 //! Domain modules hand over plain data; functions here return the finished
 //! text, and [`print`] writes it. A new output format is a new function here.
+#![forbid(unsafe_code)]
 
 pub mod echo;
 pub mod icmp;
