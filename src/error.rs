@@ -168,7 +168,8 @@ pub fn report_usage(err: clap::Error, args: &[OsString]) -> ExitCode {
         }
         _ => {
             let rendered = escape_arguments(&unstyled(err, args), args);
-            eprintln!("netdx: {}", printable(&usage_line(&rendered)));
+            let line = usage_line(&rendered, &command_path(args));
+            eprintln!("netdx: {}", printable(&line));
             ExitCode::from(2)
         }
     }
@@ -240,8 +241,41 @@ fn missing_command_line(rendered: &str) -> String {
     format!("{what}; usage: {usage}; try '{command} --help'")
 }
 
-/// Condenses clap's multi-line error text into `what went wrong; try '… --help'`.
-fn usage_line(rendered: &str) -> String {
+/// The subcommands named on the command line (`netdx sockopt`), for the
+/// `--help` to point at when clap's report has no usage line.
+fn command_path(args: &[OsString]) -> String {
+    use clap::CommandFactory;
+    let mut command = crate::cli::Cli::command();
+    command.build();
+    let mut path = vec!["netdx".to_string()];
+    let mut skip_value = false;
+    for arg in args.iter().skip(1) {
+        let Some(arg) = arg.to_str() else { break };
+        if std::mem::take(&mut skip_value) {
+            continue;
+        }
+        if let Some(long) = arg.strip_prefix("--") {
+            skip_value = !long.contains('=')
+                && command
+                    .get_arguments()
+                    .any(|a| a.get_long() == Some(long) && a.get_action().takes_values());
+            continue;
+        }
+        if arg.starts_with('-') {
+            continue;
+        }
+        let Some(sub) = command.find_subcommand(arg).cloned() else {
+            break;
+        };
+        path.push(sub.get_name().to_string());
+        command = sub;
+    }
+    path.join(" ")
+}
+
+/// Condenses clap's multi-line error text into `what went wrong; try '… --help'`;
+/// `fallback` is the command to name when the text has no usage line.
+fn usage_line(rendered: &str, fallback: &str) -> String {
     let mut lines = rendered
         .lines()
         .map(str::trim)
@@ -269,7 +303,7 @@ fn usage_line(rendered: &str) -> String {
                 .join(" ")
         })
         .filter(|command| !command.is_empty())
-        .unwrap_or_else(|| "netdx".to_string());
+        .unwrap_or_else(|| fallback.to_string());
     format!("{message}; try '{command} --help'")
 }
 
@@ -281,7 +315,7 @@ mod tests {
     fn clap_report_becomes_one_line_naming_the_commands_help() {
         let rendered = "error: unexpected argument '--bogus' found\n\n  tip: to pass '--bogus' as a value, use '-- --bogus'\n\nUsage: netdx ifconfig [OPTIONS] [IFACE]\n\nFor more information, try '--help'.\n";
         assert_eq!(
-            usage_line(rendered),
+            usage_line(rendered, "netdx"),
             "unexpected argument '--bogus' found; try 'netdx ifconfig --help'"
         );
     }
@@ -290,7 +324,7 @@ mod tests {
     fn listed_missing_arguments_are_folded_into_the_line() {
         let rendered = "error: the following required arguments were not provided:\n  --kill[=<SIGNAL>]\n\nUsage: netdx port --kill[=<SIGNAL>] --yes <PORT>...\n";
         assert_eq!(
-            usage_line(rendered),
+            usage_line(rendered, "netdx"),
             "the following required arguments were not provided: --kill[=<SIGNAL>]; try 'netdx port --help'"
         );
     }
@@ -298,7 +332,7 @@ mod tests {
     #[test]
     fn report_without_usage_line_falls_back_to_top_level_help() {
         assert_eq!(
-            usage_line("error: something odd\n"),
+            usage_line("error: something odd\n", "netdx"),
             "something odd; try 'netdx --help'"
         );
     }
@@ -312,7 +346,7 @@ mod tests {
         let rendered =
             "error: invalid value 'lo\n\nx' for '[IFACE]'\n\nFor more information, try '--help'.\n";
         assert_eq!(
-            usage_line(&escape_arguments(rendered, &args)),
+            usage_line(&escape_arguments(rendered, &args), "netdx"),
             "invalid value 'lo\\n\\nx' for '[IFACE]'; try 'netdx --help'"
         );
     }
@@ -336,5 +370,19 @@ mod tests {
             missing_command_line(rendered),
             "a command is needed; usage: netdx [OPTIONS] <COMMAND>; try 'netdx --help'"
         );
+    }
+
+    #[test]
+    fn the_help_named_is_the_subcommand_given_even_after_global_options() {
+        let args = |list: &[&str]| list.iter().map(OsString::from).collect::<Vec<_>>();
+        assert_eq!(
+            command_path(&args(&["netdx", "sockopt", "--set", "x"])),
+            "netdx sockopt"
+        );
+        assert_eq!(
+            command_path(&args(&["netdx", "--color", "never", "echo", "probe", "x"])),
+            "netdx echo probe"
+        );
+        assert_eq!(command_path(&args(&["netdx", "--bogus"])), "netdx");
     }
 }
