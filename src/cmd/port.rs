@@ -4,10 +4,10 @@ use std::io::{BufRead, IsTerminal, Write};
 
 use crate::cli::{LsofArgs, PortArgs};
 use crate::error::{Error, Outcome};
-use crate::process::{self, PinError, SignalChoice};
+use crate::process::{PinError, SignalChoice};
 use crate::render::sockets as view;
 use crate::render::{self, Output};
-use crate::sockets::port::{self, PortQuery, PortSpec};
+use crate::sockets::port::{self, Owner, PortQuery, PortSpec};
 use crate::sockets::{Families, Proto, Protocols};
 
 /// Lists the sockets on the ports, optionally signalling their owners.
@@ -139,7 +139,7 @@ fn report(
     // The owners are pinned now, while their pids are fresh: the table and
     // the prompts come before any signal, and a pid freed meanwhile could
     // be handed to another process.
-    let owners = kill.map(|_| pin_owners(&listing.sockets));
+    let owners = kill.map(|_| port::pin_owners(&listing.sockets));
     if let Some(note) = view::source_note(&listing.source) {
         eprint!("{note}");
     }
@@ -164,35 +164,6 @@ fn report(
     } else {
         Outcome::Success
     })
-}
-
-/// One process holding a socket on the port, pinned by a pidfd.
-struct Owner {
-    pid: u32,
-    name: String,
-    pinned: Result<process::Pinned, PinError>,
-}
-
-/// Every holder once (by pid), each pinned through the socket it was seen holding.
-fn pin_owners(sockets: &[crate::sockets::Socket]) -> Vec<Owner> {
-    let mut holders: Vec<(u32, &str, u32, u32)> = sockets
-        .iter()
-        .flat_map(|s| {
-            s.processes
-                .iter()
-                .map(|h| (h.pid, h.name.as_str(), h.fd, s.inode))
-        })
-        .collect();
-    holders.sort_unstable();
-    holders.dedup_by_key(|(pid, ..)| *pid);
-    holders
-        .into_iter()
-        .map(|(pid, name, fd, inode)| Owner {
-            pid,
-            name: name.to_string(),
-            pinned: process::pin_holder(pid, fd, inode),
-        })
-        .collect()
 }
 
 /// Signals every owner once, after asking on a terminal; reports each pid on stderr.
