@@ -3,7 +3,9 @@
 //! Every domain has its own error enum whose messages say what failed and, where
 //! there is one, what the user can do about it. [`Error`] gathers them; `main`
 //! prints it as a single `netdx: …` line on stderr and exits 2.
+#![forbid(unsafe_code)]
 
+use std::ffi::OsString;
 use std::process::ExitCode;
 
 use crate::echo::EchoError;
@@ -11,6 +13,7 @@ use crate::iface::IfaceError;
 use crate::netlink::NetlinkError;
 use crate::ping::PingError;
 use crate::protostats::StatsError;
+use crate::render::printable;
 use crate::sockets::SocketError;
 
 /// How a command that ran to completion answered.
@@ -51,6 +54,9 @@ pub enum Error {
     /// A trace could not start or go on.
     #[error(transparent)]
     Trace(crate::trace::TraceError),
+    /// The socket to inspect could not be created.
+    #[error(transparent)]
+    Sockopt(#[from] crate::sockopt::session::SockoptError),
     /// Protocol statistics could not be read.
     #[error(transparent)]
     Stats(#[from] StatsError),
@@ -60,6 +66,9 @@ pub enum Error {
     /// The arguments are valid one by one but not together.
     #[error("{0}")]
     Usage(String),
+    /// The answer to a confirmation prompt could not be read.
+    #[error("reading the answer from stdin: {0}")]
+    Prompt(std::io::Error),
     /// stdout could not be written (other than a closed pipe).
     #[error("writing output: {0}")]
     Output(std::io::Error),
@@ -114,32 +123,159 @@ impl From<std::io::Error> for Error {
     }
 }
 
+/// Prints `err` as the one `netdx: …` line (control and bidi characters
+/// escaped, so an argument quoted in it can't break the line or the
+/// terminal) and returns the exit code it stands for.
+pub fn report(err: &Error) -> ExitCode {
+    if matches!(err, Error::BrokenPipe) {
+        return ExitCode::SUCCESS;
+    }
+    eprintln!("netdx: {}", printable(&err.to_string()));
+    ExitCode::from(2)
+}
+
 /// Reports a command-line parsing failure (or a `--help`/`--version` request).
 ///
 /// clap's own report spans several lines; netdx promises one line on stderr
 /// and exit 2 for bad input, so the first line of clap's message is kept and
-/// the command's `--help` is named as the remedy.
-pub fn report_usage(err: clap::Error) -> ExitCode {
+/// the command's `--help` is named as the remedy. `args` is the command line
+/// as given: arguments quoted in the message are escaped as a whole, and
+/// anything after `--version` is refused rather than ignored.
+pub fn report_usage(err: clap::Error, args: &[OsString]) -> ExitCode {
     use clap::error::ErrorKind;
     match err.kind() {
-        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
-            // Printing help can only fail on a closed pipe; nothing to add then.
+        ErrorKind::DisplayVersion => match after_version(args) {
+            Some(extra) => {
+                eprintln!(
+                    "netdx: unexpected argument '{}' after --version; try 'netdx --version'",
+                    printable(&extra.to_string_lossy())
+                );
+                ExitCode::from(2)
+            }
+            None => {
+                // Printing can only fail on a closed pipe; nothing to add then.
+                let _ = err.print();
+                ExitCode::SUCCESS
+            }
+        },
+        ErrorKind::DisplayHelp => {
             let _ = err.print();
             ExitCode::SUCCESS
         }
         ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
-            let _ = err.print();
+            eprintln!("netdx: {}", missing_command_line(&err.render().to_string()));
             ExitCode::from(2)
         }
         _ => {
-            eprintln!("netdx: {}", usage_line(&err.render().to_string()));
+            let rendered = escape_arguments(&unstyled(err, args), args);
+            let line = usage_line(&rendered, &command_path(args));
+            eprintln!("netdx: {}", printable(&line));
             ExitCode::from(2)
         }
     }
 }
 
-/// Condenses clap's multi-line error text into `what went wrong; try '… --help'`.
-fn usage_line(rendered: &str) -> String {
+/// clap's report with the user's text as given: clap's plain rendering
+/// strips every escape sequence, the user's included, which would hide
+/// what was wrong with an argument; parsing again with unstyled output
+/// keeps them, for [`printable`] to show.
+fn unstyled(err: clap::Error, args: &[OsString]) -> String {
+    use clap::CommandFactory;
+    let plain = crate::cli::Cli::command().styles(clap::builder::Styles::plain());
+    match plain.try_get_matches_from(args) {
+        Err(again) if again.kind() == err.kind() => again.render().ansi().to_string(),
+        _ => err.render().to_string(),
+    }
+}
+
+/// The first argument after `--version`/`-V`, which clap would silently drop.
+fn after_version(args: &[OsString]) -> Option<&OsString> {
+    let at = args
+        .iter()
+        .skip(1)
+        .position(|arg| arg == "--version" || arg == "-V")?;
+    args.get(at + 2)
+}
+
+/// `rendered` with every argument that holds a control or format character
+/// replaced by its escaped form, so a newline inside a value can't end the
+/// message early.
+fn escape_arguments(rendered: &str, args: &[OsString]) -> String {
+    let mut text = rendered.to_string();
+    for arg in args.iter().skip(1) {
+        let arg = arg.to_string_lossy();
+        let mut pieces = vec![arg.as_ref()];
+        // `--set=NAME=VALUE` reaches the value parser as `NAME=VALUE`.
+        pieces.extend(arg.match_indices('=').map(|(at, _)| &arg[at + 1..]));
+        for piece in pieces {
+            let escaped = printable(piece);
+            if matches!(escaped, std::borrow::Cow::Owned(_)) && !piece.is_empty() {
+                text = text.replace(piece, &escaped);
+            }
+        }
+    }
+    text
+}
+
+/// `a command is needed; usage: netdx [OPTIONS] <COMMAND>; try 'netdx --help'`, for
+/// a command line that names no command, instead of the whole help.
+fn missing_command_line(rendered: &str) -> String {
+    let usage = rendered
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("Usage: "))
+        .unwrap_or("netdx [OPTIONS] <COMMAND>");
+    let command: Vec<&str> = usage
+        .split_whitespace()
+        .take_while(|word| !word.starts_with(['[', '<', '-']))
+        .collect();
+    let command = if command.is_empty() {
+        "netdx".to_string()
+    } else {
+        command.join(" ")
+    };
+    let what = if usage.contains("<COMMAND>") {
+        "a command is needed"
+    } else {
+        "arguments are needed"
+    };
+    format!("{what}; usage: {usage}; try '{command} --help'")
+}
+
+/// The subcommands named on the command line (`netdx sockopt`), for the
+/// `--help` to point at when clap's report has no usage line.
+fn command_path(args: &[OsString]) -> String {
+    use clap::CommandFactory;
+    let mut command = crate::cli::Cli::command();
+    command.build();
+    let mut path = vec!["netdx".to_string()];
+    let mut skip_value = false;
+    for arg in args.iter().skip(1) {
+        let Some(arg) = arg.to_str() else { break };
+        if std::mem::take(&mut skip_value) {
+            continue;
+        }
+        if let Some(long) = arg.strip_prefix("--") {
+            skip_value = !long.contains('=')
+                && command
+                    .get_arguments()
+                    .any(|a| a.get_long() == Some(long) && a.get_action().takes_values());
+            continue;
+        }
+        if arg.starts_with('-') {
+            continue;
+        }
+        let Some(sub) = command.find_subcommand(arg).cloned() else {
+            break;
+        };
+        path.push(sub.get_name().to_string());
+        command = sub;
+    }
+    path.join(" ")
+}
+
+/// Condenses clap's multi-line error text into `what went wrong; try '… --help'`;
+/// `fallback` is the command to name when the text has no usage line.
+fn usage_line(rendered: &str, fallback: &str) -> String {
     let mut lines = rendered
         .lines()
         .map(str::trim)
@@ -147,14 +283,14 @@ fn usage_line(rendered: &str) -> String {
     let first = lines.next().unwrap_or("invalid arguments");
     let mut message = first.strip_prefix("error: ").unwrap_or(first).to_string();
     // "the following required arguments were not provided:" lists them on
-    // the lines below; fold them into the one line.
-    if message.ends_with(':') {
-        let listed: Vec<&str> = lines
-            .take_while(|line| !line.is_empty() && !line.starts_with("Usage:"))
-            .collect();
-        if !listed.is_empty() {
-            message = format!("{} {}", message, listed.join(", "));
-        }
+    // the lines below, "invalid value" its possible values: fold them into
+    // the one line.
+    let continued: Vec<&str> = lines
+        .take_while(|line| !line.is_empty() && !line.starts_with("Usage:"))
+        .collect();
+    if !continued.is_empty() {
+        let joiner = if message.ends_with(':') { ", " } else { " " };
+        message = format!("{message} {}", continued.join(joiner));
     }
     let command = rendered
         .lines()
@@ -167,19 +303,19 @@ fn usage_line(rendered: &str) -> String {
                 .join(" ")
         })
         .filter(|command| !command.is_empty())
-        .unwrap_or_else(|| "netdx".to_string());
+        .unwrap_or_else(|| fallback.to_string());
     format!("{message}; try '{command} --help'")
 }
 
 #[cfg(test)]
 mod tests {
-    use super::usage_line;
+    use super::*;
 
     #[test]
     fn clap_report_becomes_one_line_naming_the_commands_help() {
         let rendered = "error: unexpected argument '--bogus' found\n\n  tip: to pass '--bogus' as a value, use '-- --bogus'\n\nUsage: netdx ifconfig [OPTIONS] [IFACE]\n\nFor more information, try '--help'.\n";
         assert_eq!(
-            usage_line(rendered),
+            usage_line(rendered, "netdx"),
             "unexpected argument '--bogus' found; try 'netdx ifconfig --help'"
         );
     }
@@ -188,7 +324,7 @@ mod tests {
     fn listed_missing_arguments_are_folded_into_the_line() {
         let rendered = "error: the following required arguments were not provided:\n  --kill[=<SIGNAL>]\n\nUsage: netdx port --kill[=<SIGNAL>] --yes <PORT>...\n";
         assert_eq!(
-            usage_line(rendered),
+            usage_line(rendered, "netdx"),
             "the following required arguments were not provided: --kill[=<SIGNAL>]; try 'netdx port --help'"
         );
     }
@@ -196,8 +332,57 @@ mod tests {
     #[test]
     fn report_without_usage_line_falls_back_to_top_level_help() {
         assert_eq!(
-            usage_line("error: something odd\n"),
+            usage_line("error: something odd\n", "netdx"),
             "something odd; try 'netdx --help'"
         );
+    }
+
+    #[test]
+    fn arguments_with_control_characters_are_replaced_by_their_escaped_form() {
+        let args: Vec<OsString> = ["netdx", "ifconfig", "lo\n\nx"]
+            .iter()
+            .map(OsString::from)
+            .collect();
+        let rendered =
+            "error: invalid value 'lo\n\nx' for '[IFACE]'\n\nFor more information, try '--help'.\n";
+        assert_eq!(
+            usage_line(&escape_arguments(rendered, &args), "netdx"),
+            "invalid value 'lo\\n\\nx' for '[IFACE]'; try 'netdx --help'"
+        );
+    }
+
+    #[test]
+    fn only_the_argument_after_version_is_reported() {
+        let args = |list: &[&str]| list.iter().map(OsString::from).collect::<Vec<_>>();
+        assert_eq!(after_version(&args(&["netdx", "--version"])), None);
+        assert_eq!(
+            after_version(&args(&["netdx", "--version", "x"])),
+            Some(&OsString::from("x"))
+        );
+        assert_eq!(after_version(&args(&["netdx", "ping", "-V"])), None);
+    }
+
+    #[test]
+    fn a_missing_command_is_one_usage_line() {
+        let rendered =
+            "Network diagnostics\n\nUsage: netdx [OPTIONS] <COMMAND>\n\nCommands:\n  ifconfig  x\n";
+        assert_eq!(
+            missing_command_line(rendered),
+            "a command is needed; usage: netdx [OPTIONS] <COMMAND>; try 'netdx --help'"
+        );
+    }
+
+    #[test]
+    fn the_help_named_is_the_subcommand_given_even_after_global_options() {
+        let args = |list: &[&str]| list.iter().map(OsString::from).collect::<Vec<_>>();
+        assert_eq!(
+            command_path(&args(&["netdx", "sockopt", "--set", "x"])),
+            "netdx sockopt"
+        );
+        assert_eq!(
+            command_path(&args(&["netdx", "--color", "never", "echo", "probe", "x"])),
+            "netdx echo probe"
+        );
+        assert_eq!(command_path(&args(&["netdx", "--bogus"])), "netdx");
     }
 }

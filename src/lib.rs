@@ -9,6 +9,11 @@
 //!   render → exit code;
 //! * [`cli`] declares the command line, [`error`] maps failures to one
 //!   `netdx: …` line and exit code 2.
+//!
+//! Unsafe code is denied crate-wide; the few functions that need it (bpf(2),
+//! readlinkat into a stack buffer) allow it one by one, and every module
+//! that needs none forbids it.
+#![deny(unsafe_code)]
 
 pub mod cli;
 pub mod clock;

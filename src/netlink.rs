@@ -5,6 +5,7 @@
 //! `NLMSG_DONE`; [`Conn::dump`] does that exchange once, synchronously, for
 //! any message family the `netlink-packet-*` crates describe. No async
 //! runtime: a dump is a handful of syscalls.
+#![forbid(unsafe_code)]
 
 use std::fmt::Debug;
 use std::io;

@@ -22,19 +22,92 @@ pub fn is_privileged() -> bool {
         || caps::has_cap(None, CapSet::Effective, Capability::CAP_NET_ADMIN).unwrap_or(false)
 }
 
-/// Drops every capability from every set of this (single-threaded) process.
+/// Why privileges could not be given up. Callers treat it as fatal:
+/// running on with privileges the user did not expect is worse than stopping.
+#[derive(Debug, thiserror::Error)]
+pub enum PrivilegeError {
+    /// The kernel refused to clear a capability set.
+    #[error("dropping the {set} capabilities: {source}")]
+    Clear {
+        /// Which set.
+        set: &'static str,
+        /// The kernel's refusal.
+        source: caps::errors::CapsError,
+    },
+    /// prctl(PR_SET_NO_NEW_PRIVS) failed.
+    #[error("setting no_new_privs: {0}")]
+    NoNewPrivs(nix::errno::Errno),
+}
+
+/// Gives up privilege for good, once the privileged sockets are open: the
+/// bounding set is emptied (where CAP_SETPCAP allows it), every other
+/// capability set is cleared, and no_new_privs is set, so neither this
+/// process nor anything it could exec (a setuid binary, file capabilities)
+/// can gain a capability again, though it keeps uid 0.
 ///
-/// Returns the error text if the kernel refused; callers treat that as fatal
-/// because running on with privileges the user did not expect is worse than
-/// stopping.
-pub fn drop_all() -> Result<(), String> {
-    for set in [
-        CapSet::Ambient,
-        CapSet::Inheritable,
-        CapSet::Effective,
-        CapSet::Permitted,
-    ] {
-        caps::clear(None, set).map_err(|err| format!("dropping capabilities: {err}"))?;
+/// Capabilities belong to the calling thread: call this before any other
+/// thread is started (netdx is single-threaded at that point).
+pub fn lock_down() -> Result<(), PrivilegeError> {
+    let clear = |set: CapSet, name: &'static str| {
+        caps::clear(None, set).map_err(|source| PrivilegeError::Clear { set: name, source })
+    };
+    // Dropping from the bounding set needs CAP_SETPCAP, so it goes first.
+    if caps::has_cap(None, CapSet::Effective, Capability::CAP_SETPCAP).unwrap_or(false) {
+        clear(CapSet::Bounding, "bounding")?;
     }
-    Ok(())
+    clear(CapSet::Ambient, "ambient")?;
+    clear(CapSet::Inheritable, "inheritable")?;
+    clear(CapSet::Effective, "effective")?;
+    clear(CapSet::Permitted, "permitted")?;
+    nix::sys::prctl::set_no_new_privs().map_err(PrivilegeError::NoNewPrivs)
+}
+
+/// [`lock_down`] with its error as text, for the ping, icmp and trace error
+/// enums that still hold a `Privilege(String)`; they should move to
+/// `Privilege(#[from] PrivilegeError)` and call [`lock_down`].
+pub fn drop_all() -> Result<(), String> {
+    lock_down().map_err(|err| err.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A line of /proc/thread-self/status (capabilities and no_new_privs
+    /// are per thread).
+    fn status(field: &str) -> String {
+        std::fs::read_to_string("/proc/thread-self/status")
+            .unwrap()
+            .lines()
+            .find_map(|line| line.strip_prefix(field))
+            .map(|value| value.trim().to_string())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn after_lock_down_no_capability_can_come_back() {
+        // On a thread of its own, so the test's other threads keep theirs.
+        let can_drop_bounding =
+            caps::has_cap(None, CapSet::Effective, Capability::CAP_SETPCAP).unwrap_or(false);
+        let before = status("NoNewPrivs:");
+        let (no_new_privs, effective, permitted, bounding) = std::thread::spawn(|| {
+            lock_down().expect("dropping privilege never fails for ourselves");
+            (
+                status("NoNewPrivs:"),
+                status("CapEff:"),
+                status("CapPrm:"),
+                status("CapBnd:"),
+            )
+        })
+        .join()
+        .unwrap();
+        assert_eq!(no_new_privs, "1");
+        assert_eq!(effective, "0000000000000000");
+        assert_eq!(permitted, "0000000000000000");
+        if can_drop_bounding {
+            assert_eq!(bounding, "0000000000000000");
+        }
+        // This thread was left alone.
+        assert_eq!(status("NoNewPrivs:"), before);
+    }
 }

@@ -68,10 +68,69 @@ fn bad_color_value_is_one_line_and_exit_2() {
 }
 
 #[test]
-fn no_arguments_prints_usage_and_exits_2() {
+fn no_arguments_prints_one_usage_line_pointing_at_help_and_exits_2() {
     let out = netdx(&[]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("Usage: netdx"));
+    assert_one_line_error(&out, "usage: netdx [OPTIONS] <COMMAND>");
+    assert!(
+        stderr(&out).contains("try 'netdx --help'"),
+        "{}",
+        stderr(&out)
+    );
+    let out = netdx(&["echo"]);
+    assert_one_line_error(&out, "usage: netdx echo [OPTIONS] <COMMAND>");
+}
+
+#[test]
+fn version_followed_by_another_argument_is_an_error() {
+    assert_one_line_error(&netdx(&["--version", "extra"]), "'extra'");
+    assert_one_line_error(&netdx(&["-V", "ifconfig"]), "'ifconfig'");
+    let out = netdx(&["ping", "--version"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+/// Control bytes, a newline and a bidi override in one argument.
+const HOSTILE: &str = "\x1b[31mred\nX\u{202e}\x01";
+const HOSTILE_SHOWN: &str = "\\x1b[31mred\\nX\\u{202e}\\x01";
+
+/// Asserts a one-line error that shows `HOSTILE` escaped and holds no raw
+/// control or bidi character.
+fn assert_hostile_argument_escaped(args: &[&str]) {
+    let out = netdx(args);
+    assert_one_line_error(&out, HOSTILE_SHOWN);
+    let line = stderr(&out);
+    let line = line.strip_suffix('\n').unwrap_or(&line);
+    assert!(
+        !line.chars().any(|c| c.is_control() || c == '\u{202e}'),
+        "{args:?}: raw control characters in {line:?}"
+    );
+}
+
+#[test]
+fn control_and_bidi_characters_in_arguments_are_escaped_in_the_error_line() {
+    // Each command's own value checks (clap's errors) and the domain's errors.
+    for args in [
+        &["ifconfig", HOSTILE][..],
+        &["ping", "-c", HOSTILE, "127.0.0.1"],
+        &["netstat", "--state", HOSTILE],
+        &["port", HOSTILE],
+        &["echo", "probe", HOSTILE],
+        &["sockopt", "--set", HOSTILE],
+        &["sockopt", "explain", HOSTILE],
+        &["lab", HOSTILE],
+        &["icmp", "--ttl", HOSTILE, "127.0.0.1"],
+        &["trace", "-m", HOSTILE, "127.0.0.1"],
+        &["--color", HOSTILE, "ifconfig"],
+    ] {
+        assert_hostile_argument_escaped(args);
+    }
+}
+
+#[test]
+fn a_newline_in_a_value_does_not_cut_the_error_line() {
+    let out = netdx(&["ifconfig", "lo\nx"]);
+    assert_one_line_error(&out, "'lo\\nx' is not a valid interface name");
+    let out = netdx(&["ifconfig", "lo\n\nx"]);
+    assert_one_line_error(&out, "'lo\\n\\nx' is not a valid interface name");
 }
 
 #[test]

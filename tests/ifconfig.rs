@@ -566,3 +566,32 @@ fn json_fields_are_present_and_typed() {
     assert_eq!(stats.len(), 13);
     assert!(stats.values().all(Value::is_u64));
 }
+
+#[test]
+fn an_interface_name_with_escapes_or_a_bidi_override_is_shown_escaped() {
+    require_root!();
+    let ns = Netns::new("hostile");
+    // Linux refuses '/', ':' and white space in a link name, but not ESC or
+    // a right-to-left override.
+    let name = "d\x1b[2J\u{202e}";
+    ns.ip(&[
+        "link", "add", "name", name, "type", "veth", "peer", "name", "hpeer",
+    ]);
+    let shown = "d\\x1b[2J\\u{202e}";
+    for args in [
+        &["ifconfig", "-a"][..],
+        &["ifconfig", "-s", "-a"],
+        &["ifconfig", name],
+    ] {
+        let text = stdout(&ns.netdx(args));
+        assert!(text.contains(shown), "{args:?}: {text:?}");
+        assert!(
+            !text.contains('\x1b') && !text.contains('\u{202e}'),
+            "{args:?}: raw escapes in {text:?}"
+        );
+    }
+    // JSON keeps the name as the kernel has it.
+    let json: Value =
+        serde_json::from_slice(&ns.netdx(&["ifconfig", "-a", "--json"]).stdout).unwrap();
+    assert!(names(&json).iter().any(|n| n == name), "{json}");
+}

@@ -162,6 +162,32 @@ fn kill_signals_the_holder_and_nothing_else() {
 }
 
 #[test]
+fn kill_reaches_every_process_sharing_a_socket_through_their_pidfds() {
+    require_root!();
+    let mut ns = Netns::new("killshared");
+    let facts = socket_holder(&mut ns, "kill");
+    let port = facts["ports"]["tcp4"].to_string();
+    let (parent, child) = (
+        facts["pid"].as_u64().unwrap() as u32,
+        facts["child"].as_u64().unwrap() as u32,
+    );
+    let out = ns.netdx(&["port", &port, "--listen", "--kill=KILL", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    for pid in [parent, child] {
+        assert!(
+            stderr(&out).contains(&format!("SIGKILL sent to {pid} (python3)")),
+            "{}",
+            stderr(&out)
+        );
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while (alive(parent) || alive(child)) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(!alive(parent) && !alive(child), "both holders were killed");
+}
+
+#[test]
 fn kill_without_a_terminal_needs_yes() {
     require_root!();
     let mut ns = Netns::new("killyes");
@@ -260,6 +286,57 @@ fn kill_on_a_terminal_asks_first() {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert!(!alive(victim));
+}
+
+#[test]
+fn the_kill_prompt_shows_a_hostile_command_name_escaped() {
+    require_root!();
+    let mut ns = Netns::new("killname");
+    // A command name that would colour the prompt, break its line and clear
+    // the screen if it were printed raw.
+    ns.spawn_ready(
+        "python3",
+        &["-c", "import socket,time\nopen('/proc/self/comm','wb').write(b'\\x1b[31mR\\nX\\x1b[2J')\ns=socket.socket();s.bind(('127.0.0.1',7676));s.listen()\nprint('ready',flush=True);time.sleep(600)"],
+    );
+    let victim = pid_listening(&ns, 7676);
+    let declined = kill_on_a_terminal(&ns, 7676, "n");
+    assert!(
+        declined.contains(&format!(
+            "send SIGTERM to {victim} (\\x1b[31mR\\nX\\x1b[2J)? [y/N]"
+        )),
+        "{declined:?}"
+    );
+    assert!(!declined.contains("\x1b[2J"), "raw escapes: {declined:?}");
+    assert!(alive(victim));
+}
+
+#[test]
+fn a_huge_command_line_is_clipped_in_the_table_and_whole_in_json() {
+    require_root!();
+    let mut ns = Netns::new("hugecmd");
+    let huge = "x".repeat(100_000);
+    ns.spawn_ready(
+        "python3",
+        &["-c", "import socket,time\ns=socket.socket();s.bind(('127.0.0.1',7777));s.listen()\nprint('ready',flush=True);time.sleep(600)", &huge],
+    );
+    let text = stdout(&ns.netdx(&["port", "7777"]));
+    let row = text.lines().nth(1).expect("one row");
+    assert!(
+        row.ends_with('…'),
+        "the clipped command line is marked: {row}"
+    );
+    assert!(
+        row.chars().count() < 400,
+        "the row stays short: {} characters",
+        row.chars().count()
+    );
+    let json: Value =
+        serde_json::from_slice(&ns.netdx(&["port", "7777", "--json"]).stdout).unwrap();
+    let cmdline = json[0]["processes"][0]["cmdline"].as_str().unwrap();
+    assert!(
+        cmdline.ends_with(&huge),
+        "JSON keeps the whole command line"
+    );
 }
 
 #[test]

@@ -354,6 +354,47 @@ fn bad_names_and_values_exit_2_with_suggestions() {
 }
 
 #[test]
+fn values_setsockopt_would_truncate_or_misread_exit_2_naming_the_valid_form() {
+    let long_path = format!("/tmp/{}", "a".repeat(120));
+    for (args, fragment) in [
+        (
+            vec!["sockopt", "--set", "SO_RCVBUF=4294967297"],
+            "SO_RCVBUF: 4294967297 is out of range: give 0 to 2147483647",
+        ),
+        (
+            vec!["sockopt", "--set", "SO_RCVBUF=-1"],
+            "SO_RCVBUF: -1 is out of range: give 0 to 2147483647",
+        ),
+        (
+            vec!["sockopt", "--set", "TCP_MAXSEG=99999999999999999999"],
+            "out of range",
+        ),
+        (vec!["sockopt", "--set", "SO_RCVBUF=3G"], "at most 2 GiB"),
+        (
+            vec!["sockopt", "--set", "SO_LINGER=on"],
+            "'on' needs the time: on,SECONDS",
+        ),
+        (
+            vec!["sockopt", "--unix", "--bind", &long_path],
+            "a unix socket path is at most 107 bytes and this one is 125",
+        ),
+        (
+            vec!["sockopt", "--unix", "--connect", &long_path],
+            "at most 107 bytes",
+        ),
+    ] {
+        assert_one_line_error(&netdx(&args), fragment);
+    }
+}
+
+#[test]
+fn linger_on_with_zero_seconds_is_still_an_abortive_close_when_asked_for() {
+    let (output, json) = sockopt_json(&["--set", "SO_LINGER=on,0"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(option(&json, "SO_LINGER")["value"].as_f64(), Some(0.0));
+}
+
+#[test]
 fn raw_sockets_need_cap_net_raw_and_say_so() {
     require_root!();
     let (output, json) = sockopt_json(&["--raw"]);

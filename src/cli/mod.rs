@@ -2,6 +2,7 @@
 //!
 //! User input is parsed into domain types here (interface names, …), so the
 //! domain never sees a raw string.
+#![forbid(unsafe_code)]
 
 use clap::{Args, Parser, Subcommand};
 

@@ -219,9 +219,14 @@ pub fn setting(text: &str) -> Result<crate::sockopt::session::Setting, String> {
         return Err(format!("{} can only be read, not set", spec.name));
     }
     let value = if spec.kind == Kind::Int {
+        // byte_size bounds a size to i32::MAX, inside Value::int's range.
         byte_size(value)
             .map(|n| sockopt::Value::Int(n as i64))
-            .or_else(|_| sockopt::Value::parse(Kind::Int, value))
+            .or_else(|size_error| {
+                let suffixed = value.trim().ends_with(char::is_alphabetic);
+                sockopt::Value::parse(Kind::Int, value)
+                    .map_err(|int_error| if suffixed { size_error } else { int_error })
+            })
     } else {
         sockopt::Value::parse(spec.kind, value)
     }

@@ -1,4 +1,5 @@
 //! One thin module per subcommand: arguments → domain → render → exit code.
+#![forbid(unsafe_code)]
 
 pub mod echo;
 pub mod icmp;

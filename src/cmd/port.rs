@@ -4,10 +4,10 @@ use std::io::{BufRead, IsTerminal, Write};
 
 use crate::cli::{LsofArgs, PortArgs};
 use crate::error::{Error, Outcome};
-use crate::process::{self, SignalChoice};
+use crate::process::{PinError, SignalChoice};
 use crate::render::sockets as view;
 use crate::render::{self, Output};
-use crate::sockets::port::{self, PortQuery, PortSpec};
+use crate::sockets::port::{self, Owner, PortQuery, PortSpec};
 use crate::sockets::{Families, Proto, Protocols};
 
 /// Lists the sockets on the ports, optionally signalling their owners.
@@ -136,6 +136,10 @@ fn report(
         ));
     }
     let listing = port::find(query)?;
+    // The owners are pinned now, while their pids are fresh: the table and
+    // the prompts come before any signal, and a pid freed meanwhile could
+    // be handed to another process.
+    let owners = kill.map(|_| port::pin_owners(&listing.sockets));
     if let Some(note) = view::source_note(&listing.source) {
         eprint!("{note}");
     }
@@ -152,8 +156,8 @@ fn report(
         view::port_table(&listing.sockets, out)
     };
     render::print(&text)?;
-    if let Some(signal) = kill {
-        signal_owners(&listing.sockets, signal, yes)?;
+    if let (Some(signal), Some(owners)) = (kill, owners) {
+        signal_owners(owners, signal, yes)?;
     }
     Ok(if listing.sockets.is_empty() {
         Outcome::Negative
@@ -162,38 +166,41 @@ fn report(
     })
 }
 
-/// Signals every holder once, after asking on a terminal; reports each pid on stderr.
-fn signal_owners(
-    sockets: &[crate::sockets::Socket],
-    signal: SignalChoice,
-    yes: bool,
-) -> Result<(), Error> {
-    let mut pids: Vec<(u32, String)> = sockets
-        .iter()
-        .flat_map(|s| s.processes.iter().map(|h| (h.pid, h.name.clone())))
-        .collect();
-    pids.sort_unstable();
-    pids.dedup_by_key(|(pid, _)| *pid);
+/// Signals every owner once, after asking on a terminal; reports each pid on stderr.
+fn signal_owners(owners: Vec<Owner>, signal: SignalChoice, yes: bool) -> Result<(), Error> {
     let mut stderr = std::io::stderr().lock();
-    for (pid, name) in pids {
-        if process::protected(pid) {
-            writeln!(
-                stderr,
-                "netdx: not signalling {pid} ({name}): netdx never signals pid 1 or itself"
-            )?;
-            continue;
-        }
+    for Owner { pid, name, pinned } in owners {
+        // The command name is the owner's to choose: escaped as the tables do,
+        // so it can't redraw the screen under the question.
+        let name = render::printable(&name);
+        let pinned = match pinned {
+            Ok(pinned) => pinned,
+            Err(PinError::Protected) => {
+                writeln!(
+                    stderr,
+                    "netdx: not signalling {pid} ({name}): netdx never signals pid 1 or itself"
+                )?;
+                continue;
+            }
+            Err(why) => {
+                writeln!(stderr, "{signal} not sent to {pid} ({name}): {why}")?;
+                continue;
+            }
+        };
         if !yes {
             write!(stderr, "send {signal} to {pid} ({name})? [y/N] ")?;
             stderr.flush()?;
             let mut answer = String::new();
-            std::io::stdin().lock().read_line(&mut answer)?;
+            std::io::stdin()
+                .lock()
+                .read_line(&mut answer)
+                .map_err(Error::Prompt)?;
             if !matches!(answer.trim(), "y" | "Y" | "yes") {
                 writeln!(stderr, "skipped {pid}")?;
                 continue;
             }
         }
-        let delivery = process::send(pid, signal);
+        let delivery = pinned.send(signal);
         match &delivery.error {
             None => writeln!(stderr, "{} sent to {pid} ({name})", delivery.signal)?,
             Some(why) => writeln!(

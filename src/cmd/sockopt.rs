@@ -23,7 +23,8 @@ pub fn run(args: &SockoptArgs, out: &Output) -> Result<Outcome, Error> {
     };
     let address = |text: &str, what: &str, need_port: bool| -> Result<Address, Error> {
         if kind == SocketKind::Unix {
-            return Ok(Address::Unix(PathBuf::from(text)));
+            return Address::unix(PathBuf::from(text))
+                .map_err(|why| Error::Usage(format!("--{what} {text}: {why}")));
         }
         let parsed = if need_port {
             values::bind_address(text)
@@ -61,7 +62,7 @@ pub fn run(args: &SockoptArgs, out: &Output) -> Result<Outcome, Error> {
             .map(|t| address(t, "connect", true))
             .transpose()?,
     };
-    let report = session::run(&request).map_err(|e| Error::Usage(e.to_string()))?;
+    let report = session::run(&request)?;
     let text = if out.json {
         render::json::document(&report)
     } else {

@@ -27,7 +27,7 @@ fn block(text: &mut String, iface: &Interface, style: &Style) {
     let _ = writeln!(
         text,
         "{}: flags={}<{}>  mtu {}",
-        style.paint(Role::Name, &iface.name),
+        style.paint(Role::Name, &super::printable(&iface.name)),
         iface.flags_value,
         iface.flags.join(","),
         iface.mtu.map_or_else(|| "-".to_string(), |m| m.to_string()),
@@ -168,7 +168,7 @@ pub fn short_table(interfaces: &[Interface], out: &Output) -> String {
         let stats = iface.stats.unwrap_or_default();
         let number = |value: u64| Cell::new(value);
         rows.add_row(vec![
-            table::cell(&iface.name, Role::Name),
+            table::cell(super::printable(&iface.name), Role::Name),
             Cell::new(iface.mtu.map_or_else(|| "-".to_string(), |m| m.to_string())),
             number(stats.rx_packets),
             number(stats.rx_errors),

@@ -2,6 +2,7 @@
 //!
 //! Domain modules hand over plain data; functions here return the finished
 //! text, and [`print`] writes it. A new output format is a new function here.
+#![forbid(unsafe_code)]
 
 pub mod echo;
 pub mod icmp;
@@ -115,10 +116,15 @@ impl Output {
     }
 }
 
-/// `text` with control characters escaped (`\n`, `\t`, `\x1b` …), so a
-/// command line or path can never break a table row or inject escapes.
+/// `text` with control and invisible formatting characters escaped (`\n`,
+/// `\t`, `\x1b`, `\u{202e}` …), so a command line, path, interface name or
+/// argument can never break a line, inject terminal escapes or reorder
+/// what is shown around it (bidi overrides).
+///
+/// This is the one escape netdx uses: tables, prompts and error lines all go
+/// through it.
 pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.chars().any(char::is_control) {
+    if !text.chars().any(needs_escape) {
         return std::borrow::Cow::Borrowed(text);
     }
     let mut escaped = String::with_capacity(text.len() + 8);
@@ -128,10 +134,59 @@ pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
             '\t' => escaped.push_str("\\t"),
             '\r' => escaped.push_str("\\r"),
             c if c.is_control() => escaped.push_str(&format!("\\x{:02x}", u32::from(c))),
+            c if needs_escape(c) => escaped.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
             c => escaped.push(c),
         }
     }
     std::borrow::Cow::Owned(escaped)
+}
+
+/// Control characters, and the characters that change how the text around
+/// them is shown without being visible themselves: Unicode's format
+/// characters (general category Cf: bidi embeddings, overrides and
+/// isolates, zero-width spaces and joiners, the byte-order mark, tags) and
+/// the line and paragraph separators.
+fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            u32::from(c),
+            0x00AD
+                | 0x0600..=0x0605
+                | 0x061C
+                | 0x06DD
+                | 0x070F
+                | 0x0890..=0x0891
+                | 0x08E2
+                | 0x180E
+                | 0x200B..=0x200F
+                | 0x2028..=0x202E
+                | 0x2060..=0x2064
+                | 0x2066..=0x206F
+                | 0xFEFF
+                | 0xFFF9..=0xFFFB
+                | 0x110BD
+                | 0x110CD
+                | 0x13430..=0x1343F
+                | 0x1BCA0..=0x1BCA3
+                | 0x1D173..=0x1D17A
+                | 0xE0001
+                | 0xE0020..=0xE007F
+        )
+}
+
+/// `text` cut to at most `max` characters, the last of them `…` when
+/// something was cut (so a 100 KB command line can't fill a table).
+pub fn clipped(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(max) {
+        None => std::borrow::Cow::Borrowed(text),
+        Some(_) => {
+            let keep = text
+                .char_indices()
+                .nth(max.saturating_sub(1))
+                .map_or(0, |(at, _)| at);
+            std::borrow::Cow::Owned(format!("{}…", &text[..keep]))
+        }
+    }
 }
 
 /// Writes finished text to stdout in one go.
@@ -163,6 +218,29 @@ mod tests {
         assert_eq!(printable("python3 -c\nprint(1)"), "python3 -c\\nprint(1)");
         assert_eq!(printable("a\x1b[31mb"), "a\\x1b[31mb");
         assert!(matches!(printable("plain"), std::borrow::Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn bidi_and_invisible_format_characters_are_escaped() {
+        assert_eq!(printable("evil\u{202e}txt.exe"), "evil\\u{202e}txt.exe");
+        assert_eq!(
+            printable("\u{200b}\u{200f}\u{2066}\u{2069}\u{feff}\u{061c}"),
+            "\\u{200b}\\u{200f}\\u{2066}\\u{2069}\\u{feff}\\u{61c}"
+        );
+        assert_eq!(printable("a\u{2028}b"), "a\\u{2028}b");
+        // Visible non-ASCII text is left alone.
+        assert!(matches!(
+            printable("café ünïcode 日本"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+    }
+
+    #[test]
+    fn long_text_is_clipped_with_an_ellipsis_and_short_text_is_not() {
+        assert!(matches!(clipped("short", 5), std::borrow::Cow::Borrowed(_)));
+        assert_eq!(clipped("abcdef", 5), "abcd…");
+        assert_eq!(clipped("日本語テキスト", 3), "日本…");
+        assert_eq!(clipped(&"x".repeat(100_000), 200).chars().count(), 200);
     }
 
     #[test]

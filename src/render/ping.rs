@@ -35,7 +35,7 @@ pub fn header(target: &Target, size: usize, source: Option<(IpAddr, Option<&str>
     match target.address {
         IpAddr::V4(address) => format!(
             "PING {} ({address}) {}{size}({}) bytes of data.\n",
-            target.name,
+            super::printable(&target.name),
             from,
             size + 28
         ),
@@ -45,7 +45,10 @@ pub fn header(target: &Target, size: usize, source: Option<(IpAddr, Option<&str>
             } else {
                 format!(" {from}")
             };
-            format!("PING {}({address}){from} {size} data bytes\n", target.name)
+            format!(
+                "PING {}({address}){from} {size} data bytes\n",
+                super::printable(&target.name)
+            )
         }
     }
 }
@@ -53,7 +56,7 @@ pub fn header(target: &Target, size: usize, source: Option<(IpAddr, Option<&str>
 /// A sender as iputils shows it: `name (address)` for a named target, else the address.
 fn sender(target: &Target, from: IpAddr, options: LineOptions) -> String {
     if target.named && !options.numeric && from == target.address {
-        format!("{} ({from})", target.name)
+        format!("{} ({from})", super::printable(&target.name))
     } else {
         from.to_string()
     }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::fmt::Write;
 use std::net::IpAddr;
 
-use super::{Output, printable, table};
+use super::{Output, clipped, printable, table};
 use crate::protostats::Group;
 use crate::routes::Route;
 use crate::sockets::services::Services;
@@ -52,12 +52,12 @@ impl std::fmt::Display for Addr<'_> {
         match endpoint {
             Endpoint::Inet { address, port } => {
                 match view.hosts.and_then(|hosts| hosts.get(address)) {
-                    Some(name) => f.write_str(name)?,
+                    Some(name) => f.write_str(&printable(name))?,
                     None if address.is_ipv6() => write!(f, "[{address}]")?,
                     None => write!(f, "{address}")?,
                 }
                 if let Some(iface) = interface {
-                    write!(f, "%{iface}")?;
+                    write!(f, "%{}", printable(iface))?;
                 }
                 if *port == 0 {
                     return f.write_str(":*");
@@ -283,6 +283,9 @@ pub fn socket_table(sockets: &[Socket], view: &SocketView<'_>, out: &Output) -> 
     String::from_utf8(text).unwrap_or_default()
 }
 
+/// Characters of a command line the port table shows (JSON has it whole).
+pub const COMMAND_LINE_WIDTH: usize = 200;
+
 /// The lsof-style listing of `netdx port`: one row per holder (or per socket without one).
 pub fn port_table(sockets: &[Socket], out: &Output) -> String {
     let headers = [
@@ -317,7 +320,8 @@ pub fn port_table(sockets: &[Socket], out: &Output) -> String {
             rows.push(holder.user.as_deref().unwrap_or("-"));
             rows.push(printable(&holder.name));
             rows.push(holder.fd);
-            rows.push(printable(holder.cmdline.as_deref().unwrap_or("")));
+            let cmdline = printable(holder.cmdline.as_deref().unwrap_or(""));
+            rows.push(clipped(&cmdline, COMMAND_LINE_WIDTH));
         }
     }
     table::grid(&headers, &rows, &[4, 7], out)

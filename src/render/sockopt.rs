@@ -57,10 +57,10 @@ pub fn table(readings: &[Reading], out: &Output) -> String {
 pub fn report(report: &Report, out: &Output) -> String {
     let mut text = format!("{} socket ({})", report.kind_name(), report.family);
     if let Some(local) = &report.local {
-        text.push_str(&format!(", local {local}"));
+        text.push_str(&format!(", local {}", super::printable(local)));
     }
     if let Some(peer) = &report.peer {
-        text.push_str(&format!(", peer {peer}"));
+        text.push_str(&format!(", peer {}", super::printable(peer)));
     }
     text.push('\n');
     for call in &report.calls {

@@ -28,7 +28,7 @@ pub fn header(host: &str, request: &Request) -> String {
 fn responder(address: IpAddr, names: &Names, out: &Output) -> String {
     let painted = out.style.paint(Role::Inet, &address.to_string());
     match names.get(&address) {
-        Some(name) => format!("{name} ({painted})"),
+        Some(name) => format!("{} ({painted})", super::printable(name)),
         None => painted,
     }
 }
@@ -74,7 +74,7 @@ pub fn report(report: &Report, names: &Names, out: &Output) -> String {
                 .responders
                 .iter()
                 .map(|a| match names.get(a) {
-                    Some(n) => format!("{n} ({a})"),
+                    Some(n) => format!("{} ({a})", super::printable(n)),
                     None => a.to_string(),
                 })
                 .collect::<Vec<_>>()
@@ -158,6 +158,20 @@ mod tests {
         assert_eq!(
             super::hop(&hop, &names, &plain()),
             "12  gw.example (10.0.0.9)  0.500 ms !H\n"
+        );
+    }
+
+    #[test]
+    fn a_responder_name_with_escapes_or_bidi_overrides_is_shown_escaped() {
+        let hop = Hop {
+            ttl: 3,
+            probes: vec![probe(Some([10, 0, 0, 3]), 0.5, Answer::TimeExceeded)],
+        };
+        let mut names = Names::new();
+        names.insert(IpAddr::from([10, 0, 0, 3]), "gw\x1b[2J\u{202e}moc".into());
+        assert_eq!(
+            super::hop(&hop, &names, &plain()),
+            " 3  gw\\x1b[2J\\u{202e}moc (10.0.0.3)  0.500 ms\n"
         );
     }
 }

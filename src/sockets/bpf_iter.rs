@@ -12,7 +12,8 @@
 //! BTF; anything missing makes [`socket_files`] fail and the caller falls
 //! back to the /proc scan.
 
-#![allow(unsafe_code)] // two bpf(2) calls: see `bpf()`
+// bpf(2) is the only unsafe code here: `bpf()` and its three callers allow it.
+#![deny(unsafe_code)]
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -31,18 +32,44 @@ pub struct SocketFile {
     pub name: String,
 }
 
-/// Why the iterator could not run.
-#[derive(Debug)]
-pub struct Unavailable(pub String);
-
-fn unavailable(what: &str, err: impl std::fmt::Display) -> Unavailable {
-    Unavailable(format!("{what}: {err}"))
+/// Why the iterator could not run (the caller then scans /proc instead).
+#[derive(Debug, thiserror::Error)]
+pub enum Unavailable {
+    /// /sys/kernel/btf/vmlinux could not be read (no BTF in this kernel).
+    #[error("reading kernel BTF: {0}")]
+    Btf(io::Error),
+    /// The BTF did not parse.
+    #[error("kernel BTF is malformed")]
+    MalformedBtf,
+    /// The kernel has no `bpf_iter_task_file`.
+    #[error("kernel has no task_file iterator")]
+    NoIterator,
+    /// A struct member the program reads is missing.
+    #[error("kernel BTF lacks a needed field")]
+    MissingField,
+    /// BPF_PROG_LOAD failed (the verifier's last word, when it said one).
+    #[error("loading the task_file iterator: {error} {verifier}")]
+    Load {
+        /// The errno.
+        error: io::Error,
+        /// The last line of the verifier log.
+        verifier: String,
+    },
+    /// BPF_LINK_CREATE failed.
+    #[error("attaching the iterator: {0}")]
+    Attach(io::Error),
+    /// BPF_ITER_CREATE failed.
+    #[error("opening the iterator: {0}")]
+    Open(io::Error),
+    /// Reading the records failed.
+    #[error("reading the iterator: {0}")]
+    Read(io::Error),
 }
 
 /// Every socket descriptor of every process in this pid namespace.
 pub fn socket_files() -> Result<Vec<SocketFile>, Unavailable> {
-    let btf = std::fs::read("/sys/kernel/btf/vmlinux").map_err(|e| unavailable("kernel BTF", e))?;
-    let btf = Btf::parse(&btf).ok_or_else(|| Unavailable("kernel BTF is malformed".into()))?;
+    let btf = std::fs::read("/sys/kernel/btf/vmlinux").map_err(Unavailable::Btf)?;
+    let btf = Btf::parse(&btf).ok_or(Unavailable::MalformedBtf)?;
     // One pass over the kernel's ~100,000 types finds all four.
     let [attach, task, file, inode] = btf.find_all([
         (KIND_FUNC, b"bpf_iter_task_file".as_slice()),
@@ -50,7 +77,7 @@ pub fn socket_files() -> Result<Vec<SocketFile>, Unavailable> {
         (KIND_STRUCT, b"file"),
         (KIND_STRUCT, b"inode"),
     ]);
-    let attach = attach.ok_or_else(|| Unavailable("kernel has no task_file iterator".into()))?;
+    let attach = attach.ok_or(Unavailable::NoIterator)?;
     let offsets = (|| {
         Some(Offsets {
             task_pid: btf.member_offset(task?, b"pid")?,
@@ -61,14 +88,13 @@ pub fn socket_files() -> Result<Vec<SocketFile>, Unavailable> {
             inode_ino: btf.member_offset(inode?, b"i_ino")?,
         })
     })()
-    .ok_or_else(|| Unavailable("kernel BTF lacks a needed field".into()))?;
+    .ok_or(Unavailable::MissingField)?;
     let program = assemble(&offsets);
     let prog = load(&program, attach)?;
     let link = link_create(&prog)?;
     let mut iter = iter_create(&link)?;
     let mut raw = Vec::new();
-    iter.read_to_end(&mut raw)
-        .map_err(|e| unavailable("reading the iterator", e))?;
+    iter.read_to_end(&mut raw).map_err(Unavailable::Read)?;
     Ok(raw.chunks_exact(RECORD).map(decode).collect())
 }
 
@@ -378,10 +404,20 @@ fn put64(attr: &mut [u8; ATTR_SIZE], at: usize, value: u64) {
     attr[at..at + 8].copy_from_slice(&value.to_ne_bytes());
 }
 
-fn bpf(cmd: libc::c_long, attr: &mut [u8; ATTR_SIZE]) -> io::Result<OwnedFd> {
-    // SAFETY: `attr` is a zero-initialised buffer the size of the prefix of
-    // `union bpf_attr` this command reads; every pointer stored in it points
-    // at memory that outlives the call.
+/// bpf(2): runs `cmd` with `attr` as its `union bpf_attr`, returning the
+/// descriptor it creates.
+///
+/// # Safety
+///
+/// The kernel dereferences every address stored in `attr` as `cmd`
+/// defines its fields: each must point at memory that stays valid (and,
+/// for an output buffer such as the verifier log, writable for the length
+/// stored next to it) until this returns, and every field `cmd` reads
+/// that is not an address must not be taken for one (`attr` starts zeroed).
+#[allow(unsafe_code)]
+unsafe fn bpf(cmd: libc::c_long, attr: &mut [u8; ATTR_SIZE]) -> io::Result<OwnedFd> {
+    // SAFETY: `attr` is ATTR_SIZE bytes, the size passed; the addresses in
+    // it are valid for the call by this function's contract.
     let fd = unsafe { libc::syscall(libc::SYS_bpf, cmd, attr.as_mut_ptr(), ATTR_SIZE as u32) };
     if fd < 0 {
         return Err(io::Error::last_os_error());
@@ -390,6 +426,7 @@ fn bpf(cmd: libc::c_long, attr: &mut [u8; ATTR_SIZE]) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }
 
+#[allow(unsafe_code)]
 fn load(program: &[Insn], attach_btf_id: u32) -> Result<OwnedFd, Unavailable> {
     let license = b"GPL\0";
     let mut log = vec![0u8; 64 * 1024];
@@ -404,7 +441,10 @@ fn load(program: &[Insn], attach_btf_id: u32) -> Result<OwnedFd, Unavailable> {
     attr[48..54].copy_from_slice(b"netdx\0"); // prog_name
     put32(&mut attr, 68, BPF_TRACE_ITER); // expected_attach_type
     put32(&mut attr, 108, attach_btf_id);
-    bpf(BPF_PROG_LOAD, &mut attr).map_err(|err| {
+    // SAFETY: the three addresses in `attr` are `program` (insn_cnt
+    // instructions), `license` (NUL-terminated) and `log` (log_size
+    // writable bytes), all borrowed or owned here until after the call.
+    unsafe { bpf(BPF_PROG_LOAD, &mut attr) }.map_err(|error| {
         let end = log.iter().position(|&b| b == 0).unwrap_or(0);
         let text = String::from_utf8_lossy(&log[..end]);
         let last = text
@@ -412,25 +452,33 @@ fn load(program: &[Insn], attach_btf_id: u32) -> Result<OwnedFd, Unavailable> {
             .rev()
             .find(|l| !l.trim().is_empty())
             .unwrap_or("");
-        unavailable("loading the task_file iterator", format!("{err} {last}"))
+        Unavailable::Load {
+            error,
+            verifier: last.to_string(),
+        }
     })
 }
 
+#[allow(unsafe_code)]
 fn link_create(prog: &OwnedFd) -> Result<OwnedFd, Unavailable> {
     use std::os::fd::AsRawFd;
     let mut attr = [0u8; ATTR_SIZE];
     put32(&mut attr, 0, prog.as_raw_fd() as u32);
     put32(&mut attr, 8, BPF_TRACE_ITER);
-    bpf(BPF_LINK_CREATE, &mut attr).map_err(|e| unavailable("attaching the iterator", e))
+    // SAFETY: BPF_LINK_CREATE reads a descriptor and an attach type here;
+    // `attr` holds no address.
+    unsafe { bpf(BPF_LINK_CREATE, &mut attr) }.map_err(Unavailable::Attach)
 }
 
+#[allow(unsafe_code)]
 fn iter_create(link: &OwnedFd) -> Result<File, Unavailable> {
     use std::os::fd::AsRawFd;
     let mut attr = [0u8; ATTR_SIZE];
     put32(&mut attr, 0, link.as_raw_fd() as u32);
-    bpf(BPF_ITER_CREATE, &mut attr)
+    // SAFETY: BPF_ITER_CREATE reads a link descriptor; `attr` holds no address.
+    unsafe { bpf(BPF_ITER_CREATE, &mut attr) }
         .map(File::from)
-        .map_err(|e| unavailable("opening the iterator", e))
+        .map_err(Unavailable::Open)
 }
 
 #[cfg(test)]

@@ -156,6 +156,40 @@ fn query_sockets(query: &PortQuery) -> Result<(Vec<Socket>, super::Source), Sock
     Ok((sockets, source))
 }
 
+/// One process holding a socket on the port, pinned by a pidfd for `--kill`.
+#[derive(Debug)]
+pub struct Owner {
+    /// Process id.
+    pub pid: u32,
+    /// Command name, as the listing found it.
+    pub name: String,
+    /// The pidfd to signal it through, or why there is none.
+    pub pinned: Result<process::Pinned, process::PinError>,
+}
+
+/// Every holder once (by pid), each pinned through the socket it was seen
+/// holding: call it right after [`find`], while the pids are fresh.
+pub fn pin_owners(sockets: &[Socket]) -> Vec<Owner> {
+    let mut holders: Vec<(u32, &str, u32, u32)> = sockets
+        .iter()
+        .flat_map(|s| {
+            s.processes
+                .iter()
+                .map(|h| (h.pid, h.name.as_str(), h.fd, s.inode))
+        })
+        .collect();
+    holders.sort_unstable();
+    holders.dedup_by_key(|(pid, ..)| *pid);
+    holders
+        .into_iter()
+        .map(|(pid, name, fd, inode)| Owner {
+            pid,
+            name: name.to_string(),
+            pinned: process::pin_holder(pid, fd, inode),
+        })
+        .collect()
+}
+
 /// Fills in every socket's holders with user and command line; returns
 /// how many processes could not be inspected.
 fn describe_owners(sockets: &mut [Socket], index: &owners::OwnerIndex) -> usize {

@@ -29,6 +29,22 @@ pub enum Address {
     Unix(PathBuf),
 }
 
+/// The longest path a unix socket address holds (`sun_path` less its NUL).
+pub const UNIX_PATH_MAX: usize = 107;
+
+impl Address {
+    /// A unix socket path, if it fits in a socket address.
+    pub fn unix(path: PathBuf) -> Result<Address, String> {
+        let length = path.as_os_str().len();
+        if length > UNIX_PATH_MAX || SockAddr::unix(&path).is_err() {
+            return Err(format!(
+                "a unix socket path is at most {UNIX_PATH_MAX} bytes and this one is {length}; use a shorter one (e.g. under /tmp)"
+            ));
+        }
+        Ok(Address::Unix(path))
+    }
+}
+
 impl std::fmt::Display for Address {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

@@ -24,6 +24,10 @@ pub enum Kind {
     Fixed,
 }
 
+/// What an integer option may be set to: setsockopt reads a C int, and no
+/// integer option in the catalog means anything by a negative one.
+pub const INT_RANGE: std::ops::RangeInclusive<i64> = 0..=i32::MAX as i64;
+
 /// One option value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Value {
@@ -88,15 +92,30 @@ impl Value {
         match kind {
             Kind::Bool => parse_bool(text).map(Value::Bool),
             Kind::Int => text
-                .parse::<i64>()
-                .map(Value::Int)
-                .map_err(|_| format!("'{text}' is not a whole number")),
+                .parse::<i128>()
+                .map_err(|_| format!("'{text}' is not a whole number"))
+                .and_then(Value::int),
             Kind::Duration => parse_duration(text).map(Value::Duration),
             Kind::Linger => parse_linger(text).map(Value::Linger),
             Kind::Text if !text.is_empty() && text.len() < 16 => Ok(Value::Text(text.into())),
             Kind::Text => Err(format!("'{text}': expected a name of 1 to 15 characters")),
             Kind::Fixed => Err("this option can only be read".into()),
         }
+    }
+
+    /// An integer option's value, if it is one setsockopt can take.
+    pub fn int(n: i128) -> Result<Value, String> {
+        i64::try_from(n)
+            .ok()
+            .filter(|n| INT_RANGE.contains(n))
+            .map(Value::Int)
+            .ok_or_else(|| {
+                format!(
+                    "{n} is out of range: give {} to {} (setsockopt takes a C int)",
+                    INT_RANGE.start(),
+                    INT_RANGE.end()
+                )
+            })
     }
 
     /// The value as a number, where it is one.
@@ -160,12 +179,16 @@ fn parse_linger(text: &str) -> Result<Option<Duration>, String> {
     if !on {
         return Ok(None);
     }
-    let time = match time {
-        Some(time) => parse_duration(time)
-            .map_err(|_| format!("'{text}': SO_LINGER is off, or on,SECONDS (e.g. on,5)"))?
-            .unwrap_or_default(),
-        None => Duration::ZERO,
-    };
+    // A bare `on` would mean on,0: close() resets the connection. That has
+    // to be asked for in so many words.
+    let time = time.ok_or_else(|| {
+        format!(
+            "'{text}' needs the time: on,SECONDS (e.g. on,5; on,0 resets the connection on close)"
+        )
+    })?;
+    let time = parse_duration(time)
+        .map_err(|_| format!("'{text}': SO_LINGER is off, or on,SECONDS (e.g. on,5)"))?
+        .unwrap_or_default();
     Ok(Some(time))
 }
 
@@ -202,11 +225,35 @@ mod tests {
         assert!(Value::parse(Kind::Bool, "maybe").is_err());
         assert!(Value::parse(Kind::Int, "1.5").is_err());
         assert!(Value::parse(Kind::Duration, "-1s").is_err());
+        assert_eq!(
+            Value::parse(Kind::Linger, "on,0"),
+            Ok(Value::Linger(Some(Duration::ZERO)))
+        );
         assert!(
             Value::parse(Kind::Linger, "sometimes")
                 .unwrap_err()
                 .contains("on,SECONDS")
         );
+    }
+
+    #[test]
+    fn integers_setsockopt_cannot_take_are_refused_naming_the_range() {
+        assert_eq!(
+            Value::parse(Kind::Int, "2147483647"),
+            Ok(Value::Int(2_147_483_647))
+        );
+        for text in ["4294967297", "-1", "2147483648", "99999999999999999999999"] {
+            let why = Value::parse(Kind::Int, text).unwrap_err();
+            assert!(why.contains("0 to 2147483647"), "{text}: {why}");
+        }
+    }
+
+    #[test]
+    fn linger_on_without_a_time_is_refused() {
+        for text in ["on", "1", "ON"] {
+            let why = Value::parse(Kind::Linger, text).unwrap_err();
+            assert!(why.contains("on,SECONDS"), "{text}: {why}");
+        }
     }
 
     #[test]
