@@ -62,13 +62,6 @@ pub fn lock_down() -> Result<(), PrivilegeError> {
     nix::sys::prctl::set_no_new_privs().map_err(PrivilegeError::NoNewPrivs)
 }
 
-/// [`lock_down`] with its error as text, for the ping, icmp and trace error
-/// enums that still hold a `Privilege(String)`; they should move to
-/// `Privilege(#[from] PrivilegeError)` and call [`lock_down`].
-pub fn drop_all() -> Result<(), String> {
-    lock_down().map_err(|err| err.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,8 +9,10 @@ use clap::{Args, Parser, Subcommand};
 pub mod echo;
 mod icmp;
 mod ifconfig;
+mod lsof;
 mod netstat;
 mod ping;
+mod port;
 pub mod sockopt;
 mod trace;
 pub mod values;
@@ -18,8 +20,10 @@ pub mod values;
 pub use echo::{EchoArgs, EchoCommand, ProbeArgs, ServeArgs};
 pub use icmp::IcmpArgs;
 pub use ifconfig::IfconfigArgs;
-pub use netstat::{LsofArgs, NetstatArgs, PortArgs};
+pub use lsof::LsofArgs;
+pub use netstat::NetstatArgs;
 pub use ping::PingArgs;
+pub use port::PortArgs;
 pub use sockopt::{LabArgs, SockoptArgs, SockoptCommand};
 pub use trace::TraceArgs;
 
@@ -88,7 +92,7 @@ pub enum Command {
     #[command(after_help = netstat::NETSTAT_EXAMPLES)]
     Netstat(NetstatArgs),
     /// Who is using a port? Sockets on it and the processes holding them (replaces lsof -i :PORT, fuser)
-    #[command(after_help = netstat::PORT_EXAMPLES)]
+    #[command(after_help = port::PORT_EXAMPLES)]
     Port(PortArgs),
     /// `lsof -i :PORT` spelled as lsof spells it; the same answer as `netdx port`
     Lsof(LsofArgs),

@@ -1,9 +1,7 @@
-//! `netdx netstat`, `netdx port` and `netdx lsof` arguments.
+//! `netdx netstat` arguments.
 
 use clap::Args;
 
-use crate::process::SignalChoice;
-use crate::sockets::port::{PortList, parse_specs};
 use crate::sockets::state::parse_states;
 use crate::sockets::{PortRange, Prefix, StateMask};
 
@@ -22,17 +20,6 @@ Sockets come from the kernel's sock_diag netlink interface, filtered in the
 kernel by state, port and address; /proc/net is read only where netlink is not
 available (a note on stderr says so). Without -n, ports are named from
 /etc/services; addresses are never looked up in DNS unless --resolve.";
-
-pub(super) const PORT_EXAMPLES: &str = "\
-Examples:
-  netdx port 8080                  who is using port 8080, at either end (lsof -i :8080)
-  netdx port 8080 || start-server  exit 1 when nothing uses the port
-  netdx port tcp:80,udp:53 --listen
-  netdx port 8000-8100 -t          only the PIDs, one per line (lsof -t)
-  netdx port 8080 --kill --yes     SIGTERM the owners (never pid 1 or netdx)
-  netdx port 8080 --kill=KILL      ask first on a terminal, then SIGKILL
-
-Exit status: 0 if a socket uses the port, 1 if none does, 2 on errors.";
 
 /// `netdx netstat [OPTIONS]`
 #[derive(Debug, Args)]
@@ -106,59 +93,4 @@ pub struct NetstatArgs {
     /// Where to read sockets from: the kernel's netlink (default, falls back to /proc) or /proc only
     #[arg(long = "source", value_name = "FROM", value_parser = ["auto", "proc"], default_value = "auto")]
     pub source: String,
-}
-
-/// `netdx port PORT[,PORT…]`
-#[derive(Debug, Args)]
-pub struct PortArgs {
-    /// Ports: 8080, :8080, tcp:8080, udp:53, 8000-8100, comma-separated
-    #[arg(value_name = "PORT", required = true, value_parser = parse_specs)]
-    pub ports: Vec<PortList>,
-    /// TCP only
-    #[arg(long = "tcp", conflicts_with = "udp")]
-    pub tcp: bool,
-    /// UDP only
-    #[arg(long = "udp")]
-    pub udp: bool,
-    /// IPv4 only
-    #[arg(short = '4', conflicts_with = "ipv6")]
-    pub ipv4: bool,
-    /// IPv6 only
-    #[arg(short = '6')]
-    pub ipv6: bool,
-    /// Listening sockets only (and bound UDP)
-    #[arg(short = 'l', long = "listen")]
-    pub listen: bool,
-    /// Match the local port only, not the remote one
-    #[arg(long = "local")]
-    pub local: bool,
-    /// Print only the PIDs, one per line (lsof -t)
-    #[arg(short = 't', long = "terse", conflicts_with = "json")]
-    pub terse: bool,
-    /// Signal the owning processes (default TERM); asks on a terminal
-    #[arg(long = "kill", value_name = "SIGNAL", num_args = 0..=1, require_equals = true, default_missing_value = "TERM")]
-    pub kill: Option<SignalChoice>,
-    /// Do not ask before --kill (required when stdin is not a terminal)
-    #[arg(short = 'y', long = "yes", requires = "kill")]
-    pub yes: bool,
-    /// Hidden: accepted for lsof habits (netdx never resolves names here)
-    #[arg(short = 'n', short_alias = 'P', hide = true)]
-    pub numeric: bool,
-}
-
-/// `netdx lsof -i [4|6][tcp|udp][@ADDR][:PORT]` — the part of lsof that `netdx port` answers.
-#[derive(Debug, Args)]
-pub struct LsofArgs {
-    /// The internet address spec, e.g. :8080, tcp:80, udp:53, 4tcp:8000-8100
-    #[arg(short = 'i', value_name = "SPEC", required = true)]
-    pub internet: String,
-    /// Print only the PIDs (lsof -t)
-    #[arg(short = 't')]
-    pub terse: bool,
-    /// No host names (netdx never resolves them here)
-    #[arg(short = 'n')]
-    pub numeric: bool,
-    /// No port names (netdx never resolves them here)
-    #[arg(short = 'P')]
-    pub numeric_ports: bool,
 }

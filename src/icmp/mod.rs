@@ -72,7 +72,7 @@ pub enum IcmpError {
     Unsupported(String),
     /// Dropping capabilities failed.
     #[error("{0}")]
-    Privilege(String),
+    Privilege(#[from] crate::privilege::PrivilegeError),
     /// The observer (the terminal) failed.
     #[error("writing output: {0}")]
     Output(io::Error),
@@ -276,7 +276,7 @@ pub fn open(request: &Request) -> Result<Session, IcmpError> {
         None
     };
     // Everything privileged is done: the socket is open and configured.
-    crate::privilege::drop_all().map_err(IcmpError::Privilege)?;
+    crate::privilege::lock_down()?;
     Ok(Session {
         socket,
         probe,

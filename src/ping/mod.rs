@@ -285,7 +285,7 @@ pub enum PingError {
     },
     /// Capabilities could not be dropped.
     #[error("{0}")]
-    Privilege(String),
+    Privilege(#[from] crate::privilege::PrivilegeError),
     /// Signal handlers could not be installed.
     #[error("installing signal handlers: {0}")]
     Signals(io::Error),

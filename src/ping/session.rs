@@ -185,7 +185,7 @@ pub fn prepare(request: &Request) -> Result<Prepared, PingError> {
         None
     };
     // Everything privileged is done: the sockets are open and bound.
-    privilege::drop_all().map_err(PingError::Privilege)?;
+    privilege::lock_down()?;
 
     let mut targets: Box<dyn Iterator<Item = Target>> = Box::new(targets);
     let host = if shape == Shape::OneHost {

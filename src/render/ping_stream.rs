@@ -212,7 +212,7 @@ impl Printer {
             if self.progress.is_some() {
                 eprint!("{}", view::clear_progress());
             }
-            return self.write(&format!("{}\n", report.target));
+            return self.write(&format!("{}\n", super::printable(&report.target)));
         }
         Ok(())
     }

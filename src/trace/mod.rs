@@ -89,7 +89,7 @@ pub enum TraceError {
     },
     /// Dropping capabilities failed.
     #[error("{0}")]
-    Privilege(String),
+    Privilege(#[from] crate::privilege::PrivilegeError),
     /// The observer failed.
     #[error("writing output: {0}")]
     Output(io::Error),
@@ -174,7 +174,7 @@ impl Sockets {
                 (Some(raw), Some(holder), port)
             }
         };
-        crate::privilege::drop_all().map_err(TraceError::Privilege)?;
+        crate::privilege::lock_down()?;
         Ok(Sockets {
             icmp,
             sender,
