@@ -262,6 +262,15 @@ fn a_router_reporting_the_target_unreachable_ends_the_walk_with_its_flag() {
         last.starts_with(" 3  10.9.11.2") && last.contains("!H"),
         "{text}"
     );
+    // JSON names the kind; the flag is the text view's word for it.
+    let (code, json) = trace_json(&chain, &[Chain::TARGET]);
+    assert_eq!(code, Some(1), "{json}");
+    let hops = json["walks"][0]["hops"].as_array().unwrap();
+    assert_eq!(hops.len(), 3, "{json}");
+    assert_eq!(
+        hops[2]["probes"][0]["answer"],
+        serde_json::json!({"unreachable": {"kind": "host"}})
+    );
 }
 
 #[test]

@@ -22,7 +22,7 @@ use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use crate::net::{self, ProbeSocket, SocketError};
 use crate::wire;
-pub use probe::{Answer, Method};
+pub use probe::{Answer, Method, UnreachableKind};
 pub use report::{HopStats, Report};
 
 /// Bytes read per answer: ICMP errors quote at most 576 bytes (RFC 1812),

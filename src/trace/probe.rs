@@ -58,8 +58,62 @@ pub enum Answer {
     TimeExceeded,
     /// The target itself answered.
     Reached,
-    /// Someone reported the target unreachable (traceroute's `!H`, `!N`, …).
-    Unreachable(&'static str),
+    /// Someone reported the target unreachable, and why.
+    Unreachable(UnreachableKind),
+}
+
+/// Why a router (or the target) says the target cannot be reached: the
+/// ICMP "destination unreachable" codes traceroute tells apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum UnreachableKind {
+    /// No route to the network.
+    Network,
+    /// The host is unreachable (no neighbour answered).
+    Host,
+    /// The target does not speak the protocol.
+    Protocol,
+    /// The port is closed, said by someone other than the target.
+    Port,
+    /// The probe was too big and may not be fragmented.
+    FragmentationNeeded {
+        /// The next-hop MTU, when the router said it.
+        mtu: Option<u32>,
+    },
+    /// A source route failed.
+    SourceRouteFailed,
+    /// A filter refused the probe (administratively prohibited).
+    AdminProhibited,
+    /// Host precedence violation.
+    PrecedenceViolation,
+    /// Precedence cut-off in effect.
+    PrecedenceCutoff,
+    /// Any other code.
+    Other {
+        /// The ICMP code.
+        code: u8,
+    },
+}
+
+impl UnreachableKind {
+    /// The kind of an ICMPv4 destination unreachable with `code`; `info`
+    /// is the rest-of-header word (the next-hop MTU for code 4).
+    pub fn from_v4(code: u8, info: u32) -> UnreachableKind {
+        match code {
+            0 => UnreachableKind::Network,
+            1 => UnreachableKind::Host,
+            2 => UnreachableKind::Protocol,
+            3 => UnreachableKind::Port,
+            4 => UnreachableKind::FragmentationNeeded {
+                mtu: Some(info & 0xffff).filter(|mtu| *mtu != 0),
+            },
+            5 => UnreachableKind::SourceRouteFailed,
+            9 | 10 | 13 => UnreachableKind::AdminProhibited,
+            14 => UnreachableKind::PrecedenceViolation,
+            15 => UnreachableKind::PrecedenceCutoff,
+            code => UnreachableKind::Other { code },
+        }
+    }
 }
 
 impl Flow {
@@ -138,6 +192,10 @@ impl Flow {
             }
             _ => return None,
         };
+        let info = match &icmp.body {
+            IcmpBody::Error { info, .. } => *info,
+            _ => 0,
+        };
         let answer = match icmp.kind {
             v4::TIME_EXCEEDED => Answer::TimeExceeded,
             v4::DEST_UNREACHABLE => {
@@ -149,7 +207,7 @@ impl Flow {
                 if reached {
                     Answer::Reached
                 } else {
-                    Answer::Unreachable(unreachable_flag(icmp.code))
+                    Answer::Unreachable(UnreachableKind::from_v4(icmp.code, info))
                 }
             }
             _ => return None,
@@ -182,22 +240,6 @@ impl Flow {
         let answers = flags & TcpFlags::ACK != 0 && (flags & (TcpFlags::SYN | TcpFlags::RST)) != 0;
         let seq = tcp.get_acknowledgement().wrapping_sub(1);
         (answers && seq >> 16 == u32::from(self.source_port)).then_some((seq & 0xffff) as u16)
-    }
-}
-
-/// traceroute's annotation for an ICMP unreachable code.
-pub fn unreachable_flag(code: u8) -> &'static str {
-    match code {
-        0 => "!N",
-        1 => "!H",
-        2 => "!P",
-        3 => "!p",
-        4 => "!F",
-        5 => "!S",
-        9 | 10 | 13 => "!X",
-        14 => "!V",
-        15 => "!C",
-        _ => "!?",
     }
 }
 
@@ -268,7 +310,22 @@ mod tests {
         let (from, icmp) = error_about(3, 1, 17, &flow.build(7), ROUTER);
         assert_eq!(
             flow.match_icmp(from, &icmp),
-            Some((7, Answer::Unreachable("!H")))
+            Some((7, Answer::Unreachable(UnreachableKind::Host)))
+        );
+    }
+
+    #[test]
+    fn an_unreachable_answer_serialises_its_kind_not_a_flag() {
+        let host = serde_json::to_value(Answer::Unreachable(UnreachableKind::Host)).unwrap();
+        assert_eq!(host, serde_json::json!({"unreachable": {"kind": "host"}}));
+        let too_big = Answer::Unreachable(UnreachableKind::from_v4(4, 1400));
+        assert_eq!(
+            serde_json::to_value(too_big).unwrap(),
+            serde_json::json!({"unreachable": {"kind": "fragmentation_needed", "mtu": 1400}})
+        );
+        assert_eq!(
+            serde_json::to_value(Answer::TimeExceeded).unwrap(),
+            "time_exceeded"
         );
     }
 
