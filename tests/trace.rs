@@ -273,10 +273,178 @@ fn a_router_reporting_the_target_unreachable_ends_the_walk_with_its_flag() {
     );
 }
 
+/// Runs `netdx --json trace -n -6 ARGS` in the chain's client.
+fn trace6_json(chain: &Chain, args: &[&str]) -> (Option<i32>, Value) {
+    trace_json(chain, &[&["-6"], args].concat())
+}
+
+#[test]
+fn every_method_walks_the_ipv6_chain_router_by_router() {
+    require_root!();
+    let chain = Chain::new("tr6order");
+    chain.warm_up_v6();
+    for method in ["--udp", "--icmp", "--tcp"] {
+        let (code, json) = trace6_json(&chain, &[method, Chain::TARGET_V6]);
+        assert_eq!(code, Some(0), "{method}: {json}");
+        assert_eq!(
+            path(&json),
+            vec![
+                all(Chain::ROUTER_A_V6, 3),
+                all(Chain::ROUTER_B_V6, 3),
+                all(Chain::TARGET_V6, 3)
+            ],
+            "{method}"
+        );
+        assert_eq!(json["reached"], true);
+        assert_eq!(json["target"], Chain::TARGET_V6);
+        assert_eq!(json["source"], Chain::CLIENT_V6);
+        let hops = json["walks"][0]["hops"].as_array().unwrap();
+        assert_eq!(hops[0]["probes"][0]["answer"], "time_exceeded");
+        assert_eq!(hops[2]["probes"][0]["answer"], "reached");
+        for hop in hops {
+            for probe in hop["probes"].as_array().unwrap() {
+                let rtt = probe["rtt_ms"].as_f64().unwrap();
+                assert!(rtt > 0.0 && rtt < 1000.0, "{method}: rtt {rtt}");
+            }
+        }
+    }
+}
+
+#[test]
+fn an_ipv6_literal_target_prints_traceroute_lines_without_asking_for_minus_6() {
+    require_root!();
+    let chain = Chain::new("tr6text");
+    chain.warm_up_v6();
+    let output = chain.client.netdx(&["trace", "-n", Chain::TARGET_V6]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stdout(&output);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "netdx trace to fd0c::2 (fd0c::2), 30 hops max, udp probes to port 33434"
+    );
+    let hop =
+        regex::Regex::new(r"^ ?(\d)  (\S+)  \d+\.\d{3} ms  \d+\.\d{3} ms  \d+\.\d{3} ms$").unwrap();
+    let seen: Vec<(String, String)> = lines[1..]
+        .iter()
+        .map(|line| {
+            let c = hop
+                .captures(line)
+                .unwrap_or_else(|| panic!("not a hop line: {line:?}"));
+            (c[1].to_string(), c[2].to_string())
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("1".into(), Chain::ROUTER_A_V6.into()),
+            ("2".into(), Chain::ROUTER_B_V6.into()),
+            ("3".into(), Chain::TARGET_V6.into())
+        ]
+    );
+}
+
+#[test]
+fn an_ipv6_router_that_sends_no_time_exceeded_shows_stars_and_the_walk_continues() {
+    require_root!();
+    let chain = Chain::new("tr6silent");
+    chain.warm_up_v6();
+    // Only Time Exceeded: router B must keep answering neighbour solicitations.
+    chain
+        .router_b
+        .sh("ip6tables -A OUTPUT -p icmpv6 --icmpv6-type time-exceeded -j DROP");
+    for method in ["--udp", "--icmp", "--tcp"] {
+        let started = std::time::Instant::now();
+        let (code, json) = trace6_json(&chain, &[method, "-w", "3", Chain::TARGET_V6]);
+        assert_eq!(code, Some(0), "{method}: {json}");
+        assert_eq!(
+            path(&json),
+            vec![
+                all(Chain::ROUTER_A_V6, 3),
+                vec![None, None, None],
+                all(Chain::TARGET_V6, 3)
+            ],
+            "{method}"
+        );
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(2),
+            "{method} took {:?}",
+            started.elapsed()
+        );
+    }
+}
+
+#[test]
+fn ipv6_report_mode_counts_loss_and_round_trips_per_hop() {
+    require_root!();
+    let chain = Chain::new("tr6report");
+    chain.warm_up_v6();
+    let (code, json) = trace6_json(&chain, &["-c", "4", "-q", "1", Chain::TARGET_V6]);
+    assert_eq!(code, Some(0), "{json}");
+    assert_eq!(json["rounds"], 4);
+    assert_eq!(json["walks"].as_array().unwrap().len(), 4);
+    let hops = json["hops"].as_array().unwrap();
+    assert_eq!(hops.len(), 3);
+    for (hop, address) in
+        hops.iter()
+            .zip([Chain::ROUTER_A_V6, Chain::ROUTER_B_V6, Chain::TARGET_V6])
+    {
+        assert_eq!(hop["sent"], 4);
+        assert_eq!(hop["received"], 4);
+        assert_eq!(hop["loss_pct"], 0.0);
+        assert_eq!(hop["responders"][0], address);
+        assert!(hop["best_ms"].as_f64() <= hop["avg_ms"].as_f64());
+        assert!(hop["avg_ms"].as_f64() <= hop["worst_ms"].as_f64());
+    }
+    let output = chain.client.netdx(&[
+        "trace",
+        "-n",
+        "-6",
+        "--icmp",
+        "-c",
+        "2",
+        "-q",
+        "1",
+        Chain::TARGET_V6,
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(text.contains("Loss%") && text.contains("StDev"), "{text}");
+    assert!(text.contains(Chain::ROUTER_B_V6), "{text}");
+}
+
+#[test]
+fn an_ipv6_router_reporting_the_target_unreachable_ends_the_walk_with_its_flag() {
+    require_root!();
+    let chain = Chain::new("tr6unreach");
+    chain.warm_up_v6();
+    chain
+        .router_b
+        .sh("ip6tables -A FORWARD -d fd0c::2 -j REJECT --reject-with icmp6-addr-unreachable");
+    let output = chain.client.netdx(&["trace", "-n", Chain::TARGET_V6]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let text = stdout(&output);
+    let last = text.lines().last().unwrap();
+    assert!(
+        last.starts_with(" 3  fd0b::2") && last.contains("!H"),
+        "{text}"
+    );
+    let (code, json) = trace6_json(&chain, &["--tcp", Chain::TARGET_V6]);
+    assert_eq!(code, Some(1), "{json}");
+    assert_eq!(
+        json["walks"][0]["hops"][2]["probes"][0]["answer"],
+        serde_json::json!({"unreachable": {"kind": "host"}})
+    );
+}
+
 #[test]
 fn bad_arguments_are_one_line_errors() {
     for (args, fragment) in [
-        (vec!["trace", "::1"], "IPv4 paths"),
+        (vec!["trace", "-4", "::1"], "no address of the family -4"),
+        (
+            vec!["trace", "-6", "127.0.0.1"],
+            "no address of the family -6",
+        ),
         (
             vec!["trace", "-f", "5", "-m", "3", "127.0.0.1"],
             "beyond the last",

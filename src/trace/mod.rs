@@ -6,6 +6,11 @@
 //! given up on after MAX seconds, or after HERE times the round trip of an
 //! answer from its own hop, or NEAR times one from a later hop, whichever
 //! comes first, so a silent router costs milliseconds, not seconds.
+//!
+//! IPv4 and IPv6 walk alike. IPv6 raw sockets hand over the transport
+//! message without the IP header (ICMPv6 from its own header, TCP answers
+//! from the TCP header); the sender computes UDP and TCP checksums with
+//! the IPv6 pseudo-header, the kernel those of ICMPv6.
 #![forbid(unsafe_code)]
 
 pub mod probe;
@@ -13,7 +18,7 @@ pub mod report;
 
 use std::collections::HashMap;
 use std::io;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::AsFd;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -53,8 +58,10 @@ impl Default for Wait {
 /// One `netdx trace` run.
 #[derive(Debug, Clone)]
 pub struct Request {
-    /// The host.
-    pub target: Ipv4Addr,
+    /// The host (IPv4 or IPv6).
+    pub target: IpAddr,
+    /// Scope (interface index) of a link-local IPv6 target, else 0.
+    pub scope_id: u32,
     /// Probe method.
     pub method: Method,
     /// Destination port (UDP/TCP).
@@ -136,14 +143,25 @@ pub struct Sockets {
 impl Sockets {
     /// Opens the raw sockets for `request` and drops every capability.
     pub fn open(request: &Request) -> Result<Sockets, TraceError> {
-        let icmp = ProbeSocket::raw(false, Protocol::ICMPV4, ANSWER_BUFFER, "trace")?;
+        let v6 = request.target.is_ipv6();
+        let (domain, icmp_protocol) = if v6 {
+            (Domain::IPV6, Protocol::ICMPV6)
+        } else {
+            (Domain::IPV4, Protocol::ICMPV4)
+        };
+        let icmp = ProbeSocket::raw(v6, icmp_protocol, ANSWER_BUFFER, "trace")?;
         let setup = |what| move |source| TraceError::Setup { what, source };
-        let source = match net::source_for(IpAddr::V4(request.target)) {
-            Ok(IpAddr::V4(address)) => address,
-            Ok(IpAddr::V6(_)) => Ipv4Addr::UNSPECIFIED,
+        let unspecified = if v6 {
+            IpAddr::V6(Ipv6Addr::UNSPECIFIED)
+        } else {
+            IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+        };
+        let source = match net::source_for(request.target) {
+            Ok(address) if address.is_ipv6() == v6 => address,
+            Ok(_) => unspecified,
             Err(source) => {
                 return Err(SocketError::Send {
-                    target: IpAddr::V4(request.target),
+                    target: request.target,
                     source,
                 }
                 .into());
@@ -157,20 +175,16 @@ impl Sockets {
                 } else {
                     (Type::STREAM, Protocol::TCP)
                 };
-                let holder =
-                    Socket::new(Domain::IPV4, ty, Some(protocol)).map_err(setup("socket"))?;
+                let holder = Socket::new(domain, ty, Some(protocol)).map_err(setup("socket"))?;
                 holder
-                    .bind(&SockAddr::from(std::net::SocketAddr::new(
-                        IpAddr::V4(source),
-                        0,
-                    )))
+                    .bind(&SockAddr::from(std::net::SocketAddr::new(source, 0)))
                     .map_err(setup("bind"))?;
                 let port = holder
                     .local_addr()
                     .ok()
                     .and_then(|a| a.as_socket())
                     .map_or(0, |a| a.port());
-                let raw = ProbeSocket::raw(false, protocol, ANSWER_BUFFER, "trace")?;
+                let raw = ProbeSocket::raw(v6, protocol, ANSWER_BUFFER, "trace")?;
                 (Some(raw), Some(holder), port)
             }
         };
@@ -251,9 +265,9 @@ pub fn walk(
             // Taken before the send: the kernel stamps answers on arrival.
             let at = (Instant::now(), SystemTime::now());
             sender
-                .send_to(&bytes, IpAddr::V4(request.target), 0)
+                .send_to(&bytes, request.target, request.scope_id)
                 .map_err(|source| SocketError::Send {
-                    target: IpAddr::V4(request.target),
+                    target: request.target,
                     source,
                 })?;
             slot.sent = Some(at);
@@ -369,13 +383,19 @@ fn receive(
         true
     };
     let tcp = sockets.flow.method == Method::Tcp;
+    let v6 = sockets.flow.target.is_ipv6();
     let mut matched = false;
     while !matched {
         // Drain whatever is queued on either socket, then wait.
         while let Some(packet) = sockets.icmp.recv().map_err(SocketError::Receive)? {
             let at = packet.at.unwrap_or_else(SystemTime::now);
-            if let Ok(datagram) = wire::parse_ipv4_icmp(packet.bytes)
-                && let Some((id, answer)) = sockets.flow.match_icmp(packet.from, &datagram.icmp)
+            let icmp = if v6 {
+                wire::icmp::parse_v6(packet.bytes)
+            } else {
+                wire::parse_ipv4_icmp(packet.bytes).map(|datagram| datagram.icmp)
+            };
+            if let Ok(icmp) = icmp
+                && let Some((id, answer)) = sockets.flow.match_icmp(packet.from, &icmp)
             {
                 matched |= record(id, packet.from, at, answer);
             }
@@ -383,7 +403,7 @@ fn receive(
         if tcp && let Some(sender) = sockets.sender.as_mut() {
             while let Some(packet) = sender.recv().map_err(SocketError::Receive)? {
                 let at = packet.at.unwrap_or_else(SystemTime::now);
-                if let Some(id) = sockets.flow.match_tcp(packet.bytes) {
+                if let Some(id) = sockets.flow.match_tcp(packet.from, packet.bytes) {
                     matched |= record(id, packet.from, at, Answer::Reached);
                 }
             }
