@@ -16,6 +16,10 @@
 pub mod network;
 pub mod probe;
 pub mod report;
+#[cfg(test)]
+mod scenarios;
+#[cfg(test)]
+mod sim;
 
 use std::collections::HashMap;
 use std::io;
