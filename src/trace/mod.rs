@@ -13,6 +13,7 @@
 //! the IPv6 pseudo-header, the kernel those of ICMPv6.
 #![forbid(unsafe_code)]
 
+pub mod answer;
 pub mod network;
 pub mod probe;
 pub mod report;
@@ -30,8 +31,9 @@ use serde::Serialize;
 
 use crate::clock::{Clock, SystemClock};
 use crate::net::SocketError;
+pub use answer::{Answer, UnreachableKind};
 pub use network::{Received, Sockets, TraceNetwork};
-pub use probe::{Answer, Method, UnreachableKind};
+pub use probe::Method;
 pub use report::{HopStats, Report};
 
 /// traceroute's `-w MAX,HERE,NEAR`.

@@ -11,7 +11,8 @@ use std::time::{Instant, SystemTime};
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
-use super::probe::{self, Answer, Method};
+use super::answer::Answer;
+use super::probe::{self, Method};
 use super::{Request, TraceError};
 use crate::net::{self, ProbeSocket, SocketError};
 use crate::wire;
