@@ -375,6 +375,26 @@ fn an_ipv6_router_that_sends_no_time_exceeded_shows_stars_and_the_walk_continues
 }
 
 #[test]
+fn ipv6_tcp_reaches_an_open_port_with_syn_ack_and_a_closed_one_with_rst() {
+    require_root!();
+    let mut chain = Chain::new("tr6tcp");
+    chain.warm_up_v6();
+    chain.target.spawn_ready(
+        "python3",
+        &[
+            "-c",
+            "import socket,time\ns=socket.socket(socket.AF_INET6)\ns.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\ns.bind(('::',8080))\ns.listen(16)\nprint('ready',flush=True)\ntime.sleep(60)",
+        ],
+    );
+    for port in ["8080", "8081"] {
+        let (code, json) = trace6_json(&chain, &["--tcp", "-p", port, Chain::TARGET_V6]);
+        assert_eq!(code, Some(0), "port {port}: {json}");
+        assert_eq!(path(&json)[2], all(Chain::TARGET_V6, 3), "port {port}");
+        assert_eq!(json["port"], port.parse::<u64>().unwrap());
+    }
+}
+
+#[test]
 fn ipv6_report_mode_counts_loss_and_round_trips_per_hop() {
     require_root!();
     let chain = Chain::new("tr6report");
