@@ -2,19 +2,13 @@
 
 use crate::cli::TraceArgs;
 use crate::error::{Error, Outcome};
-use crate::ping::FamilyChoice;
 use crate::render::trace::{self as view, Names};
 use crate::render::{self, Output};
 use crate::trace::{self, Hop, Method, Request};
 
 /// Walks the path.
 pub fn run(args: &TraceArgs, out: &Output) -> Result<Outcome, Error> {
-    let family = match (args.ipv4, args.ipv6) {
-        (true, _) => FamilyChoice::V4,
-        (_, true) => FamilyChoice::V6,
-        _ => FamilyChoice::Any,
-    };
-    let (target, scope_id, _) = crate::ping::target::resolve(&args.host, family)?;
+    let (target, scope_id, _) = crate::ping::target::resolve(&args.host, args.family())?;
     if args.first_ttl > args.max_hops {
         return Err(Error::Usage(format!(
             "first TTL {} is beyond the last ({}); lower -f or raise -m",
