@@ -125,61 +125,100 @@ fn a_router_that_drops_icmp_shows_stars_and_the_walk_continues() {
     }
 }
 
+/// Runs `netdx trace -n ARGS` in the chain's client while capturing what
+/// leaves its interface; the records of probes to `target` with `protocol`.
+fn probes_on_the_wire(chain: &Chain, args: &[&str], target: &str, protocol: u64) -> Vec<Value> {
+    let file = format!(
+        "{}/netdx-trace-capture-{}-{protocol}-{}.jsonl",
+        std::env::temp_dir().display(),
+        std::process::id(),
+        target.contains(':')
+    );
+    let mut capture = chain
+        .client
+        .command(
+            "python3",
+            &[&common::responder("capture_probes.py"), "c0", &file, "1.5"],
+        )
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    let mut ready = String::new();
+    BufReader::new(capture.stdout.take().unwrap())
+        .read_line(&mut ready)
+        .unwrap();
+    assert_eq!(ready.trim(), "ready");
+    let (code, _) = trace_json(chain, args);
+    assert_eq!(code, Some(0), "{args:?}");
+    capture.wait().unwrap();
+    let records: Vec<Value> = std::fs::read_to_string(&file)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|r: &Value| r["protocol"] == protocol && r["dst"] == target)
+        .collect();
+    let _ = std::fs::remove_file(&file);
+    records
+}
+
+/// Asserts `records` share `flow` fields and differ in `id`, over TTLs 1-3.
+fn one_flow_told_apart_by(records: &[Value], flow: &[&str], id: &str, what: &str) {
+    assert!(records.len() >= 9, "{what}: {records:?}");
+    let flows: std::collections::BTreeSet<String> = records
+        .iter()
+        .map(|r| {
+            flow.iter()
+                .map(|f| r[*f].to_string())
+                .collect::<Vec<_>>()
+                .join("/")
+        })
+        .collect();
+    assert_eq!(
+        flows.len(),
+        1,
+        "{what}: one flow for every probe: {flows:?}"
+    );
+    let ids: std::collections::BTreeSet<u64> =
+        records.iter().map(|r| r[id].as_u64().unwrap()).collect();
+    assert_eq!(ids.len(), records.len(), "{what}: each probe its own {id}");
+    let ttls: std::collections::BTreeSet<u64> =
+        records.iter().map(|r| r["ttl"].as_u64().unwrap()).collect();
+    assert!(ttls.contains(&1) && ttls.contains(&2) && ttls.contains(&3));
+}
+
 #[test]
 fn udp_and_tcp_probes_keep_one_flow_and_differ_only_in_the_quoted_field() {
     require_root!();
     let chain = Chain::new("trparis");
-    for (method, protocol) in [("--udp", 17), ("--tcp", 6)] {
-        let file = format!(
-            "{}/netdx-trace-capture-{}-{protocol}.jsonl",
-            std::env::temp_dir().display(),
-            std::process::id()
+    for (method, protocol, id) in [("--udp", 17, "checksum"), ("--tcp", 6, "seq")] {
+        let records = probes_on_the_wire(&chain, &[method, Chain::TARGET], Chain::TARGET, protocol);
+        one_flow_told_apart_by(&records, &["sport", "dport"], id, method);
+    }
+}
+
+#[test]
+fn ipv6_probes_keep_one_flow_label_and_ports_and_differ_only_in_the_quoted_field() {
+    require_root!();
+    let chain = Chain::new("tr6paris");
+    chain.warm_up_v6();
+    // IPv6 load balancers hash the flow label too: it must not change.
+    for (method, protocol, flow, id) in [
+        (
+            "--udp",
+            17,
+            &["sport", "dport", "flow_label"][..],
+            "checksum",
+        ),
+        ("--tcp", 6, &["sport", "dport", "flow_label"][..], "seq"),
+        ("--icmp", 58, &["type", "ident", "flow_label"][..], "seq"),
+    ] {
+        let records = probes_on_the_wire(
+            &chain,
+            &["-6", method, Chain::TARGET_V6],
+            Chain::TARGET_V6,
+            protocol,
         );
-        let mut capture = chain
-            .client
-            .command(
-                "python3",
-                &[&common::responder("capture_probes.py"), "c0", &file, "1.5"],
-            )
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("python3 runs");
-        let mut ready = String::new();
-        BufReader::new(capture.stdout.take().unwrap())
-            .read_line(&mut ready)
-            .unwrap();
-        assert_eq!(ready.trim(), "ready");
-        let (code, _) = trace_json(&chain, &[method, Chain::TARGET]);
-        assert_eq!(code, Some(0));
-        capture.wait().unwrap();
-        let records: Vec<Value> = std::fs::read_to_string(&file)
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .filter(|r: &Value| r["protocol"] == protocol && r["dst"] == Chain::TARGET)
-            .collect();
-        let _ = std::fs::remove_file(&file);
-        assert!(records.len() >= 9, "{method}: {records:?}");
-        let flows: std::collections::BTreeSet<(u64, u64)> = records
-            .iter()
-            .map(|r| (r["sport"].as_u64().unwrap(), r["dport"].as_u64().unwrap()))
-            .collect();
-        assert_eq!(
-            flows.len(),
-            1,
-            "{method}: one flow for every probe: {flows:?}"
-        );
-        let field = if protocol == 17 { "checksum" } else { "seq" };
-        let ids: std::collections::BTreeSet<u64> =
-            records.iter().map(|r| r[field].as_u64().unwrap()).collect();
-        assert_eq!(
-            ids.len(),
-            records.len(),
-            "{method}: each probe its own {field}"
-        );
-        let ttls: std::collections::BTreeSet<u64> =
-            records.iter().map(|r| r["ttl"].as_u64().unwrap()).collect();
-        assert!(ttls.contains(&1) && ttls.contains(&2) && ttls.contains(&3));
+        one_flow_told_apart_by(&records, flow, id, method);
     }
 }
 
