@@ -332,6 +332,23 @@ mod tests {
     }
 
     #[test]
+    fn ipv4_udp_probes_are_byte_for_byte_those_captured_in_the_chain() {
+        // The probe router A quoted back in a Time Exceeded captured in the
+        // test chain (src/wire/mod.rs): 10.9.10.1:52475 → 10.9.12.2:33434, id 1.
+        let captured =
+            "ccfb829a0028000185f2000000000000000000000000000000000000000000000000000000000000";
+        let flow = Flow {
+            method: Method::Udp,
+            source: IpAddr::from([10, 9, 10, 1]),
+            target: IpAddr::from([10, 9, 12, 2]),
+            source_port: 52475,
+            port: 33434,
+        };
+        let built: String = flow.build(1).iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(built, captured);
+    }
+
+    #[test]
     fn another_flows_error_is_not_ours() {
         let mine = flow(Method::Udp);
         let other = Flow {

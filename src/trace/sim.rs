@@ -111,7 +111,11 @@ impl TraceNetwork for SimNetwork {
 
     fn send(&mut self, ttl: u8, id: u16) -> Result<(), TraceError> {
         self.sent.push((ttl, id));
-        let Some(hop) = self.hops.get(usize::from(ttl) - 1).or(self.hops.last()) else {
+        let Some(hop) = self
+            .hops
+            .get(usize::from(ttl).saturating_sub(1))
+            .or(self.hops.last())
+        else {
             return Ok(());
         };
         let nth = self.sent_per_ttl.entry(ttl).or_default();
