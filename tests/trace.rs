@@ -125,61 +125,100 @@ fn a_router_that_drops_icmp_shows_stars_and_the_walk_continues() {
     }
 }
 
+/// Runs `netdx trace -n ARGS` in the chain's client while capturing what
+/// leaves its interface; the records of probes to `target` with `protocol`.
+fn probes_on_the_wire(chain: &Chain, args: &[&str], target: &str, protocol: u64) -> Vec<Value> {
+    let file = format!(
+        "{}/netdx-trace-capture-{}-{protocol}-{}.jsonl",
+        std::env::temp_dir().display(),
+        std::process::id(),
+        target.contains(':')
+    );
+    let mut capture = chain
+        .client
+        .command(
+            "python3",
+            &[&common::responder("capture_probes.py"), "c0", &file, "1.5"],
+        )
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    let mut ready = String::new();
+    BufReader::new(capture.stdout.take().unwrap())
+        .read_line(&mut ready)
+        .unwrap();
+    assert_eq!(ready.trim(), "ready");
+    let (code, _) = trace_json(chain, args);
+    assert_eq!(code, Some(0), "{args:?}");
+    capture.wait().unwrap();
+    let records: Vec<Value> = std::fs::read_to_string(&file)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|r: &Value| r["protocol"] == protocol && r["dst"] == target)
+        .collect();
+    let _ = std::fs::remove_file(&file);
+    records
+}
+
+/// Asserts `records` share `flow` fields and differ in `id`, over TTLs 1-3.
+fn one_flow_told_apart_by(records: &[Value], flow: &[&str], id: &str, what: &str) {
+    assert!(records.len() >= 9, "{what}: {records:?}");
+    let flows: std::collections::BTreeSet<String> = records
+        .iter()
+        .map(|r| {
+            flow.iter()
+                .map(|f| r[*f].to_string())
+                .collect::<Vec<_>>()
+                .join("/")
+        })
+        .collect();
+    assert_eq!(
+        flows.len(),
+        1,
+        "{what}: one flow for every probe: {flows:?}"
+    );
+    let ids: std::collections::BTreeSet<u64> =
+        records.iter().map(|r| r[id].as_u64().unwrap()).collect();
+    assert_eq!(ids.len(), records.len(), "{what}: each probe its own {id}");
+    let ttls: std::collections::BTreeSet<u64> =
+        records.iter().map(|r| r["ttl"].as_u64().unwrap()).collect();
+    assert!(ttls.contains(&1) && ttls.contains(&2) && ttls.contains(&3));
+}
+
 #[test]
 fn udp_and_tcp_probes_keep_one_flow_and_differ_only_in_the_quoted_field() {
     require_root!();
     let chain = Chain::new("trparis");
-    for (method, protocol) in [("--udp", 17), ("--tcp", 6)] {
-        let file = format!(
-            "{}/netdx-trace-capture-{}-{protocol}.jsonl",
-            std::env::temp_dir().display(),
-            std::process::id()
+    for (method, protocol, id) in [("--udp", 17, "checksum"), ("--tcp", 6, "seq")] {
+        let records = probes_on_the_wire(&chain, &[method, Chain::TARGET], Chain::TARGET, protocol);
+        one_flow_told_apart_by(&records, &["sport", "dport"], id, method);
+    }
+}
+
+#[test]
+fn ipv6_probes_keep_one_flow_label_and_ports_and_differ_only_in_the_quoted_field() {
+    require_root!();
+    let chain = Chain::new("tr6paris");
+    chain.warm_up_v6();
+    // IPv6 load balancers hash the flow label too: it must not change.
+    for (method, protocol, flow, id) in [
+        (
+            "--udp",
+            17,
+            &["sport", "dport", "flow_label"][..],
+            "checksum",
+        ),
+        ("--tcp", 6, &["sport", "dport", "flow_label"][..], "seq"),
+        ("--icmp", 58, &["type", "ident", "flow_label"][..], "seq"),
+    ] {
+        let records = probes_on_the_wire(
+            &chain,
+            &["-6", method, Chain::TARGET_V6],
+            Chain::TARGET_V6,
+            protocol,
         );
-        let mut capture = chain
-            .client
-            .command(
-                "python3",
-                &[&common::responder("capture_probes.py"), "c0", &file, "1.5"],
-            )
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("python3 runs");
-        let mut ready = String::new();
-        BufReader::new(capture.stdout.take().unwrap())
-            .read_line(&mut ready)
-            .unwrap();
-        assert_eq!(ready.trim(), "ready");
-        let (code, _) = trace_json(&chain, &[method, Chain::TARGET]);
-        assert_eq!(code, Some(0));
-        capture.wait().unwrap();
-        let records: Vec<Value> = std::fs::read_to_string(&file)
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .filter(|r: &Value| r["protocol"] == protocol && r["dst"] == Chain::TARGET)
-            .collect();
-        let _ = std::fs::remove_file(&file);
-        assert!(records.len() >= 9, "{method}: {records:?}");
-        let flows: std::collections::BTreeSet<(u64, u64)> = records
-            .iter()
-            .map(|r| (r["sport"].as_u64().unwrap(), r["dport"].as_u64().unwrap()))
-            .collect();
-        assert_eq!(
-            flows.len(),
-            1,
-            "{method}: one flow for every probe: {flows:?}"
-        );
-        let field = if protocol == 17 { "checksum" } else { "seq" };
-        let ids: std::collections::BTreeSet<u64> =
-            records.iter().map(|r| r[field].as_u64().unwrap()).collect();
-        assert_eq!(
-            ids.len(),
-            records.len(),
-            "{method}: each probe its own {field}"
-        );
-        let ttls: std::collections::BTreeSet<u64> =
-            records.iter().map(|r| r["ttl"].as_u64().unwrap()).collect();
-        assert!(ttls.contains(&1) && ttls.contains(&2) && ttls.contains(&3));
+        one_flow_told_apart_by(&records, flow, id, method);
     }
 }
 
@@ -262,12 +301,209 @@ fn a_router_reporting_the_target_unreachable_ends_the_walk_with_its_flag() {
         last.starts_with(" 3  10.9.11.2") && last.contains("!H"),
         "{text}"
     );
+    // JSON names the kind; the flag is the text view's word for it.
+    let (code, json) = trace_json(&chain, &[Chain::TARGET]);
+    assert_eq!(code, Some(1), "{json}");
+    let hops = json["walks"][0]["hops"].as_array().unwrap();
+    assert_eq!(hops.len(), 3, "{json}");
+    assert_eq!(
+        hops[2]["probes"][0]["answer"],
+        serde_json::json!({"unreachable": {"kind": "host"}})
+    );
+}
+
+/// Runs `netdx --json trace -n -6 ARGS` in the chain's client.
+fn trace6_json(chain: &Chain, args: &[&str]) -> (Option<i32>, Value) {
+    trace_json(chain, &[&["-6"], args].concat())
+}
+
+#[test]
+fn every_method_walks_the_ipv6_chain_router_by_router() {
+    require_root!();
+    let chain = Chain::new("tr6order");
+    chain.warm_up_v6();
+    for method in ["--udp", "--icmp", "--tcp"] {
+        let (code, json) = trace6_json(&chain, &[method, Chain::TARGET_V6]);
+        assert_eq!(code, Some(0), "{method}: {json}");
+        assert_eq!(
+            path(&json),
+            vec![
+                all(Chain::ROUTER_A_V6, 3),
+                all(Chain::ROUTER_B_V6, 3),
+                all(Chain::TARGET_V6, 3)
+            ],
+            "{method}"
+        );
+        assert_eq!(json["reached"], true);
+        assert_eq!(json["target"], Chain::TARGET_V6);
+        assert_eq!(json["source"], Chain::CLIENT_V6);
+        let hops = json["walks"][0]["hops"].as_array().unwrap();
+        assert_eq!(hops[0]["probes"][0]["answer"], "time_exceeded");
+        assert_eq!(hops[2]["probes"][0]["answer"], "reached");
+        for hop in hops {
+            for probe in hop["probes"].as_array().unwrap() {
+                let rtt = probe["rtt_ms"].as_f64().unwrap();
+                assert!(rtt > 0.0 && rtt < 1000.0, "{method}: rtt {rtt}");
+            }
+        }
+    }
+}
+
+#[test]
+fn an_ipv6_literal_target_prints_traceroute_lines_without_asking_for_minus_6() {
+    require_root!();
+    let chain = Chain::new("tr6text");
+    chain.warm_up_v6();
+    let output = chain.client.netdx(&["trace", "-n", Chain::TARGET_V6]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stdout(&output);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "netdx trace to fd0c::2 (fd0c::2), 30 hops max, udp probes to port 33434"
+    );
+    let hop =
+        regex::Regex::new(r"^ ?(\d)  (\S+)  \d+\.\d{3} ms  \d+\.\d{3} ms  \d+\.\d{3} ms$").unwrap();
+    let seen: Vec<(String, String)> = lines[1..]
+        .iter()
+        .map(|line| {
+            let c = hop
+                .captures(line)
+                .unwrap_or_else(|| panic!("not a hop line: {line:?}"));
+            (c[1].to_string(), c[2].to_string())
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("1".into(), Chain::ROUTER_A_V6.into()),
+            ("2".into(), Chain::ROUTER_B_V6.into()),
+            ("3".into(), Chain::TARGET_V6.into())
+        ]
+    );
+}
+
+#[test]
+fn an_ipv6_router_that_sends_no_time_exceeded_shows_stars_and_the_walk_continues() {
+    require_root!();
+    let chain = Chain::new("tr6silent");
+    chain.warm_up_v6();
+    // Only Time Exceeded: router B must keep answering neighbour solicitations.
+    chain
+        .router_b
+        .sh("ip6tables -A OUTPUT -p icmpv6 --icmpv6-type time-exceeded -j DROP");
+    for method in ["--udp", "--icmp", "--tcp"] {
+        let started = std::time::Instant::now();
+        let (code, json) = trace6_json(&chain, &[method, "-w", "3", Chain::TARGET_V6]);
+        assert_eq!(code, Some(0), "{method}: {json}");
+        assert_eq!(
+            path(&json),
+            vec![
+                all(Chain::ROUTER_A_V6, 3),
+                vec![None, None, None],
+                all(Chain::TARGET_V6, 3)
+            ],
+            "{method}"
+        );
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(2),
+            "{method} took {:?}",
+            started.elapsed()
+        );
+    }
+}
+
+#[test]
+fn ipv6_tcp_reaches_an_open_port_with_syn_ack_and_a_closed_one_with_rst() {
+    require_root!();
+    let mut chain = Chain::new("tr6tcp");
+    chain.warm_up_v6();
+    chain.target.spawn_ready(
+        "python3",
+        &[
+            "-c",
+            "import socket,time\ns=socket.socket(socket.AF_INET6)\ns.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\ns.bind(('::',8080))\ns.listen(16)\nprint('ready',flush=True)\ntime.sleep(60)",
+        ],
+    );
+    for port in ["8080", "8081"] {
+        let (code, json) = trace6_json(&chain, &["--tcp", "-p", port, Chain::TARGET_V6]);
+        assert_eq!(code, Some(0), "port {port}: {json}");
+        assert_eq!(path(&json)[2], all(Chain::TARGET_V6, 3), "port {port}");
+        assert_eq!(json["port"], port.parse::<u64>().unwrap());
+    }
+}
+
+#[test]
+fn ipv6_report_mode_counts_loss_and_round_trips_per_hop() {
+    require_root!();
+    let chain = Chain::new("tr6report");
+    chain.warm_up_v6();
+    let (code, json) = trace6_json(&chain, &["-c", "4", "-q", "1", Chain::TARGET_V6]);
+    assert_eq!(code, Some(0), "{json}");
+    assert_eq!(json["rounds"], 4);
+    assert_eq!(json["walks"].as_array().unwrap().len(), 4);
+    let hops = json["hops"].as_array().unwrap();
+    assert_eq!(hops.len(), 3);
+    for (hop, address) in
+        hops.iter()
+            .zip([Chain::ROUTER_A_V6, Chain::ROUTER_B_V6, Chain::TARGET_V6])
+    {
+        assert_eq!(hop["sent"], 4);
+        assert_eq!(hop["received"], 4);
+        assert_eq!(hop["loss_pct"], 0.0);
+        assert_eq!(hop["responders"][0], address);
+        assert!(hop["best_ms"].as_f64() <= hop["avg_ms"].as_f64());
+        assert!(hop["avg_ms"].as_f64() <= hop["worst_ms"].as_f64());
+    }
+    let output = chain.client.netdx(&[
+        "trace",
+        "-n",
+        "-6",
+        "--icmp",
+        "-c",
+        "2",
+        "-q",
+        "1",
+        Chain::TARGET_V6,
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(text.contains("Loss%") && text.contains("StDev"), "{text}");
+    assert!(text.contains(Chain::ROUTER_B_V6), "{text}");
+}
+
+#[test]
+fn an_ipv6_router_reporting_the_target_unreachable_ends_the_walk_with_its_flag() {
+    require_root!();
+    let chain = Chain::new("tr6unreach");
+    chain.warm_up_v6();
+    chain
+        .router_b
+        .sh("ip6tables -A FORWARD -d fd0c::2 -j REJECT --reject-with icmp6-addr-unreachable");
+    let output = chain.client.netdx(&["trace", "-n", Chain::TARGET_V6]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let text = stdout(&output);
+    let last = text.lines().last().unwrap();
+    assert!(
+        last.starts_with(" 3  fd0b::2") && last.contains("!H"),
+        "{text}"
+    );
+    let (code, json) = trace6_json(&chain, &["--tcp", Chain::TARGET_V6]);
+    assert_eq!(code, Some(1), "{json}");
+    assert_eq!(
+        json["walks"][0]["hops"][2]["probes"][0]["answer"],
+        serde_json::json!({"unreachable": {"kind": "host"}})
+    );
 }
 
 #[test]
 fn bad_arguments_are_one_line_errors() {
     for (args, fragment) in [
-        (vec!["trace", "::1"], "IPv4 paths"),
+        (vec!["trace", "-4", "::1"], "no address of the family -4"),
+        (
+            vec!["trace", "-6", "127.0.0.1"],
+            "no address of the family -6",
+        ),
         (
             vec!["trace", "-f", "5", "-m", "3", "127.0.0.1"],
             "beyond the last",

@@ -3,6 +3,7 @@
 use clap::Args;
 
 use super::values;
+use crate::ping::FamilyChoice;
 use crate::trace::{Method, Wait};
 
 pub(super) const TRACE_EXAMPLES: &str = "\
@@ -12,6 +13,7 @@ Examples:
   netdx trace --tcp -p 443 10.0.3.2    TCP SYNs to port 443 (through firewalls that pass it)
   netdx trace -n -c 10 -q 1 10.0.3.2   ten rounds: loss and min/avg/max per hop, like mtr --report
   netdx trace --json -n 10.0.3.2       every probe as JSON
+  netdx trace -6 -n example.net        the IPv6 path (ICMPv6 errors, hop limits)
 
 Probes for up to -N hops are in flight at once (traceroute -N), and a hop is
 printed as soon as all of its probes are answered or given up on. -w MAX,HERE,NEAR
@@ -25,15 +27,22 @@ apart by their checksum (two payload bytes are chosen to give each probe its
 own), TCP probes by their sequence number, ICMP probes by their sequence number;
 routers quote these back in Time Exceeded messages.
 
-Needs CAP_NET_RAW (root, or setcap cap_net_raw+ep). IPv4 targets.
+Needs CAP_NET_RAW (root, or setcap cap_net_raw+ep). IPv4 and IPv6 targets;
+-4 / -6 choose when a name has addresses of both families.
 Exit status: 0 if the target answered, 1 if it did not, 2 on errors.";
 
 /// `netdx trace [OPTIONS] HOST`
 #[derive(Debug, Args)]
 pub struct TraceArgs {
-    /// Host name or IPv4 address
+    /// Host name, IPv4 or IPv6 address
     #[arg(value_name = "HOST")]
     pub host: String,
+    /// Use IPv4 only
+    #[arg(short = '4', conflicts_with = "ipv6")]
+    pub ipv4: bool,
+    /// Use IPv6 only
+    #[arg(short = '6')]
+    pub ipv6: bool,
     /// ICMP echo probes (traceroute -I)
     #[arg(long, conflicts_with_all = ["udp", "tcp"])]
     pub icmp: bool,
@@ -70,6 +79,15 @@ pub struct TraceArgs {
 }
 
 impl TraceArgs {
+    /// The address family asked for (`-4`, `-6`, or whichever HOST has).
+    pub fn family(&self) -> FamilyChoice {
+        match (self.ipv4, self.ipv6) {
+            (true, _) => FamilyChoice::V4,
+            (_, true) => FamilyChoice::V6,
+            _ => FamilyChoice::Any,
+        }
+    }
+
     /// The probe method chosen.
     pub fn method(&self) -> Method {
         if self.icmp {

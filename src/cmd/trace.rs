@@ -1,23 +1,14 @@
 //! `netdx trace HOST`: arguments → walks → hop lines or the report.
 
-use std::net::IpAddr;
-
 use crate::cli::TraceArgs;
 use crate::error::{Error, Outcome};
-use crate::ping::FamilyChoice;
 use crate::render::trace::{self as view, Names};
 use crate::render::{self, Output};
 use crate::trace::{self, Hop, Method, Request};
 
 /// Walks the path.
 pub fn run(args: &TraceArgs, out: &Output) -> Result<Outcome, Error> {
-    let (address, _, _) = crate::ping::target::resolve(&args.host, FamilyChoice::Any)?;
-    let IpAddr::V4(target) = address else {
-        return Err(Error::Usage(format!(
-            "'{}' is IPv6: netdx trace walks IPv4 paths; for IPv6 use traceroute -6",
-            args.host
-        )));
-    };
+    let (target, scope_id, _) = crate::ping::target::resolve(&args.host, args.family())?;
     if args.first_ttl > args.max_hops {
         return Err(Error::Usage(format!(
             "first TTL {} is beyond the last ({}); lower -f or raise -m",
@@ -38,6 +29,7 @@ pub fn run(args: &TraceArgs, out: &Output) -> Result<Outcome, Error> {
         .map_or(1, |c| u32::try_from(c).unwrap_or(u32::MAX));
     let request = Request {
         target,
+        scope_id,
         method,
         port,
         first_ttl: args.first_ttl,

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::fmt::Write;
 use std::net::IpAddr;
 
-use crate::trace::{Answer, Hop, Method, Report, Request};
+use crate::trace::{Answer, Hop, Method, Report, Request, UnreachableKind};
 
 use super::{Output, Role, table};
 
@@ -45,8 +45,8 @@ pub fn hop(hop: &Hop, names: &Names, out: &Output) -> String {
                     last = Some(address);
                 }
                 let _ = write!(line, "  {}", super::units::millis(rtt));
-                if let Some(Answer::Unreachable(flag)) = probe.answer {
-                    let _ = write!(line, " {}", out.style.paint(Role::Bad, flag));
+                if let Some(Answer::Unreachable(kind)) = probe.answer {
+                    let _ = write!(line, " {}", out.style.paint(Role::Bad, flag(kind)));
                 }
             }
             _ => line.push_str(" *"),
@@ -54,6 +54,22 @@ pub fn hop(hop: &Hop, names: &Names, out: &Output) -> String {
     }
     line.push('\n');
     line
+}
+
+/// traceroute's annotation for why the target is unreachable.
+pub fn flag(kind: UnreachableKind) -> &'static str {
+    match kind {
+        UnreachableKind::Network => "!N",
+        UnreachableKind::Host => "!H",
+        UnreachableKind::Protocol => "!P",
+        UnreachableKind::Port => "!p",
+        UnreachableKind::FragmentationNeeded { .. } => "!F",
+        UnreachableKind::SourceRouteFailed => "!S",
+        UnreachableKind::AdminProhibited => "!X",
+        UnreachableKind::PrecedenceViolation => "!V",
+        UnreachableKind::PrecedenceCutoff => "!C",
+        UnreachableKind::Other { .. } => "!?",
+    }
 }
 
 /// The mtr-style report: one row per hop over every round.
@@ -151,7 +167,11 @@ mod tests {
     fn unreachable_answers_carry_their_flag_and_names_show_with_the_address() {
         let hop = Hop {
             ttl: 12,
-            probes: vec![probe(Some([10, 0, 0, 9]), 0.5, Answer::Unreachable("!H"))],
+            probes: vec![probe(
+                Some([10, 0, 0, 9]),
+                0.5,
+                Answer::Unreachable(UnreachableKind::Host),
+            )],
         };
         let mut names = Names::new();
         names.insert(IpAddr::from([10, 0, 0, 9]), "gw.example".into());
@@ -172,6 +192,20 @@ mod tests {
         assert_eq!(
             super::hop(&hop, &names, &plain()),
             " 3  gw\\x1b[2J\\u{202e}moc (10.0.0.3)  0.500 ms\n"
+        );
+    }
+
+    #[test]
+    fn every_icmpv4_unreachable_code_prints_the_flag_traceroute_prints() {
+        let flags: Vec<&str> = (0..=16u8)
+            .map(|code| flag(UnreachableKind::from_v4(code, 0)))
+            .collect();
+        assert_eq!(
+            flags,
+            [
+                "!N", "!H", "!P", "!p", "!F", "!S", "!?", "!?", "!?", "!X", "!X", "!?", "!?", "!X",
+                "!V", "!C", "!?"
+            ]
         );
     }
 }

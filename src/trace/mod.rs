@@ -6,28 +6,35 @@
 //! given up on after MAX seconds, or after HERE times the round trip of an
 //! answer from its own hop, or NEAR times one from a later hop, whichever
 //! comes first, so a silent router costs milliseconds, not seconds.
+//!
+//! IPv4 and IPv6 walk alike. IPv6 raw sockets hand over the transport
+//! message without the IP header (ICMPv6 from its own header, TCP answers
+//! from the TCP header); the sender computes UDP and TCP checksums with
+//! the IPv6 pseudo-header, the kernel those of ICMPv6.
 #![forbid(unsafe_code)]
 
+pub mod answer;
+pub mod network;
 pub mod probe;
 pub mod report;
+#[cfg(test)]
+mod scenarios;
+#[cfg(test)]
+mod sim;
 
 use std::collections::HashMap;
 use std::io;
-use std::net::{IpAddr, Ipv4Addr};
-use std::os::fd::AsFd;
+use std::net::IpAddr;
 use std::time::{Duration, Instant, SystemTime};
 
 use serde::Serialize;
-use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
-use crate::net::{self, ProbeSocket, SocketError};
-use crate::wire;
-pub use probe::{Answer, Method};
+use crate::clock::{Clock, SystemClock};
+use crate::net::SocketError;
+pub use answer::{Answer, UnreachableKind};
+pub use network::{Received, Sockets, TraceNetwork};
+pub use probe::Method;
 pub use report::{HopStats, Report};
-
-/// Bytes read per answer: ICMP errors quote at most 576 bytes (RFC 1812),
-/// TCP answers to a SYN carry no data; more is never needed.
-const ANSWER_BUFFER: usize = 1500;
 
 /// traceroute's `-w MAX,HERE,NEAR`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -53,8 +60,10 @@ impl Default for Wait {
 /// One `netdx trace` run.
 #[derive(Debug, Clone)]
 pub struct Request {
-    /// The host.
-    pub target: Ipv4Addr,
+    /// The host (IPv4 or IPv6).
+    pub target: IpAddr,
+    /// Scope (interface index) of a link-local IPv6 target, else 0.
+    pub scope_id: u32,
     /// Probe method.
     pub method: Method,
     /// Destination port (UDP/TCP).
@@ -124,76 +133,6 @@ pub struct Walk {
     pub reached: bool,
 }
 
-/// The sockets of a trace, opened before privileges are dropped.
-pub struct Sockets {
-    icmp: ProbeSocket,
-    sender: Option<ProbeSocket>,
-    /// Holds our port so no local connection takes it mid-walk.
-    _port: Option<Socket>,
-    flow: probe::Flow,
-}
-
-impl Sockets {
-    /// Opens the raw sockets for `request` and drops every capability.
-    pub fn open(request: &Request) -> Result<Sockets, TraceError> {
-        let icmp = ProbeSocket::raw(false, Protocol::ICMPV4, ANSWER_BUFFER, "trace")?;
-        let setup = |what| move |source| TraceError::Setup { what, source };
-        let source = match net::source_for(IpAddr::V4(request.target)) {
-            Ok(IpAddr::V4(address)) => address,
-            Ok(IpAddr::V6(_)) => Ipv4Addr::UNSPECIFIED,
-            Err(source) => {
-                return Err(SocketError::Send {
-                    target: IpAddr::V4(request.target),
-                    source,
-                }
-                .into());
-            }
-        };
-        let (sender, port, source_port) = match request.method {
-            Method::Icmp => (None, None, (std::process::id() as u16) | 0x8000),
-            Method::Udp | Method::Tcp => {
-                let (ty, protocol) = if request.method == Method::Udp {
-                    (Type::DGRAM, Protocol::UDP)
-                } else {
-                    (Type::STREAM, Protocol::TCP)
-                };
-                let holder =
-                    Socket::new(Domain::IPV4, ty, Some(protocol)).map_err(setup("socket"))?;
-                holder
-                    .bind(&SockAddr::from(std::net::SocketAddr::new(
-                        IpAddr::V4(source),
-                        0,
-                    )))
-                    .map_err(setup("bind"))?;
-                let port = holder
-                    .local_addr()
-                    .ok()
-                    .and_then(|a| a.as_socket())
-                    .map_or(0, |a| a.port());
-                let raw = ProbeSocket::raw(false, protocol, ANSWER_BUFFER, "trace")?;
-                (Some(raw), Some(holder), port)
-            }
-        };
-        crate::privilege::lock_down()?;
-        Ok(Sockets {
-            icmp,
-            sender,
-            _port: port,
-            flow: probe::Flow {
-                method: request.method,
-                source,
-                target: request.target,
-                source_port,
-                port: request.port,
-            },
-        })
-    }
-
-    fn sender(&self) -> &ProbeSocket {
-        self.sender.as_ref().unwrap_or(&self.icmp)
-    }
-}
-
 #[derive(Debug, Clone)]
 struct Slot {
     ttl: u8,
@@ -210,9 +149,10 @@ impl Slot {
 /// Walks the path once; `on_hop` sees each hop as soon as it is complete.
 /// `base_id` numbers this walk's probes so late answers from an earlier
 /// walk are not taken for this one's.
-pub fn walk(
+pub fn walk<N: TraceNetwork, C: Clock>(
     request: &Request,
-    sockets: &mut Sockets,
+    network: &mut N,
+    clock: &C,
     base_id: u16,
     on_hop: &mut dyn FnMut(&Hop) -> io::Result<()>,
 ) -> Result<Walk, TraceError> {
@@ -244,19 +184,10 @@ pub fn walk(
             && next < slots.len()
             && slots[next].ttl <= last_ttl
         {
-            let slot = &mut slots[next];
-            let sender = sockets.sender();
-            sender.set_ttl(slot.ttl)?;
-            let bytes = sockets.flow.build(id_of(next));
             // Taken before the send: the kernel stamps answers on arrival.
-            let at = (Instant::now(), SystemTime::now());
-            sender
-                .send_to(&bytes, IpAddr::V4(request.target), 0)
-                .map_err(|source| SocketError::Send {
-                    target: IpAddr::V4(request.target),
-                    source,
-                })?;
-            slot.sent = Some(at);
+            let at = (clock.now(), clock.wall());
+            network.send(slots[next].ttl, id_of(next))?;
+            slots[next].sent = Some(at);
             next += 1;
             in_flight += 1;
         }
@@ -283,7 +214,7 @@ pub fn walk(
             return Ok(walk);
         }
         // Wait for answers until the earliest deadline of a probe in flight.
-        let now = Instant::now();
+        let now = clock.now();
         let deadline = slots
             .iter()
             .enumerate()
@@ -295,10 +226,17 @@ pub fn walk(
             .min()
             .unwrap_or(now);
         if deadline > now {
-            receive(sockets, deadline, &index_of, &mut slots, &mut last_ttl)?;
+            receive(
+                network,
+                clock,
+                deadline,
+                &index_of,
+                &mut slots,
+                &mut last_ttl,
+            )?;
         }
         // Give up on probes past their deadline.
-        let now = Instant::now();
+        let now = clock.now();
         for n in 0..slots.len() {
             if let Some((at, _)) = slots[n].sent
                 && !slots[n].done()
@@ -339,15 +277,16 @@ fn give_up_after(request: &Request, slots: &[Slot], n: usize, q: usize) -> Durat
 }
 
 /// Reads answers until `deadline` (or the first one that matches).
-fn receive(
-    sockets: &mut Sockets,
+fn receive<N: TraceNetwork, C: Clock>(
+    network: &mut N,
+    clock: &C,
     deadline: Instant,
     index_of: &HashMap<u16, usize>,
     slots: &mut [Slot],
     last_ttl: &mut u8,
 ) -> Result<(), TraceError> {
-    let mut record = |id: u16, from: IpAddr, at: SystemTime, answer: Answer| {
-        let Some(&n) = index_of.get(&id) else {
+    let mut record = |received: Received| {
+        let Some(&n) = index_of.get(&received.id) else {
             return false;
         };
         let slot = &mut slots[n];
@@ -357,58 +296,41 @@ fn receive(
         if slot.done() {
             return false;
         }
+        let at = received.at.unwrap_or_else(|| clock.wall());
         let rtt = at.duration_since(sent).unwrap_or_default();
         slot.result = Some(ProbeResult {
-            responder: Some(from),
+            responder: Some(received.from),
             rtt_ms: Some(rtt.as_secs_f64() * 1000.0),
-            answer: Some(answer),
+            answer: Some(received.answer),
         });
-        if answer != Answer::TimeExceeded {
+        if received.answer != Answer::TimeExceeded {
             *last_ttl = (*last_ttl).min(slot.ttl);
         }
         true
     };
-    let tcp = sockets.flow.method == Method::Tcp;
     let mut matched = false;
     while !matched {
-        // Drain whatever is queued on either socket, then wait.
-        while let Some(packet) = sockets.icmp.recv().map_err(SocketError::Receive)? {
-            let at = packet.at.unwrap_or_else(SystemTime::now);
-            if let Ok(datagram) = wire::parse_ipv4_icmp(packet.bytes)
-                && let Some((id, answer)) = sockets.flow.match_icmp(packet.from, &datagram.icmp)
-            {
-                matched |= record(id, packet.from, at, answer);
-            }
+        // Drain whatever is queued, then wait.
+        while let Some(received) = network.recv()? {
+            matched |= record(received);
         }
-        if tcp && let Some(sender) = sockets.sender.as_mut() {
-            while let Some(packet) = sender.recv().map_err(SocketError::Receive)? {
-                let at = packet.at.unwrap_or_else(SystemTime::now);
-                if let Some(id) = sockets.flow.match_tcp(packet.bytes) {
-                    matched |= record(id, packet.from, at, Answer::Reached);
-                }
-            }
-        }
-        if matched || Instant::now() >= deadline {
+        if matched || clock.now() >= deadline {
             break;
         }
-        // TCP answers arrive on the raw TCP socket, everything else on ICMP.
-        let mut readable = vec![sockets.icmp.as_fd()];
-        if tcp && let Some(sender) = &sockets.sender {
-            readable.push(sender.as_fd());
-        }
-        if !net::wait_readable(&readable, deadline).map_err(SocketError::Poll)? {
+        if !network.wait(deadline)? {
             break;
         }
     }
     Ok(())
 }
 
-/// Runs `request.rounds` walks on `sockets` (from [`Sockets::open`]):
-/// `on_hop` sees the first walk's hops as they complete (traceroute's live
-/// view); the report aggregates every round.
-pub fn run(
+/// Runs `request.rounds` walks on `network` (for real: [`Sockets::open`])
+/// with `clock`: `on_hop` sees the first walk's hops as they complete
+/// (traceroute's live view); the report aggregates every round.
+pub fn run_with<N: TraceNetwork, C: Clock>(
     request: &Request,
-    mut sockets: Sockets,
+    network: &mut N,
+    clock: &C,
     on_hop: &mut dyn FnMut(&Hop) -> io::Result<()>,
 ) -> Result<Report, TraceError> {
     let per_walk = (usize::from(request.max_hops - request.first_ttl) + 1)
@@ -419,7 +341,16 @@ pub fn run(
         let mut quiet = |_: &Hop| Ok(());
         let observer: &mut dyn FnMut(&Hop) -> io::Result<()> =
             if round == 0 { on_hop } else { &mut quiet };
-        walks.push(walk(request, &mut sockets, base, observer)?);
+        walks.push(walk(request, network, clock, base, observer)?);
     }
-    Ok(Report::new(request, sockets.flow.source, walks))
+    Ok(Report::new(request, network.source(), walks))
+}
+
+/// Runs `request.rounds` walks on the real network and clock.
+pub fn run(
+    request: &Request,
+    mut sockets: Sockets,
+    on_hop: &mut dyn FnMut(&Hop) -> io::Result<()>,
+) -> Result<Report, TraceError> {
+    run_with(request, &mut sockets, &SystemClock, on_hop)
 }

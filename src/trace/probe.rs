@@ -7,14 +7,19 @@
 //! hashes do not read and ICMP errors quote back: the UDP checksum (made to
 //! equal the probe id by choosing two payload bytes), the TCP sequence
 //! number, the ICMP sequence number.
+//!
+//! IPv4 and IPv6 probes are built and matched alike; only the numbers
+//! differ (ICMPv6 types, the pseudo-header in transport checksums, and raw
+//! IPv6 sockets delivering from the transport header on).
 #![forbid(unsafe_code)]
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use pnet_packet::tcp::{TcpFlags, TcpPacket};
 use serde::Serialize;
 
-use crate::wire::icmp::v4;
+use super::answer::{Answer, UnreachableKind};
+use crate::wire::icmp::{v4, v6};
 use crate::wire::ipv4::{self, PROTO_TCP};
 use crate::wire::{IcmpBody, IcmpMessage, QuotedTransport, emit};
 
@@ -40,50 +45,97 @@ pub const ICMP_PAYLOAD: usize = 32;
 pub struct Flow {
     /// The method.
     pub method: Method,
-    /// Our address.
-    pub source: Ipv4Addr,
+    /// Our address (of the target's family).
+    pub source: IpAddr,
     /// The target.
-    pub target: Ipv4Addr,
+    pub target: IpAddr,
     /// Our port (UDP/TCP) or ICMP identifier.
     pub source_port: u16,
     /// The target's port (UDP/TCP).
     pub port: u16,
 }
 
-/// What an answer said about its probe.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Answer {
-    /// A router on the way: Time Exceeded.
-    TimeExceeded,
-    /// The target itself answered.
-    Reached,
-    /// Someone reported the target unreachable (traceroute's `!H`, `!N`, …).
-    Unreachable(&'static str),
+/// ICMP numbering of one family.
+struct Numbers {
+    echo_request: u8,
+    echo_reply: u8,
+    time_exceeded: u8,
+    unreachable: u8,
+    too_big: Option<u8>,
 }
 
+const NUMBERS_V4: Numbers = Numbers {
+    echo_request: v4::ECHO_REQUEST,
+    echo_reply: v4::ECHO_REPLY,
+    time_exceeded: v4::TIME_EXCEEDED,
+    unreachable: v4::DEST_UNREACHABLE,
+    too_big: None,
+};
+
+const NUMBERS_V6: Numbers = Numbers {
+    echo_request: v6::ECHO_REQUEST,
+    echo_reply: v6::ECHO_REPLY,
+    time_exceeded: v6::TIME_EXCEEDED,
+    unreachable: v6::DEST_UNREACHABLE,
+    too_big: Some(v6::PACKET_TOO_BIG),
+};
+
+/// ICMPv6 destination unreachable: port unreachable.
+const V6_PORT_UNREACHABLE: u8 = 4;
+
 impl Flow {
+    fn v6(&self) -> bool {
+        self.target.is_ipv6()
+    }
+
+    fn numbers(&self) -> &'static Numbers {
+        if self.v6() { &NUMBERS_V6 } else { &NUMBERS_V4 }
+    }
+
+    /// The addresses as IPv4 (unspecified where not: the flow is one family).
+    fn v4_addresses(&self) -> (Ipv4Addr, Ipv4Addr) {
+        let v4 = |a: IpAddr| match a {
+            IpAddr::V4(a) => a,
+            IpAddr::V6(_) => Ipv4Addr::UNSPECIFIED,
+        };
+        (v4(self.source), v4(self.target))
+    }
+
+    fn v6_addresses(&self) -> (Ipv6Addr, Ipv6Addr) {
+        let v6 = |a: IpAddr| match a {
+            IpAddr::V6(a) => a,
+            IpAddr::V4(_) => Ipv6Addr::UNSPECIFIED,
+        };
+        (v6(self.source), v6(self.target))
+    }
+
     /// The transport bytes of probe `id` (1..=0xfffe).
     pub fn build(&self, id: u16) -> Vec<u8> {
-        match self.method {
-            Method::Icmp => emit::icmp_v4(
-                v4::ECHO_REQUEST,
-                0,
-                emit::ident_seq(self.source_port, id),
-                &[0u8; ICMP_PAYLOAD],
-                false,
-            ),
-            Method::Udp => emit::udp_probe(
-                (self.source, self.source_port),
-                (self.target, self.port),
-                id,
-                UDP_PAYLOAD,
-            ),
-            Method::Tcp => emit::tcp_syn(
-                (self.source, self.source_port),
-                (self.target, self.port),
-                self.tcp_seq(id),
-            ),
+        let ident_seq = emit::ident_seq(self.source_port, id);
+        let (ours, theirs) = (self.source_port, self.port);
+        match (self.method, self.v6()) {
+            (Method::Icmp, false) => {
+                emit::icmp_v4(v4::ECHO_REQUEST, 0, ident_seq, &[0u8; ICMP_PAYLOAD], false)
+            }
+            (Method::Icmp, true) => {
+                emit::icmp_v6(v6::ECHO_REQUEST, 0, ident_seq, &[0u8; ICMP_PAYLOAD])
+            }
+            (Method::Udp, false) => {
+                let (source, target) = self.v4_addresses();
+                emit::udp_probe((source, ours), (target, theirs), id, UDP_PAYLOAD)
+            }
+            (Method::Udp, true) => {
+                let (source, target) = self.v6_addresses();
+                emit::udp_probe_v6((source, ours), (target, theirs), id, UDP_PAYLOAD)
+            }
+            (Method::Tcp, false) => {
+                let (source, target) = self.v4_addresses();
+                emit::tcp_syn((source, ours), (target, theirs), self.tcp_seq(id))
+            }
+            (Method::Tcp, true) => {
+                let (source, target) = self.v6_addresses();
+                emit::tcp_syn_v6((source, ours), (target, theirs), self.tcp_seq(id))
+            }
         }
     }
 
@@ -91,20 +143,21 @@ impl Flow {
         (u32::from(self.source_port) << 16) | u32::from(id)
     }
 
-    /// The probe id an ICMP message answers, and what it says.
+    /// The probe id an ICMP or ICMPv6 message answers, and what it says.
     pub fn match_icmp(&self, from: IpAddr, icmp: &IcmpMessage) -> Option<(u16, Answer)> {
-        if icmp.checksum_ok == Some(false) {
+        if icmp.checksum_ok == Some(false) || icmp.v6 != self.v6() {
             return None;
         }
+        let numbers = self.numbers();
         if let IcmpBody::Echo { ident, seq, .. } = &icmp.body {
             let ours = self.method == Method::Icmp
-                && icmp.kind == v4::ECHO_REPLY
-                && from == IpAddr::V4(self.target)
+                && icmp.kind == numbers.echo_reply
+                && from == self.target
                 && *ident == self.source_port;
             return ours.then_some((*seq, Answer::Reached));
         }
         let quoted = icmp.quoted()?;
-        if quoted.destination != IpAddr::V4(self.target) {
+        if quoted.destination != self.target {
             return None;
         }
         let id = match (self.method, &quoted.transport) {
@@ -113,7 +166,7 @@ impl Flow {
                 QuotedTransport::Icmp {
                     kind, ident, seq, ..
                 },
-            ) if *kind == v4::ECHO_REQUEST && *ident == self.source_port => *seq,
+            ) if *kind == numbers.echo_request && *ident == self.source_port => *seq,
             (
                 Method::Udp,
                 QuotedTransport::Udp {
@@ -138,35 +191,57 @@ impl Flow {
             }
             _ => return None,
         };
-        let answer = match icmp.kind {
-            v4::TIME_EXCEEDED => Answer::TimeExceeded,
-            v4::DEST_UNREACHABLE => {
-                let reached = from == IpAddr::V4(self.target)
-                    && matches!(
-                        (self.method, icmp.code),
-                        (Method::Udp, 3) | (Method::Icmp | Method::Tcp, 2 | 3)
-                    );
-                if reached {
-                    Answer::Reached
-                } else {
-                    Answer::Unreachable(unreachable_flag(icmp.code))
-                }
+        let info = match &icmp.body {
+            IcmpBody::Error { info, .. } => *info,
+            _ => 0,
+        };
+        let from_target = from == self.target;
+        let answer = if icmp.kind == numbers.time_exceeded {
+            Answer::TimeExceeded
+        } else if icmp.kind == numbers.unreachable && self.v6() {
+            if from_target && icmp.code == V6_PORT_UNREACHABLE {
+                Answer::Reached
+            } else {
+                Answer::Unreachable(UnreachableKind::from_v6(icmp.code))
             }
-            _ => return None,
+        } else if icmp.kind == numbers.unreachable {
+            let reached = from_target
+                && matches!(
+                    (self.method, icmp.code),
+                    (Method::Udp, 3) | (Method::Icmp | Method::Tcp, 2 | 3)
+                );
+            if reached {
+                Answer::Reached
+            } else {
+                Answer::Unreachable(UnreachableKind::from_v4(icmp.code, info))
+            }
+        } else if Some(icmp.kind) == numbers.too_big {
+            Answer::Unreachable(UnreachableKind::FragmentationNeeded { mtu: Some(info) })
+        } else {
+            return None;
         };
         Some((id, answer))
     }
 
     /// The probe id a TCP segment from the target answers (SYN-ACK or RST
-    /// acknowledging our SYN).
-    pub fn match_tcp(&self, datagram: &[u8]) -> Option<u16> {
+    /// acknowledging our SYN). `datagram` is what the raw TCP socket read:
+    /// the IPv4 header onwards, or (IPv6) the TCP header onwards.
+    pub fn match_tcp(&self, from: IpAddr, datagram: &[u8]) -> Option<u16> {
         if self.method != Method::Tcp {
             return None;
         }
-        let (header, payload) = ipv4::parse(datagram).ok()?;
-        if header.protocol != PROTO_TCP || header.source != self.target {
-            return None;
-        }
+        let payload = if self.v6() {
+            if from != self.target {
+                return None;
+            }
+            datagram
+        } else {
+            let (header, payload) = ipv4::parse(datagram).ok()?;
+            if header.protocol != PROTO_TCP || IpAddr::V4(header.source) != self.target {
+                return None;
+            }
+            payload
+        };
         let tcp = TcpPacket::new(payload)?;
         // The TCP checksum is not checked: over veth and other devices with
         // checksum offload the kernel hands raw sockets segments whose
@@ -185,22 +260,6 @@ impl Flow {
     }
 }
 
-/// traceroute's annotation for an ICMP unreachable code.
-pub fn unreachable_flag(code: u8) -> &'static str {
-    match code {
-        0 => "!N",
-        1 => "!H",
-        2 => "!P",
-        3 => "!p",
-        4 => "!F",
-        5 => "!S",
-        9 | 10 | 13 => "!X",
-        14 => "!V",
-        15 => "!C",
-        _ => "!?",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,8 +273,8 @@ mod tests {
     fn flow(method: Method) -> Flow {
         Flow {
             method,
-            source: US,
-            target: TARGET,
+            source: IpAddr::V4(US),
+            target: IpAddr::V4(TARGET),
             source_port: 40000,
             port: 33434,
         }
@@ -268,8 +327,25 @@ mod tests {
         let (from, icmp) = error_about(3, 1, 17, &flow.build(7), ROUTER);
         assert_eq!(
             flow.match_icmp(from, &icmp),
-            Some((7, Answer::Unreachable("!H")))
+            Some((7, Answer::Unreachable(UnreachableKind::Host)))
         );
+    }
+
+    #[test]
+    fn ipv4_udp_probes_are_byte_for_byte_those_captured_in_the_chain() {
+        // The probe router A quoted back in a Time Exceeded captured in the
+        // test chain (src/wire/mod.rs): 10.9.10.1:52475 → 10.9.12.2:33434, id 1.
+        let captured =
+            "ccfb829a0028000185f2000000000000000000000000000000000000000000000000000000000000";
+        let flow = Flow {
+            method: Method::Udp,
+            source: IpAddr::from([10, 9, 10, 1]),
+            target: IpAddr::from([10, 9, 12, 2]),
+            source_port: 52475,
+            port: 33434,
+        };
+        let built: String = flow.build(1).iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(built, captured);
     }
 
     #[test]
@@ -314,12 +390,12 @@ mod tests {
             },
             &syn_ack,
         );
-        assert_eq!(flow.match_tcp(&datagram), Some(12));
-        assert_eq!(flow.match_tcp(&datagram[..30]), None);
+        assert_eq!(flow.match_tcp(IpAddr::V4(TARGET), &datagram), Some(12));
+        assert_eq!(flow.match_tcp(IpAddr::V4(TARGET), &datagram[..30]), None);
         let mut other = datagram.clone();
         other[20 + 8] ^= 0x01;
         assert_eq!(
-            flow.match_tcp(&other),
+            flow.match_tcp(IpAddr::V4(TARGET), &other),
             None,
             "another flow's acknowledgement is not ours"
         );
@@ -352,3 +428,7 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+#[path = "probe_v6_tests.rs"]
+mod v6_tests;

@@ -2,7 +2,7 @@
 //! round folded into per-hop statistics as mtr's report shows them.
 #![forbid(unsafe_code)]
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 
 use serde::Serialize;
 
@@ -37,9 +37,9 @@ pub struct HopStats {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
     /// The target.
-    pub target: Ipv4Addr,
+    pub target: IpAddr,
     /// Our address.
-    pub source: Ipv4Addr,
+    pub source: IpAddr,
     /// Probe method.
     pub method: Method,
     /// Destination port (UDP/TCP), else None.
@@ -60,7 +60,7 @@ pub struct Report {
 
 impl Report {
     /// Folds `walks` into per-hop statistics.
-    pub fn new(request: &Request, source: Ipv4Addr, walks: Vec<Walk>) -> Report {
+    pub fn new(request: &Request, source: IpAddr, walks: Vec<Walk>) -> Report {
         let mut hops: Vec<HopStats> = Vec::new();
         let mut samples: Vec<Vec<f64>> = Vec::new();
         for walk in &walks {
@@ -144,7 +144,8 @@ mod tests {
     #[test]
     fn rounds_fold_into_loss_and_round_trip_statistics() {
         let request = Request {
-            target: Ipv4Addr::new(10, 9, 3, 2),
+            target: IpAddr::from([10, 9, 3, 2]),
+            scope_id: 0,
             method: Method::Udp,
             port: 33434,
             first_ttl: 1,
@@ -174,7 +175,7 @@ mod tests {
         };
         let report = Report::new(
             &request,
-            Ipv4Addr::new(10, 9, 0, 1),
+            IpAddr::from([10, 9, 0, 1]),
             vec![walk(1.0, Some(3.0)), walk(2.0, None)],
         );
         let hop = &report.hops[0];

@@ -1,7 +1,7 @@
 //! Building packets field by field with pnet's mutable packet types.
 #![forbid(unsafe_code)]
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use pnet_packet::Packet;
 use pnet_packet::icmp::{self, IcmpCode, IcmpPacket, IcmpType, MutableIcmpPacket};
@@ -12,6 +12,7 @@ use pnet_packet::udp::{self, MutableUdpPacket};
 
 use super::icmp::HEADER_LEN;
 use super::ipv4::{FLAG_DF, HEADER_MIN};
+use super::quoted::IPV6_HEADER_LEN;
 
 /// Length of a UDP header.
 pub const UDP_HEADER_LEN: usize = 8;
@@ -127,6 +128,10 @@ fn udp_checksum(bytes: &[u8], source: Ipv4Addr, destination: Ipv4Addr) -> u16 {
     udp::UdpPacket::new(bytes).map_or(0, |view| udp::ipv4_checksum(&view, &source, &destination))
 }
 
+fn udp_checksum_v6(bytes: &[u8], source: Ipv6Addr, destination: Ipv6Addr) -> u16 {
+    udp::UdpPacket::new(bytes).map_or(0, |view| udp::ipv6_checksum(&view, &source, &destination))
+}
+
 /// A UDP datagram whose checksum is `checksum` (1..=0xfffe): the first two
 /// payload bytes are chosen to make it so. This is Paris traceroute's way
 /// of telling probes apart without touching the ports, which per-flow load
@@ -137,35 +142,110 @@ pub fn udp_probe(
     checksum: u16,
     payload_len: usize,
 ) -> Vec<u8> {
+    udp_probe_with((source.1, destination.1), checksum, payload_len, |bytes| {
+        udp_checksum(bytes, source.0, destination.0)
+    })
+}
+
+/// [`udp_probe`] over IPv6: the checksum covers the IPv6 pseudo-header
+/// (raw IPv6 sockets leave it to the sender).
+pub fn udp_probe_v6(
+    source: (Ipv6Addr, u16),
+    destination: (Ipv6Addr, u16),
+    checksum: u16,
+    payload_len: usize,
+) -> Vec<u8> {
+    udp_probe_with((source.1, destination.1), checksum, payload_len, |bytes| {
+        udp_checksum_v6(bytes, source.0, destination.0)
+    })
+}
+
+fn udp_probe_with(
+    (source_port, destination_port): (u16, u16),
+    checksum: u16,
+    payload_len: usize,
+    sum_of: impl Fn(&[u8]) -> u16,
+) -> Vec<u8> {
     let payload_len = payload_len.max(2);
     let mut out = vec![0u8; UDP_HEADER_LEN + payload_len];
     if let Some(mut packet) = MutableUdpPacket::new(&mut out) {
-        packet.set_source(source.1);
-        packet.set_destination(destination.1);
+        packet.set_source(source_port);
+        packet.set_destination(destination_port);
         packet.set_length(u16::try_from(UDP_HEADER_LEN + payload_len).unwrap_or(u16::MAX));
     }
     // checksum = !(S + w) in one's complement, so w = !checksum - S.
-    let base = !udp_checksum(&out, source.0, destination.0);
+    let base = !sum_of(&out);
     let word = ones_add(!checksum, !base);
     out[UDP_HEADER_LEN..UDP_HEADER_LEN + 2].copy_from_slice(&word.to_be_bytes());
-    let sum = udp_checksum(&out, source.0, destination.0);
+    let sum = sum_of(&out);
     out[6..8].copy_from_slice(&sum.to_be_bytes());
     out
 }
 
 /// A TCP SYN segment (no options) with sequence number `seq`.
 pub fn tcp_syn(source: (Ipv4Addr, u16), destination: (Ipv4Addr, u16), seq: u32) -> Vec<u8> {
+    tcp_syn_with((source.1, destination.1), seq, |packet| {
+        tcp::ipv4_checksum(packet, &source.0, &destination.0)
+    })
+}
+
+/// [`tcp_syn`] over IPv6 (checksum with the IPv6 pseudo-header).
+pub fn tcp_syn_v6(source: (Ipv6Addr, u16), destination: (Ipv6Addr, u16), seq: u32) -> Vec<u8> {
+    tcp_syn_with((source.1, destination.1), seq, |packet| {
+        tcp::ipv6_checksum(packet, &source.0, &destination.0)
+    })
+}
+
+fn tcp_syn_with(
+    (source_port, destination_port): (u16, u16),
+    seq: u32,
+    sum_of: impl Fn(&tcp::TcpPacket<'_>) -> u16,
+) -> Vec<u8> {
     let mut out = vec![0u8; TCP_HEADER_LEN];
     if let Some(mut packet) = MutableTcpPacket::new(&mut out) {
-        packet.set_source(source.1);
-        packet.set_destination(destination.1);
+        packet.set_source(source_port);
+        packet.set_destination(destination_port);
         packet.set_sequence(seq);
         packet.set_data_offset((TCP_HEADER_LEN / 4) as u8);
         packet.set_flags(TcpFlags::SYN);
         packet.set_window(SYN_WINDOW);
-        let sum = tcp::ipv4_checksum(&packet.to_immutable(), &source.0, &destination.0);
+        let sum = sum_of(&packet.to_immutable());
         packet.set_checksum(sum);
     }
+    out
+}
+
+/// The IPv6 header fields a sender chooses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ipv6Fields {
+    /// Traffic class.
+    pub traffic_class: u8,
+    /// Flow label (20 bits).
+    pub flow_label: u32,
+    /// Next header: the payload's protocol.
+    pub next_header: u8,
+    /// Hop limit.
+    pub hop_limit: u8,
+    /// Source address.
+    pub source: Ipv6Addr,
+    /// Destination address.
+    pub destination: Ipv6Addr,
+}
+
+/// A whole IPv6 packet: the fixed 40-byte header and `payload` (what
+/// ICMPv6 errors quote, for tests and fixtures).
+pub fn ipv6_header(fields: &Ipv6Fields, payload: &[u8]) -> Vec<u8> {
+    let mut out = vec![0u8; IPV6_HEADER_LEN + payload.len()];
+    let word =
+        (6u32 << 28) | (u32::from(fields.traffic_class) << 20) | (fields.flow_label & 0xf_ffff);
+    out[0..4].copy_from_slice(&word.to_be_bytes());
+    let length = u16::try_from(payload.len()).unwrap_or(u16::MAX);
+    out[4..6].copy_from_slice(&length.to_be_bytes());
+    out[6] = fields.next_header;
+    out[7] = fields.hop_limit;
+    out[8..24].copy_from_slice(&fields.source.octets());
+    out[24..40].copy_from_slice(&fields.destination.octets());
+    out[IPV6_HEADER_LEN..].copy_from_slice(payload);
     out
 }
 
@@ -197,5 +277,51 @@ mod tests {
         assert_eq!(view.get_flags(), TcpFlags::SYN);
         assert_eq!(view.get_sequence(), 77);
         assert_eq!(tcp::ipv4_checksum(&view, &A, &B), view.get_checksum());
+    }
+
+    const A6: Ipv6Addr = Ipv6Addr::new(0xfd0a, 0, 0, 0, 0, 0, 0, 1);
+    const B6: Ipv6Addr = Ipv6Addr::new(0xfd0c, 0, 0, 0, 0, 0, 0, 2);
+
+    #[test]
+    fn ipv6_udp_probes_carry_the_checksum_asked_for_and_it_verifies_with_the_pseudo_header() {
+        for wanted in (1..=2000u16).chain([0x7fff, 0xfffe]) {
+            let bytes = udp_probe_v6((A6, 40000), (B6, 33434), wanted, 32);
+            let field = u16::from_be_bytes([bytes[6], bytes[7]]);
+            assert_eq!(field, wanted, "asked for {wanted}");
+            let mut zeroed = bytes.clone();
+            zeroed[6] = 0;
+            zeroed[7] = 0;
+            assert_eq!(
+                udp_checksum_v6(&zeroed, A6, B6),
+                field,
+                "verifies for {wanted}"
+            );
+            assert_eq!(&bytes[0..4], &[0x9c, 0x40, 0x82, 0x9a], "ports unchanged");
+        }
+    }
+
+    #[test]
+    fn an_ipv6_syn_checksums_with_the_ipv6_pseudo_header() {
+        let bytes = tcp_syn_v6((A6, 40000), (B6, 80), 77);
+        let view = tcp::TcpPacket::new(&bytes).unwrap();
+        assert_eq!(view.get_flags(), TcpFlags::SYN);
+        assert_eq!(tcp::ipv6_checksum(&view, &A6, &B6), view.get_checksum());
+    }
+
+    #[test]
+    fn an_ipv6_header_reads_back_through_the_quote_parser() {
+        let fields = Ipv6Fields {
+            traffic_class: 0,
+            flow_label: 0x12345,
+            next_header: 17,
+            hop_limit: 1,
+            source: A6,
+            destination: B6,
+        };
+        let packet = ipv6_header(&fields, &udp_probe_v6((A6, 40000), (B6, 33434), 9, 32));
+        let quoted = super::super::quoted::parse_v6(&packet).unwrap();
+        assert_eq!(quoted.destination, std::net::IpAddr::V6(B6));
+        assert_eq!(quoted.ttl, 1);
+        assert_eq!(u16::from_be_bytes([packet[4], packet[5]]), 40);
     }
 }

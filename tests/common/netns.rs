@@ -422,6 +422,10 @@ impl Chain {
     pub const TARGET_V6: &'static str = "fd0c::2";
     /// Router A's IPv6 address facing the client.
     pub const ROUTER_A_V6: &'static str = "fd0a::2";
+    /// Router B's IPv6 address facing router A.
+    pub const ROUTER_B_V6: &'static str = "fd0b::2";
+    /// The client's IPv6 address.
+    pub const CLIENT_V6: &'static str = "fd0a::1";
 
     /// Builds the four namespaces and the links and routes between them.
     pub fn new(tag: &str) -> Chain {
