@@ -21,8 +21,15 @@ use crate::netlink::{Conn, NETLINK_SOCK_DIAG, NetlinkError};
 
 /// `SOCK_DIAG_BY_FAMILY`.
 const SOCK_DIAG_BY_FAMILY: u16 = 20;
+/// `TCPDIAG_GETSOCK`: the original TCP-only request, which the kernel
+/// serves as a dump of every address family in one walk of the tables.
+const TCPDIAG_GETSOCK: u16 = 18;
 /// `sizeof(struct inet_diag_req_v2)`.
 const REQUEST_LEN: usize = 56;
+/// `sizeof(struct inet_diag_req)` (the TCPDIAG_GETSOCK request).
+const COMPAT_REQUEST_LEN: usize = 60;
+/// Offset of `idiag_states` in `struct inet_diag_req` (after the 48-byte socket id).
+const COMPAT_STATES_AT: usize = 52;
 /// `sizeof(struct inet_diag_msg)`.
 const MSG_LEN: usize = 72;
 // Attribute types of `enum inet_diag_attr` / request attributes.
@@ -38,23 +45,38 @@ const EXT_SKMEMINFO: u8 = 1 << (INET_DIAG_SKMEMINFO - 1);
 /// Number of u32 counters in SK_MEMINFO (`SK_MEMINFO_VARS`).
 const SK_MEMINFO_VARS: usize = 9;
 
-/// An `inet_diag_req_v2` dump request with an optional bytecode filter.
+/// An inet_diag dump request with an optional bytecode filter.
 #[derive(Debug, Clone)]
 struct InetDiagRequest {
-    family: u8,
+    /// `AF_INET` or `AF_INET6`; `None` for both at once (TCP only).
+    family: Option<u8>,
     protocol: u8,
     extensions: u8,
     states: u32,
     bytecode: Vec<u8>,
 }
 
+impl InetDiagRequest {
+    fn header_len(&self) -> usize {
+        if self.family.is_some() {
+            REQUEST_LEN
+        } else {
+            COMPAT_REQUEST_LEN
+        }
+    }
+}
+
 impl NetlinkSerializable for InetDiagRequest {
     fn message_type(&self) -> u16 {
-        SOCK_DIAG_BY_FAMILY
+        if self.family.is_some() {
+            SOCK_DIAG_BY_FAMILY
+        } else {
+            TCPDIAG_GETSOCK
+        }
     }
 
     fn buffer_len(&self) -> usize {
-        REQUEST_LEN
+        self.header_len()
             + if self.bytecode.is_empty() {
                 0
             } else {
@@ -63,19 +85,30 @@ impl NetlinkSerializable for InetDiagRequest {
     }
 
     fn serialize(&self, buffer: &mut [u8]) {
-        buffer[..REQUEST_LEN].fill(0);
-        buffer[0] = self.family;
-        buffer[1] = self.protocol;
-        buffer[2] = self.extensions;
-        buffer[4..8].copy_from_slice(&self.states.to_ne_bytes());
+        let len = self.header_len();
+        buffer[..len].fill(0);
         // The socket id (ports, addresses, interface, cookie) stays zero: dump everything.
+        match self.family {
+            // struct inet_diag_req_v2: family, protocol, ext, pad, states, id.
+            Some(family) => {
+                buffer[0] = family;
+                buffer[1] = self.protocol;
+                buffer[2] = self.extensions;
+                buffer[4..8].copy_from_slice(&self.states.to_ne_bytes());
+            }
+            // struct inet_diag_req: family (ignored: every family is
+            // dumped), src_len, dst_len, ext, id, states, dbs.
+            None => {
+                buffer[3] = self.extensions;
+                buffer[COMPAT_STATES_AT..COMPAT_STATES_AT + 4]
+                    .copy_from_slice(&self.states.to_ne_bytes());
+            }
+        }
         if !self.bytecode.is_empty() {
             let nla_len = (4 + self.bytecode.len()) as u16;
-            buffer[REQUEST_LEN..REQUEST_LEN + 2].copy_from_slice(&nla_len.to_ne_bytes());
-            buffer[REQUEST_LEN + 2..REQUEST_LEN + 4]
-                .copy_from_slice(&INET_DIAG_REQ_BYTECODE.to_ne_bytes());
-            buffer[REQUEST_LEN + 4..REQUEST_LEN + 4 + self.bytecode.len()]
-                .copy_from_slice(&self.bytecode);
+            buffer[len..len + 2].copy_from_slice(&nla_len.to_ne_bytes());
+            buffer[len + 2..len + 4].copy_from_slice(&INET_DIAG_REQ_BYTECODE.to_ne_bytes());
+            buffer[len + 4..len + 4 + self.bytecode.len()].copy_from_slice(&self.bytecode);
         }
     }
 }
@@ -211,7 +244,7 @@ impl NetlinkDeserializable for InetDiagMsg {
     type Error = DecodeError;
 
     fn deserialize(header: &NetlinkHeader, payload: &[u8]) -> Result<Self, Self::Error> {
-        if header.message_type != SOCK_DIAG_BY_FAMILY {
+        if header.message_type != SOCK_DIAG_BY_FAMILY && header.message_type != TCPDIAG_GETSOCK {
             return Err(DecodeError::from(format!(
                 "unexpected message type {}",
                 header.message_type
@@ -269,10 +302,18 @@ pub(super) fn visit(query: &Query, each: &mut dyn FnMut(Socket)) -> Result<(), N
         if !wanted {
             continue;
         }
-        for (family, enabled) in [
-            (libc::AF_INET, query.families.v4),
-            (libc::AF_INET6, query.families.v6),
-        ] {
+        // TCP over both families: one walk of the kernel's tables instead
+        // of one per family (each walk visits every TCP socket).
+        let both = proto == Proto::Tcp && query.families.v4 && query.families.v6;
+        let families: &[(Option<u8>, bool)] = if both {
+            &[(None, true)]
+        } else {
+            &[
+                (Some(libc::AF_INET as u8), query.families.v4),
+                (Some(libc::AF_INET6 as u8), query.families.v6),
+            ]
+        };
+        for &(family, enabled) in families {
             if !enabled {
                 continue;
             }
@@ -284,7 +325,7 @@ pub(super) fn visit(query: &Query, each: &mut dyn FnMut(Socket)) -> Result<(), N
                 extensions |= EXT_SKMEMINFO;
             }
             let request = InetDiagRequest {
-                family: family as u8,
+                family,
                 protocol: protocol as u8,
                 extensions,
                 states: query.states.0,
