@@ -33,8 +33,22 @@ impl Server {
     }
 
     fn spawn(bind: &str, args: &[&str], json: bool) -> Server {
+        Server::spawn_in(Command::new(netdx_bin()), bind, args, json)
+    }
+
+    /// Starts a server whose address space is limited to `bytes`
+    /// (prlimit --as), logging every event as JSON.
+    fn start_limited(address_space: u64, args: &[&str]) -> Server {
+        let mut command = Command::new("prlimit");
+        command
+            .arg(format!("--as={address_space}"))
+            .arg(netdx_bin());
+        Server::spawn_in(command, "127.0.0.1:0", args, true)
+    }
+
+    fn spawn_in(mut command: Command, bind: &str, args: &[&str], json: bool) -> Server {
         let log: &[&str] = if json { &["--log", "json"] } else { &[] };
-        let mut child = Command::new(netdx_bin())
+        let mut child = command
             .args(["echo", "serve", "--bind", bind])
             .args(log)
             .args(args)
@@ -620,6 +634,91 @@ fn length_framing_echoes_whole_frames_and_closes_on_oversized_ones() {
         closed["detail"].as_str().unwrap().contains("101"),
         "{closed}"
     );
+}
+
+/// What `/proc/PID/status` says for `field` (`VmSize`, `VmHWM` …), in KiB.
+fn status_kib(pid: u32, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+}
+
+#[test]
+fn announced_frames_cost_the_server_nothing_until_their_bytes_arrive() {
+    // Room for the server itself and some, but not for one announced
+    // frame: a server that allocated what headers announce would abort.
+    let plain = Server::start(&["--tcp", "--framing", "length", "--max-frame", "1G"]);
+    let baseline_kib = status_kib(plain.child.id(), "VmSize").unwrap();
+    drop(plain);
+    let limit = baseline_kib * 1024 + (512 << 20);
+    let mut server = Server::start_limited(
+        limit,
+        &["--tcp", "--framing", "length", "--max-frame", "1G"],
+    );
+    let address = server.tcp.unwrap();
+    let mut announcers: Vec<TcpStream> = (0..6)
+        .map(|_| {
+            let mut stream = TcpStream::connect(address).unwrap();
+            stream.write_all(&(1u32 << 30).to_be_bytes()).unwrap();
+            stream.write_all(&[0xab; 1000]).unwrap();
+            stream
+        })
+        .collect();
+    // Every announcer was accepted and its bytes read before we look.
+    let mut connected = 0;
+    while connected < announcers.len() {
+        let mut line = String::new();
+        assert!(
+            server.lines.read_line(&mut line).unwrap() > 0,
+            "the server died"
+        );
+        let event: Value = serde_json::from_str(&line).unwrap();
+        if event["event"] == "connected" {
+            connected += 1;
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let echoed = loop {
+        // A normal frame on a fresh connection still comes back whole.
+        let mut stream = TcpStream::connect(address).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let mut frame = 16u32.to_be_bytes().to_vec();
+        frame.extend(random_bytes(16, 3));
+        stream.write_all(&frame).unwrap();
+        let mut back = vec![0u8; frame.len()];
+        if stream.read_exact(&mut back).is_ok() || Instant::now() > deadline {
+            break back == frame;
+        }
+    };
+    assert!(echoed, "a small frame came back whole");
+    assert_eq!(
+        server.child.try_wait().unwrap(),
+        None,
+        "the server is alive"
+    );
+    for stream in &mut announcers {
+        let _ = stream.shutdown(Shutdown::Both);
+    }
+    // Each announcer's end is logged with how far its frame got.
+    let mut mid_frame = 0;
+    while mid_frame < announcers.len() {
+        let mut line = String::new();
+        assert!(server.lines.read_line(&mut line).unwrap() > 0);
+        let event: Value = serde_json::from_str(&line).unwrap();
+        if event["event"] == "closed" {
+            let detail = event["detail"].as_str().unwrap_or_default();
+            if detail.contains("mid-frame") {
+                assert!(detail.contains("1004 of 1073741828 bytes"), "{event}");
+                mid_frame += 1;
+            }
+        }
+    }
+    let (status, _) = server.stop();
+    assert_eq!(status, Some(0));
 }
 
 #[test]

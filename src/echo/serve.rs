@@ -565,12 +565,18 @@ async fn echo_stream(stream: &mut TcpStream, shared: &Shared, tally: &mut Tally)
                         tally.received(counters, data.len());
                         Poll::Ready(match framer.as_mut() {
                             None => echo_now(stream, data, tally, counters, &mut pending),
+                            // Whole frames are written from where the framer
+                            // left them: no second copy of a large frame.
                             Some(framer) => framer.feed(data, &mut pending).and_then(|()| {
                                 if pending.is_empty() {
                                     return Ok(());
                                 }
-                                let whole = std::mem::take(&mut pending);
-                                echo_now(stream, &whole, tally, counters, &mut pending)
+                                written = write_now(stream, &pending, tally, counters)?;
+                                if written == pending.len() {
+                                    pending = Vec::new();
+                                    written = 0;
+                                }
+                                Ok(())
                             }),
                         })
                     }
@@ -597,37 +603,53 @@ fn echo_now(
     counters: &Counters,
     pending: &mut Vec<u8>,
 ) -> Result<(), Close> {
-    let written = match stream.try_write(data) {
-        Ok(n) => n,
-        Err(err) if err.kind() == io::ErrorKind::WouldBlock => 0,
-        Err(err) => return Err(Close::from_io(err)),
-    };
-    tally.sent(counters, written);
+    let written = write_now(stream, data, tally, counters)?;
     if written < data.len() {
         pending.extend_from_slice(&data[written..]);
     }
     Ok(())
 }
 
+/// Writes as much of `data` as the socket takes now; how much that was.
+fn write_now(
+    stream: &TcpStream,
+    data: &[u8],
+    tally: &mut Tally,
+    counters: &Counters,
+) -> Result<usize, Close> {
+    let written = match stream.try_write(data) {
+        Ok(n) => n,
+        Err(err) if err.kind() == io::ErrorKind::WouldBlock => 0,
+        Err(err) => return Err(Close::from_io(err)),
+    };
+    tally.sent(counters, written);
+    Ok(written)
+}
+
 /// Reassembles length-prefixed frames: a 4-byte big-endian length, then
 /// the body. Completed frames (prefix included) are appended to the output.
+///
+/// The frame buffer grows only as body bytes arrive, never to the length
+/// the peer announces: a header claiming a gigabyte costs nothing until the
+/// gigabyte is sent, and the buffer never grows past the frame it holds.
 #[derive(Debug)]
 pub struct Framer {
     max_frame: u32,
-    header: [u8; 4],
-    header_len: usize,
-    body: Vec<u8>,
+    /// The frame so far, its 4-byte prefix first.
+    frame: Vec<u8>,
+    /// The whole frame's length, prefix included, once the prefix is in.
     want: Option<usize>,
 }
+
+/// Bytes of the length prefix.
+const PREFIX: usize = 4;
 
 impl Framer {
     /// A framer refusing bodies over `max_frame` bytes.
     pub fn new(max_frame: u32) -> Self {
         Framer {
             max_frame,
-            header: [0; 4],
-            header_len: 0,
-            body: Vec::new(),
+            frame: Vec::new(),
             want: None,
         }
     }
@@ -635,37 +657,38 @@ impl Framer {
     /// Takes in `data`; whole frames go to `out`.
     fn feed(&mut self, mut data: &[u8], out: &mut Vec<u8>) -> Result<(), Close> {
         while !data.is_empty() {
-            match self.want {
+            let want = match self.want {
+                Some(want) => want,
                 None => {
-                    let take = (4 - self.header_len).min(data.len());
-                    self.header[self.header_len..self.header_len + take]
-                        .copy_from_slice(&data[..take]);
-                    self.header_len += take;
+                    let take = (PREFIX - self.frame.len()).min(data.len());
+                    self.frame.extend_from_slice(&data[..take]);
                     data = &data[take..];
-                    if self.header_len == 4 {
-                        let length = u32::from_be_bytes(self.header);
-                        if length > self.max_frame {
-                            return Err(Close::FrameTooLarge {
-                                length,
-                                max: self.max_frame,
-                            });
-                        }
-                        self.want = Some(length as usize);
-                        self.body = Vec::with_capacity(length as usize);
+                    let Ok(prefix) = <[u8; PREFIX]>::try_from(self.frame.as_slice()) else {
+                        continue;
+                    };
+                    let length = u32::from_be_bytes(prefix);
+                    if length > self.max_frame {
+                        return Err(Close::FrameTooLarge {
+                            length,
+                            max: self.max_frame,
+                        });
                     }
+                    let want = PREFIX + length as usize;
+                    self.want = Some(want);
+                    want
                 }
-                Some(want) => {
-                    let take = (want - self.body.len()).min(data.len());
-                    self.body.extend_from_slice(&data[..take]);
-                    data = &data[take..];
-                }
-            }
-            if self.want == Some(self.body.len()) {
-                out.extend_from_slice(&self.header);
-                out.extend_from_slice(&self.body);
-                self.body = Vec::new();
-                self.header_len = 0;
+            };
+            let take = (want - self.frame.len()).min(data.len());
+            grow_toward(&mut self.frame, take, want);
+            self.frame.extend_from_slice(&data[..take]);
+            data = &data[take..];
+            if self.frame.len() == want {
                 self.want = None;
+                if out.is_empty() {
+                    *out = std::mem::take(&mut self.frame);
+                } else {
+                    out.append(&mut self.frame);
+                }
             }
         }
         Ok(())
@@ -674,11 +697,29 @@ impl Framer {
     /// A frame begun but not finished: (bytes so far, bytes it needs), prefix included.
     fn partial(&self) -> Option<(usize, usize)> {
         match self.want {
-            Some(want) => Some((4 + self.body.len(), 4 + want)),
-            None if self.header_len > 0 => Some((self.header_len, 4)),
+            Some(want) => Some((self.frame.len(), want)),
+            None if !self.frame.is_empty() => Some((self.frame.len(), PREFIX)),
             None => None,
         }
     }
+
+    /// Bytes the framer holds in memory (for the tests of its bound).
+    #[cfg(test)]
+    fn capacity(&self) -> usize {
+        self.frame.capacity()
+    }
+}
+
+/// Makes room for `more` bytes in `buf`, doubling as a `Vec` does but
+/// never past `limit` (the frame's whole length), so a frame that arrives
+/// in full costs its own size, not up to twice that.
+fn grow_toward(buf: &mut Vec<u8>, more: usize, limit: usize) {
+    let needed = buf.len() + more;
+    if needed <= buf.capacity() {
+        return;
+    }
+    let target = (buf.capacity() * 2).max(needed).min(limit).max(needed);
+    buf.reserve_exact(target - buf.len());
 }
 
 /// Answers datagrams on a thread of its own, blocking in recvmsg(): one
@@ -771,6 +812,32 @@ mod tests {
         let out = frames(&mut framer, &[&[0]]);
         assert_eq!(out, vec![0, 0, 0, 0], "an empty frame is echoed too");
         assert_eq!(framer.partial(), None);
+    }
+
+    #[test]
+    fn an_announced_length_costs_nothing_until_its_body_arrives() {
+        let mut framer = Framer::new(1 << 30);
+        let mut out = Vec::new();
+        framer.feed(&(1u32 << 30).to_be_bytes(), &mut out).unwrap();
+        assert!(out.is_empty());
+        assert!(framer.capacity() <= 64, "{} bytes held", framer.capacity());
+        framer.feed(&[7; 1000], &mut out).unwrap();
+        assert!(framer.capacity() < 4096, "{} bytes held", framer.capacity());
+        assert_eq!(framer.partial(), Some((1004, 4 + (1 << 30))));
+    }
+
+    #[test]
+    fn a_frame_arriving_in_pieces_holds_no_more_than_its_own_length() {
+        let mut framer = Framer::new(100_000);
+        let mut out = Vec::new();
+        framer.feed(&100_000u32.to_be_bytes(), &mut out).unwrap();
+        for _ in 0..100 {
+            framer.feed(&[1; 1000], &mut out).unwrap();
+            assert!(framer.capacity() <= 100_004 || out.len() == 100_004);
+        }
+        assert_eq!(out.len(), 100_004);
+        assert!(out.capacity() <= 100_004, "{}", out.capacity());
+        assert_eq!(framer.capacity(), 0, "nothing held between frames");
     }
 
     #[test]
