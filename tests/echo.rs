@@ -722,6 +722,49 @@ fn announced_frames_cost_the_server_nothing_until_their_bytes_arrive() {
 }
 
 #[test]
+fn frame_and_buffer_limits_have_one_ceiling_one_wording_and_contradictions_exit_2() {
+    for (args, fragment) in [
+        (
+            vec!["echo", "serve", "--framing", "length", "--max-frame", "0"],
+            "refuses every frame",
+        ),
+        (
+            vec!["echo", "serve", "--max-frame", "100", "--framing", "raw"],
+            "--max-frame 100 applies to --framing length",
+        ),
+        (
+            vec!["echo", "serve", "--max-frame", "100"],
+            "--max-frame 100 applies to --framing length",
+        ),
+        (
+            vec!["echo", "serve", "--framing", "length", "--max-frame", "2G"],
+            "'2G' is too large: at most 1G (1073741824 bytes)",
+        ),
+        (
+            vec![
+                "echo",
+                "serve",
+                "--framing",
+                "length",
+                "--max-frame",
+                "2147483647",
+            ],
+            "'2147483647' is too large: at most 1G (1073741824 bytes)",
+        ),
+        (
+            vec!["echo", "serve", "--rcvbuf", "2G"],
+            "'2G' is too large: at most 2147483647 bytes",
+        ),
+        (
+            vec!["echo", "serve", "--max-datagram", "64K"],
+            "'64K' is too large: at most 65527 bytes",
+        ),
+    ] {
+        assert_one_line_error(&netdx(&args), fragment);
+    }
+}
+
+#[test]
 fn udp_replies_are_never_larger_than_requests_and_oversized_datagrams_are_dropped() {
     let server = Server::start(&["--udp", "--max-datagram", "100"]);
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();

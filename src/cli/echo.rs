@@ -149,9 +149,9 @@ pub struct ServeArgs {
     /// TCP message framing: raw bytes, or 4-byte big-endian length-prefixed frames echoed whole
     #[arg(long, value_enum, value_name = "KIND", default_value = "raw")]
     pub framing: FramingChoice,
-    /// With --framing length: the largest frame body; a larger one closes the connection
-    #[arg(long, value_name = "BYTES", default_value = "1048576", value_parser = values::frame_size)]
-    pub max_frame: u32,
+    /// With --framing length: the largest frame body, 1 to 1G; a larger one closes the connection [default: 1M]
+    #[arg(long, value_name = "BYTES", value_parser = values::frame_size)]
+    pub max_frame: Option<u32>,
     /// Log every connection and its end (peer, bytes, duration)
     #[arg(short = 'v', long)]
     pub verbose: bool,

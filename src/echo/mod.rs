@@ -53,6 +53,13 @@ pub enum Framing {
     },
 }
 
+/// The largest frame body `--framing length` accepts (1 GiB): the one
+/// ceiling for `--max-frame`, however it is written.
+pub const MAX_FRAME: u32 = 1 << 30;
+
+/// The frame body limit when `--max-frame` is not given (1 MiB).
+pub const DEFAULT_MAX_FRAME: u32 = 1 << 20;
+
 /// The largest UDP payload over IPv4 (65535 − 20 − 8).
 pub const MAX_UDP_PAYLOAD_V4: usize = 65_507;
 /// The largest UDP payload over IPv6 without jumbograms (65535 − 8).
