@@ -405,6 +405,55 @@ fn a_misbehaving_tcp_service_is_counted_exactly() {
 }
 
 #[test]
+fn a_service_streaming_bytes_nobody_asked_for_costs_the_probe_bounded_memory() {
+    let responder = Responder::start(&["tcp", "64", "--flood"]);
+    let mut child = Command::new(netdx_bin())
+        .args(["echo", "probe", &responder.address()])
+        .args(["-c", "1000", "-i", "0.1", "-w", "2"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The probe's peak resident size, sampled until it exits (a pipe
+    // reader so a full pipe never stalls it).
+    let mut out = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = out.read_to_string(&mut text);
+        text
+    });
+    let mut peak_kib = 0;
+    while child.try_wait().unwrap().is_none() {
+        if let Some(hwm) = status_kib(child.id(), "VmHWM") {
+            peak_kib = peak_kib.max(hwm);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let status = child.wait().unwrap();
+    let text = reader.join().unwrap();
+    assert!(peak_kib > 0, "the probe's memory was read");
+    assert!(
+        peak_kib < 48 * 1024,
+        "peak RSS {peak_kib} KiB against a flooding service"
+    );
+    assert_eq!(status.code(), Some(1), "{text}");
+    let unasked = regex::Regex::new(
+        r"(?m)^From 127\.0\.0\.1:\d+: the service sent \d+ bytes no probe asked for \(not an echo service\?\); connection closed$",
+    )
+    .unwrap();
+    assert!(
+        unasked.find_iter(&text).count() >= 10,
+        "each connection's excess is named: {text}"
+    );
+    assert!(
+        regex::Regex::new(r"(?m)^\d{2,} connection errors, 0 stray datagrams$")
+            .unwrap()
+            .is_match(&text),
+        "{text}"
+    );
+}
+
+#[test]
 fn the_text_view_reads_like_ping() {
     let responder = Responder::start(&["udp", "64", "--flip", "2", "--dup", "3"]);
     let output = netdx(&[

@@ -489,6 +489,16 @@ impl Session {
                         Proto::Tcp => {
                             self.stream.extend_from_slice(&self.buf[..n]);
                             self.match_stream(arrived, observe)?;
+                            // What is left must be the start of an echo still
+                            // due; anything more was never asked for, and
+                            // keeping it would let a chatty peer fill memory
+                            // (and shift every later echo out of place).
+                            let due: usize = self.pending.iter().map(|p| p.message.len()).sum();
+                            if self.stream.len() > due {
+                                let unasked = Unasked(self.stream.len() - due);
+                                let err = io::Error::new(io::ErrorKind::InvalidData, unasked);
+                                return self.broken(&err, observe);
+                            }
                         }
                         Proto::Udp => {
                             let buf = std::mem::take(&mut self.buf);
@@ -734,7 +744,9 @@ impl Session {
         self.stream.clear();
         self.report.errors += 1;
         let error = match err.kind() {
-            io::ErrorKind::UnexpectedEof | io::ErrorKind::TimedOut => err.to_string(),
+            io::ErrorKind::UnexpectedEof | io::ErrorKind::TimedOut | io::ErrorKind::InvalidData => {
+                err.to_string()
+            }
             _ => setup::connect_reason(err, self.config.timeout),
         };
         let first = self.pending.front().map(|p| p.seq);
@@ -765,6 +777,11 @@ impl Session {
         }
     }
 }
+
+/// Bytes on a TCP connection beyond every echo still due.
+#[derive(Debug, thiserror::Error)]
+#[error("the service sent {0} bytes no probe asked for (not an echo service?); connection closed")]
+struct Unasked(usize);
 
 /// Good, corrupted or late.
 fn verdict(probe: &Pending, echo: &[u8], arrived: Instant) -> Verdict {
