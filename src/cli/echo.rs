@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand, ValueEnum};
 
-use super::values;
+use super::values::{self, Endpoint};
 use crate::ping::session::Pattern;
 
 pub(super) const ECHO_EXAMPLES: &str = "\
@@ -161,15 +161,6 @@ pub struct ServeArgs {
     /// Socket options.
     #[command(flatten)]
     pub socket: SocketArgs,
-}
-
-/// An echo service's address as given: a name or address, and a port.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Endpoint {
-    /// Host name or address (without brackets).
-    pub host: String,
-    /// Port, 1-65535.
-    pub port: u16,
 }
 
 /// `netdx echo probe HOST:PORT [OPTIONS]`

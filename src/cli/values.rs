@@ -201,13 +201,23 @@ fn port(text: &str, zero_ok: bool) -> Result<u16, String> {
     }
 }
 
+/// A service's address as given: a name or address, and a port (resolved
+/// later, with the address family the command asks for).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// Host name or address (without brackets).
+    pub host: String,
+    /// Port, 1-65535.
+    pub port: u16,
+}
+
 /// `HOST:PORT` or `[IPV6]:PORT` of a service to reach.
-pub fn endpoint(text: &str) -> Result<crate::cli::echo::Endpoint, String> {
+pub fn endpoint(text: &str) -> Result<Endpoint, String> {
     let (host, port_text) = split_host_port(text)?;
     if host.is_empty() {
         return Err(format!("'{text}' has no host: expected HOST:PORT"));
     }
-    Ok(crate::cli::echo::Endpoint {
+    Ok(Endpoint {
         host: host.to_string(),
         port: port(port_text, false)?,
     })
