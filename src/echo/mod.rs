@@ -102,8 +102,11 @@ pub enum EchoError {
         /// TCP or UDP.
         proto: Proto,
         /// Why, with a remedy.
-        reason: String,
+        reason: setup::Failure,
     },
+    /// The load's workers could not wait for their sockets.
+    #[error("epoll: {} (raise the open-files limit: ulimit -n)", .0.desc())]
+    Epoll(nix::errno::Errno),
     /// The server's runtime or signal handling could not start.
     #[error("starting {what}: {source}")]
     Start {
@@ -112,7 +115,8 @@ pub enum EchoError {
         /// Why.
         source: io::Error,
     },
-    /// Writing events or results failed.
+    /// Writing events or results failed. Built only where stdout or
+    /// stderr is written (an observer's error), never from a socket's.
     #[error("writing output: {0}")]
-    Output(#[from] io::Error),
+    Output(io::Error),
 }

@@ -22,7 +22,7 @@ use socket2::Socket;
 
 use super::latency::Latency;
 use super::payload::{self, Difference, Fill, Generator};
-use super::setup::{self, SocketOptions};
+use super::setup::{self, Failure, SocketOptions};
 use super::{EchoError, Framing, Proto};
 use crate::ping::RttSummary;
 use crate::signals::Interrupts;
@@ -113,7 +113,7 @@ pub enum Observation {
         /// The probe it cost, if one.
         seq: Option<u64>,
         /// What happened.
-        error: String,
+        error: Failure,
     },
 }
 
@@ -133,9 +133,22 @@ pub struct Record {
     /// Where a corrupted echo first differed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub difference: Option<Difference>,
-    /// What went wrong, for `error`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
+    /// What went wrong, for `error` (in JSON: its words).
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "failure_words"
+    )]
+    pub error: Option<Failure>,
+}
+
+fn failure_words<S: serde::Serializer>(
+    failure: &Option<Failure>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match failure {
+        Some(failure) => serializer.collect_str(failure),
+        None => serializer.serialize_none(),
+    }
 }
 
 /// Messages per second and payload bytes per second (one way) that came back good.
@@ -183,6 +196,15 @@ pub struct Report {
     /// Every probe, with `--json --verbose`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub records: Vec<Record>,
+}
+
+/// What sees each observation as it happens; its error is the output's.
+pub type Observer<'a> = dyn FnMut(&Observation) -> io::Result<()> + 'a;
+
+/// Hands `observation` to the observer; a failure there is a failure to
+/// write output, never a socket's.
+fn tell(observe: &mut Observer<'_>, observation: &Observation) -> Result<(), EchoError> {
+    observe(observation).map_err(EchoError::Output)
 }
 
 /// A probe waiting for its echo.
@@ -295,7 +317,7 @@ impl Session {
     pub fn run(
         mut self,
         interrupts: &Interrupts,
-        observe: &mut dyn FnMut(&Observation) -> io::Result<()>,
+        observe: &mut Observer<'_>,
     ) -> Result<(Report, Latency), EchoError> {
         let started = Instant::now();
         let end = self.config.deadline.map(|d| started + d);
@@ -366,10 +388,7 @@ impl Session {
     }
 
     /// Sends the next probe (reconnecting a TCP connection that broke).
-    fn send(
-        &mut self,
-        observe: &mut dyn FnMut(&Observation) -> io::Result<()>,
-    ) -> Result<(), EchoError> {
+    fn send(&mut self, observe: &mut Observer<'_>) -> Result<(), EchoError> {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.report.transmitted += 1;
@@ -379,14 +398,17 @@ impl Session {
                 Err(err) => {
                     let error = match err {
                         EchoError::Connect { reason, .. } => reason,
-                        other => other.to_string(),
+                        other => Failure::Reconnect(other.to_string()),
                     };
                     self.report.errors += 1;
                     self.lost(seq, Some(error.clone()));
-                    observe(&Observation::Failed {
-                        seq: Some(seq),
-                        error,
-                    })?;
+                    tell(
+                        observe,
+                        &Observation::Failed {
+                            seq: Some(seq),
+                            error,
+                        },
+                    )?;
                     return Ok(());
                 }
             }
@@ -408,29 +430,26 @@ impl Session {
             message,
             expired: false,
         });
-        if let Err(err) = result {
-            self.broken(&err, observe)?;
+        if let Err(failure) = result {
+            self.broken(failure, observe)?;
         }
         Ok(())
     }
 
     /// Writes a whole message, waiting for room up to the timeout (SO_SNDTIMEO).
-    fn send_all(&mut self, message: &[u8]) -> io::Result<()> {
+    fn send_all(&mut self, message: &[u8]) -> Result<(), Failure> {
         let Some(socket) = self.socket.as_ref() else {
-            return Err(io::ErrorKind::NotConnected.into());
+            return Err(Failure::Closed);
         };
         let mut written = 0;
         while written < message.len() {
             match socket.send_with_flags(&message[written..], libc::MSG_NOSIGNAL) {
                 Ok(n) => written += n,
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::TimedOut,
-                        "the service stopped reading: sending timed out",
-                    ));
+                    return Err(Failure::StoppedReading);
                 }
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-                Err(err) => return Err(err),
+                Err(err) => return Err(Failure::of(&err, self.config.timeout)),
             }
         }
         Ok(())
@@ -458,11 +477,7 @@ impl Session {
 
     /// Reads everything that has arrived and matches it to probes; with
     /// `block`, the first read waits (up to SO_RCVTIMEO) for something to come.
-    fn receive(
-        &mut self,
-        mut block: bool,
-        observe: &mut dyn FnMut(&Observation) -> io::Result<()>,
-    ) -> Result<(), EchoError> {
+    fn receive(&mut self, mut block: bool, observe: &mut Observer<'_>) -> Result<(), EchoError> {
         let blocking = block;
         loop {
             let Some(socket) = self.socket.as_ref() else {
@@ -478,11 +493,7 @@ impl Session {
             let arrived = Instant::now();
             match result {
                 Ok(0) if self.config.proto == Proto::Tcp => {
-                    let closed = io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "connection closed by the service",
-                    );
-                    return self.broken(&closed, observe);
+                    return self.broken(Failure::Closed, observe);
                 }
                 Ok(n) => {
                     match self.config.proto {
@@ -495,9 +506,8 @@ impl Session {
                             // (and shift every later echo out of place).
                             let due: usize = self.pending.iter().map(|p| p.message.len()).sum();
                             if self.stream.len() > due {
-                                let unasked = Unasked(self.stream.len() - due);
-                                let err = io::Error::new(io::ErrorKind::InvalidData, unasked);
-                                return self.broken(&err, observe);
+                                let unasked = Failure::Unasked(self.stream.len() - due);
+                                return self.broken(unasked, observe);
                             }
                         }
                         Proto::Udp => {
@@ -523,14 +533,14 @@ impl Session {
                     // An ICMP error for an earlier datagram (port unreachable, …):
                     // it costs the oldest probe still waiting.
                     self.report.errors += 1;
-                    let error = setup::connect_reason(&err, self.config.timeout);
+                    let error = Failure::of(&err, self.config.timeout);
                     let seq = self.pending.pop_front().map(|p| p.seq);
                     if let Some(seq) = seq {
                         self.lost(seq, Some(error.clone()));
                     }
-                    observe(&Observation::Failed { seq, error })?;
+                    tell(observe, &Observation::Failed { seq, error })?;
                 }
-                Err(err) => return self.broken(&err, observe),
+                Err(err) => return self.broken(Failure::of(&err, self.config.timeout), observe),
             }
         }
     }
@@ -539,7 +549,7 @@ impl Session {
     fn match_stream(
         &mut self,
         arrived: Instant,
-        observe: &mut dyn FnMut(&Observation) -> io::Result<()>,
+        observe: &mut Observer<'_>,
     ) -> Result<(), EchoError> {
         let mut used = 0;
         while let Some(probe) = self.pending.front() {
@@ -554,7 +564,7 @@ impl Session {
             used += need;
             let verdict = verdict(&probe, echo, arrived);
             let observation = self.settle(probe, need, arrived, verdict, false);
-            observe(&observation)?;
+            tell(observe, &observation)?;
         }
         self.stream.drain(..used);
         Ok(())
@@ -565,7 +575,7 @@ impl Session {
         &mut self,
         datagram: &[u8],
         arrived: Instant,
-        observe: &mut dyn FnMut(&Observation) -> io::Result<()>,
+        observe: &mut Observer<'_>,
     ) -> Result<(), EchoError> {
         let seq = self.generator.seq_of(datagram).or_else(|| {
             // Shorter than a header: the oldest waiting probe it is a prefix of.
@@ -637,7 +647,7 @@ impl Session {
                 }
             }
         };
-        observe(&observation)?;
+        tell(observe, &observation)?;
         Ok(())
     }
 
@@ -699,11 +709,7 @@ impl Session {
     }
 
     /// Marks probes past their timeout; drops the oldest beyond the horizon.
-    fn expire(
-        &mut self,
-        now: Instant,
-        observe: &mut dyn FnMut(&Observation) -> io::Result<()>,
-    ) -> Result<(), EchoError> {
+    fn expire(&mut self, now: Instant, observe: &mut Observer<'_>) -> Result<(), EchoError> {
         let mut newly = Vec::new();
         for probe in self
             .pending
@@ -714,13 +720,12 @@ impl Session {
             newly.push(probe.seq);
         }
         for seq in newly {
-            observe(&Observation::NoEcho { seq })?;
+            tell(observe, &Observation::NoEcho { seq })?;
         }
         let expired = self.pending.iter().filter(|p| p.expired).count();
         if expired > LATE_HORIZON {
             if self.config.proto == Proto::Tcp {
-                let stuck = io::Error::new(io::ErrorKind::TimedOut, "the service stopped echoing");
-                return self.broken(&stuck, observe);
+                return self.broken(Failure::StoppedEchoing, observe);
             }
             while self.pending.iter().filter(|p| p.expired).count() > LATE_HORIZON {
                 if let Some(index) = self.pending.iter().position(|p| p.expired) {
@@ -735,29 +740,19 @@ impl Session {
 
     /// The TCP connection is gone: its waiting probes are lost; the next
     /// probe reconnects.
-    fn broken(
-        &mut self,
-        err: &io::Error,
-        observe: &mut dyn FnMut(&Observation) -> io::Result<()>,
-    ) -> Result<(), EchoError> {
+    fn broken(&mut self, error: Failure, observe: &mut Observer<'_>) -> Result<(), EchoError> {
         self.socket = None;
         self.stream.clear();
         self.report.errors += 1;
-        let error = match err.kind() {
-            io::ErrorKind::UnexpectedEof | io::ErrorKind::TimedOut | io::ErrorKind::InvalidData => {
-                err.to_string()
-            }
-            _ => setup::connect_reason(err, self.config.timeout),
-        };
         let first = self.pending.front().map(|p| p.seq);
         while let Some(probe) = self.pending.pop_front() {
             self.lost(probe.seq, Some(error.clone()));
         }
-        observe(&Observation::Failed { seq: first, error })?;
+        tell(observe, &Observation::Failed { seq: first, error })?;
         Ok(())
     }
 
-    fn lost(&mut self, seq: u64, error: Option<String>) {
+    fn lost(&mut self, seq: u64, error: Option<Failure>) {
         self.report.lost += 1;
         let outcome = if error.is_some() { "error" } else { "lost" };
         self.record(Record {
@@ -777,11 +772,6 @@ impl Session {
         }
     }
 }
-
-/// Bytes on a TCP connection beyond every echo still due.
-#[derive(Debug, thiserror::Error)]
-#[error("the service sent {0} bytes no probe asked for (not an echo service?); connection closed")]
-struct Unasked(usize);
 
 /// Good, corrupted or late.
 fn verdict(probe: &Pending, echo: &[u8], arrived: Instant) -> Verdict {

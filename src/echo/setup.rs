@@ -241,29 +241,73 @@ pub fn connect(
     result.map_err(|err| EchoError::Connect {
         address,
         proto,
-        reason: connect_reason(&err, timeout),
+        reason: Failure::of(&err, timeout),
     })
 }
 
-/// Why a connect (or a send/receive on a connected socket) failed, with a remedy.
-pub fn connect_reason(err: &io::Error, timeout: Duration) -> String {
-    match err.raw_os_error() {
-        Some(libc::ECONNREFUSED) => {
-            "connection refused: nothing listens there (start one with 'netdx echo serve')".into()
+/// Why a connection failed, or a send or receive on one: each with what
+/// the user can do about it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Failure {
+    /// ECONNREFUSED.
+    #[error("connection refused: nothing listens there (start one with 'netdx echo serve')")]
+    Refused,
+    /// ECONNRESET.
+    #[error("connection reset by the peer")]
+    Reset,
+    /// ENETUNREACH.
+    #[error("network unreachable: no route to it (see 'netdx netstat -r')")]
+    NetworkUnreachable,
+    /// EHOSTUNREACH.
+    #[error("host unreachable")]
+    HostUnreachable,
+    /// EADDRNOTAVAIL on connect: the ephemeral ports are used up.
+    #[error("no local address/port left to connect from")]
+    NoLocalPort,
+    /// The connect or the echo took longer than allowed.
+    #[error(
+        "no answer within {} s (raise --connect-timeout, or check a firewall drops it)",
+        .0.as_secs_f64()
+    )]
+    NoAnswer(Duration),
+    /// The service closed the connection.
+    #[error("connection closed by the service")]
+    Closed,
+    /// The service stopped taking probes.
+    #[error("the service stopped reading: sending timed out")]
+    StoppedReading,
+    /// The service stopped answering probes on a stream.
+    #[error("the service stopped echoing")]
+    StoppedEchoing,
+    /// A stream carried more than every echo still due.
+    #[error(
+        "the service sent {0} bytes no probe asked for (not an echo service?); connection closed"
+    )]
+    Unasked(usize),
+    /// A new connection for the next probe could not be set up.
+    #[error("{0}")]
+    Reconnect(String),
+    /// Any other error, as the system words it.
+    #[error("{0}")]
+    Os(String),
+}
+
+impl Failure {
+    /// Classifies a failed connect (or send/receive on a connected socket).
+    pub fn of(err: &io::Error, timeout: Duration) -> Failure {
+        match err.raw_os_error() {
+            Some(libc::ECONNREFUSED) => Failure::Refused,
+            Some(libc::ECONNRESET) => Failure::Reset,
+            Some(libc::ENETUNREACH) => Failure::NetworkUnreachable,
+            Some(libc::EHOSTUNREACH) => Failure::HostUnreachable,
+            Some(libc::EADDRNOTAVAIL) => Failure::NoLocalPort,
+            _ if err.kind() == io::ErrorKind::TimedOut
+                || err.kind() == io::ErrorKind::WouldBlock =>
+            {
+                Failure::NoAnswer(timeout)
+            }
+            _ => Failure::Os(sockopt::errno_text(err)),
         }
-        Some(libc::ECONNRESET) => "connection reset by the peer".into(),
-        Some(libc::ENETUNREACH) => {
-            "network unreachable: no route to it (see 'netdx netstat -r')".into()
-        }
-        Some(libc::EHOSTUNREACH) => "host unreachable".into(),
-        Some(libc::EADDRNOTAVAIL) => "no local address/port left to connect from".into(),
-        _ if err.kind() == io::ErrorKind::TimedOut || err.kind() == io::ErrorKind::WouldBlock => {
-            format!(
-                "no answer within {} s (raise --connect-timeout, or check a firewall drops it)",
-                timeout.as_secs_f64()
-            )
-        }
-        _ => sockopt::errno_text(err),
     }
 }
 
@@ -350,6 +394,29 @@ mod tests {
                 ("IPV6_V6ONLY", Value::Bool(true)),
                 ("IPV6_UNICAST_HOPS", Value::Int(9))
             ]
+        );
+    }
+
+    #[test]
+    fn failures_say_what_happened_and_what_helps() {
+        let of = |errno| Failure::of(&io::Error::from_raw_os_error(errno), Duration::from_secs(2));
+        assert_eq!(of(libc::ECONNREFUSED), Failure::Refused);
+        assert!(
+            of(libc::ECONNREFUSED)
+                .to_string()
+                .contains("netdx echo serve")
+        );
+        assert_eq!(of(libc::ENETUNREACH), Failure::NetworkUnreachable);
+        assert_eq!(
+            of(libc::ETIMEDOUT),
+            Failure::NoAnswer(Duration::from_secs(2))
+        );
+        assert!(of(libc::ETIMEDOUT).to_string().contains("within 2 s"));
+        assert!(matches!(of(libc::EPERM), Failure::Os(_)));
+        let unasked = Failure::Unasked(100).to_string();
+        assert!(
+            unasked.contains("100 bytes no probe asked for"),
+            "{unasked}"
         );
     }
 
