@@ -117,37 +117,72 @@ pub enum Observation {
     },
 }
 
-/// One probe's fate, for `--json --verbose`.
-#[derive(Debug, Clone, Serialize)]
+/// What became of one probe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Its echo came: good, corrupted or late.
+    Echoed(Verdict),
+    /// A further copy of an echo already counted.
+    Duplicate,
+    /// No echo came.
+    Lost,
+    /// The connection failed with it outstanding.
+    Error(Failure),
+}
+
+/// One probe's fate, for `--json --verbose` (JSON: `outcome` is `ok`,
+/// `corrupted`, `late`, `duplicate`, `lost` or `error`; a corrupted echo adds
+/// `difference`, an error its words in `error`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(into = "RecordJson")]
 pub struct Record {
     /// The probe.
     pub seq: u64,
-    /// `ok`, `corrupted`, `late`, `duplicate`, `lost` or `error`.
-    pub outcome: &'static str,
+    /// What became of it.
+    pub outcome: Outcome,
     /// Bytes echoed (0 when none came).
     pub bytes: usize,
     /// Round trip in milliseconds, when an echo came.
     pub rtt_ms: Option<f64>,
     /// It came after the echo of a later probe.
     pub reordered: bool,
-    /// Where a corrupted echo first differed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub difference: Option<Difference>,
-    /// What went wrong, for `error` (in JSON: its words).
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "failure_words"
-    )]
-    pub error: Option<Failure>,
 }
 
-fn failure_words<S: serde::Serializer>(
-    failure: &Option<Failure>,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    match failure {
-        Some(failure) => serializer.collect_str(failure),
-        None => serializer.serialize_none(),
+/// A record as `--json` has always spelt it.
+#[derive(Serialize)]
+struct RecordJson {
+    seq: u64,
+    outcome: &'static str,
+    bytes: usize,
+    rtt_ms: Option<f64>,
+    reordered: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    difference: Option<Difference>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+impl From<Record> for RecordJson {
+    fn from(record: Record) -> Self {
+        let (outcome, difference, error) = match record.outcome {
+            Outcome::Echoed(Verdict::Good) => ("ok", None, None),
+            Outcome::Echoed(Verdict::Corrupted(difference)) => {
+                ("corrupted", Some(difference), None)
+            }
+            Outcome::Echoed(Verdict::Late) => ("late", None, None),
+            Outcome::Duplicate => ("duplicate", None, None),
+            Outcome::Lost => ("lost", None, None),
+            Outcome::Error(failure) => ("error", None, Some(failure.to_string())),
+        };
+        RecordJson {
+            seq: record.seq,
+            outcome,
+            bytes: record.bytes,
+            rtt_ms: record.rtt_ms,
+            reordered: record.reordered,
+            difference,
+            error,
+        }
     }
 }
 
@@ -609,12 +644,10 @@ impl Session {
                     .map_or(Duration::ZERO, |t| arrived.saturating_duration_since(*t));
                 self.record(Record {
                     seq,
-                    outcome: "duplicate",
+                    outcome: Outcome::Duplicate,
                     bytes: datagram.len(),
                     rtt_ms: Some(ms(rtt)),
                     reordered: false,
-                    difference: None,
-                    error: None,
                 });
                 Observation::Duplicate {
                     seq,
@@ -661,21 +694,14 @@ impl Session {
         reordered: bool,
     ) -> Observation {
         let rtt = arrived.saturating_duration_since(probe.sent_at);
-        let (outcome, difference) = match verdict {
+        match verdict {
             Verdict::Good => {
                 self.report.received += 1;
                 self.latency.add(rtt);
-                ("ok", None)
             }
-            Verdict::Corrupted(difference) => {
-                self.report.corrupted += 1;
-                ("corrupted", Some(difference))
-            }
-            Verdict::Late => {
-                self.report.late += 1;
-                ("late", None)
-            }
-        };
+            Verdict::Corrupted(_) => self.report.corrupted += 1,
+            Verdict::Late => self.report.late += 1,
+        }
         if reordered {
             self.report.reordered += 1;
         }
@@ -692,12 +718,10 @@ impl Session {
         }
         self.record(Record {
             seq: probe.seq,
-            outcome,
+            outcome: Outcome::Echoed(verdict),
             bytes,
             rtt_ms: Some(ms(rtt)),
             reordered,
-            difference,
-            error: None,
         });
         Observation::Echo {
             seq: probe.seq,
@@ -754,15 +778,12 @@ impl Session {
 
     fn lost(&mut self, seq: u64, error: Option<Failure>) {
         self.report.lost += 1;
-        let outcome = if error.is_some() { "error" } else { "lost" };
         self.record(Record {
             seq,
-            outcome,
+            outcome: error.map_or(Outcome::Lost, Outcome::Error),
             bytes: 0,
             rtt_ms: None,
             reordered: false,
-            difference: None,
-            error,
         });
     }
 
@@ -792,4 +813,47 @@ fn ms(d: Duration) -> f64 {
 pub fn poll_timeout(d: Duration) -> PollTimeout {
     let ms = d.as_nanos().div_ceil(1_000_000);
     PollTimeout::try_from(ms.min(i32::MAX as u128) as i32).unwrap_or(PollTimeout::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn json(outcome: Outcome) -> serde_json::Value {
+        serde_json::to_value(Record {
+            seq: 7,
+            outcome,
+            bytes: 64,
+            rtt_ms: Some(0.5),
+            reordered: false,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn records_keep_their_json_spelling() {
+        assert_eq!(json(Outcome::Echoed(Verdict::Good))["outcome"], "ok");
+        assert_eq!(json(Outcome::Echoed(Verdict::Late))["outcome"], "late");
+        assert_eq!(json(Outcome::Duplicate)["outcome"], "duplicate");
+        assert_eq!(json(Outcome::Lost)["outcome"], "lost");
+        let corrupted = json(Outcome::Echoed(Verdict::Corrupted(Difference {
+            offset: 3,
+            sent: Some(1),
+            got: None,
+        })));
+        assert_eq!(corrupted["outcome"], "corrupted");
+        assert_eq!(corrupted["difference"]["offset"], 3);
+        let error = json(Outcome::Error(Failure::Refused));
+        assert_eq!(error["outcome"], "error");
+        assert!(
+            error["error"]
+                .as_str()
+                .unwrap()
+                .starts_with("connection refused")
+        );
+        let good = json(Outcome::Echoed(Verdict::Good));
+        assert!(good.get("difference").is_none() && good.get("error").is_none());
+        assert_eq!(good["seq"], 7);
+        assert_eq!(good["rtt_ms"], 0.5);
+    }
 }
