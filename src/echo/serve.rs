@@ -93,10 +93,10 @@ pub enum Event {
         bytes_out: u64,
         /// How long it was open.
         duration_ms: f64,
-        /// Why: `peer_closed`, `idle_timeout`, `frame_too_large`, `reset` or `error`.
-        reason: &'static str,
-        /// The reason in words.
-        detail: String,
+        /// Why (JSON: `reason`, one of `peer_closed`, `idle_timeout`,
+        /// `frame_too_large`, `reset` or `error`).
+        #[serde(flatten)]
+        close: Close,
     },
     /// A connection past `--max-conns` was accepted and closed at once.
     Rejected {
@@ -116,8 +116,9 @@ pub enum Event {
     },
     /// accept() failed (out of descriptors, …); the server goes on.
     AcceptFailed {
-        /// Why.
-        error: String,
+        /// Why: the errno (the words are render's).
+        #[serde(skip)]
+        errno: i32,
     },
 }
 
@@ -344,7 +345,7 @@ fn accept_loop(
                 // connections that hold them a moment, and go on.
                 shared.counters.errors.fetch_add(1, Relaxed);
                 (shared.sink)(&Event::AcceptFailed {
-                    error: sockopt::errno_text(&err),
+                    errno: err.raw_os_error().unwrap_or(0),
                 });
                 std::thread::sleep(Duration::from_millis(50));
                 continue;
@@ -374,7 +375,7 @@ fn accept_loop(
                     shared.counters.active.fetch_sub(1, Relaxed);
                     shared.counters.errors.fetch_add(1, Relaxed);
                     (shared.sink)(&Event::AcceptFailed {
-                        error: sockopt::errno_text(&err),
+                        errno: err.raw_os_error().unwrap_or(0),
                     });
                 }
             }
@@ -406,7 +407,7 @@ impl Shared {
         let outcome = match self.idle_timeout {
             Some(limit) => tokio::time::timeout(limit, ready)
                 .await
-                .map_err(|_| Close::IdleTimeout(limit))?,
+                .map_err(|_| Close::IdleTimeout { limit })?,
             None => ready.await,
         };
         outcome.map_err(Close::from_io)
@@ -414,46 +415,53 @@ impl Shared {
 }
 
 /// Why a connection ended.
-#[derive(Debug)]
-enum Close {
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum Close {
+    /// The client shut down its side, and everything was echoed.
     PeerClosed,
-    PeerClosedMidFrame { have: usize, want: usize },
-    IdleTimeout(Duration),
-    FrameTooLarge { length: u32, max: u32 },
+    /// The client shut down its side in the middle of a frame.
+    #[serde(rename = "peer_closed")]
+    PeerClosedMidFrame {
+        /// Bytes of the frame received, prefix included.
+        #[serde(skip)]
+        have: usize,
+        /// Bytes the whole frame needs, prefix included.
+        #[serde(skip)]
+        want: usize,
+    },
+    /// No traffic either way for `--idle-timeout`.
+    IdleTimeout {
+        /// The limit.
+        #[serde(skip)]
+        limit: Duration,
+    },
+    /// A frame announced more than `--max-frame`.
+    FrameTooLarge {
+        /// The length announced.
+        #[serde(skip)]
+        length: u32,
+        /// The limit.
+        #[serde(skip)]
+        max: u32,
+    },
+    /// The client reset the connection.
     Reset,
-    Error(String),
+    /// Another socket error.
+    Error {
+        /// Its errno (0 when the error carried none).
+        #[serde(skip)]
+        errno: i32,
+    },
 }
 
 impl Close {
     fn from_io(err: io::Error) -> Close {
         match err.kind() {
             io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe => Close::Reset,
-            _ => Close::Error(sockopt::errno_text(&err)),
-        }
-    }
-
-    fn code(&self) -> &'static str {
-        match self {
-            Close::PeerClosed | Close::PeerClosedMidFrame { .. } => "peer_closed",
-            Close::IdleTimeout(_) => "idle_timeout",
-            Close::FrameTooLarge { .. } => "frame_too_large",
-            Close::Reset => "reset",
-            Close::Error(_) => "error",
-        }
-    }
-
-    fn detail(&self) -> String {
-        match self {
-            Close::PeerClosed => "peer closed".into(),
-            Close::PeerClosedMidFrame { have, want } => {
-                format!("peer closed mid-frame ({have} of {want} bytes)")
-            }
-            Close::IdleTimeout(limit) => format!("idle for {} s", limit.as_secs_f64()),
-            Close::FrameTooLarge { length, max } => {
-                format!("frame of {length} bytes is over --max-frame {max}")
-            }
-            Close::Reset => "connection reset by peer".into(),
-            Close::Error(text) => text.clone(),
+            _ => Close::Error {
+                errno: err.raw_os_error().unwrap_or(0),
+            },
         }
     }
 }
@@ -486,9 +494,9 @@ async fn connection(mut stream: TcpStream, peer: SocketAddr, id: u64, shared: Ar
     let counters = &shared.counters;
     counters.active.fetch_sub(1, Relaxed);
     match close {
-        Close::IdleTimeout(_) => counters.timed_out.fetch_add(1, Relaxed),
+        Close::IdleTimeout { .. } => counters.timed_out.fetch_add(1, Relaxed),
         Close::FrameTooLarge { .. } => counters.frames_too_large.fetch_add(1, Relaxed),
-        Close::Reset | Close::Error(_) => counters.errors.fetch_add(1, Relaxed),
+        Close::Reset | Close::Error { .. } => counters.errors.fetch_add(1, Relaxed),
         Close::PeerClosed | Close::PeerClosedMidFrame { .. } => 0,
     };
     shared.emit(Event::Closed {
@@ -497,8 +505,7 @@ async fn connection(mut stream: TcpStream, peer: SocketAddr, id: u64, shared: Ar
         bytes_in: tally.bytes_in,
         bytes_out: tally.bytes_out,
         duration_ms: (started.elapsed().as_secs_f64() * 1e6).round() / 1000.0,
-        reason: close.code(),
-        detail: close.detail(),
+        close,
     });
 }
 
@@ -586,7 +593,7 @@ async fn echo_stream(stream: &mut TcpStream, shared: &Shared, tally: &mut Tally)
         let outcome = match shared.idle_timeout {
             Some(limit) => tokio::time::timeout(limit, read)
                 .await
-                .unwrap_or(Err(Close::IdleTimeout(limit))),
+                .unwrap_or(Err(Close::IdleTimeout { limit })),
             None => read.await,
         };
         if let Err(close) = outcome {
