@@ -307,8 +307,8 @@ pub fn close(t: &mut Transcript<'_>, actor: Actor, socket: Socket) -> Result<(),
             Ok(())
         },
         |()| "0".into(),
-    )?
-    .map_err(LabError::Output)
+    )
+    .need("close")
 }
 
 /// The socket's local address.

@@ -255,9 +255,10 @@ pub enum LabError {
         /// Why.
         source: io::Error,
     },
-    /// Printing or waiting for Enter failed.
+    /// Printing or waiting for Enter failed (only the observer's errors
+    /// map here, never a socket call's).
     #[error("writing output: {0}")]
-    Output(#[from] io::Error),
+    Output(io::Error),
 }
 
 /// Where steps go as they happen.
@@ -280,9 +281,9 @@ impl<'o> Transcript<'o> {
     }
 
     /// Hands the last step to the observer (once its note, if any, is attached).
-    fn flush(&mut self) -> io::Result<()> {
+    fn flush(&mut self) -> Result<(), LabError> {
         if let Some(step) = self.pending.take() {
-            (self.observer)(&step)?;
+            (self.observer)(&step).map_err(LabError::Output)?;
             self.steps.push(step);
         }
         Ok(())
