@@ -8,6 +8,7 @@
 
 pub mod latency;
 pub mod load;
+pub mod matcher;
 pub mod payload;
 pub mod probe;
 pub mod serve;
