@@ -6,6 +6,7 @@
 //! catalog in [`crate::sockopt`], so what was asked for and what the
 //! kernel made of it can be shown side by side.
 
+pub mod framer;
 pub mod latency;
 pub mod load;
 pub mod matcher;
