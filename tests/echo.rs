@@ -773,7 +773,7 @@ fn announced_frames_cost_the_server_nothing_until_their_bytes_arrive() {
 }
 
 #[test]
-fn frame_and_buffer_limits_have_one_ceiling_one_wording_and_contradictions_exit_2() {
+fn size_limits_have_one_ceiling_one_wording_and_contradictions_exit_2() {
     for (args, fragment) in [
         (
             vec!["echo", "serve", "--framing", "length", "--max-frame", "0"],
@@ -809,6 +809,18 @@ fn frame_and_buffer_limits_have_one_ceiling_one_wording_and_contradictions_exit_
         (
             vec!["echo", "serve", "--max-datagram", "64K"],
             "'64K' is too large: at most 65527 bytes",
+        ),
+        (
+            vec!["echo", "serve", "--tcp", "--max-datagram", "100"],
+            "--max-datagram 100 applies to UDP",
+        ),
+        (
+            vec!["echo", "serve", "--udp", "--max-conns", "5"],
+            "--max-conns applies to TCP connections",
+        ),
+        (
+            vec!["echo", "serve", "--udp", "--idle-timeout", "5"],
+            "--idle-timeout applies to TCP connections",
         ),
     ] {
         assert_one_line_error(&netdx(&args), fragment);

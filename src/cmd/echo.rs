@@ -58,6 +58,22 @@ fn serve(args: &ServeArgs, out: &Output) -> Result<Outcome, Error> {
             "--framing applies to TCP; drop --udp or --framing".into(),
         ));
     }
+    if let (false, Some(bytes)) = (udp, args.max_datagram) {
+        return Err(Error::Usage(format!(
+            "--max-datagram {bytes} applies to UDP; drop --tcp or --max-datagram"
+        )));
+    }
+    if !tcp {
+        let tcp_only = [
+            ("--max-conns", args.max_conns.is_some()),
+            ("--idle-timeout", args.idle_timeout.is_some()),
+        ];
+        if let Some((flag, _)) = tcp_only.iter().find(|(_, given)| *given) {
+            return Err(Error::Usage(format!(
+                "{flag} applies to TCP connections; drop --udp or {flag}"
+            )));
+        }
+    }
     if let (FramingChoice::Raw, Some(max_frame)) = (args.framing, args.max_frame) {
         return Err(Error::Usage(format!(
             "--max-frame {max_frame} applies to --framing length; add --framing length or drop --max-frame"
