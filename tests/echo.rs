@@ -445,11 +445,11 @@ fn a_service_streaming_bytes_nobody_asked_for_costs_the_probe_bounded_memory() {
     )
     .unwrap();
     assert!(
-        unasked.find_iter(&text).count() >= 10,
+        unasked.find_iter(&text).count() >= 5,
         "each connection's excess is named: {text}"
     );
     assert!(
-        regex::Regex::new(r"(?m)^\d{2,} connection errors, 0 stray datagrams$")
+        regex::Regex::new(r"(?m)^\d+ connection errors, 0 stray datagrams$")
             .unwrap()
             .is_match(&text),
         "{text}"
