@@ -94,7 +94,7 @@ pub enum EchoError {
         /// TCP or UDP.
         proto: Proto,
         /// Why, with who holds the port and what would help.
-        reason: String,
+        reason: setup::BindFailure,
     },
     /// Connecting to the echo service failed.
     #[error("connect to {address} ({proto}): {reason}")]
