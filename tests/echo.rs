@@ -457,6 +457,42 @@ fn a_service_streaming_bytes_nobody_asked_for_costs_the_probe_bounded_memory() {
 }
 
 #[test]
+fn a_udp_flood_of_strays_leaves_the_probe_its_deadline_and_bounded_memory() {
+    let responder = Responder::start(&["udp", "64", "--flood"]);
+    let started = Instant::now();
+    let mut child = Command::new(netdx_bin())
+        .args(["--json", "echo", "probe", "--udp", &responder.address()])
+        .args(["-i", "0", "-w", "1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = out.read_to_string(&mut text);
+        text
+    });
+    let mut peak_kib = 0;
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > Duration::from_secs(10) {
+            let _ = child.kill();
+            panic!("the probe ran past its 1 s deadline");
+        }
+        if let Some(hwm) = status_kib(child.id(), "VmHWM") {
+            peak_kib = peak_kib.max(hwm);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let status = child.wait().unwrap();
+    let json: Value = serde_json::from_str(&reader.join().unwrap()).unwrap();
+    assert_eq!(status.code(), Some(1), "{json}");
+    assert!(peak_kib < 48 * 1024, "peak RSS {peak_kib} KiB");
+    assert!(count(&json, "stray") > 0, "{json}");
+    assert_eq!(count(&json, "received"), 0, "{json}");
+}
+
+#[test]
 fn the_text_view_reads_like_ping() {
     // The duplicate is of a probe with one after it: a copy of the last
     // probe's echo may come after the run has ended.

@@ -28,6 +28,9 @@ use crate::ping::RttSummary;
 use crate::signals::Interrupts;
 use crate::sockopt::{self, Reading};
 
+/// Reads one wake-up may make before the run loop looks at the clock.
+const READS_PER_WAKE: usize = 256;
+
 /// What the probe was asked to do.
 #[derive(Debug, Clone)]
 pub struct ProbeConfig {
@@ -346,7 +349,10 @@ impl Session {
     /// `block`, the first read waits (up to SO_RCVTIMEO) for something to come.
     fn receive(&mut self, mut block: bool, observe: &mut Observer<'_>) -> Result<(), EchoError> {
         let blocking = block;
-        loop {
+        // A service that never stops sending must not keep the probe from
+        // its timeouts, its deadline and Ctrl-C: after this many reads the
+        // run loop looks at the time (and comes straight back if more waits).
+        for _ in 0..READS_PER_WAKE {
             let Some(socket) = self.socket.as_ref() else {
                 return Ok(());
             };
@@ -399,6 +405,7 @@ impl Session {
                 Err(err) => return self.broken(Failure::of(&err, self.config.timeout), observe),
             }
         }
+        Ok(())
     }
 
     /// Marks probes whose timeout has passed; a TCP service that has

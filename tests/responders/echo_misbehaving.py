@@ -14,8 +14,8 @@ comma-separated list of sequence numbers to treat specially:
   --dup    echo twice
   --late   echo after --delay seconds (default 0.5)
   --swap   hold this probe's echo until the next probe's echo is sent (UDP)
-  --flood  (TCP) echo nothing: stream bytes nobody asked for, as fast as
-           the connection takes them, on every connection
+  --flood  echo nothing: send bytes nobody asked for, as fast as they go
+           (TCP: on every connection; UDP: datagrams to whoever sent one)
 
 TCP reads messages of SIZE bytes from one connection and echoes them in
 order, so --late delays that echo and every one after it.
@@ -40,7 +40,22 @@ def mangle(data, seq, args):
     return [bytes(out)] * (2 if seq in args.dup else 1)
 
 
+def flood_udp(sock):
+    _, peer = sock.recvfrom(70000)
+    junk = bytes(range(256)) * 4
+    sock.setblocking(False)
+    while True:
+        try:
+            sock.sendto(junk, peer)
+        except BlockingIOError:
+            time.sleep(0)
+        except OSError:
+            pass
+
+
 def serve_udp(sock, args):
+    if args.flood:
+        flood_udp(sock)
     held = None
     while True:
         data, peer = sock.recvfrom(70000)
