@@ -28,6 +28,9 @@ use crate::signals::Interrupts;
 /// How often workers look at the clock, deadlines and the stop flag.
 const TICK: Duration = Duration::from_millis(10);
 
+/// Datagrams read from one socket per wake-up.
+const READS_PER_WAKE: usize = 256;
+
 /// What the load run was asked to do.
 #[derive(Debug, Clone)]
 pub struct LoadConfig {
@@ -568,7 +571,10 @@ impl<'c> Worker<'c> {
     }
 
     fn read_datagrams(&mut self, conn: &mut Conn, epoll: &Epoll, index: usize, buf: &mut [u8]) {
-        loop {
+        // A bounded batch: a socket that never drains (a service flooding
+        // it) must leave the worker its other connections and the clock;
+        // epoll is level-triggered, so what is left wakes it again.
+        for _ in 0..READS_PER_WAKE {
             let n = match (&conn.socket).read(buf) {
                 Ok(n) => n,
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => return,
