@@ -33,8 +33,25 @@ impl Server {
     }
 
     fn spawn(bind: &str, args: &[&str], json: bool) -> Server {
+        Server::spawn_in(Command::new(netdx_bin()), bind, args, json)
+    }
+
+    /// Starts a server whose address space is limited to `bytes`
+    /// (prlimit --as), logging every event as JSON.
+    fn start_limited(address_space: u64, args: &[&str]) -> Server {
+        let mut command = Command::new("prlimit");
+        // Few malloc arenas (each reserves 64 MiB of address space), so
+        // the room left does not depend on how many cores serve.
+        command
+            .env("MALLOC_ARENA_MAX", "2")
+            .arg(format!("--as={address_space}"))
+            .arg(netdx_bin());
+        Server::spawn_in(command, "127.0.0.1:0", args, true)
+    }
+
+    fn spawn_in(mut command: Command, bind: &str, args: &[&str], json: bool) -> Server {
         let log: &[&str] = if json { &["--log", "json"] } else { &[] };
-        let mut child = Command::new(netdx_bin())
+        let mut child = command
             .args(["echo", "serve", "--bind", bind])
             .args(log)
             .args(args)
@@ -391,7 +408,94 @@ fn a_misbehaving_tcp_service_is_counted_exactly() {
 }
 
 #[test]
+fn a_service_streaming_bytes_nobody_asked_for_costs_the_probe_bounded_memory() {
+    let responder = Responder::start(&["tcp", "64", "--flood"]);
+    let mut child = Command::new(netdx_bin())
+        .args(["echo", "probe", &responder.address()])
+        .args(["-c", "1000", "-i", "0.1", "-w", "2"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The probe's peak resident size, sampled until it exits (a pipe
+    // reader so a full pipe never stalls it).
+    let mut out = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = out.read_to_string(&mut text);
+        text
+    });
+    let mut peak_kib = 0;
+    while child.try_wait().unwrap().is_none() {
+        if let Some(hwm) = status_kib(child.id(), "VmHWM") {
+            peak_kib = peak_kib.max(hwm);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let status = child.wait().unwrap();
+    let text = reader.join().unwrap();
+    assert!(peak_kib > 0, "the probe's memory was read");
+    assert!(
+        peak_kib < 48 * 1024,
+        "peak RSS {peak_kib} KiB against a flooding service"
+    );
+    assert_eq!(status.code(), Some(1), "{text}");
+    let unasked = regex::Regex::new(
+        r"(?m)^From 127\.0\.0\.1:\d+: the service sent \d+ bytes no probe asked for \(not an echo service\?\); connection closed$",
+    )
+    .unwrap();
+    assert!(
+        unasked.find_iter(&text).count() >= 5,
+        "each connection's excess is named: {text}"
+    );
+    assert!(
+        regex::Regex::new(r"(?m)^\d+ connection errors, 0 stray datagrams$")
+            .unwrap()
+            .is_match(&text),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_udp_flood_of_strays_leaves_the_probe_its_deadline_and_bounded_memory() {
+    let responder = Responder::start(&["udp", "64", "--flood"]);
+    let started = Instant::now();
+    let mut child = Command::new(netdx_bin())
+        .args(["--json", "echo", "probe", "--udp", &responder.address()])
+        .args(["-i", "0", "-w", "1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = out.read_to_string(&mut text);
+        text
+    });
+    let mut peak_kib = 0;
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > Duration::from_secs(10) {
+            let _ = child.kill();
+            panic!("the probe ran past its 1 s deadline");
+        }
+        if let Some(hwm) = status_kib(child.id(), "VmHWM") {
+            peak_kib = peak_kib.max(hwm);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let status = child.wait().unwrap();
+    let json: Value = serde_json::from_str(&reader.join().unwrap()).unwrap();
+    assert_eq!(status.code(), Some(1), "{json}");
+    assert!(peak_kib < 48 * 1024, "peak RSS {peak_kib} KiB");
+    assert!(count(&json, "stray") > 0, "{json}");
+    assert_eq!(count(&json, "received"), 0, "{json}");
+}
+
+#[test]
 fn the_text_view_reads_like_ping() {
+    // The duplicate is of a probe with one after it: a copy of the last
+    // probe's echo may come after the run has ended.
     let responder = Responder::start(&["udp", "64", "--flip", "2", "--dup", "3"]);
     let output = netdx(&[
         "echo",
@@ -399,7 +503,7 @@ fn the_text_view_reads_like_ping() {
         "--udp",
         &responder.address(),
         "-c",
-        "3",
+        "4",
         "-i",
         "0.1",
         "-W",
@@ -421,7 +525,7 @@ fn the_text_view_reads_like_ping() {
         "{text}"
     );
     assert!(
-        text.contains("3 probes transmitted, 2 received, 0 lost, 1 corrupted, 0 late, 1 duplicated, 0 reordered"),
+        text.contains("4 probes transmitted, 3 received, 0 lost, 1 corrupted, 0 late, 1 duplicated, 0 reordered"),
         "{text}"
     );
     assert!(text.contains("rtt min/avg/max/mdev = "), "{text}");
@@ -620,6 +724,146 @@ fn length_framing_echoes_whole_frames_and_closes_on_oversized_ones() {
         closed["detail"].as_str().unwrap().contains("101"),
         "{closed}"
     );
+}
+
+/// What `/proc/PID/status` says for `field` (`VmSize`, `VmHWM` …), in KiB.
+fn status_kib(pid: u32, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+}
+
+#[test]
+fn announced_frames_cost_the_server_nothing_until_their_bytes_arrive() {
+    // Room for the server itself and 768 MiB, but not for one announced
+    // frame: a server that allocated what headers announce would abort.
+    let plain = Server::start(&["--tcp", "--framing", "length", "--max-frame", "1G"]);
+    let baseline_kib = status_kib(plain.child.id(), "VmSize").unwrap();
+    drop(plain);
+    let limit = baseline_kib * 1024 + (768 << 20);
+    let mut server = Server::start_limited(
+        limit,
+        &["--tcp", "--framing", "length", "--max-frame", "1G"],
+    );
+    let address = server.tcp.unwrap();
+    let mut announcers: Vec<TcpStream> = (0..6)
+        .map(|_| {
+            let mut stream = TcpStream::connect(address).unwrap();
+            stream.write_all(&(1u32 << 30).to_be_bytes()).unwrap();
+            stream.write_all(&[0xab; 1000]).unwrap();
+            stream
+        })
+        .collect();
+    // Every announcer was accepted and its bytes read before we look.
+    let mut connected = 0;
+    while connected < announcers.len() {
+        let mut line = String::new();
+        assert!(
+            server.lines.read_line(&mut line).unwrap() > 0,
+            "the server died"
+        );
+        let event: Value = serde_json::from_str(&line).unwrap();
+        if event["event"] == "connected" {
+            connected += 1;
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let echoed = loop {
+        // A normal frame on a fresh connection still comes back whole.
+        let mut stream = TcpStream::connect(address).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let mut frame = 16u32.to_be_bytes().to_vec();
+        frame.extend(random_bytes(16, 3));
+        stream.write_all(&frame).unwrap();
+        let mut back = vec![0u8; frame.len()];
+        if stream.read_exact(&mut back).is_ok() || Instant::now() > deadline {
+            break back == frame;
+        }
+    };
+    assert!(echoed, "a small frame came back whole");
+    assert_eq!(
+        server.child.try_wait().unwrap(),
+        None,
+        "the server is alive"
+    );
+    for stream in &mut announcers {
+        let _ = stream.shutdown(Shutdown::Both);
+    }
+    // Each announcer's end is logged with how far its frame got.
+    let mut mid_frame = 0;
+    while mid_frame < announcers.len() {
+        let mut line = String::new();
+        assert!(server.lines.read_line(&mut line).unwrap() > 0);
+        let event: Value = serde_json::from_str(&line).unwrap();
+        if event["event"] == "closed" {
+            let detail = event["detail"].as_str().unwrap_or_default();
+            if detail.contains("mid-frame") {
+                assert!(detail.contains("1004 of 1073741828 bytes"), "{event}");
+                mid_frame += 1;
+            }
+        }
+    }
+    let (status, _) = server.stop();
+    assert_eq!(status, Some(0));
+}
+
+#[test]
+fn size_limits_have_one_ceiling_one_wording_and_contradictions_exit_2() {
+    for (args, fragment) in [
+        (
+            vec!["echo", "serve", "--framing", "length", "--max-frame", "0"],
+            "refuses every frame",
+        ),
+        (
+            vec!["echo", "serve", "--max-frame", "100", "--framing", "raw"],
+            "--max-frame 100 applies to --framing length",
+        ),
+        (
+            vec!["echo", "serve", "--max-frame", "100"],
+            "--max-frame 100 applies to --framing length",
+        ),
+        (
+            vec!["echo", "serve", "--framing", "length", "--max-frame", "2G"],
+            "'2G' is too large: at most 1G (1073741824 bytes)",
+        ),
+        (
+            vec![
+                "echo",
+                "serve",
+                "--framing",
+                "length",
+                "--max-frame",
+                "2147483647",
+            ],
+            "'2147483647' is too large: at most 1G (1073741824 bytes)",
+        ),
+        (
+            vec!["echo", "serve", "--rcvbuf", "2G"],
+            "'2G' is too large: at most 2147483647 bytes",
+        ),
+        (
+            vec!["echo", "serve", "--max-datagram", "64K"],
+            "'64K' is too large: at most 65527 bytes",
+        ),
+        (
+            vec!["echo", "serve", "--tcp", "--max-datagram", "100"],
+            "--max-datagram 100 applies to UDP",
+        ),
+        (
+            vec!["echo", "serve", "--udp", "--max-conns", "5"],
+            "--max-conns applies to TCP connections",
+        ),
+        (
+            vec!["echo", "serve", "--udp", "--idle-timeout", "5"],
+            "--idle-timeout applies to TCP connections",
+        ),
+    ] {
+        assert_one_line_error(&netdx(&args), fragment);
+    }
 }
 
 #[test]

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand, ValueEnum};
 
-use super::values;
+use super::values::{self, Endpoint};
 use crate::ping::session::Pattern;
 
 pub(super) const ECHO_EXAMPLES: &str = "\
@@ -149,9 +149,9 @@ pub struct ServeArgs {
     /// TCP message framing: raw bytes, or 4-byte big-endian length-prefixed frames echoed whole
     #[arg(long, value_enum, value_name = "KIND", default_value = "raw")]
     pub framing: FramingChoice,
-    /// With --framing length: the largest frame body; a larger one closes the connection
-    #[arg(long, value_name = "BYTES", default_value = "1048576", value_parser = values::frame_size)]
-    pub max_frame: u32,
+    /// With --framing length: the largest frame body, 1 to 1G; a larger one closes the connection [default: 1M]
+    #[arg(long, value_name = "BYTES", value_parser = values::frame_size)]
+    pub max_frame: Option<u32>,
     /// Log every connection and its end (peer, bytes, duration)
     #[arg(short = 'v', long)]
     pub verbose: bool,
@@ -161,15 +161,6 @@ pub struct ServeArgs {
     /// Socket options.
     #[command(flatten)]
     pub socket: SocketArgs,
-}
-
-/// An echo service's address as given: a name or address, and a port.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Endpoint {
-    /// Host name or address (without brackets).
-    pub host: String,
-    /// Port, 1-65535.
-    pub port: u16,
 }
 
 /// `netdx echo probe HOST:PORT [OPTIONS]`

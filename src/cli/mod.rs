@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 pub mod echo;
 mod icmp;
 mod ifconfig;
+mod lab;
 mod lsof;
 mod netstat;
 mod ping;
@@ -20,11 +21,12 @@ pub mod values;
 pub use echo::{EchoArgs, EchoCommand, ProbeArgs, ServeArgs};
 pub use icmp::IcmpArgs;
 pub use ifconfig::IfconfigArgs;
+pub use lab::LabArgs;
 pub use lsof::LsofArgs;
 pub use netstat::NetstatArgs;
 pub use ping::PingArgs;
 pub use port::PortArgs;
-pub use sockopt::{LabArgs, SockoptArgs, SockoptCommand};
+pub use sockopt::{SockoptArgs, SockoptCommand};
 pub use trace::TraceArgs;
 
 use crate::render::ColorChoice;
@@ -103,7 +105,7 @@ pub enum Command {
     #[command(after_help = sockopt::SOCKOPT_EXAMPLES)]
     Sockopt(SockoptArgs),
     /// Run a socket lab: the classic surprises (TIME_WAIT, sticky packets, Nagle, …) on real sockets
-    #[command(after_help = sockopt::LAB_EXAMPLES)]
+    #[command(after_help = lab::LAB_EXAMPLES)]
     Lab(LabArgs),
     /// Build an ICMP message field by field, send it on a raw socket, decode every answer (hping3 --icmp)
     #[command(after_help = icmp::ICMP_EXAMPLES)]

@@ -1,4 +1,4 @@
-//! `netdx sockopt` and `netdx lab` arguments.
+//! `netdx sockopt` arguments.
 
 use clap::{Args, Subcommand};
 
@@ -21,18 +21,6 @@ off or on,SECONDS, TCP_CONGESTION as a name. Names may drop their SO_/TCP_/IP_
 prefix and are not case-sensitive.
 Exit status: 0 when every request was honoured, 1 when the kernel refused one
 (its row says why), 2 on bad names, values or other errors.";
-
-pub(super) const LAB_EXAMPLES: &str = "\
-Examples:
-  netdx lab                      the labs, one line each
-  netdx lab reuseaddr            run one, narrating every socket call
-  netdx lab sticky --step        pause for Enter between calls
-  netdx lab nagle --json         the transcript as JSON
-
-Every lab runs on loopback with real sockets; its closing words come from what
-the kernel actually returned.
-Exit status: 0 when the kernel behaved as the lab expects, 1 when it did
-something else (the lab says what and why that can be), 2 on errors.";
 
 /// `netdx sockopt …`
 #[derive(Debug, Args)]
@@ -79,15 +67,4 @@ pub enum SockoptCommand {
         #[arg(value_name = "NAME")]
         name: String,
     },
-}
-
-/// `netdx lab [NAME] [--step]`
-#[derive(Debug, Args)]
-pub struct LabArgs {
-    /// The lab to run; without one, the list
-    #[arg(value_name = "NAME")]
-    pub name: Option<String>,
-    /// Wait for Enter between calls (on a terminal)
-    #[arg(long)]
-    pub step: bool,
 }

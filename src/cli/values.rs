@@ -5,6 +5,7 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
+use crate::echo::{MAX_FRAME, MAX_UDP_PAYLOAD_V6};
 use crate::iface::IfaceName;
 use crate::ping::echo::Source;
 use crate::ping::session::Pattern;
@@ -89,40 +90,71 @@ pub fn source(text: &str) -> Result<Source, String> {
     text.parse::<IfaceName>().map(Source::Interface)
 }
 
-/// A byte count: `4096`, `64K`, `1M` (binary multiples).
-pub fn byte_size(text: &str) -> Result<usize, String> {
+/// A byte count: `4096`, `64K`, `1M`, `1G` (binary multiples).
+fn bytes(text: &str) -> Result<u64, String> {
     let trimmed = text.trim();
     let (digits, scale) = match trimmed.char_indices().last() {
-        Some((at, 'k' | 'K')) => (&trimmed[..at], 1usize << 10),
+        Some((at, 'k' | 'K')) => (&trimmed[..at], 1u64 << 10),
         Some((at, 'm' | 'M')) => (&trimmed[..at], 1 << 20),
         Some((at, 'g' | 'G')) => (&trimmed[..at], 1 << 30),
         _ => (trimmed, 1),
     };
-    let value: usize = digits
+    let value: u64 = digits
         .parse()
         .map_err(|_| format!("'{text}' is not a size in bytes (e.g. 4096, 64K, 1M)"))?;
-    value
-        .checked_mul(scale)
-        .filter(|&bytes| bytes <= i32::MAX as usize)
-        .ok_or_else(|| format!("'{text}' is too large: at most 2 GiB"))
+    // Past u64 is past every limit: say the limit, not "overflow".
+    Ok(value.saturating_mul(scale))
+}
+
+/// A byte count of at most `max`; anything larger is refused in the one
+/// wording every size option shares.
+fn bytes_at_most(text: &str, max: u64) -> Result<u64, String> {
+    let value = bytes(text)?;
+    if value > max {
+        return Err(format!(
+            "'{text}' is too large: at most {}",
+            size_words(max)
+        ));
+    }
+    Ok(value)
+}
+
+/// `1G (1073741824 bytes)`, `65527 bytes`: a limit as a user would type it, and exactly.
+fn size_words(bytes: u64) -> String {
+    let suffixed = [(30, 'G'), (20, 'M'), (10, 'K')]
+        .into_iter()
+        .find(|(shift, _)| bytes >= 1 << shift && bytes % (1 << shift) == 0)
+        .map(|(shift, suffix)| format!("{}{suffix} (", bytes >> shift));
+    match suffixed {
+        Some(short) => format!("{short}{bytes} bytes)"),
+        None => format!("{bytes} bytes"),
+    }
+}
+
+/// A socket buffer or option size: up to the kernel's `int`, 2147483647.
+pub fn byte_size(text: &str) -> Result<usize, String> {
+    bytes_at_most(text, i32::MAX as u64).map(|n| n as usize)
 }
 
 /// A UDP datagram size limit: 1 to 65527.
 pub fn datagram_size(text: &str) -> Result<usize, String> {
-    match byte_size(text)? {
-        0 => Err("0: datagrams of 0 bytes carry nothing to echo; give 1 to 65527".into()),
-        n if n > 65_527 => Err(format!("{n} bytes: no UDP datagram is larger than 65527")),
-        n => Ok(n),
+    match bytes_at_most(text, MAX_UDP_PAYLOAD_V6 as u64)? {
+        0 => Err(format!(
+            "0: datagrams of 0 bytes carry nothing to echo; give 1 to {MAX_UDP_PAYLOAD_V6}"
+        )),
+        n => Ok(n as usize),
     }
 }
 
-/// A frame body limit: 0 to 1 GiB.
+/// A frame body limit: 1 byte to [`MAX_FRAME`] (1G).
 pub fn frame_size(text: &str) -> Result<u32, String> {
-    let bytes = byte_size(text)?;
-    if bytes > 1 << 30 {
-        return Err(format!("{bytes} bytes: at most 1G per frame"));
+    match bytes_at_most(text, u64::from(MAX_FRAME))? {
+        0 => Err(format!(
+            "0: a limit of 0 bytes refuses every frame with a body; give 1 to {}",
+            size_words(u64::from(MAX_FRAME))
+        )),
+        n => Ok(n as u32),
     }
-    Ok(bytes as u32)
 }
 
 /// A probe payload: 1 byte to 16 MiB (the UDP limit is checked with the protocol).
@@ -169,13 +201,23 @@ fn port(text: &str, zero_ok: bool) -> Result<u16, String> {
     }
 }
 
+/// A service's address as given: a name or address, and a port (resolved
+/// later, with the address family the command asks for).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// Host name or address (without brackets).
+    pub host: String,
+    /// Port, 1-65535.
+    pub port: u16,
+}
+
 /// `HOST:PORT` or `[IPV6]:PORT` of a service to reach.
-pub fn endpoint(text: &str) -> Result<crate::cli::echo::Endpoint, String> {
+pub fn endpoint(text: &str) -> Result<Endpoint, String> {
     let (host, port_text) = split_host_port(text)?;
     if host.is_empty() {
         return Err(format!("'{text}' has no host: expected HOST:PORT"));
     }
-    Ok(crate::cli::echo::Endpoint {
+    Ok(Endpoint {
         host: host.to_string(),
         port: port(port_text, false)?,
     })
@@ -430,7 +472,27 @@ mod tests {
         assert!(byte_size("lots").is_err());
         assert!(datagram_size("0").is_err());
         assert!(datagram_size("70000").is_err());
+        assert_eq!(byte_size("2147483647").unwrap(), 2_147_483_647);
+        assert_eq!(
+            byte_size("2G").unwrap_err(),
+            "'2G' is too large: at most 2147483647 bytes"
+        );
         assert!(probe_size("0").unwrap_err().contains("at least 1 byte"));
+    }
+
+    #[test]
+    fn frame_limits_refuse_zero_and_share_one_ceiling_in_one_wording() {
+        assert_eq!(frame_size("1G").unwrap(), 1 << 30);
+        assert_eq!(frame_size("64K").unwrap(), 65_536);
+        assert!(frame_size("0").unwrap_err().contains("refuses every frame"));
+        for too_large in ["2G", "2147483647", "1073741825", "17179869184G"] {
+            let err = frame_size(too_large).unwrap_err();
+            assert!(
+                err.ends_with("is too large: at most 1G (1073741824 bytes)"),
+                "{too_large}: {err}"
+            );
+        }
+        assert!(frame_size("lots").unwrap_err().contains("not a size"));
     }
 
     #[test]

@@ -11,7 +11,9 @@ use crate::echo::payload::Fill;
 use crate::echo::probe::{self, ProbeConfig};
 use crate::echo::serve::{self, Event, ServeConfig};
 use crate::echo::setup::{self, FamilyChoice, SocketOptions};
-use crate::echo::{EchoError, Framing, MAX_UDP_PAYLOAD_V4, MAX_UDP_PAYLOAD_V6, Proto};
+use crate::echo::{
+    DEFAULT_MAX_FRAME, EchoError, Framing, MAX_UDP_PAYLOAD_V4, MAX_UDP_PAYLOAD_V6, Proto,
+};
 use crate::error::{Error, Outcome};
 use crate::render::echo as view;
 use crate::render::{self, Output};
@@ -56,6 +58,27 @@ fn serve(args: &ServeArgs, out: &Output) -> Result<Outcome, Error> {
             "--framing applies to TCP; drop --udp or --framing".into(),
         ));
     }
+    if let (false, Some(bytes)) = (udp, args.max_datagram) {
+        return Err(Error::Usage(format!(
+            "--max-datagram {bytes} applies to UDP; drop --tcp or --max-datagram"
+        )));
+    }
+    if !tcp {
+        let tcp_only = [
+            ("--max-conns", args.max_conns.is_some()),
+            ("--idle-timeout", args.idle_timeout.is_some()),
+        ];
+        if let Some((flag, _)) = tcp_only.iter().find(|(_, given)| *given) {
+            return Err(Error::Usage(format!(
+                "{flag} applies to TCP connections; drop --udp or {flag}"
+            )));
+        }
+    }
+    if let (FramingChoice::Raw, Some(max_frame)) = (args.framing, args.max_frame) {
+        return Err(Error::Usage(format!(
+            "--max-frame {max_frame} applies to --framing length; add --framing length or drop --max-frame"
+        )));
+    }
     let limit = if ipv6 {
         MAX_UDP_PAYLOAD_V6
     } else {
@@ -77,7 +100,7 @@ fn serve(args: &ServeArgs, out: &Output) -> Result<Outcome, Error> {
         idle_timeout: args.idle_timeout,
         max_conns: args.max_conns,
         max_datagram,
-        framing: framing(args.framing, args.max_frame),
+        framing: framing(args.framing, args.max_frame.unwrap_or(DEFAULT_MAX_FRAME)),
         events: args.verbose || args.log == LogFormat::Json,
     };
     setup::raise_fd_limit();

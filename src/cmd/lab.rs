@@ -43,9 +43,13 @@ pub fn run(args: &LabArgs, out: &Output) -> Result<Outcome, Error> {
         }
         Ok(())
     };
-    let report = lab::run(chosen, &mut observer).map_err(|source| Error::Lab {
-        lab: chosen.name,
-        source,
+    let report = lab::run(chosen, &mut observer).map_err(|source| match source {
+        // A closed stdout is the output's failure, worded as every command's.
+        lab::LabError::Output(io) => Error::from(io),
+        source => Error::Lab {
+            lab: chosen.name,
+            source,
+        },
     })?;
     let text = if out.json {
         view::json(&report)

@@ -18,15 +18,19 @@ use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTime
 use serde::Serialize;
 use socket2::{SockAddr, Socket};
 
-use super::latency::Latency;
 use super::payload::{self, Fill, Generator};
-use super::probe::{Report, Throughput, poll_timeout};
-use super::setup::{self, SocketOptions};
+use super::probe::{Report, Throughput};
+use super::setup::{self, Failure, SocketOptions};
 use super::{EchoError, Framing, Proto};
+use crate::net::poll_timeout;
+use crate::rtt::Rtt;
 use crate::signals::Interrupts;
 
 /// How often workers look at the clock, deadlines and the stop flag.
 const TICK: Duration = Duration::from_millis(10);
+
+/// Datagrams read from one socket per wake-up.
+const READS_PER_WAKE: usize = 256;
 
 /// What the load run was asked to do.
 #[derive(Debug, Clone)]
@@ -101,8 +105,8 @@ struct Tally {
     established: u64,
     failed: u64,
     per_connection: Vec<u64>,
-    latency: Latency,
-    first_error: Option<String>,
+    latency: Rtt,
+    first_error: Option<EchoError>,
 }
 
 /// Checks the service answers at all before the run starts (TCP: one
@@ -134,7 +138,7 @@ pub fn run(
     config: &LoadConfig,
     interrupts: &Interrupts,
     progress: &mut dyn FnMut(&Progress) -> io::Result<()>,
-) -> Result<(Report, Connections, Latency), EchoError> {
+) -> Result<(Report, Connections, Rtt), EchoError> {
     setup::raise_fd_limit();
     let threads = std::thread::available_parallelism()
         .map_or(1, usize::from)
@@ -171,7 +175,8 @@ pub fn run(
                     elapsed: started.elapsed(),
                     messages,
                     bytes: messages * config.size as u64,
-                })?;
+                })
+                .map_err(EchoError::Output)?;
             }
         }
         Ok(workers
@@ -196,13 +201,11 @@ pub fn run(
         all.first_error = all.first_error.or(tally.first_error);
     }
     if all.established == 0 {
-        return Err(EchoError::Connect {
+        return Err(all.first_error.unwrap_or(EchoError::Connect {
             address: config.target,
             proto: config.proto,
-            reason: all
-                .first_error
-                .unwrap_or_else(|| "no connection could be made".into()),
-        });
+            reason: Failure::Os("no connection could be made".into()),
+        }));
     }
     let seconds = elapsed.as_secs_f64().max(1e-9);
     let report = Report {
@@ -298,7 +301,7 @@ impl<'c> Worker<'c> {
             Ok(epoll) => epoll,
             Err(errno) => {
                 self.tally.failed = self.share as u64;
-                self.tally.first_error = Some(format!("epoll: {}", errno.desc()));
+                self.tally.first_error = Some(EchoError::Epoll(errno));
                 return self.tally;
             }
         };
@@ -307,11 +310,8 @@ impl<'c> Worker<'c> {
             match self.open() {
                 Ok(socket) => {
                     let flags = EpollFlags::EPOLLIN | EpollFlags::EPOLLOUT;
-                    if epoll
-                        .add(&socket, EpollEvent::new(flags, index as u64))
-                        .is_err()
-                    {
-                        self.fail(None, "epoll_ctl failed".into());
+                    if let Err(errno) = epoll.add(&socket, EpollEvent::new(flags, index as u64)) {
+                        self.fail(None, EchoError::Epoll(errno));
                         continue;
                     }
                     let now = Instant::now();
@@ -378,28 +378,40 @@ impl<'c> Worker<'c> {
     }
 
     /// A non-blocking socket with a connect under way.
-    fn open(&self) -> Result<Socket, String> {
+    fn open(&self) -> Result<Socket, EchoError> {
         let opened = setup::open(
             self.config.proto,
             self.config.target.ip(),
             &self.config.options,
-        )
-        .map_err(|e| e.to_string())?;
+        )?;
         let socket = opened.socket;
         if let Some(local) = self.config.bind {
             let local = SocketAddr::new(local.ip(), 0);
-            setup::bind(&socket, local, self.config.proto, &self.config.options)
-                .map_err(|e| e.to_string())?;
+            setup::bind(&socket, local, self.config.proto, &self.config.options)?;
         }
-        socket.set_nonblocking(true).map_err(|e| e.to_string())?;
+        socket
+            .set_nonblocking(true)
+            .map_err(|source| EchoError::Socket {
+                what: "setting O_NONBLOCK".into(),
+                source,
+            })?;
         match socket.connect(&SockAddr::from(self.config.target)) {
             Ok(()) => Ok(socket),
             Err(err) if err.raw_os_error() == Some(libc::EINPROGRESS) => Ok(socket),
-            Err(err) => Err(setup::connect_reason(&err, self.config.connect_timeout)),
+            Err(err) => Err(self.broke(Failure::of(&err, self.config.connect_timeout))),
         }
     }
 
-    fn fail(&mut self, conn: Option<&mut Conn>, reason: String) {
+    /// A connection to the target failed this way.
+    fn broke(&self, reason: Failure) -> EchoError {
+        EchoError::Connect {
+            address: self.config.target,
+            proto: self.config.proto,
+            reason,
+        }
+    }
+
+    fn fail(&mut self, conn: Option<&mut Conn>, reason: EchoError) {
         self.tally.failed += 1;
         self.tally.errors += 1;
         if let Some(conn) = conn {
@@ -468,7 +480,7 @@ impl<'c> Worker<'c> {
                 }
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
                 Err(err) => {
-                    let reason = setup::connect_reason(&err, self.config.timeout);
+                    let reason = self.broke(Failure::of(&err, self.config.timeout));
                     self.fail(Some(conn), reason);
                     return;
                 }
@@ -500,7 +512,7 @@ impl<'c> Worker<'c> {
                     self.next(conn, epoll, index);
                 }
                 Ok(Some(err)) | Err(err) => {
-                    let reason = setup::connect_reason(&err, self.config.connect_timeout);
+                    let reason = self.broke(Failure::of(&err, self.config.connect_timeout));
                     self.fail(Some(conn), reason);
                 }
             }
@@ -531,14 +543,14 @@ impl<'c> Worker<'c> {
             }
             match (&conn.socket).read(&mut conn.echo[conn.received..want]) {
                 Ok(0) => {
-                    self.fail(Some(conn), "connection closed by the service".into());
+                    self.fail(Some(conn), self.broke(Failure::Closed));
                     return;
                 }
                 Ok(n) => conn.received += n,
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => return,
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
                 Err(err) => {
-                    let reason = setup::connect_reason(&err, self.config.timeout);
+                    let reason = self.broke(Failure::of(&err, self.config.timeout));
                     self.fail(Some(conn), reason);
                     return;
                 }
@@ -560,7 +572,10 @@ impl<'c> Worker<'c> {
     }
 
     fn read_datagrams(&mut self, conn: &mut Conn, epoll: &Epoll, index: usize, buf: &mut [u8]) {
-        loop {
+        // A bounded batch: a socket that never drains (a service flooding
+        // it) must leave the worker its other connections and the clock;
+        // epoll is level-triggered, so what is left wakes it again.
+        for _ in 0..READS_PER_WAKE {
             let n = match (&conn.socket).read(buf) {
                 Ok(n) => n,
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => return,
@@ -568,9 +583,10 @@ impl<'c> Worker<'c> {
                 Err(err) => {
                     // ICMP port unreachable and friends: this message is lost.
                     self.tally.errors += 1;
-                    self.tally
-                        .first_error
-                        .get_or_insert(setup::connect_reason(&err, self.config.timeout));
+                    if self.tally.first_error.is_none() {
+                        let reason = self.broke(Failure::of(&err, self.config.timeout));
+                        self.tally.first_error = Some(reason);
+                    }
                     if conn.phase == Phase::Receiving {
                         self.tally.lost += 1;
                         self.next(conn, epoll, index);
@@ -615,10 +631,7 @@ impl<'c> Worker<'c> {
         }
         match (conn.phase, self.config.proto) {
             (Phase::Connecting, _) => {
-                let reason = format!(
-                    "no answer within {} s (raise --connect-timeout)",
-                    self.config.connect_timeout.as_secs_f64()
-                );
+                let reason = self.broke(Failure::NoAnswer(self.config.connect_timeout));
                 self.fail(Some(conn), reason);
             }
             // UDP: the message is lost (or late, if it still comes); go on.

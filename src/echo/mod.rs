@@ -5,9 +5,11 @@
 //! Sockets are built with socket2 and configured through the option
 //! catalog in [`crate::sockopt`], so what was asked for and what the
 //! kernel made of it can be shown side by side.
+#![forbid(unsafe_code)]
 
-pub mod latency;
+pub mod framer;
 pub mod load;
+pub mod matcher;
 pub mod payload;
 pub mod probe;
 pub mod serve;
@@ -53,6 +55,13 @@ pub enum Framing {
     },
 }
 
+/// The largest frame body `--framing length` accepts (1 GiB): the one
+/// ceiling for `--max-frame`, however it is written.
+pub const MAX_FRAME: u32 = 1 << 30;
+
+/// The frame body limit when `--max-frame` is not given (1 MiB).
+pub const DEFAULT_MAX_FRAME: u32 = 1 << 20;
+
 /// The largest UDP payload over IPv4 (65535 − 20 − 8).
 pub const MAX_UDP_PAYLOAD_V4: usize = 65_507;
 /// The largest UDP payload over IPv6 without jumbograms (65535 − 8).
@@ -85,7 +94,7 @@ pub enum EchoError {
         /// TCP or UDP.
         proto: Proto,
         /// Why, with who holds the port and what would help.
-        reason: String,
+        reason: setup::BindFailure,
     },
     /// Connecting to the echo service failed.
     #[error("connect to {address} ({proto}): {reason}")]
@@ -95,8 +104,11 @@ pub enum EchoError {
         /// TCP or UDP.
         proto: Proto,
         /// Why, with a remedy.
-        reason: String,
+        reason: setup::Failure,
     },
+    /// The load's workers could not wait for their sockets.
+    #[error("epoll: {} (raise the open-files limit: ulimit -n)", .0.desc())]
+    Epoll(nix::errno::Errno),
     /// The server's runtime or signal handling could not start.
     #[error("starting {what}: {source}")]
     Start {
@@ -105,7 +117,8 @@ pub enum EchoError {
         /// Why.
         source: io::Error,
     },
-    /// Writing events or results failed.
+    /// Writing events or results failed. Built only where stdout or
+    /// stderr is written (an observer's error), never from a socket's.
     #[error("writing output: {0}")]
-    Output(#[from] io::Error),
+    Output(io::Error),
 }

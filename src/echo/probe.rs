@@ -1,15 +1,13 @@
 //! `netdx echo probe`: ping through an echo service.
 //!
 //! One connection (TCP) or connected socket (UDP); every probe carries its
-//! sequence number and must come back byte-identical. TCP echoes are
-//! matched in order (a stream keeps it) and read whole however the bytes
-//! are split; UDP echoes are matched by the sequence number they carry, so
-//! loss, duplicates, reordering and late arrivals are told apart. A single
-//! thread, blocking on poll() with Ctrl-C as one of the descriptors: no
-//! async runtime.
+//! sequence number and must come back byte-identical. This module moves
+//! the bytes and keeps the time; [`super::matcher`] tells good, corrupted,
+//! late, duplicated, reordered and stray echoes apart. A single thread,
+//! blocking on poll() with Ctrl-C as one of the descriptors: no async
+//! runtime.
 #![forbid(unsafe_code)]
 
-use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::{AsFd, AsRawFd};
@@ -20,16 +18,19 @@ use nix::sys::socket::{MsgFlags, recv};
 use serde::Serialize;
 use socket2::Socket;
 
-use super::latency::Latency;
-use super::payload::{self, Difference, Fill, Generator};
-use super::setup::{self, SocketOptions};
+use super::matcher::Matcher;
+pub use super::matcher::{Observation, Outcome, Record, Verdict};
+use super::payload::{self, Fill, Generator};
+use super::setup::{self, Failure, SocketOptions};
 use super::{EchoError, Framing, Proto};
+use crate::net::poll_timeout;
 use crate::ping::RttSummary;
+use crate::rtt::Rtt;
 use crate::signals::Interrupts;
 use crate::sockopt::{self, Reading};
 
-/// Expired probes kept waiting for a late echo; older ones count as lost.
-const LATE_HORIZON: usize = 1024;
+/// Reads one wake-up may make before the run loop looks at the clock.
+const READS_PER_WAKE: usize = 256;
 
 /// What the probe was asked to do.
 #[derive(Debug, Clone)]
@@ -60,82 +61,6 @@ pub struct ProbeConfig {
     pub connect_timeout: Duration,
     /// Keep a record of every probe (`--json --verbose`).
     pub keep_records: bool,
-}
-
-/// How one echo compared with what was sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    /// Byte-identical, within the timeout.
-    Good,
-    /// Different from what was sent.
-    Corrupted(Difference),
-    /// Byte-identical, after the timeout.
-    Late,
-}
-
-/// Something the probe saw, as it happened.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Observation {
-    /// An echo of probe `seq`.
-    Echo {
-        /// The probe.
-        seq: u64,
-        /// Bytes echoed.
-        bytes: usize,
-        /// Round trip.
-        rtt: Duration,
-        /// Good, corrupted or late.
-        verdict: Verdict,
-        /// It came after the echo of a later probe.
-        reordered: bool,
-    },
-    /// A second echo of probe `seq`.
-    Duplicate {
-        /// The probe.
-        seq: u64,
-        /// Bytes echoed.
-        bytes: usize,
-        /// Time since it was sent.
-        rtt: Duration,
-    },
-    /// A datagram that matches no probe of this run.
-    Stray {
-        /// Its size.
-        bytes: usize,
-    },
-    /// Probe `seq` has had no echo within the timeout (it may still come, late).
-    NoEcho {
-        /// The probe.
-        seq: u64,
-    },
-    /// The connection failed (refused, reset, closed by the service).
-    Failed {
-        /// The probe it cost, if one.
-        seq: Option<u64>,
-        /// What happened.
-        error: String,
-    },
-}
-
-/// One probe's fate, for `--json --verbose`.
-#[derive(Debug, Clone, Serialize)]
-pub struct Record {
-    /// The probe.
-    pub seq: u64,
-    /// `ok`, `corrupted`, `late`, `duplicate`, `lost` or `error`.
-    pub outcome: &'static str,
-    /// Bytes echoed (0 when none came).
-    pub bytes: usize,
-    /// Round trip in milliseconds, when an echo came.
-    pub rtt_ms: Option<f64>,
-    /// It came after the echo of a later probe.
-    pub reordered: bool,
-    /// Where a corrupted echo first differed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub difference: Option<Difference>,
-    /// What went wrong, for `error`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
 }
 
 /// Messages per second and payload bytes per second (one way) that came back good.
@@ -185,13 +110,13 @@ pub struct Report {
     pub records: Vec<Record>,
 }
 
-/// A probe waiting for its echo.
-struct Pending {
-    seq: u64,
-    sent_at: Instant,
-    deadline: Instant,
-    message: Vec<u8>,
-    expired: bool,
+/// What sees each observation as it happens; its error is the output's.
+pub type Observer<'a> = dyn FnMut(&Observation) -> io::Result<()> + 'a;
+
+/// Hands `observation` to the observer; a failure there is a failure to
+/// write output, never a socket's.
+fn tell(observe: &mut Observer<'_>, observation: &Observation) -> Result<(), EchoError> {
+    observe(observation).map_err(EchoError::Output)
 }
 
 /// A connected probe, ready to run.
@@ -201,55 +126,30 @@ pub struct Session {
     local: Option<SocketAddr>,
     readings: Vec<Reading>,
     generator: Generator,
-    pending: VecDeque<Pending>,
-    /// Recently answered probes and when they were sent (for duplicates).
-    answered: HashMap<u64, Instant>,
-    answered_order: VecDeque<u64>,
-    highest_answered: Option<u64>,
-    stream: Vec<u8>,
+    matcher: Matcher,
     buf: Vec<u8>,
     next_seq: u64,
-    report: Report,
-    latency: Latency,
 }
 
 /// Opens and connects the probe's socket (errors here are fatal: exit 2).
 pub fn connect(config: ProbeConfig) -> Result<Session, EchoError> {
     let (socket, readings) = open_socket(&config)?;
     let local = socket.local_addr().ok().and_then(|a| a.as_socket());
-    let report = Report {
-        target: config.target,
-        proto: config.proto,
-        size: config.size,
-        transmitted: 0,
-        received: 0,
-        lost: 0,
-        corrupted: 0,
-        duplicated: 0,
-        reordered: 0,
-        late: 0,
-        errors: 0,
-        stray: 0,
-        elapsed_ms: 0.0,
-        rtt_ms: None,
-        throughput: None,
-        records: Vec::new(),
-    };
     let generator = Generator::new(config.size, config.fill.clone(), payload::seed());
+    let matcher = Matcher::new(
+        config.proto,
+        config.timeout,
+        generator.clone(),
+        config.keep_records,
+    );
     Ok(Session {
         socket: Some(socket),
         local,
         readings,
         generator,
-        pending: VecDeque::new(),
-        answered: HashMap::new(),
-        answered_order: VecDeque::new(),
-        highest_answered: None,
-        stream: Vec::new(),
+        matcher,
         buf: vec![0; 65_536.max(config.size + 4)],
         next_seq: 1,
-        report,
-        latency: Latency::default(),
         config,
     })
 }
@@ -295,8 +195,8 @@ impl Session {
     pub fn run(
         mut self,
         interrupts: &Interrupts,
-        observe: &mut dyn FnMut(&Observation) -> io::Result<()>,
-    ) -> Result<(Report, Latency), EchoError> {
+        observe: &mut Observer<'_>,
+    ) -> Result<(Report, Rtt), EchoError> {
         let started = Instant::now();
         let end = self.config.deadline.map(|d| started + d);
         let mut next_send = started;
@@ -309,8 +209,8 @@ impl Session {
             let all_sent = self
                 .config
                 .count
-                .is_some_and(|c| self.report.transmitted >= c);
-            let waiting = self.pending.iter().any(|p| !p.expired);
+                .is_some_and(|c| self.matcher.counts().transmitted >= c);
+            let waiting = self.matcher.waiting();
             if out_of_time || (all_sent && !waiting) {
                 break;
             }
@@ -327,12 +227,7 @@ impl Session {
                 };
                 continue;
             }
-            let mut wake = self
-                .pending
-                .iter()
-                .filter(|p| !p.expired)
-                .map(|p| p.deadline)
-                .min();
+            let mut wake = self.matcher.next_deadline();
             if may_send {
                 wake = Some(wake.map_or(next_send, |w| w.min(next_send)));
             }
@@ -348,46 +243,50 @@ impl Session {
             }
             self.expire(Instant::now(), observe)?;
         }
-        // Whatever is still unanswered is lost.
-        while let Some(probe) = self.pending.pop_front() {
-            self.lost(probe.seq, None);
-        }
         let elapsed = started.elapsed();
-        self.report.elapsed_ms = (elapsed.as_secs_f64() * 1e6).round() / 1000.0;
-        self.report.rtt_ms = self.latency.summary();
-        if self.config.interval.is_zero() && !elapsed.is_zero() {
+        let (counts, records, latency) = self.matcher.finish();
+        let throughput = (self.config.interval.is_zero() && !elapsed.is_zero()).then(|| {
             let seconds = elapsed.as_secs_f64();
-            self.report.throughput = Some(Throughput {
-                messages_per_sec: self.report.received as f64 / seconds,
-                bytes_per_sec: (self.report.received * self.config.size as u64) as f64 / seconds,
-            });
-        }
-        Ok((self.report, self.latency))
+            Throughput {
+                messages_per_sec: counts.received as f64 / seconds,
+                bytes_per_sec: (counts.received * self.config.size as u64) as f64 / seconds,
+            }
+        });
+        let report = Report {
+            target: self.config.target,
+            proto: self.config.proto,
+            size: self.config.size,
+            transmitted: counts.transmitted,
+            received: counts.received,
+            lost: counts.lost,
+            corrupted: counts.corrupted,
+            duplicated: counts.duplicated,
+            reordered: counts.reordered,
+            late: counts.late,
+            errors: counts.errors,
+            stray: counts.stray,
+            elapsed_ms: (elapsed.as_secs_f64() * 1e6).round() / 1000.0,
+            rtt_ms: latency.summary(),
+            throughput,
+            records,
+        };
+        Ok((report, latency))
     }
 
     /// Sends the next probe (reconnecting a TCP connection that broke).
-    fn send(
-        &mut self,
-        observe: &mut dyn FnMut(&Observation) -> io::Result<()>,
-    ) -> Result<(), EchoError> {
+    fn send(&mut self, observe: &mut Observer<'_>) -> Result<(), EchoError> {
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.report.transmitted += 1;
         if self.socket.is_none() {
             match open_socket(&self.config) {
                 Ok((socket, _)) => self.socket = Some(socket),
                 Err(err) => {
                     let error = match err {
                         EchoError::Connect { reason, .. } => reason,
-                        other => other.to_string(),
+                        other => Failure::Reconnect(other.to_string()),
                     };
-                    self.report.errors += 1;
-                    self.lost(seq, Some(error.clone()));
-                    observe(&Observation::Failed {
-                        seq: Some(seq),
-                        error,
-                    })?;
-                    return Ok(());
+                    let failed = self.matcher.unsent(seq, error);
+                    return tell(observe, &failed);
                 }
             }
         }
@@ -401,36 +300,27 @@ impl Session {
         }
         let sent_at = Instant::now();
         let result = self.send_all(&message);
-        self.pending.push_back(Pending {
-            seq,
-            sent_at,
-            deadline: sent_at + self.config.timeout,
-            message,
-            expired: false,
-        });
-        if let Err(err) = result {
-            self.broken(&err, observe)?;
+        self.matcher.sent(seq, message, sent_at);
+        if let Err(failure) = result {
+            self.broken(failure, observe)?;
         }
         Ok(())
     }
 
     /// Writes a whole message, waiting for room up to the timeout (SO_SNDTIMEO).
-    fn send_all(&mut self, message: &[u8]) -> io::Result<()> {
+    fn send_all(&mut self, message: &[u8]) -> Result<(), Failure> {
         let Some(socket) = self.socket.as_ref() else {
-            return Err(io::ErrorKind::NotConnected.into());
+            return Err(Failure::Closed);
         };
         let mut written = 0;
         while written < message.len() {
             match socket.send_with_flags(&message[written..], libc::MSG_NOSIGNAL) {
                 Ok(n) => written += n,
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::TimedOut,
-                        "the service stopped reading: sending timed out",
-                    ));
+                    return Err(Failure::StoppedReading);
                 }
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-                Err(err) => return Err(err),
+                Err(err) => return Err(Failure::of(&err, self.config.timeout)),
             }
         }
         Ok(())
@@ -458,13 +348,12 @@ impl Session {
 
     /// Reads everything that has arrived and matches it to probes; with
     /// `block`, the first read waits (up to SO_RCVTIMEO) for something to come.
-    fn receive(
-        &mut self,
-        mut block: bool,
-        observe: &mut dyn FnMut(&Observation) -> io::Result<()>,
-    ) -> Result<(), EchoError> {
+    fn receive(&mut self, mut block: bool, observe: &mut Observer<'_>) -> Result<(), EchoError> {
         let blocking = block;
-        loop {
+        // A service that never stops sending must not keep the probe from
+        // its timeouts, its deadline and Ctrl-C: after this many reads the
+        // run loop looks at the time (and comes straight back if more waits).
+        for _ in 0..READS_PER_WAKE {
             let Some(socket) = self.socket.as_ref() else {
                 return Ok(());
             };
@@ -478,30 +367,30 @@ impl Session {
             let arrived = Instant::now();
             match result {
                 Ok(0) if self.config.proto == Proto::Tcp => {
-                    let closed = io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "connection closed by the service",
-                    );
-                    return self.broken(&closed, observe);
+                    return self.broken(Failure::Closed, observe);
                 }
                 Ok(n) => {
                     match self.config.proto {
                         Proto::Tcp => {
-                            self.stream.extend_from_slice(&self.buf[..n]);
-                            self.match_stream(arrived, observe)?;
+                            let mut seen = Vec::new();
+                            let matched = self.matcher.stream(&self.buf[..n], arrived, &mut seen);
+                            for observation in &seen {
+                                tell(observe, observation)?;
+                            }
+                            if let Err(failure) = matched {
+                                return self.broken(failure, observe);
+                            }
                         }
                         Proto::Udp => {
-                            let buf = std::mem::take(&mut self.buf);
-                            let matched = self.match_datagram(&buf[..n], arrived, observe);
-                            self.buf = buf;
-                            matched?;
+                            let observation = self.matcher.datagram(&self.buf[..n], arrived);
+                            tell(observe, &observation)?;
                         }
                     }
                     if blocking {
                         // Ping-pong: wait on only while the echo is still
                         // incomplete; a read that could only say EAGAIN
                         // would cost a system call per round trip.
-                        if !self.pending.iter().any(|p| !p.expired) {
+                        if !self.matcher.waiting() {
                             return Ok(());
                         }
                         block = true;
@@ -510,279 +399,35 @@ impl Session {
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => return Ok(()),
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
                 Err(err) if self.config.proto == Proto::Udp => {
-                    // An ICMP error for an earlier datagram (port unreachable, …):
-                    // it costs the oldest probe still waiting.
-                    self.report.errors += 1;
-                    let error = setup::connect_reason(&err, self.config.timeout);
-                    let seq = self.pending.pop_front().map(|p| p.seq);
-                    if let Some(seq) = seq {
-                        self.lost(seq, Some(error.clone()));
-                    }
-                    observe(&Observation::Failed { seq, error })?;
+                    // An ICMP error for an earlier datagram (port unreachable, …).
+                    let failed = self.matcher.refused(Failure::of(&err, self.config.timeout));
+                    tell(observe, &failed)?;
                 }
-                Err(err) => return self.broken(&err, observe),
+                Err(err) => return self.broken(Failure::of(&err, self.config.timeout), observe),
             }
         }
-    }
-
-    /// TCP: the stream holds echoes in the order probes were sent.
-    fn match_stream(
-        &mut self,
-        arrived: Instant,
-        observe: &mut dyn FnMut(&Observation) -> io::Result<()>,
-    ) -> Result<(), EchoError> {
-        let mut used = 0;
-        while let Some(probe) = self.pending.front() {
-            let need = probe.message.len();
-            if self.stream.len() - used < need {
-                break;
-            }
-            let Some(probe) = self.pending.pop_front() else {
-                break;
-            };
-            let echo = &self.stream[used..used + need];
-            used += need;
-            let verdict = verdict(&probe, echo, arrived);
-            let observation = self.settle(probe, need, arrived, verdict, false);
-            observe(&observation)?;
-        }
-        self.stream.drain(..used);
         Ok(())
     }
 
-    /// UDP: each datagram names its probe.
-    fn match_datagram(
-        &mut self,
-        datagram: &[u8],
-        arrived: Instant,
-        observe: &mut dyn FnMut(&Observation) -> io::Result<()>,
-    ) -> Result<(), EchoError> {
-        let seq = self.generator.seq_of(datagram).or_else(|| {
-            // Shorter than a header: the oldest waiting probe it is a prefix of.
-            (datagram.len() < payload::HEADER)
-                .then(|| {
-                    self.pending
-                        .iter()
-                        .find(|p| p.message.as_slice() == datagram)
-                        .map(|p| p.seq)
-                })
-                .flatten()
-        });
-        let position = seq.and_then(|seq| self.pending.iter().position(|p| p.seq == seq));
-        let observation = match (seq, position) {
-            (_, Some(index)) => {
-                let probe = self
-                    .pending
-                    .remove(index)
-                    .unwrap_or_else(|| unreachable!("index from position"));
-                let verdict = verdict(&probe, datagram, arrived);
-                // Late echoes are out of order by nature; they count as late.
-                let reordered = verdict != Verdict::Late
-                    && self.highest_answered.is_some_and(|h| h > probe.seq);
-                self.settle(probe, datagram.len(), arrived, verdict, reordered)
-            }
-            (Some(seq), None) if self.answered.contains_key(&seq) => {
-                self.report.duplicated += 1;
-                let rtt = self
-                    .answered
-                    .get(&seq)
-                    .map_or(Duration::ZERO, |t| arrived.saturating_duration_since(*t));
-                self.record(Record {
-                    seq,
-                    outcome: "duplicate",
-                    bytes: datagram.len(),
-                    rtt_ms: Some(ms(rtt)),
-                    reordered: false,
-                    difference: None,
-                    error: None,
-                });
-                Observation::Duplicate {
-                    seq,
-                    bytes: datagram.len(),
-                    rtt,
-                }
-            }
-            _ => {
-                // A damaged header: it is the echo of the oldest waiting
-                // probe of its size, and it is corrupted.
-                match self
-                    .pending
-                    .iter()
-                    .position(|p| p.message.len() == datagram.len())
-                {
-                    Some(index) if seq.is_none() => {
-                        let probe = self
-                            .pending
-                            .remove(index)
-                            .unwrap_or_else(|| unreachable!("index from position"));
-                        let verdict = verdict(&probe, datagram, arrived);
-                        self.settle(probe, datagram.len(), arrived, verdict, false)
-                    }
-                    _ => {
-                        self.report.stray += 1;
-                        Observation::Stray {
-                            bytes: datagram.len(),
-                        }
-                    }
-                }
-            }
-        };
-        observe(&observation)?;
-        Ok(())
-    }
-
-    /// Counts an answered probe and says what happened to it.
-    fn settle(
-        &mut self,
-        probe: Pending,
-        bytes: usize,
-        arrived: Instant,
-        verdict: Verdict,
-        reordered: bool,
-    ) -> Observation {
-        let rtt = arrived.saturating_duration_since(probe.sent_at);
-        let (outcome, difference) = match verdict {
-            Verdict::Good => {
-                self.report.received += 1;
-                self.latency.add(rtt);
-                ("ok", None)
-            }
-            Verdict::Corrupted(difference) => {
-                self.report.corrupted += 1;
-                ("corrupted", Some(difference))
-            }
-            Verdict::Late => {
-                self.report.late += 1;
-                ("late", None)
-            }
-        };
-        if reordered {
-            self.report.reordered += 1;
+    /// Marks probes whose timeout has passed; a TCP service that has
+    /// stopped echoing altogether loses its connection.
+    fn expire(&mut self, now: Instant, observe: &mut Observer<'_>) -> Result<(), EchoError> {
+        let mut seen = Vec::new();
+        let expired = self.matcher.expire(now, &mut seen);
+        for observation in &seen {
+            tell(observe, observation)?;
         }
-        self.highest_answered = Some(
-            self.highest_answered
-                .map_or(probe.seq, |h| h.max(probe.seq)),
-        );
-        self.answered.insert(probe.seq, probe.sent_at);
-        self.answered_order.push_back(probe.seq);
-        if self.answered_order.len() > 65_536 {
-            if let Some(old) = self.answered_order.pop_front() {
-                self.answered.remove(&old);
-            }
+        match expired {
+            Ok(()) => Ok(()),
+            Err(failure) => self.broken(failure, observe),
         }
-        self.record(Record {
-            seq: probe.seq,
-            outcome,
-            bytes,
-            rtt_ms: Some(ms(rtt)),
-            reordered,
-            difference,
-            error: None,
-        });
-        Observation::Echo {
-            seq: probe.seq,
-            bytes,
-            rtt,
-            verdict,
-            reordered,
-        }
-    }
-
-    /// Marks probes past their timeout; drops the oldest beyond the horizon.
-    fn expire(
-        &mut self,
-        now: Instant,
-        observe: &mut dyn FnMut(&Observation) -> io::Result<()>,
-    ) -> Result<(), EchoError> {
-        let mut newly = Vec::new();
-        for probe in self
-            .pending
-            .iter_mut()
-            .filter(|p| !p.expired && p.deadline <= now)
-        {
-            probe.expired = true;
-            newly.push(probe.seq);
-        }
-        for seq in newly {
-            observe(&Observation::NoEcho { seq })?;
-        }
-        let expired = self.pending.iter().filter(|p| p.expired).count();
-        if expired > LATE_HORIZON {
-            if self.config.proto == Proto::Tcp {
-                let stuck = io::Error::new(io::ErrorKind::TimedOut, "the service stopped echoing");
-                return self.broken(&stuck, observe);
-            }
-            while self.pending.iter().filter(|p| p.expired).count() > LATE_HORIZON {
-                if let Some(index) = self.pending.iter().position(|p| p.expired) {
-                    if let Some(probe) = self.pending.remove(index) {
-                        self.lost(probe.seq, None);
-                    }
-                }
-            }
-        }
-        Ok(())
     }
 
     /// The TCP connection is gone: its waiting probes are lost; the next
     /// probe reconnects.
-    fn broken(
-        &mut self,
-        err: &io::Error,
-        observe: &mut dyn FnMut(&Observation) -> io::Result<()>,
-    ) -> Result<(), EchoError> {
+    fn broken(&mut self, error: Failure, observe: &mut Observer<'_>) -> Result<(), EchoError> {
         self.socket = None;
-        self.stream.clear();
-        self.report.errors += 1;
-        let error = match err.kind() {
-            io::ErrorKind::UnexpectedEof | io::ErrorKind::TimedOut => err.to_string(),
-            _ => setup::connect_reason(err, self.config.timeout),
-        };
-        let first = self.pending.front().map(|p| p.seq);
-        while let Some(probe) = self.pending.pop_front() {
-            self.lost(probe.seq, Some(error.clone()));
-        }
-        observe(&Observation::Failed { seq: first, error })?;
-        Ok(())
+        let failed = self.matcher.broken(error);
+        tell(observe, &failed)
     }
-
-    fn lost(&mut self, seq: u64, error: Option<String>) {
-        self.report.lost += 1;
-        let outcome = if error.is_some() { "error" } else { "lost" };
-        self.record(Record {
-            seq,
-            outcome,
-            bytes: 0,
-            rtt_ms: None,
-            reordered: false,
-            difference: None,
-            error,
-        });
-    }
-
-    fn record(&mut self, record: Record) {
-        if self.config.keep_records {
-            self.report.records.push(record);
-        }
-    }
-}
-
-/// Good, corrupted or late.
-fn verdict(probe: &Pending, echo: &[u8], arrived: Instant) -> Verdict {
-    if let Some(difference) = payload::difference(&probe.message, echo) {
-        Verdict::Corrupted(difference)
-    } else if arrived > probe.deadline {
-        Verdict::Late
-    } else {
-        Verdict::Good
-    }
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_nanos() as f64 / 1e6
-}
-
-/// poll()'s millisecond timeout, rounded up so a wait never ends early.
-pub fn poll_timeout(d: Duration) -> PollTimeout {
-    let ms = d.as_nanos().div_ceil(1_000_000);
-    PollTimeout::try_from(ms.min(i32::MAX as u128) as i32).unwrap_or(PollTimeout::MAX)
 }

@@ -27,6 +27,7 @@ use std::task::Poll;
 use tokio::io::{AsyncRead, ReadBuf};
 use tokio::net::TcpStream;
 
+use super::framer::{FrameTooLarge, Framer};
 use super::setup::{self, SocketOptions};
 use super::{EchoError, Framing, Proto};
 use crate::sockopt::{self, Reading};
@@ -93,10 +94,10 @@ pub enum Event {
         bytes_out: u64,
         /// How long it was open.
         duration_ms: f64,
-        /// Why: `peer_closed`, `idle_timeout`, `frame_too_large`, `reset` or `error`.
-        reason: &'static str,
-        /// The reason in words.
-        detail: String,
+        /// Why (JSON: `reason`, one of `peer_closed`, `idle_timeout`,
+        /// `frame_too_large`, `reset` or `error`).
+        #[serde(flatten)]
+        close: Close,
     },
     /// A connection past `--max-conns` was accepted and closed at once.
     Rejected {
@@ -116,8 +117,9 @@ pub enum Event {
     },
     /// accept() failed (out of descriptors, …); the server goes on.
     AcceptFailed {
-        /// Why.
-        error: String,
+        /// Why: the errno (the words are render's).
+        #[serde(skip)]
+        errno: i32,
     },
 }
 
@@ -344,7 +346,7 @@ fn accept_loop(
                 // connections that hold them a moment, and go on.
                 shared.counters.errors.fetch_add(1, Relaxed);
                 (shared.sink)(&Event::AcceptFailed {
-                    error: sockopt::errno_text(&err),
+                    errno: err.raw_os_error().unwrap_or(0),
                 });
                 std::thread::sleep(Duration::from_millis(50));
                 continue;
@@ -374,7 +376,7 @@ fn accept_loop(
                     shared.counters.active.fetch_sub(1, Relaxed);
                     shared.counters.errors.fetch_add(1, Relaxed);
                     (shared.sink)(&Event::AcceptFailed {
-                        error: sockopt::errno_text(&err),
+                        errno: err.raw_os_error().unwrap_or(0),
                     });
                 }
             }
@@ -406,7 +408,7 @@ impl Shared {
         let outcome = match self.idle_timeout {
             Some(limit) => tokio::time::timeout(limit, ready)
                 .await
-                .map_err(|_| Close::IdleTimeout(limit))?,
+                .map_err(|_| Close::IdleTimeout { limit })?,
             None => ready.await,
         };
         outcome.map_err(Close::from_io)
@@ -414,46 +416,53 @@ impl Shared {
 }
 
 /// Why a connection ended.
-#[derive(Debug)]
-enum Close {
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum Close {
+    /// The client shut down its side, and everything was echoed.
     PeerClosed,
-    PeerClosedMidFrame { have: usize, want: usize },
-    IdleTimeout(Duration),
-    FrameTooLarge { length: u32, max: u32 },
+    /// The client shut down its side in the middle of a frame.
+    #[serde(rename = "peer_closed")]
+    PeerClosedMidFrame {
+        /// Bytes of the frame received, prefix included.
+        #[serde(skip)]
+        have: usize,
+        /// Bytes the whole frame needs, prefix included.
+        #[serde(skip)]
+        want: usize,
+    },
+    /// No traffic either way for `--idle-timeout`.
+    IdleTimeout {
+        /// The limit.
+        #[serde(skip)]
+        limit: Duration,
+    },
+    /// A frame announced more than `--max-frame`.
+    FrameTooLarge {
+        /// The length announced.
+        #[serde(skip)]
+        length: u32,
+        /// The limit.
+        #[serde(skip)]
+        max: u32,
+    },
+    /// The client reset the connection.
     Reset,
-    Error(String),
+    /// Another socket error.
+    Error {
+        /// Its errno (0 when the error carried none).
+        #[serde(skip)]
+        errno: i32,
+    },
 }
 
 impl Close {
     fn from_io(err: io::Error) -> Close {
         match err.kind() {
             io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe => Close::Reset,
-            _ => Close::Error(sockopt::errno_text(&err)),
-        }
-    }
-
-    fn code(&self) -> &'static str {
-        match self {
-            Close::PeerClosed | Close::PeerClosedMidFrame { .. } => "peer_closed",
-            Close::IdleTimeout(_) => "idle_timeout",
-            Close::FrameTooLarge { .. } => "frame_too_large",
-            Close::Reset => "reset",
-            Close::Error(_) => "error",
-        }
-    }
-
-    fn detail(&self) -> String {
-        match self {
-            Close::PeerClosed => "peer closed".into(),
-            Close::PeerClosedMidFrame { have, want } => {
-                format!("peer closed mid-frame ({have} of {want} bytes)")
-            }
-            Close::IdleTimeout(limit) => format!("idle for {} s", limit.as_secs_f64()),
-            Close::FrameTooLarge { length, max } => {
-                format!("frame of {length} bytes is over --max-frame {max}")
-            }
-            Close::Reset => "connection reset by peer".into(),
-            Close::Error(text) => text.clone(),
+            _ => Close::Error {
+                errno: err.raw_os_error().unwrap_or(0),
+            },
         }
     }
 }
@@ -486,9 +495,9 @@ async fn connection(mut stream: TcpStream, peer: SocketAddr, id: u64, shared: Ar
     let counters = &shared.counters;
     counters.active.fetch_sub(1, Relaxed);
     match close {
-        Close::IdleTimeout(_) => counters.timed_out.fetch_add(1, Relaxed),
+        Close::IdleTimeout { .. } => counters.timed_out.fetch_add(1, Relaxed),
         Close::FrameTooLarge { .. } => counters.frames_too_large.fetch_add(1, Relaxed),
-        Close::Reset | Close::Error(_) => counters.errors.fetch_add(1, Relaxed),
+        Close::Reset | Close::Error { .. } => counters.errors.fetch_add(1, Relaxed),
         Close::PeerClosed | Close::PeerClosedMidFrame { .. } => 0,
     };
     shared.emit(Event::Closed {
@@ -497,8 +506,7 @@ async fn connection(mut stream: TcpStream, peer: SocketAddr, id: u64, shared: Ar
         bytes_in: tally.bytes_in,
         bytes_out: tally.bytes_out,
         duration_ms: (started.elapsed().as_secs_f64() * 1e6).round() / 1000.0,
-        reason: close.code(),
-        detail: close.detail(),
+        close,
     });
 }
 
@@ -565,13 +573,25 @@ async fn echo_stream(stream: &mut TcpStream, shared: &Shared, tally: &mut Tally)
                         tally.received(counters, data.len());
                         Poll::Ready(match framer.as_mut() {
                             None => echo_now(stream, data, tally, counters, &mut pending),
-                            Some(framer) => framer.feed(data, &mut pending).and_then(|()| {
-                                if pending.is_empty() {
-                                    return Ok(());
-                                }
-                                let whole = std::mem::take(&mut pending);
-                                echo_now(stream, &whole, tally, counters, &mut pending)
-                            }),
+                            // Whole frames are written from where the framer
+                            // left them: no second copy of a large frame.
+                            Some(framer) => framer
+                                .feed(data, &mut pending)
+                                .map_err(|FrameTooLarge { length, max }| Close::FrameTooLarge {
+                                    length,
+                                    max,
+                                })
+                                .and_then(|()| {
+                                    if pending.is_empty() {
+                                        return Ok(());
+                                    }
+                                    written = write_now(stream, &pending, tally, counters)?;
+                                    if written == pending.len() {
+                                        pending = Vec::new();
+                                        written = 0;
+                                    }
+                                    Ok(())
+                                }),
                         })
                     }
                 }
@@ -580,7 +600,7 @@ async fn echo_stream(stream: &mut TcpStream, shared: &Shared, tally: &mut Tally)
         let outcome = match shared.idle_timeout {
             Some(limit) => tokio::time::timeout(limit, read)
                 .await
-                .unwrap_or(Err(Close::IdleTimeout(limit))),
+                .unwrap_or(Err(Close::IdleTimeout { limit })),
             None => read.await,
         };
         if let Err(close) = outcome {
@@ -597,88 +617,27 @@ fn echo_now(
     counters: &Counters,
     pending: &mut Vec<u8>,
 ) -> Result<(), Close> {
-    let written = match stream.try_write(data) {
-        Ok(n) => n,
-        Err(err) if err.kind() == io::ErrorKind::WouldBlock => 0,
-        Err(err) => return Err(Close::from_io(err)),
-    };
-    tally.sent(counters, written);
+    let written = write_now(stream, data, tally, counters)?;
     if written < data.len() {
         pending.extend_from_slice(&data[written..]);
     }
     Ok(())
 }
 
-/// Reassembles length-prefixed frames: a 4-byte big-endian length, then
-/// the body. Completed frames (prefix included) are appended to the output.
-#[derive(Debug)]
-pub struct Framer {
-    max_frame: u32,
-    header: [u8; 4],
-    header_len: usize,
-    body: Vec<u8>,
-    want: Option<usize>,
-}
-
-impl Framer {
-    /// A framer refusing bodies over `max_frame` bytes.
-    pub fn new(max_frame: u32) -> Self {
-        Framer {
-            max_frame,
-            header: [0; 4],
-            header_len: 0,
-            body: Vec::new(),
-            want: None,
-        }
-    }
-
-    /// Takes in `data`; whole frames go to `out`.
-    fn feed(&mut self, mut data: &[u8], out: &mut Vec<u8>) -> Result<(), Close> {
-        while !data.is_empty() {
-            match self.want {
-                None => {
-                    let take = (4 - self.header_len).min(data.len());
-                    self.header[self.header_len..self.header_len + take]
-                        .copy_from_slice(&data[..take]);
-                    self.header_len += take;
-                    data = &data[take..];
-                    if self.header_len == 4 {
-                        let length = u32::from_be_bytes(self.header);
-                        if length > self.max_frame {
-                            return Err(Close::FrameTooLarge {
-                                length,
-                                max: self.max_frame,
-                            });
-                        }
-                        self.want = Some(length as usize);
-                        self.body = Vec::with_capacity(length as usize);
-                    }
-                }
-                Some(want) => {
-                    let take = (want - self.body.len()).min(data.len());
-                    self.body.extend_from_slice(&data[..take]);
-                    data = &data[take..];
-                }
-            }
-            if self.want == Some(self.body.len()) {
-                out.extend_from_slice(&self.header);
-                out.extend_from_slice(&self.body);
-                self.body = Vec::new();
-                self.header_len = 0;
-                self.want = None;
-            }
-        }
-        Ok(())
-    }
-
-    /// A frame begun but not finished: (bytes so far, bytes it needs), prefix included.
-    fn partial(&self) -> Option<(usize, usize)> {
-        match self.want {
-            Some(want) => Some((4 + self.body.len(), 4 + want)),
-            None if self.header_len > 0 => Some((self.header_len, 4)),
-            None => None,
-        }
-    }
+/// Writes as much of `data` as the socket takes now; how much that was.
+fn write_now(
+    stream: &TcpStream,
+    data: &[u8],
+    tally: &mut Tally,
+    counters: &Counters,
+) -> Result<usize, Close> {
+    let written = match stream.try_write(data) {
+        Ok(n) => n,
+        Err(err) if err.kind() == io::ErrorKind::WouldBlock => 0,
+        Err(err) => return Err(Close::from_io(err)),
+    };
+    tally.sent(counters, written);
+    Ok(written)
 }
 
 /// Answers datagrams on a thread of its own, blocking in recvmsg(): one
@@ -745,45 +704,4 @@ fn socket_address(address: &SockaddrStorage) -> Option<SocketAddr> {
         return Some(SocketAddr::V6(SocketAddrV6::from(*v6)));
     }
     None
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn frames(framer: &mut Framer, chunks: &[&[u8]]) -> Vec<u8> {
-        let mut out = Vec::new();
-        for chunk in chunks {
-            framer.feed(chunk, &mut out).unwrap();
-        }
-        out
-    }
-
-    #[test]
-    fn frames_split_anywhere_come_out_whole() {
-        let mut framer = Framer::new(100);
-        let out = frames(
-            &mut framer,
-            &[&[0, 0], &[0, 3, b'a'], &[b'b', b'c', 0, 0, 0]],
-        );
-        assert_eq!(out, vec![0, 0, 0, 3, b'a', b'b', b'c']);
-        assert_eq!(framer.partial(), Some((3, 4)));
-        let out = frames(&mut framer, &[&[0]]);
-        assert_eq!(out, vec![0, 0, 0, 0], "an empty frame is echoed too");
-        assert_eq!(framer.partial(), None);
-    }
-
-    #[test]
-    fn frames_over_the_limit_close_the_connection() {
-        let mut framer = Framer::new(10);
-        let mut out = Vec::new();
-        let err = framer.feed(&[0, 0, 0, 11], &mut out).unwrap_err();
-        assert!(matches!(
-            err,
-            Close::FrameTooLarge {
-                length: 11,
-                max: 10
-            }
-        ));
-    }
 }

@@ -137,17 +137,106 @@ pub fn bind(
             address,
             proto,
             reason: match err.raw_os_error() {
-                Some(libc::EADDRINUSE) => in_use_reason(address, proto, options),
-                Some(libc::EADDRNOTAVAIL) => {
-                    "no interface of this host has that address (see 'netdx ifconfig')".into()
-                }
-                Some(libc::EACCES) => format!(
-                    "permission denied: ports below {} need root or CAP_NET_BIND_SERVICE",
-                    unprivileged_port_start()
-                ),
-                _ => sockopt::errno_text(&err),
+                Some(libc::EADDRINUSE) => BindFailure::InUse(in_use(address, proto, options)),
+                Some(libc::EADDRNOTAVAIL) => BindFailure::NotLocal,
+                Some(libc::EACCES) => BindFailure::Privileged {
+                    first_free: unprivileged_port_start(),
+                },
+                _ => BindFailure::Os(sockopt::errno_text(&err)),
             },
         })
+}
+
+/// Why a bind failed, with what would help.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BindFailure {
+    /// EADDRINUSE: who holds the port, and which option could help.
+    #[error("address already in use{0}")]
+    InUse(InUse),
+    /// EADDRNOTAVAIL: the address is not this host's.
+    #[error("no interface of this host has that address (see 'netdx ifconfig')")]
+    NotLocal,
+    /// EACCES on a low port.
+    #[error("permission denied: ports below {first_free} need root or CAP_NET_BIND_SERVICE")]
+    Privileged {
+        /// `net.ipv4.ip_unprivileged_port_start`.
+        first_free: u16,
+    },
+    /// Any other error, as the system words it.
+    #[error("{0}")]
+    Os(String),
+}
+
+/// Who holds a port that is in use (from the same lookup as `netdx port`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InUse {
+    /// The port.
+    pub port: u16,
+    /// The processes holding it: `name (pid N, user U, STATE)`.
+    pub holders: Vec<PortHolder>,
+    /// Only connections in TIME_WAIT hold it.
+    pub time_wait: bool,
+    /// How many sockets hold it (some may have no visible owner).
+    pub sockets: usize,
+    /// SO_REUSEPORT was asked for.
+    pub reuseport: bool,
+    /// SO_REUSEADDR was asked for.
+    pub reuseaddr: bool,
+}
+
+/// One process holding a port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortHolder {
+    /// Its command name.
+    pub name: String,
+    /// Its pid.
+    pub pid: u32,
+    /// Its user, when known.
+    pub user: Option<String>,
+    /// The state of its socket on the port (`LISTEN`).
+    pub state: &'static str,
+}
+
+/// " by nginx (pid 10, user www, LISTEN) and 1 more; stop it (…)": the
+/// holders and what would help, after "address already in use".
+impl std::fmt::Display for InUse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(first) = self.holders.first() {
+            let user = first
+                .user
+                .as_deref()
+                .map(|u| format!(", user {u}"))
+                .unwrap_or_default();
+            write!(
+                f,
+                " by {} (pid {}{user}, {})",
+                first.name, first.pid, first.state
+            )?;
+            if self.holders.len() > 1 {
+                write!(f, " and {} more", self.holders.len() - 1)?;
+            }
+            write!(
+                f,
+                "; stop it (netdx port {} --kill), or pick another port with --bind",
+                self.port
+            )?;
+            if !self.reuseport {
+                f.write_str(
+                    "; --reuseport shares the port only if the holder set SO_REUSEPORT too, as the same user",
+                )?;
+            }
+        } else if self.time_wait {
+            f.write_str(" by connections in TIME_WAIT")?;
+            if !self.reuseaddr {
+                f.write_str("; --reuseaddr lets a server bind over them")?;
+            }
+        } else if self.sockets > 0 {
+            f.write_str(
+                " by a socket no visible process holds (another user's, or in the kernel)",
+            )?;
+        }
+        Ok(())
+    }
 }
 
 /// The first port unprivileged users may bind (`net.ipv4.ip_unprivileged_port_start`).
@@ -158,9 +247,8 @@ fn unprivileged_port_start() -> u16 {
         .unwrap_or(1024)
 }
 
-/// "address already in use", then who holds the port (from the same
-/// lookup as `netdx port`) and which option, if any, would help.
-fn in_use_reason(address: SocketAddr, proto: Proto, options: &SocketOptions) -> String {
+/// Who holds `address`'s port, from the same lookup as `netdx port`.
+fn in_use(address: SocketAddr, proto: Proto, options: &SocketOptions) -> InUse {
     let query = PortQuery {
         specs: vec![PortSpec {
             proto: Some(match proto {
@@ -182,49 +270,25 @@ fn in_use_reason(address: SocketAddr, proto: Proto, options: &SocketOptions) -> 
     let found = sockets::port::find(&query)
         .map(|listing| listing.sockets)
         .unwrap_or_default();
-    let holders: Vec<String> = found
+    let holders = found
         .iter()
         .flat_map(|socket| {
-            socket.processes.iter().map(move |holder| {
-                let user = holder
-                    .user
-                    .as_deref()
-                    .map(|u| format!(", user {u}"))
-                    .unwrap_or_default();
-                format!(
-                    "{} (pid {}{user}, {})",
-                    holder.name,
-                    holder.pid,
-                    socket.state.name()
-                )
+            socket.processes.iter().map(move |holder| PortHolder {
+                name: holder.name.clone(),
+                pid: holder.pid,
+                user: holder.user.clone(),
+                state: socket.state.name(),
             })
         })
         .collect();
-    let time_wait = found.iter().any(|s| s.state == state::TIME_WAIT);
-    let mut reason = String::from("address already in use");
-    if let Some(first) = holders.first() {
-        reason.push_str(&format!(" by {first}"));
-        if holders.len() > 1 {
-            reason.push_str(&format!(" and {} more", holders.len() - 1));
-        }
-        reason.push_str(&format!(
-            "; stop it (netdx port {} --kill), or pick another port with --bind",
-            address.port()
-        ));
-        if !options.reuseport {
-            reason.push_str(
-                "; --reuseport shares the port only if the holder set SO_REUSEPORT too, as the same user",
-            );
-        }
-    } else if time_wait {
-        reason.push_str(" by connections in TIME_WAIT");
-        if options.reuseaddr != Some(true) {
-            reason.push_str("; --reuseaddr lets a server bind over them");
-        }
-    } else if !found.is_empty() {
-        reason.push_str(" by a socket no visible process holds (another user's, or in the kernel)");
+    InUse {
+        port: address.port(),
+        holders,
+        time_wait: found.iter().any(|s| s.state == state::TIME_WAIT),
+        sockets: found.len(),
+        reuseport: options.reuseport,
+        reuseaddr: options.reuseaddr == Some(true),
     }
-    reason
 }
 
 /// Connects `socket` to `address` within `timeout`.
@@ -241,29 +305,73 @@ pub fn connect(
     result.map_err(|err| EchoError::Connect {
         address,
         proto,
-        reason: connect_reason(&err, timeout),
+        reason: Failure::of(&err, timeout),
     })
 }
 
-/// Why a connect (or a send/receive on a connected socket) failed, with a remedy.
-pub fn connect_reason(err: &io::Error, timeout: Duration) -> String {
-    match err.raw_os_error() {
-        Some(libc::ECONNREFUSED) => {
-            "connection refused: nothing listens there (start one with 'netdx echo serve')".into()
+/// Why a connection failed, or a send or receive on one: each with what
+/// the user can do about it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Failure {
+    /// ECONNREFUSED.
+    #[error("connection refused: nothing listens there (start one with 'netdx echo serve')")]
+    Refused,
+    /// ECONNRESET.
+    #[error("connection reset by the peer")]
+    Reset,
+    /// ENETUNREACH.
+    #[error("network unreachable: no route to it (see 'netdx netstat -r')")]
+    NetworkUnreachable,
+    /// EHOSTUNREACH.
+    #[error("host unreachable")]
+    HostUnreachable,
+    /// EADDRNOTAVAIL on connect: the ephemeral ports are used up.
+    #[error("no local address/port left to connect from")]
+    NoLocalPort,
+    /// The connect or the echo took longer than allowed.
+    #[error(
+        "no answer within {} s (raise --connect-timeout, or check a firewall drops it)",
+        .0.as_secs_f64()
+    )]
+    NoAnswer(Duration),
+    /// The service closed the connection.
+    #[error("connection closed by the service")]
+    Closed,
+    /// The service stopped taking probes.
+    #[error("the service stopped reading: sending timed out")]
+    StoppedReading,
+    /// The service stopped answering probes on a stream.
+    #[error("the service stopped echoing")]
+    StoppedEchoing,
+    /// A stream carried more than every echo still due.
+    #[error(
+        "the service sent {0} bytes no probe asked for (not an echo service?); connection closed"
+    )]
+    Unasked(usize),
+    /// A new connection for the next probe could not be set up.
+    #[error("{0}")]
+    Reconnect(String),
+    /// Any other error, as the system words it.
+    #[error("{0}")]
+    Os(String),
+}
+
+impl Failure {
+    /// Classifies a failed connect (or send/receive on a connected socket).
+    pub fn of(err: &io::Error, timeout: Duration) -> Failure {
+        match err.raw_os_error() {
+            Some(libc::ECONNREFUSED) => Failure::Refused,
+            Some(libc::ECONNRESET) => Failure::Reset,
+            Some(libc::ENETUNREACH) => Failure::NetworkUnreachable,
+            Some(libc::EHOSTUNREACH) => Failure::HostUnreachable,
+            Some(libc::EADDRNOTAVAIL) => Failure::NoLocalPort,
+            _ if err.kind() == io::ErrorKind::TimedOut
+                || err.kind() == io::ErrorKind::WouldBlock =>
+            {
+                Failure::NoAnswer(timeout)
+            }
+            _ => Failure::Os(sockopt::errno_text(err)),
         }
-        Some(libc::ECONNRESET) => "connection reset by the peer".into(),
-        Some(libc::ENETUNREACH) => {
-            "network unreachable: no route to it (see 'netdx netstat -r')".into()
-        }
-        Some(libc::EHOSTUNREACH) => "host unreachable".into(),
-        Some(libc::EADDRNOTAVAIL) => "no local address/port left to connect from".into(),
-        _ if err.kind() == io::ErrorKind::TimedOut || err.kind() == io::ErrorKind::WouldBlock => {
-            format!(
-                "no answer within {} s (raise --connect-timeout, or check a firewall drops it)",
-                timeout.as_secs_f64()
-            )
-        }
-        _ => sockopt::errno_text(err),
     }
 }
 
@@ -350,6 +458,65 @@ mod tests {
                 ("IPV6_V6ONLY", Value::Bool(true)),
                 ("IPV6_UNICAST_HOPS", Value::Int(9))
             ]
+        );
+    }
+
+    #[test]
+    fn failures_say_what_happened_and_what_helps() {
+        let of = |errno| Failure::of(&io::Error::from_raw_os_error(errno), Duration::from_secs(2));
+        assert_eq!(of(libc::ECONNREFUSED), Failure::Refused);
+        assert!(
+            of(libc::ECONNREFUSED)
+                .to_string()
+                .contains("netdx echo serve")
+        );
+        assert_eq!(of(libc::ENETUNREACH), Failure::NetworkUnreachable);
+        assert_eq!(
+            of(libc::ETIMEDOUT),
+            Failure::NoAnswer(Duration::from_secs(2))
+        );
+        assert!(of(libc::ETIMEDOUT).to_string().contains("within 2 s"));
+        assert!(matches!(of(libc::EPERM), Failure::Os(_)));
+        let unasked = Failure::Unasked(100).to_string();
+        assert!(
+            unasked.contains("100 bytes no probe asked for"),
+            "{unasked}"
+        );
+    }
+
+    #[test]
+    fn a_port_in_use_names_its_holder_or_what_holds_it_and_what_helps() {
+        let holder = PortHolder {
+            name: "nginx".into(),
+            pid: 10,
+            user: Some("www".into()),
+            state: "LISTEN",
+        };
+        let held = InUse {
+            port: 80,
+            holders: vec![holder.clone(), holder],
+            sockets: 2,
+            ..InUse::default()
+        };
+        assert_eq!(
+            BindFailure::InUse(held).to_string(),
+            "address already in use by nginx (pid 10, user www, LISTEN) and 1 more; \
+             stop it (netdx port 80 --kill), or pick another port with --bind; \
+             --reuseport shares the port only if the holder set SO_REUSEPORT too, as the same user"
+        );
+        let time_wait = InUse {
+            port: 80,
+            time_wait: true,
+            sockets: 2,
+            ..InUse::default()
+        };
+        assert_eq!(
+            BindFailure::InUse(time_wait).to_string(),
+            "address already in use by connections in TIME_WAIT; --reuseaddr lets a server bind over them"
+        );
+        assert_eq!(
+            BindFailure::InUse(InUse::default()).to_string(),
+            "address already in use"
         );
     }
 

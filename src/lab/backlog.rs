@@ -6,25 +6,30 @@
 use std::time::Duration;
 
 use super::calls;
-use super::{Conclusion, LabError, Need, Transcript};
+use super::{Actor, Conclusion, LabError, Need, Transcript};
 
 const BACKLOG: i32 = 2;
 const CLIENTS: usize = 6;
 
 pub(super) fn run(t: &mut Transcript<'_>) -> Result<Conclusion, LabError> {
-    let listener = calls::tcp(t, "server", false)?;
+    let listener = calls::tcp(t, Actor::Server, false)?;
     let address = calls::any_port(false);
-    calls::bind(t, "server", &listener, address).need("bind")?;
-    calls::listen(t, "server", &listener, BACKLOG)?;
-    let _ = calls::getsockopt(t, "server", &listener, "SO_ACCEPTCONN")?;
+    calls::bind(t, Actor::Server, &listener, address).need("bind")?;
+    calls::listen(t, Actor::Server, &listener, BACKLOG)?;
+    let _ = calls::getsockopt(t, Actor::Server, &listener, "SO_ACCEPTCONN")?;
     t.note("a listener; the server never calls accept()");
     let target = calls::local(&listener).unwrap_or(address);
     let mut completed = 0;
     let mut clients = Vec::new();
     for _ in 0..CLIENTS {
-        let client = calls::tcp(t, "client", false)?;
-        let (_, done) =
-            calls::connect_nonblocking(t, "client", &client, target, Duration::from_millis(300))?;
+        let client = calls::tcp(t, Actor::Client, false)?;
+        let (_, done) = calls::connect_nonblocking(
+            t,
+            Actor::Client,
+            &client,
+            target,
+            Duration::from_millis(300),
+        )?;
         if done {
             completed += 1;
             t.note("the handshake completed: the kernel queued the connection for accept()");

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use super::calls;
-use super::{Conclusion, LabError, Need, Transcript, failed_with};
+use super::{Actor, Conclusion, LabError, Need, Transcript, failed_with};
 use crate::sockopt::Value;
 
 const CHUNK: usize = 1 << 20;
@@ -15,32 +15,32 @@ const MORE_SENDS: usize = 12;
 
 pub(super) fn run(t: &mut Transcript<'_>) -> Result<Conclusion, LabError> {
     // Small buffers on both sides, set before the connection exists.
-    let listener = calls::tcp(t, "reader", false)?;
-    calls::setsockopt(t, "reader", &listener, "SO_RCVBUF", Value::Int(4096))?;
+    let listener = calls::tcp(t, Actor::Reader, false)?;
+    calls::setsockopt(t, Actor::Reader, &listener, "SO_RCVBUF", Value::Int(4096))?;
     let address = calls::any_port(false);
-    calls::bind(t, "reader", &listener, address).need("bind")?;
-    calls::listen(t, "reader", &listener, 1)?;
+    calls::bind(t, Actor::Reader, &listener, address).need("bind")?;
+    calls::listen(t, Actor::Reader, &listener, 1)?;
     let target = calls::local(&listener).unwrap_or(address);
-    let writer = calls::tcp(t, "writer", false)?;
-    calls::setsockopt(t, "writer", &writer, "SO_SNDBUF", Value::Int(4096))?;
-    calls::connect(t, "writer", &writer, target).need("connect")?;
-    let (reader, _) = calls::accept(t, "reader", &listener).need("accept")?;
-    let rcvbuf = calls::getsockopt(t, "reader", &reader, "SO_RCVBUF")?;
+    let writer = calls::tcp(t, Actor::Writer, false)?;
+    calls::setsockopt(t, Actor::Writer, &writer, "SO_SNDBUF", Value::Int(4096))?;
+    calls::connect(t, Actor::Writer, &writer, target).need("connect")?;
+    let (reader, _) = calls::accept(t, Actor::Reader, &listener).need("accept")?;
+    let rcvbuf = calls::getsockopt(t, Actor::Reader, &reader, "SO_RCVBUF")?;
     t.note(
         "the accepted socket inherits the listener's SO_RCVBUF: 4096 asked, the kernel doubled it",
     );
-    let sndbuf = calls::getsockopt(t, "writer", &writer, "SO_SNDBUF")?;
+    let sndbuf = calls::getsockopt(t, Actor::Writer, &writer, "SO_SNDBUF")?;
     t.note("SO_SNDBUF doubled too; the reader never calls recv() from here on");
 
     calls::setsockopt(
         t,
-        "writer",
+        Actor::Writer,
         &writer,
         "SO_SNDTIMEO",
         Value::Duration(Some(Duration::from_millis(500))),
     )?;
     let big = vec![b'x'; CHUNK];
-    let first = calls::send_bulk(t, "writer", &writer, &big, 0)?;
+    let first = calls::send_bulk(t, Actor::Writer, &writer, &big, 0)?;
     let partial = matches!(&first, Ok(n) if *n > 0 && *n < CHUNK);
     t.note(match &first {
         Ok(n) if *n < CHUNK => format!("a partial count: {n} of {CHUNK} bytes fit in the buffers before the 0.5 s timeout; the rest was not sent"),
@@ -51,7 +51,7 @@ pub(super) fn run(t: &mut Transcript<'_>) -> Result<Conclusion, LabError> {
     // or two may still place some bytes before one finds none at all.
     let mut blocked = false;
     for _ in 0..MORE_SENDS {
-        let next = calls::send_bulk(t, "writer", &writer, &big, 0)?;
+        let next = calls::send_bulk(t, Actor::Writer, &writer, &big, 0)?;
         if failed_with(&next, libc::EAGAIN) {
             blocked = true;
             t.note("no room at all: after the timeout a blocking send() fails with EAGAIN");
@@ -59,7 +59,13 @@ pub(super) fn run(t: &mut Transcript<'_>) -> Result<Conclusion, LabError> {
         }
         t.note("a few more bytes fit: acknowledgements freed some send-buffer space meanwhile");
     }
-    let third = calls::send_bulk(t, "writer", &writer, &big[..65_536], libc::MSG_DONTWAIT)?;
+    let third = calls::send_bulk(
+        t,
+        Actor::Writer,
+        &writer,
+        &big[..65_536],
+        libc::MSG_DONTWAIT,
+    )?;
     let nonblocking = failed_with(&third, libc::EAGAIN);
     t.note("non-blocking (MSG_DONTWAIT): EAGAIN at once, without waiting");
     let port = target.port();

@@ -8,7 +8,7 @@ use std::os::fd::AsRawFd;
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
-use super::{LabError, Need, Transcript};
+use super::{Actor, LabError, Need, Transcript};
 use crate::sockopt::{self, Value};
 
 /// `fd 3`.
@@ -37,18 +37,18 @@ pub fn quote(data: &[u8]) -> String {
 }
 
 /// socket(AF_INET[6], SOCK_STREAM, IPPROTO_TCP).
-pub fn tcp(t: &mut Transcript<'_>, actor: &'static str, ipv6: bool) -> Result<Socket, LabError> {
+pub fn tcp(t: &mut Transcript<'_>, actor: Actor, ipv6: bool) -> Result<Socket, LabError> {
     open(t, actor, ipv6, Type::STREAM, Protocol::TCP)
 }
 
 /// socket(AF_INET, SOCK_DGRAM, IPPROTO_UDP).
-pub fn udp(t: &mut Transcript<'_>, actor: &'static str) -> Result<Socket, LabError> {
+pub fn udp(t: &mut Transcript<'_>, actor: Actor) -> Result<Socket, LabError> {
     open(t, actor, false, Type::DGRAM, Protocol::UDP)
 }
 
 fn open(
     t: &mut Transcript<'_>,
-    actor: &'static str,
+    actor: Actor,
     ipv6: bool,
     ty: Type,
     protocol: Protocol,
@@ -75,7 +75,7 @@ fn open(
 /// bind(fd, address).
 pub fn bind(
     t: &mut Transcript<'_>,
-    actor: &'static str,
+    actor: Actor,
     socket: &Socket,
     address: SocketAddr,
 ) -> Result<io::Result<()>, LabError> {
@@ -94,7 +94,7 @@ pub fn bind(
 /// listen(fd, backlog); a failure ends the lab.
 pub fn listen(
     t: &mut Transcript<'_>,
-    actor: &'static str,
+    actor: Actor,
     socket: &Socket,
     backlog: i32,
 ) -> Result<(), LabError> {
@@ -110,7 +110,7 @@ pub fn listen(
 /// connect(fd, address).
 pub fn connect(
     t: &mut Transcript<'_>,
-    actor: &'static str,
+    actor: Actor,
     socket: &Socket,
     address: SocketAddr,
 ) -> Result<io::Result<()>, LabError> {
@@ -129,7 +129,7 @@ pub fn connect(
 /// accept(fd): the new socket and the peer's address.
 pub fn accept(
     t: &mut Transcript<'_>,
-    actor: &'static str,
+    actor: Actor,
     socket: &Socket,
 ) -> Result<io::Result<(Socket, SocketAddr)>, LabError> {
     t.call(
@@ -150,7 +150,7 @@ pub fn accept(
 /// send(fd, data).
 pub fn send(
     t: &mut Transcript<'_>,
-    actor: &'static str,
+    actor: Actor,
     socket: &Socket,
     data: &[u8],
 ) -> Result<io::Result<usize>, LabError> {
@@ -166,7 +166,7 @@ pub fn send(
 /// send(fd, N bytes) without quoting them (bulk data).
 pub fn send_bulk(
     t: &mut Transcript<'_>,
-    actor: &'static str,
+    actor: Actor,
     socket: &Socket,
     data: &[u8],
     flags: i32,
@@ -193,7 +193,7 @@ pub fn send_bulk(
 /// recv(fd, len): what arrived.
 pub fn recv(
     t: &mut Transcript<'_>,
-    actor: &'static str,
+    actor: Actor,
     socket: &Socket,
     len: usize,
 ) -> Result<io::Result<Vec<u8>>, LabError> {
@@ -215,7 +215,7 @@ pub fn recv(
 /// failure ends the lab.
 pub fn setsockopt(
     t: &mut Transcript<'_>,
-    actor: &'static str,
+    actor: Actor,
     socket: &Socket,
     name: &str,
     value: Value,
@@ -253,7 +253,7 @@ pub fn setsockopt(
 /// getsockopt(fd, LEVEL, NAME).
 pub fn getsockopt(
     t: &mut Transcript<'_>,
-    actor: &'static str,
+    actor: Actor,
     socket: &Socket,
     name: &str,
 ) -> Result<io::Result<Value>, LabError> {
@@ -277,7 +277,7 @@ fn unknown(name: &str) -> Result<&'static sockopt::Spec, LabError> {
 /// shutdown(fd, how).
 pub fn shutdown(
     t: &mut Transcript<'_>,
-    actor: &'static str,
+    actor: Actor,
     socket: &Socket,
     how: Shutdown,
 ) -> Result<io::Result<()>, LabError> {
@@ -296,7 +296,7 @@ pub fn shutdown(
 }
 
 /// close(fd).
-pub fn close(t: &mut Transcript<'_>, actor: &'static str, socket: Socket) -> Result<(), LabError> {
+pub fn close(t: &mut Transcript<'_>, actor: Actor, socket: Socket) -> Result<(), LabError> {
     let args = fd(&socket);
     t.call(
         actor,
@@ -307,8 +307,8 @@ pub fn close(t: &mut Transcript<'_>, actor: &'static str, socket: Socket) -> Res
             Ok(())
         },
         |()| "0".into(),
-    )?
-    .map_err(LabError::Output)
+    )
+    .need("close")
 }
 
 /// The socket's local address.
@@ -328,7 +328,7 @@ pub fn any_port(ipv6: bool) -> SocketAddr {
 /// poll([fd, events], timeout): the events that came, or 0 on timeout.
 pub fn poll(
     t: &mut Transcript<'_>,
-    actor: &'static str,
+    actor: Actor,
     socket: &Socket,
     events: nix::poll::PollFlags,
     timeout: std::time::Duration,
@@ -343,7 +343,7 @@ pub fn poll(
         format!("[{} {wanted}], {ms} ms", fd(socket)),
         || {
             let mut fds = [PollFd::new(socket.as_fd(), events)];
-            let n = nix::poll::poll(&mut fds, crate::echo::probe::poll_timeout(timeout))
+            let n = nix::poll::poll(&mut fds, crate::net::poll_timeout(timeout))
                 .map_err(io::Error::from)?;
             Ok(if n == 0 {
                 PollFlags::empty()
@@ -380,7 +380,7 @@ fn flag_names(flags: nix::poll::PollFlags) -> String {
 /// what connect() returned, and whether the attempt ended (POLLOUT) in time.
 pub fn connect_nonblocking(
     t: &mut Transcript<'_>,
-    actor: &'static str,
+    actor: Actor,
     socket: &Socket,
     address: SocketAddr,
     wait: std::time::Duration,
@@ -395,13 +395,13 @@ pub fn connect_nonblocking(
 
 /// A connected TCP pair on loopback: (listener, client, the server's side).
 pub fn tcp_pair(t: &mut Transcript<'_>) -> Result<(Socket, Socket, Socket), LabError> {
-    let listener = tcp(t, "server", false)?;
-    bind(t, "server", &listener, any_port(false)).need("bind")?;
-    listen(t, "server", &listener, 16)?;
+    let listener = tcp(t, Actor::Server, false)?;
+    bind(t, Actor::Server, &listener, any_port(false)).need("bind")?;
+    listen(t, Actor::Server, &listener, 16)?;
     let address = local(&listener).unwrap_or(any_port(false));
-    let client = tcp(t, "client", false)?;
-    connect(t, "client", &client, address).need("connect")?;
-    let (server, _) = accept(t, "server", &listener).need("accept")?;
+    let client = tcp(t, Actor::Client, false)?;
+    connect(t, Actor::Client, &client, address).need("connect")?;
+    let (server, _) = accept(t, Actor::Server, &listener).need("accept")?;
     Ok((listener, client, server))
 }
 
@@ -465,7 +465,7 @@ fn endpoint(endpoint: &crate::sockets::Endpoint) -> String {
 /// datagram's real size) and the bytes stored.
 pub fn recv_with(
     t: &mut Transcript<'_>,
-    actor: &'static str,
+    actor: Actor,
     socket: &Socket,
     len: usize,
     flags: nix::sys::socket::MsgFlags,

@@ -140,11 +140,43 @@ fn shares_prefix(a: &str, b: &str) -> bool {
     a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count() >= 3
 }
 
+/// Who makes a lab's call (JSON: the lowercase name, `server A` for the
+/// servers sharing a port).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Actor {
+    /// The listening side.
+    Server,
+    /// The connecting side.
+    Client,
+    /// Many connecting sockets at once.
+    Clients,
+    /// The side that reads a stream.
+    Reader,
+    /// The side that writes a stream.
+    Writer,
+    /// The side that sends datagrams.
+    Sender,
+    /// The side that receives datagrams.
+    Receiver,
+    /// The first of the servers sharing a port.
+    #[serde(rename = "server A")]
+    ServerA,
+    /// The second of the servers sharing a port.
+    #[serde(rename = "server B")]
+    ServerB,
+    /// A server that does not ask to share the port.
+    #[serde(rename = "server C")]
+    ServerC,
+    /// netdx itself, observing between the lab's calls.
+    Netdx,
+}
+
 /// One socket call, as it happened.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Step {
-    /// Who made it: `server`, `client`, `peer`, `netdx`.
-    pub actor: &'static str,
+    /// Who made it.
+    pub actor: Actor,
     /// The call: `bind`, `recv`, `setsockopt`.
     pub call: String,
     /// Its arguments, as strace would show them.
@@ -164,7 +196,7 @@ pub struct Step {
 
 impl Step {
     /// A step with nothing recorded about its outcome yet.
-    fn new(actor: &'static str, call: &str, args: String) -> Self {
+    fn new(actor: Actor, call: &str, args: String) -> Self {
         Step {
             actor,
             call: call.to_string(),
@@ -223,9 +255,10 @@ pub enum LabError {
         /// Why.
         source: io::Error,
     },
-    /// Printing or waiting for Enter failed.
+    /// Printing or waiting for Enter failed (only the observer's errors
+    /// map here, never a socket call's).
     #[error("writing output: {0}")]
-    Output(#[from] io::Error),
+    Output(io::Error),
 }
 
 /// Where steps go as they happen.
@@ -248,9 +281,9 @@ impl<'o> Transcript<'o> {
     }
 
     /// Hands the last step to the observer (once its note, if any, is attached).
-    fn flush(&mut self) -> io::Result<()> {
+    fn flush(&mut self) -> Result<(), LabError> {
         if let Some(step) = self.pending.take() {
-            (self.observer)(&step)?;
+            (self.observer)(&step).map_err(LabError::Output)?;
             self.steps.push(step);
         }
         Ok(())
@@ -259,7 +292,7 @@ impl<'o> Transcript<'o> {
     /// Makes a call and records it: `show` words a success.
     pub fn call<T>(
         &mut self,
-        actor: &'static str,
+        actor: Actor,
         call: &str,
         args: impl Into<String>,
         f: impl FnOnce() -> io::Result<T>,
@@ -289,7 +322,7 @@ impl<'o> Transcript<'o> {
     /// A call the lab cannot go on without: its failure ends the lab.
     pub fn must<T>(
         &mut self,
-        actor: &'static str,
+        actor: Actor,
         call: &str,
         args: impl Into<String>,
         f: impl FnOnce() -> io::Result<T>,
@@ -326,7 +359,7 @@ impl<'o> Transcript<'o> {
         self.flush()?;
         self.pending = Some(Step {
             result: Some(result.into()),
-            ..Step::new("netdx", call, args.into())
+            ..Step::new(Actor::Netdx, call, args.into())
         });
         Ok(())
     }

@@ -8,7 +8,7 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use super::calls;
-use super::{Conclusion, LabError, Transcript, duration_text};
+use super::{Actor, Conclusion, LabError, Transcript, duration_text};
 use crate::sockopt::Value;
 
 const ROUNDS: usize = 20;
@@ -19,9 +19,9 @@ const BODY: usize = 100;
 fn rounds(t: &mut Transcript<'_>, nodelay: bool) -> Result<(Duration, Vec<Duration>), LabError> {
     let (_listener, client, server) = calls::tcp_pair(t)?;
     if nodelay {
-        calls::setsockopt(t, "client", &client, "TCP_NODELAY", Value::Bool(true))?;
+        calls::setsockopt(t, Actor::Client, &client, "TCP_NODELAY", Value::Bool(true))?;
     } else {
-        let _ = calls::getsockopt(t, "client", &client, "TCP_NODELAY")?;
+        let _ = calls::getsockopt(t, Actor::Client, &client, "TCP_NODELAY")?;
         t.note("Nagle's algorithm is on by default");
     }
     // The server answers each request once all of it is in: one byte back.
@@ -45,12 +45,12 @@ fn rounds(t: &mut Transcript<'_>, nodelay: bool) -> Result<(Duration, Vec<Durati
     let mut times = Vec::with_capacity(ROUNDS);
     // The first round is shown call by call; the rest are timed only.
     let started = Instant::now();
-    let _ = calls::send(t, "client", &client, &header)?;
-    let _ = calls::send(t, "client", &client, &body)?;
+    let _ = calls::send(t, Actor::Client, &client, &header)?;
+    let _ = calls::send(t, Actor::Client, &client, &body)?;
     if !nodelay {
         t.note("Nagle holds this segment until the first one is acknowledged");
     }
-    let _ = calls::recv(t, "client", &client, 1)?;
+    let _ = calls::recv(t, Actor::Client, &client, 1)?;
     times.push(started.elapsed());
     for _ in 1..ROUNDS {
         let started = Instant::now();

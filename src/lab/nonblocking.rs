@@ -9,14 +9,14 @@ use std::time::Duration;
 use nix::poll::PollFlags;
 
 use super::calls::{self, fd};
-use super::{Conclusion, LabError, Transcript, failed_with};
+use super::{Actor, Conclusion, LabError, Transcript, failed_with};
 use crate::sockopt::Value;
 
 pub(super) fn run(t: &mut Transcript<'_>) -> Result<Conclusion, LabError> {
     let (listener, client, server) = calls::tcp_pair(t)?;
-    calls::setsockopt(t, "server", &server, "O_NONBLOCK", Value::Bool(true))?;
+    calls::setsockopt(t, Actor::Server, &server, "O_NONBLOCK", Value::Bool(true))?;
     t.note("O_NONBLOCK is a file status flag, set with fcntl(), not a socket option");
-    let empty = calls::recv(t, "server", &server, 100)?;
+    let empty = calls::recv(t, Actor::Server, &server, 100)?;
     let eagain = failed_with(&empty, libc::EAGAIN);
     if eagain {
         t.note("nothing to read: a blocking recv() would wait; this one fails at once with EAGAIN");
@@ -36,7 +36,7 @@ pub(super) fn run(t: &mut Transcript<'_>) -> Result<Conclusion, LabError> {
     )?;
     let ready = calls::poll(
         t,
-        "server",
+        Actor::Server,
         &server,
         PollFlags::POLLIN,
         Duration::from_secs(2),
@@ -44,13 +44,19 @@ pub(super) fn run(t: &mut Transcript<'_>) -> Result<Conclusion, LabError> {
     let woke = matches!(&ready, Ok(flags) if flags.contains(PollFlags::POLLIN));
     t.note("poll() sleeps until the socket is readable: no busy loop");
     let _ = helper.join();
-    let got = calls::recv(t, "server", &server, 100)?.unwrap_or_default();
+    let got = calls::recv(t, Actor::Server, &server, 100)?.unwrap_or_default();
 
     // A non-blocking connect to a listener.
     let address = calls::local(&listener).unwrap_or(calls::any_port(false));
-    let connecting = calls::tcp(t, "client", false)?;
-    calls::setsockopt(t, "client", &connecting, "O_NONBLOCK", Value::Bool(true))?;
-    let started = calls::connect(t, "client", &connecting, address)?;
+    let connecting = calls::tcp(t, Actor::Client, false)?;
+    calls::setsockopt(
+        t,
+        Actor::Client,
+        &connecting,
+        "O_NONBLOCK",
+        Value::Bool(true),
+    )?;
+    let started = calls::connect(t, Actor::Client, &connecting, address)?;
     let in_progress = failed_with(&started, libc::EINPROGRESS);
     t.note(if in_progress {
         "EINPROGRESS: the handshake has started; the call does not wait for it"
@@ -59,17 +65,17 @@ pub(super) fn run(t: &mut Transcript<'_>) -> Result<Conclusion, LabError> {
     });
     let _ = calls::poll(
         t,
-        "client",
+        Actor::Client,
         &connecting,
         PollFlags::POLLOUT,
         Duration::from_secs(2),
     )?;
-    let outcome = calls::getsockopt(t, "client", &connecting, "SO_ERROR")?;
+    let outcome = calls::getsockopt(t, Actor::Client, &connecting, "SO_ERROR")?;
     let connected = matches!(&outcome, Ok(value) if value.to_string().starts_with('0'));
     t.note("writable, and SO_ERROR 0: connected");
 
     // A non-blocking connect to a port nobody listens on.
-    let probe = calls::tcp(t, "client", false)?;
+    let probe = calls::tcp(t, Actor::Client, false)?;
     let closed_port = {
         let spare =
             std::net::TcpListener::bind("127.0.0.1:0").map_err(|source| LabError::Call {
@@ -79,11 +85,11 @@ pub(super) fn run(t: &mut Transcript<'_>) -> Result<Conclusion, LabError> {
         spare.local_addr().map_or(0, |a| a.port())
     };
     let nowhere = SocketAddr::from(([127, 0, 0, 1], closed_port));
-    let _ = calls::connect_nonblocking(t, "client", &probe, nowhere, Duration::from_secs(2))?;
+    let _ = calls::connect_nonblocking(t, Actor::Client, &probe, nowhere, Duration::from_secs(2))?;
     t.note(
         "poll() reports the socket ready too: ready means the attempt ended, not that it worked",
     );
-    let refused = calls::getsockopt(t, "client", &probe, "SO_ERROR")?;
+    let refused = calls::getsockopt(t, Actor::Client, &probe, "SO_ERROR")?;
     let refused_seen = matches!(&refused, Ok(value) if value.to_string().contains("ECONNREFUSED"));
     t.note("SO_ERROR says how it ended: ECONNREFUSED (and reading it clears it)");
     drop(client);

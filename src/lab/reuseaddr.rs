@@ -5,28 +5,34 @@
 use std::net::SocketAddr;
 
 use super::calls;
-use super::{Conclusion, LabError, Need, Transcript, failed_with};
+use super::{Actor, Conclusion, LabError, Need, Transcript, failed_with};
 use crate::sockopt::Value;
 
 /// Serves one connection and closes it from the server's side first, so
 /// the server's end of it lingers in TIME_WAIT. Returns the port.
 fn serve_and_close_first(t: &mut Transcript<'_>, reuse: bool) -> Result<(u16, bool), LabError> {
-    let listener = calls::tcp(t, "server", false)?;
+    let listener = calls::tcp(t, Actor::Server, false)?;
     if reuse {
-        calls::setsockopt(t, "server", &listener, "SO_REUSEADDR", Value::Bool(true))?;
+        calls::setsockopt(
+            t,
+            Actor::Server,
+            &listener,
+            "SO_REUSEADDR",
+            Value::Bool(true),
+        )?;
     }
     let address = calls::any_port(false);
-    calls::bind(t, "server", &listener, address).need("bind")?;
-    calls::listen(t, "server", &listener, 1)?;
+    calls::bind(t, Actor::Server, &listener, address).need("bind")?;
+    calls::listen(t, Actor::Server, &listener, 1)?;
     let port = calls::local(&listener).map_or(0, |a| a.port());
-    let client = calls::tcp(t, "client", false)?;
+    let client = calls::tcp(t, Actor::Client, false)?;
     let target = SocketAddr::from(([127, 0, 0, 1], port));
-    calls::connect(t, "client", &client, target).need("connect")?;
-    let (conn, _) = calls::accept(t, "server", &listener).need("accept")?;
-    calls::close(t, "server", conn)?;
+    calls::connect(t, Actor::Client, &client, target).need("connect")?;
+    let (conn, _) = calls::accept(t, Actor::Server, &listener).need("accept")?;
+    calls::close(t, Actor::Server, conn)?;
     t.note("the server closes first: its end of the connection will wait in TIME_WAIT");
-    calls::close(t, "client", client)?;
-    calls::close(t, "server", listener)?;
+    calls::close(t, Actor::Client, client)?;
+    calls::close(t, Actor::Server, listener)?;
     // Let the FIN/ACK exchange finish before looking.
     std::thread::sleep(std::time::Duration::from_millis(50));
     let sockets = calls::listing(t, port)?;
@@ -45,34 +51,34 @@ pub(super) fn run(t: &mut Transcript<'_>) -> Result<Conclusion, LabError> {
     // 1. A server that does not set SO_REUSEADDR, restarted.
     let (port, waiting) = serve_and_close_first(t, false)?;
     let address = SocketAddr::from(([127, 0, 0, 1], port));
-    let restarted = calls::tcp(t, "server", false)?;
-    let plain = calls::bind(t, "server", &restarted, address)?;
+    let restarted = calls::tcp(t, Actor::Server, false)?;
+    let plain = calls::bind(t, Actor::Server, &restarted, address)?;
     if failed_with(&plain, libc::EADDRINUSE) {
         t.note("the restarted server can't bind: the TIME_WAIT connection still uses the address");
     }
-    calls::close(t, "server", restarted)?;
-    let late = calls::tcp(t, "server", false)?;
-    calls::setsockopt(t, "server", &late, "SO_REUSEADDR", Value::Bool(true))?;
-    let late_bind = calls::bind(t, "server", &late, address)?;
+    calls::close(t, Actor::Server, restarted)?;
+    let late = calls::tcp(t, Actor::Server, false)?;
+    calls::setsockopt(t, Actor::Server, &late, "SO_REUSEADDR", Value::Bool(true))?;
+    let late_bind = calls::bind(t, Actor::Server, &late, address)?;
     t.note(if late_bind.is_ok() {
         "with SO_REUSEADDR set now, the bind succeeds"
     } else {
         "setting SO_REUSEADDR only now is not enough on Linux: the socket in TIME_WAIT did not have it"
     });
-    calls::close(t, "server", late)?;
+    calls::close(t, Actor::Server, late)?;
 
     // 2. The fix: the server sets SO_REUSEADDR from the start.
     let (port2, waiting2) = serve_and_close_first(t, true)?;
     let address2 = SocketAddr::from(([127, 0, 0, 1], port2));
-    let fixed = calls::tcp(t, "server", false)?;
-    calls::setsockopt(t, "server", &fixed, "SO_REUSEADDR", Value::Bool(true))?;
-    let fixed_bind = calls::bind(t, "server", &fixed, address2)?;
+    let fixed = calls::tcp(t, Actor::Server, false)?;
+    calls::setsockopt(t, Actor::Server, &fixed, "SO_REUSEADDR", Value::Bool(true))?;
+    let fixed_bind = calls::bind(t, Actor::Server, &fixed, address2)?;
     let fixed_listen = fixed_bind.is_ok();
     if fixed_listen {
-        calls::listen(t, "server", &fixed, 16)?;
+        calls::listen(t, Actor::Server, &fixed, 16)?;
         t.note("the restarted server is listening again while the old connection is still in TIME_WAIT");
     }
-    calls::close(t, "server", fixed)?;
+    calls::close(t, Actor::Server, fixed)?;
 
     let failed_first = failed_with(&plain, libc::EADDRINUSE);
     let as_expected = failed_first && fixed_listen;

@@ -7,14 +7,14 @@ use std::net::SocketAddr;
 use socket2::Socket;
 
 use super::calls::{self, fd};
-use super::{Conclusion, LabError, Transcript};
+use super::{Actor, Conclusion, LabError, Transcript};
 use crate::sockopt::Value;
 
 const CLIENTS: usize = 20;
 
 fn listener(
     t: &mut Transcript<'_>,
-    actor: &'static str,
+    actor: Actor,
     address: SocketAddr,
     reuse: bool,
 ) -> Result<(Socket, bool), LabError> {
@@ -30,7 +30,7 @@ fn listener(
 }
 
 /// Accepts every queued connection without waiting.
-fn drain(t: &mut Transcript<'_>, actor: &'static str, socket: &Socket) -> Result<usize, LabError> {
+fn drain(t: &mut Transcript<'_>, actor: Actor, socket: &Socket) -> Result<usize, LabError> {
     let accepted = t.call(
         actor,
         "accept",
@@ -52,19 +52,19 @@ fn drain(t: &mut Transcript<'_>, actor: &'static str, socket: &Socket) -> Result
 }
 
 pub(super) fn run(t: &mut Transcript<'_>) -> Result<Conclusion, LabError> {
-    let (a, _) = listener(t, "server A", calls::any_port(false), true)?;
+    let (a, _) = listener(t, Actor::ServerA, calls::any_port(false), true)?;
     let address = calls::local(&a).unwrap_or(calls::any_port(false));
-    let (plain, plain_bound) = listener(t, "server C", address, false)?;
+    let (plain, plain_bound) = listener(t, Actor::ServerC, address, false)?;
     if !plain_bound {
         t.note("a listener without SO_REUSEPORT can't join: every socket on the port must set it");
     }
-    calls::close(t, "server C", plain)?;
-    let (b, b_bound) = listener(t, "server B", address, true)?;
+    calls::close(t, Actor::ServerC, plain)?;
+    let (b, b_bound) = listener(t, Actor::ServerB, address, true)?;
     if b_bound {
         t.note("two listening sockets now share one port");
     }
     let clients = t.call(
-        "clients",
+        Actor::Clients,
         "connect",
         format!("{CLIENTS} sockets, {address}"),
         || {
@@ -78,8 +78,8 @@ pub(super) fn run(t: &mut Transcript<'_>) -> Result<Conclusion, LabError> {
         },
         |held| format!("{} connected", held.len()),
     )?;
-    let to_a = drain(t, "server A", &a)?;
-    let to_b = drain(t, "server B", &b)?;
+    let to_a = drain(t, Actor::ServerA, &a)?;
+    let to_b = drain(t, Actor::ServerB, &b)?;
     t.note(format!("the kernel put {to_a} connections on A and {to_b} on B, by a hash of each client's address and port"));
     drop(clients);
     let refused_plain = !plain_bound;

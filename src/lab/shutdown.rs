@@ -7,32 +7,32 @@ use std::net::Shutdown;
 use std::time::Duration;
 
 use super::calls;
-use super::{Conclusion, LabError, Transcript};
+use super::{Actor, Conclusion, LabError, Transcript};
 
 pub(super) fn run(t: &mut Transcript<'_>) -> Result<Conclusion, LabError> {
     // End of stream.
     let (_listener, client, server) = calls::tcp_pair(t)?;
-    calls::close(t, "client", client)?;
+    calls::close(t, Actor::Client, client)?;
     t.note("close() sends a FIN: the peer will read end of stream");
-    let eof = calls::recv(t, "server", &server, 100)?;
+    let eof = calls::recv(t, Actor::Server, &server, 100)?;
     let end_of_stream = matches!(&eof, Ok(data) if data.is_empty());
     t.note("recv() returns 0: end of stream, not an error — the peer has closed");
     drop(server);
 
     // Half-close: done sending, still reading.
     let (_listener, client, server) = calls::tcp_pair(t)?;
-    let _ = calls::send(t, "client", &client, b"request")?;
-    let _ = calls::shutdown(t, "client", &client, Shutdown::Write)?;
+    let _ = calls::send(t, Actor::Client, &client, b"request")?;
+    let _ = calls::shutdown(t, Actor::Client, &client, Shutdown::Write)?;
     t.note("SHUT_WR: \"I am done sending\"; the client can still read");
-    let request = calls::recv(t, "server", &server, 100)?.unwrap_or_default();
-    let eof_after = calls::recv(t, "server", &server, 100)?;
+    let request = calls::recv(t, Actor::Server, &server, 100)?.unwrap_or_default();
+    let eof_after = calls::recv(t, Actor::Server, &server, 100)?;
     let saw_end = matches!(&eof_after, Ok(data) if data.is_empty());
     t.note("the server reads the request, then end of stream: it knows the request is complete");
-    let _ = calls::send(t, "server", &server, b"response")?;
-    let response = calls::recv(t, "client", &client, 100)?.unwrap_or_default();
+    let _ = calls::send(t, Actor::Server, &server, b"response")?;
+    let response = calls::recv(t, Actor::Client, &client, 100)?.unwrap_or_default();
     let half_close = request == b"request" && saw_end && response == b"response";
     t.note("the half-closed client still receives the answer");
-    let after_shut = calls::send(t, "client", &client, b"more")?;
+    let after_shut = calls::send(t, Actor::Client, &client, b"more")?;
     let epipe_after_shut = super::failed_with(&after_shut, libc::EPIPE);
     t.note("sending after SHUT_WR fails with EPIPE");
     drop(client);
@@ -40,13 +40,13 @@ pub(super) fn run(t: &mut Transcript<'_>) -> Result<Conclusion, LabError> {
 
     // Writing to a peer that has closed.
     let (_listener, client, server) = calls::tcp_pair(t)?;
-    calls::close(t, "server", server)?;
-    let first = calls::send(t, "client", &client, b"hello?")?;
+    calls::close(t, Actor::Server, server)?;
+    let first = calls::send(t, Actor::Client, &client, b"hello?")?;
     t.note(
         "the local kernel accepts the data: the peer's kernel will answer it with a reset (RST)",
     );
     std::thread::sleep(Duration::from_millis(50));
-    let second = calls::send(t, "client", &client, b"anyone?")?;
+    let second = calls::send(t, Actor::Client, &client, b"anyone?")?;
     let broken = match &second {
         Err(err) => matches!(
             err.raw_os_error(),

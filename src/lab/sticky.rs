@@ -8,21 +8,21 @@ use std::time::Duration;
 use nix::sys::socket::MsgFlags;
 
 use super::calls;
-use super::{Conclusion, LabError, Transcript};
+use super::{Actor, Conclusion, LabError, Transcript};
 
 pub(super) fn run(t: &mut Transcript<'_>) -> Result<Conclusion, LabError> {
     let (_listener, client, server) = calls::tcp_pair(t)?;
 
     // The problem: two messages, one read.
-    let _ = calls::send(t, "client", &client, b"hello")?;
-    let _ = calls::send(t, "client", &client, b"world")?;
+    let _ = calls::send(t, Actor::Client, &client, b"hello")?;
+    let _ = calls::send(t, Actor::Client, &client, b"world")?;
     std::thread::sleep(Duration::from_millis(50));
     t.observe(
         "sleep",
         "50 ms",
         "the server reads only once both sends have arrived",
     )?;
-    let merged = calls::recv(t, "server", &server, 1024)?.unwrap_or_default();
+    let merged = calls::recv(t, Actor::Server, &server, 1024)?.unwrap_or_default();
     let stuck = merged == b"helloworld";
     t.note(if stuck {
         "two send() calls, one recv(): the stream kept the bytes and their order, not where one message ended"
@@ -31,11 +31,11 @@ pub(super) fn run(t: &mut Transcript<'_>) -> Result<Conclusion, LabError> {
     });
 
     // A small read takes part of a message.
-    let _ = calls::send(t, "client", &client, b"0123456789")?;
+    let _ = calls::send(t, Actor::Client, &client, b"0123456789")?;
     std::thread::sleep(Duration::from_millis(20));
-    let part = calls::recv(t, "server", &server, 4)?.unwrap_or_default();
+    let part = calls::recv(t, Actor::Server, &server, 4)?.unwrap_or_default();
     t.note("recv(4) returns 4 bytes of the 10 sent; the rest waits for the next recv()");
-    let rest = calls::recv(t, "server", &server, 1024)?.unwrap_or_default();
+    let rest = calls::recv(t, Actor::Server, &server, 1024)?.unwrap_or_default();
     let split = part == b"0123" && rest == b"456789";
 
     // Fix 1: a 4-byte big-endian length before each message.
@@ -43,18 +43,18 @@ pub(super) fn run(t: &mut Transcript<'_>) -> Result<Conclusion, LabError> {
     for message in [&b"hello"[..], &b"world"[..]] {
         let mut frame = (message.len() as u32).to_be_bytes().to_vec();
         frame.extend_from_slice(message);
-        let _ = calls::send(t, "client", &client, &frame)?;
+        let _ = calls::send(t, Actor::Client, &client, &frame)?;
     }
     std::thread::sleep(Duration::from_millis(20));
     for _ in 0..2 {
-        let header = calls::recv_with(t, "server", &server, 4, MsgFlags::MSG_WAITALL)?
+        let header = calls::recv_with(t, Actor::Server, &server, 4, MsgFlags::MSG_WAITALL)?
             .map(|(_, data)| data)
             .unwrap_or_default();
         let length = header
             .get(..4)
             .map_or(0, |h| u32::from_be_bytes([h[0], h[1], h[2], h[3]]) as usize);
         t.note(format!("the length prefix says {length} bytes follow"));
-        let body = calls::recv_with(t, "server", &server, length, MsgFlags::MSG_WAITALL)?
+        let body = calls::recv_with(t, Actor::Server, &server, length, MsgFlags::MSG_WAITALL)?
             .map(|(_, data)| data)
             .unwrap_or_default();
         frames.push(body);
@@ -67,12 +67,12 @@ pub(super) fn run(t: &mut Transcript<'_>) -> Result<Conclusion, LabError> {
     });
 
     // Fix 2: a delimiter, with a message split across two sends.
-    let _ = calls::send(t, "client", &client, b"hello\nwor")?;
-    let _ = calls::send(t, "client", &client, b"ld\n")?;
+    let _ = calls::send(t, Actor::Client, &client, b"hello\nwor")?;
+    let _ = calls::send(t, Actor::Client, &client, b"ld\n")?;
     std::thread::sleep(Duration::from_millis(20));
-    let mut buffer = calls::recv(t, "server", &server, 1024)?.unwrap_or_default();
+    let mut buffer = calls::recv(t, Actor::Server, &server, 1024)?.unwrap_or_default();
     if !buffer.ends_with(b"\n") {
-        buffer.extend(calls::recv(t, "server", &server, 1024)?.unwrap_or_default());
+        buffer.extend(calls::recv(t, Actor::Server, &server, 1024)?.unwrap_or_default());
     }
     let lines: Vec<&[u8]> = buffer
         .split(|&b| b == b'\n')

@@ -8,19 +8,19 @@ use std::time::Duration;
 use socket2::Socket;
 
 use super::calls;
-use super::{Conclusion, LabError, Need, Transcript, duration_text, failed_with};
+use super::{Actor, Conclusion, LabError, Need, Transcript, duration_text, failed_with};
 use crate::sockopt::Value;
 
 pub(super) fn run(t: &mut Transcript<'_>) -> Result<Conclusion, LabError> {
     let (_listener, _client, server) = calls::tcp_pair(t)?;
     calls::setsockopt(
         t,
-        "server",
+        Actor::Server,
         &server,
         "SO_RCVTIMEO",
         Value::Duration(Some(Duration::from_millis(500))),
     )?;
-    let waited = calls::recv(t, "server", &server, 100)?;
+    let waited = calls::recv(t, Actor::Server, &server, 100)?;
     let recv_time = t
         .last_elapsed()
         .map_or_else(String::new, |d| format!(" after {}", duration_text(d)));
@@ -28,34 +28,34 @@ pub(super) fn run(t: &mut Transcript<'_>) -> Result<Conclusion, LabError> {
     t.note("after 0.5 s with nothing to read, recv() gives up with EAGAIN — not ETIMEDOUT");
 
     // A listener that never accepts, with room for one connection.
-    let full = calls::tcp(t, "server", false)?;
+    let full = calls::tcp(t, Actor::Server, false)?;
     let address = calls::any_port(false);
-    calls::bind(t, "server", &full, address).need("bind")?;
-    calls::listen(t, "server", &full, 0)?;
+    calls::bind(t, Actor::Server, &full, address).need("bind")?;
+    calls::listen(t, Actor::Server, &full, 0)?;
     t.note("backlog 0: Linux queues one finished connection, and the server never accepts it");
     let target = calls::local(&full).unwrap_or(address);
-    let first = calls::tcp(t, "client", false)?;
-    let first_ok = calls::connect(t, "client", &first, target)?.is_ok();
+    let first = calls::tcp(t, Actor::Client, false)?;
+    let first_ok = calls::connect(t, Actor::Client, &first, target)?.is_ok();
     t.note(
         "the queue now holds one connection: it is full, and further SYNs are dropped unanswered",
     );
 
-    let second = calls::tcp(t, "client", false)?;
+    let second = calls::tcp(t, Actor::Client, false)?;
     calls::setsockopt(
         t,
-        "client",
+        Actor::Client,
         &second,
         "SO_SNDTIMEO",
         Value::Duration(Some(Duration::from_secs(1))),
     )?;
-    let bounded = calls::connect(t, "client", &second, target)?;
+    let bounded = calls::connect(t, Actor::Client, &second, target)?;
     let connect_timed_out =
         failed_with(&bounded, libc::EINPROGRESS) || failed_with(&bounded, libc::ETIMEDOUT);
     t.note("SO_SNDTIMEO bounds a blocking connect(): after 1 s it gives up (EINPROGRESS on Linux) while the SYN goes unanswered");
 
-    let third: Socket = calls::tcp(t, "client", false)?;
+    let third: Socket = calls::tcp(t, Actor::Client, false)?;
     let (_, ended) =
-        calls::connect_nonblocking(t, "client", &third, target, Duration::from_secs(1))?;
+        calls::connect_nonblocking(t, Actor::Client, &third, target, Duration::from_secs(1))?;
     let poll_timed_out = !ended;
     t.note("the portable way: a non-blocking connect and poll() with a timeout; 0 means no answer in time");
 

@@ -7,15 +7,21 @@ use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use socket2::Socket;
 
 use super::calls;
-use super::{Conclusion, LabError, Need, Transcript, failed_with};
+use super::{Actor, Conclusion, LabError, Need, Transcript, failed_with};
 use crate::sockopt::Value;
 
 fn listener(t: &mut Transcript<'_>, v6only: bool) -> Result<(Socket, u16), LabError> {
-    let socket = calls::tcp(t, "server", true)?;
-    calls::setsockopt(t, "server", &socket, "IPV6_V6ONLY", Value::Bool(v6only))?;
+    let socket = calls::tcp(t, Actor::Server, true)?;
+    calls::setsockopt(
+        t,
+        Actor::Server,
+        &socket,
+        "IPV6_V6ONLY",
+        Value::Bool(v6only),
+    )?;
     let any = SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), 0);
-    calls::bind(t, "server", &socket, any).need("bind")?;
-    calls::listen(t, "server", &socket, 4)?;
+    calls::bind(t, Actor::Server, &socket, any).need("bind")?;
+    calls::listen(t, Actor::Server, &socket, 4)?;
     let port = calls::local(&socket).map_or(0, |a| a.port());
     Ok((socket, port))
 }
@@ -23,10 +29,10 @@ fn listener(t: &mut Transcript<'_>, v6only: bool) -> Result<(Socket, u16), LabEr
 pub(super) fn run(t: &mut Transcript<'_>) -> Result<Conclusion, LabError> {
     let (dual, port) = listener(t, false)?;
     t.note("bound to [::] with IPV6_V6ONLY off: one socket for both families");
-    let client = calls::tcp(t, "client", false)?;
+    let client = calls::tcp(t, Actor::Client, false)?;
     let v4 = SocketAddr::from(([127, 0, 0, 1], port));
-    let _ = calls::connect(t, "client", &client, v4)?;
-    let accepted = calls::accept(t, "server", &dual)?;
+    let _ = calls::connect(t, Actor::Client, &client, v4)?;
+    let accepted = calls::accept(t, Actor::Server, &dual)?;
     let mapped = match &accepted {
         Ok((_, peer)) => match peer.ip() {
             IpAddr::V6(v6) => v6.to_ipv4_mapped().is_some(),
@@ -37,18 +43,18 @@ pub(super) fn run(t: &mut Transcript<'_>) -> Result<Conclusion, LabError> {
     t.note("the IPv4 client shows up as an IPv4-mapped IPv6 address, ::ffff:127.0.0.1");
 
     let (only, port2) = listener(t, true)?;
-    let client2 = calls::tcp(t, "client", false)?;
+    let client2 = calls::tcp(t, Actor::Client, false)?;
     let refused = calls::connect(
         t,
-        "client",
+        Actor::Client,
         &client2,
         SocketAddr::from(([127, 0, 0, 1], port2)),
     )?;
     let v4_refused = failed_with(&refused, libc::ECONNREFUSED);
     t.note("with IPV6_V6ONLY on, nothing listens on 127.0.0.1 for that port: refused");
-    let client3 = calls::tcp(t, "client", true)?;
+    let client3 = calls::tcp(t, Actor::Client, true)?;
     let v6 = SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), port2);
-    let v6_ok = calls::connect(t, "client", &client3, v6)?.is_ok();
+    let v6_ok = calls::connect(t, Actor::Client, &client3, v6)?.is_ok();
     t.note("IPv6 clients still connect");
     drop((dual, only, client, client3));
 

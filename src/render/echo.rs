@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::echo::Proto;
 use crate::echo::load::{Connections, Progress};
 use crate::echo::probe::{Observation, Report, Verdict};
-use crate::echo::serve::{Event, Totals};
+use crate::echo::serve::{Close, Event, Totals};
 use serde::Serialize;
 
 use crate::render::json;
@@ -28,11 +28,11 @@ pub fn event_line(event: &Event) -> String {
             bytes_in,
             bytes_out,
             duration_ms,
-            detail,
-            ..
+            close,
         } => format!(
-            "#{id} closed {peer} after {:.3} s: {bytes_in} bytes in, {bytes_out} out ({detail})",
-            duration_ms / 1000.0
+            "#{id} closed {peer} after {:.3} s: {bytes_in} bytes in, {bytes_out} out ({})",
+            duration_ms / 1000.0,
+            close_detail(close)
         ),
         Event::Rejected { peer, max_conns } => {
             format!("rejected {peer}: {max_conns} connections open (--max-conns)")
@@ -44,8 +44,32 @@ pub fn event_line(event: &Event) -> String {
         } => format!(
             "dropped a {bytes}-byte datagram from {peer}: over --max-datagram {max_datagram}"
         ),
-        Event::AcceptFailed { error } => format!("accept failed: {error}"),
+        Event::AcceptFailed { errno } => format!("accept failed: {}", errno_words(*errno)),
     }
+}
+
+/// Why a connection ended, in words.
+pub fn close_detail(close: &Close) -> String {
+    match close {
+        Close::PeerClosed => "peer closed".into(),
+        Close::PeerClosedMidFrame { have, want } => {
+            format!("peer closed mid-frame ({have} of {want} bytes)")
+        }
+        Close::IdleTimeout { limit } => format!("idle for {} s", limit.as_secs_f64()),
+        Close::FrameTooLarge { length, max } => {
+            format!("frame of {length} bytes is over --max-frame {max}")
+        }
+        Close::Reset => "connection reset by peer".into(),
+        Close::Error { errno } => errno_words(*errno),
+    }
+}
+
+/// An errno as the system words it (`Too many open files (EMFILE)`).
+fn errno_words(errno: i32) -> String {
+    if errno == 0 {
+        return "an error without an errno".into();
+    }
+    crate::sockopt::errno_text(&std::io::Error::from_raw_os_error(errno))
 }
 
 /// The totals printed when the server stops.
@@ -289,10 +313,23 @@ pub fn serve_json(
     })
 }
 
-/// One `--log json` line for an event.
+/// One `--log json` line for an event: its fields, plus the words for a
+/// close (`detail`) or an accept failure (`error`).
 pub fn event_json(event: &Event) -> String {
-    let mut line = serde_json::to_string(event)
-        .unwrap_or_else(|e| format!("{{\"event\":\"unprintable\",\"error\":\"{e}\"}}"));
+    let mut value = serde_json::to_value(event)
+        .unwrap_or_else(|e| serde_json::json!({"event": "unprintable", "error": e.to_string()}));
+    if let Some(fields) = value.as_object_mut() {
+        match event {
+            Event::Closed { close, .. } => {
+                fields.insert("detail".into(), close_detail(close).into());
+            }
+            Event::AcceptFailed { errno } => {
+                fields.insert("error".into(), errno_words(*errno).into());
+            }
+            _ => {}
+        }
+    }
+    let mut line = value.to_string();
     line.push('\n');
     line
 }
@@ -325,6 +362,70 @@ pub fn clear_progress() -> &'static str {
 mod tests {
     use super::*;
     use crate::echo::payload::Difference;
+
+    #[test]
+    fn close_events_keep_their_reason_codes_and_get_their_words_here() {
+        let peer: SocketAddr = "127.0.0.1:40000".parse().unwrap();
+        let closed = |close| Event::Closed {
+            id: 3,
+            peer,
+            bytes_in: 10,
+            bytes_out: 8,
+            duration_ms: 1.5,
+            close,
+        };
+        for (close, reason, detail) in [
+            (Close::PeerClosed, "peer_closed", "peer closed"),
+            (
+                Close::PeerClosedMidFrame { have: 5, want: 9 },
+                "peer_closed",
+                "peer closed mid-frame (5 of 9 bytes)",
+            ),
+            (
+                Close::IdleTimeout {
+                    limit: Duration::from_millis(1500),
+                },
+                "idle_timeout",
+                "idle for 1.5 s",
+            ),
+            (
+                Close::FrameTooLarge {
+                    length: 101,
+                    max: 100,
+                },
+                "frame_too_large",
+                "frame of 101 bytes is over --max-frame 100",
+            ),
+            (Close::Reset, "reset", "connection reset by peer"),
+        ] {
+            let json: serde_json::Value =
+                serde_json::from_str(&event_json(&closed(close))).unwrap();
+            assert_eq!(json["event"], "closed");
+            assert_eq!(json["reason"], reason, "{json}");
+            assert_eq!(json["detail"], detail, "{json}");
+            assert_eq!(json["bytes_in"], 10);
+            assert!(json.get("have").is_none() && json.get("limit").is_none());
+            assert!(event_line(&closed(close)).ends_with(&format!("({detail})")));
+        }
+        let error = Close::Error {
+            errno: libc::ETIMEDOUT,
+        };
+        let json: serde_json::Value = serde_json::from_str(&event_json(&closed(error))).unwrap();
+        assert_eq!(json["reason"], "error");
+        assert!(
+            json["detail"].as_str().unwrap().contains("timed out"),
+            "{json}"
+        );
+        let failed = Event::AcceptFailed {
+            errno: libc::EMFILE,
+        };
+        let json: serde_json::Value = serde_json::from_str(&event_json(&failed)).unwrap();
+        assert_eq!(json["event"], "accept_failed");
+        assert!(
+            json["error"].as_str().unwrap().contains("open files"),
+            "{json}"
+        );
+    }
 
     #[test]
     fn echo_lines_read_like_ping() {

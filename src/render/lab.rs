@@ -1,6 +1,6 @@
 //! The labs' views: the list, each call as it happens, and the ending.
 
-use crate::lab::{LABS, Report, Step};
+use crate::lab::{Actor, LABS, Report, Step};
 
 use super::{Output, Role, table};
 
@@ -33,6 +33,23 @@ pub fn header(name: &str, summary: &str) -> String {
     format!("lab {name}: {summary}\n\n")
 }
 
+/// Who made a call, as the transcript names them.
+fn actor_word(actor: Actor) -> &'static str {
+    match actor {
+        Actor::Server => "server",
+        Actor::Client => "client",
+        Actor::Clients => "clients",
+        Actor::Reader => "reader",
+        Actor::Writer => "writer",
+        Actor::Sender => "sender",
+        Actor::Receiver => "receiver",
+        Actor::ServerA => "server A",
+        Actor::ServerB => "server B",
+        Actor::ServerC => "server C",
+        Actor::Netdx => "netdx",
+    }
+}
+
 /// One call: `[server] bind(fd 3, 127.0.0.1:0) = 0`, its time when it
 /// waited noticeably, and its note on the next line.
 pub fn step(step: &Step, out: &Output) -> String {
@@ -52,8 +69,8 @@ pub fn step(step: &Step, out: &Output) -> String {
     } else {
         String::new()
     };
-    let actor = format!("[{}]", step.actor);
-    if step.actor == "netdx" {
+    let actor = format!("[{}]", actor_word(step.actor));
+    if step.actor == Actor::Netdx {
         // Something netdx observed or did between the lab's calls.
         let mut line = format!(
             "{:<10} {} {} → {}\n",
@@ -93,4 +110,29 @@ pub fn conclusion(report: &Report, out: &Output) -> String {
 /// `--json`: the whole transcript.
 pub fn json(report: &Report) -> String {
     super::json::document(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actors_are_worded_as_their_json_names() {
+        for actor in [
+            Actor::Server,
+            Actor::Client,
+            Actor::Clients,
+            Actor::Reader,
+            Actor::Writer,
+            Actor::Sender,
+            Actor::Receiver,
+            Actor::ServerA,
+            Actor::ServerB,
+            Actor::ServerC,
+            Actor::Netdx,
+        ] {
+            let json = serde_json::to_value(actor).unwrap();
+            assert_eq!(json.as_str(), Some(actor_word(actor)), "{actor:?}");
+        }
+    }
 }

@@ -530,7 +530,7 @@ mod tests {
     #[test]
     fn request_carries_the_bytecode_as_an_attribute() {
         let request = InetDiagRequest {
-            family: libc::AF_INET as u8,
+            family: Some(libc::AF_INET as u8),
             protocol: libc::IPPROTO_TCP as u8,
             extensions: 0,
             states: 1 << 10,
@@ -545,5 +545,25 @@ mod tests {
         assert_eq!(u16::from_ne_bytes([buf[56], buf[57]]), 12);
         assert_eq!(u16::from_ne_bytes([buf[58], buf[59]]), 1);
         assert_eq!(&buf[60..], &[11, 8, 12, 0, 0, 0, 0x50, 0]);
+    }
+
+    #[test]
+    fn a_both_families_tcp_request_is_the_original_tcpdiag_layout() {
+        let request = InetDiagRequest {
+            family: None,
+            protocol: libc::IPPROTO_TCP as u8,
+            extensions: EXT_INFO,
+            states: 1 << 10,
+            bytecode: vec![11, 8, 12, 0, 0, 0, 0x50, 0],
+        };
+        assert_eq!(request.message_type(), TCPDIAG_GETSOCK);
+        let mut buf = vec![0xff; request.buffer_len()];
+        request.serialize(&mut buf);
+        assert_eq!(buf.len(), 60 + 12);
+        assert_eq!(&buf[..4], &[0, 0, 0, EXT_INFO]);
+        assert!(buf[4..52].iter().all(|&b| b == 0), "socket id zeroed");
+        assert_eq!(u32::from_ne_bytes(buf[52..56].try_into().unwrap()), 1 << 10);
+        assert_eq!(u16::from_ne_bytes([buf[60], buf[61]]), 12);
+        assert_eq!(&buf[64..], &[11, 8, 12, 0, 0, 0, 0x50, 0]);
     }
 }

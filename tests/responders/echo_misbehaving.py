@@ -3,7 +3,7 @@
 
 usage: echo_misbehaving.py udp|tcp SIZE [--flip SEQS] [--drop SEQS]
                                         [--dup SEQS] [--late SEQS] [--delay S]
-                                        [--swap SEQ]
+                                        [--swap SEQ] [--flood]
 
 Listens on 127.0.0.1, a free port, and prints "ready PORT". Each netdx probe
 carries its sequence number in its first 8 bytes (little-endian); SEQS is a
@@ -14,6 +14,8 @@ comma-separated list of sequence numbers to treat specially:
   --dup    echo twice
   --late   echo after --delay seconds (default 0.5)
   --swap   hold this probe's echo until the next probe's echo is sent (UDP)
+  --flood  echo nothing: send bytes nobody asked for, as fast as they go
+           (TCP: on every connection; UDP: datagrams to whoever sent one)
 
 TCP reads messages of SIZE bytes from one connection and echoes them in
 order, so --late delays that echo and every one after it.
@@ -38,7 +40,22 @@ def mangle(data, seq, args):
     return [bytes(out)] * (2 if seq in args.dup else 1)
 
 
+def flood_udp(sock):
+    _, peer = sock.recvfrom(70000)
+    junk = bytes(range(256)) * 4
+    sock.setblocking(False)
+    while True:
+        try:
+            sock.sendto(junk, peer)
+        except BlockingIOError:
+            time.sleep(0)
+        except OSError:
+            pass
+
+
 def serve_udp(sock, args):
+    if args.flood:
+        flood_udp(sock)
     held = None
     while True:
         data, peer = sock.recvfrom(70000)
@@ -59,9 +76,23 @@ def serve_udp(sock, args):
             held = None
 
 
+def flood(conn):
+    junk = bytes(range(256)) * 256
+    try:
+        while True:
+            conn.sendall(junk)
+    except OSError:
+        pass
+    finally:
+        conn.close()
+
+
 def serve_tcp(listener, args):
     while True:
         conn, _ = listener.accept()
+        if args.flood:
+            threading.Thread(target=flood, args=(conn,), daemon=True).start()
+            continue
         buf = b""
         while True:
             chunk = conn.recv(65536)
@@ -88,6 +119,7 @@ def main():
     parser.add_argument("--late", type=seqs, default=set())
     parser.add_argument("--delay", type=float, default=0.5)
     parser.add_argument("--swap", type=int, default=-1)
+    parser.add_argument("--flood", action="store_true")
     args = parser.parse_args()
     if args.proto == "udp":
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

@@ -1,0 +1,26 @@
+//! `netdx lab` arguments.
+
+use clap::Args;
+
+pub(super) const LAB_EXAMPLES: &str = "\
+Examples:
+  netdx lab                      the labs, one line each
+  netdx lab reuseaddr            run one, narrating every socket call
+  netdx lab sticky --step        pause for Enter between calls
+  netdx lab nagle --json         the transcript as JSON
+
+Every lab runs on loopback with real sockets; its closing words come from what
+the kernel actually returned.
+Exit status: 0 when the kernel behaved as the lab expects, 1 when it did
+something else (the lab says what and why that can be), 2 on errors.";
+
+/// `netdx lab [NAME] [--step]`
+#[derive(Debug, Args)]
+pub struct LabArgs {
+    /// The lab to run; without one, the list
+    #[arg(value_name = "NAME")]
+    pub name: Option<String>,
+    /// Wait for Enter between calls (on a terminal)
+    #[arg(long)]
+    pub step: bool,
+}
