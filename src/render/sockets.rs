@@ -74,6 +74,40 @@ impl std::fmt::Display for Addr<'_> {
     }
 }
 
+/// Writes what [`Addr`] shows into `text`; a plain numeric IPv4 endpoint
+/// (most rows of a large table) is written without the formatting machinery.
+fn write_addr(
+    text: &mut String,
+    endpoint: &Endpoint,
+    proto: Proto,
+    interface: Option<&str>,
+    view: &SocketView<'_>,
+) {
+    if let Endpoint::Inet {
+        address: IpAddr::V4(v4),
+        port,
+    } = endpoint
+        && interface.is_none()
+        && view.hosts.is_none()
+        && view.services.is_none()
+    {
+        for (i, octet) in v4.octets().into_iter().enumerate() {
+            if i > 0 {
+                text.push('.');
+            }
+            table::push_decimal(text, u64::from(octet));
+        }
+        if *port == 0 {
+            text.push_str(":*");
+        } else {
+            text.push(':');
+            table::push_decimal(text, u64::from(*port));
+        }
+        return;
+    }
+    let _ = write!(text, "{}", Addr(endpoint, proto, interface, view));
+}
+
 fn endpoint(
     endpoint: &Endpoint,
     proto: Proto,
@@ -242,12 +276,12 @@ impl<'a> SocketTable<'a> {
     /// Adds one socket's row.
     pub fn add(&mut self, s: &Socket) {
         let (view, rows) = (self.view, &mut self.rows);
-        rows.push(netid(s));
-        rows.push(s.state.name());
-        rows.push(s.recv_q);
-        rows.push(s.send_q);
-        rows.push(Addr(&s.local, s.proto, s.interface.as_deref(), view));
-        rows.push(Addr(&s.peer, s.proto, None, view));
+        rows.push_str(netid(s));
+        rows.push_str(s.state.name());
+        rows.push_u64(u64::from(s.recv_q));
+        rows.push_u64(u64::from(s.send_q));
+        rows.push_with(|text| write_addr(text, &s.local, s.proto, s.interface.as_deref(), view));
+        rows.push_with(|text| write_addr(text, &s.peer, s.proto, None, view));
         if view.processes {
             rows.push(processes(s));
         }
@@ -398,6 +432,41 @@ pub fn routes(routes: &[Route], out: &Output) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_fast_numeric_endpoint_writes_what_the_display_writes() {
+        let view = SocketView {
+            processes: false,
+            extended: false,
+            timers: false,
+            tcp_info: false,
+            memory: false,
+            services: None,
+            hosts: None,
+        };
+        for (address, port) in [
+            ("127.0.0.1", 22u16),
+            ("0.0.0.0", 0),
+            ("255.255.255.255", 65535),
+            ("10.9.0.1", 8),
+            ("::1", 443),
+            ("fe80::1", 0),
+        ] {
+            let endpoint = Endpoint::Inet {
+                address: address.parse().unwrap(),
+                port,
+            };
+            let mut fast = String::new();
+            write_addr(&mut fast, &endpoint, Proto::Tcp, None, &view);
+            assert_eq!(fast, Addr(&endpoint, Proto::Tcp, None, &view).to_string());
+        }
+        let mut text = String::new();
+        for n in [0u64, 7, 10, 65535, u64::MAX] {
+            text.clear();
+            table::push_decimal(&mut text, n);
+            assert_eq!(text, n.to_string());
+        }
+    }
 
     #[test]
     fn timer_durations_read_like_ss() {
