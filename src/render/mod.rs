@@ -124,7 +124,9 @@ impl Output {
 /// This is the one escape netdx uses: tables, prompts and error lines all go
 /// through it.
 pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.chars().any(needs_escape) {
+    // Printable ASCII (most names, every address) needs no look at chars.
+    let plain = text.bytes().all(|b| (0x20..0x7f).contains(&b));
+    if plain || !text.chars().any(needs_escape) {
         return std::borrow::Cow::Borrowed(text);
     }
     let mut escaped = String::with_capacity(text.len() + 8);
