@@ -295,8 +295,10 @@ impl<N: EchoNetwork, C: Clock> Engine<'_, '_, N, C> {
         let Some(active) = self.active.get_mut(&index) else {
             return Ok(());
         };
-        let result = self.network.send(&active.target, seq, &self.plan.payload);
+        // Taken before the send, as the network's wall-clock stamp is: the
+        // monotonic time since then bounds every honest round trip from above.
         let sent_mono = self.clock.now();
+        let result = self.network.send(&active.target, seq, &self.plan.payload);
         active.attempts += 1;
         active.report.transmitted += 1;
         active.first_send.get_or_insert(sent_mono);

@@ -18,6 +18,9 @@ use crate::clock::{Clock, SimClock};
 use crate::net::ErrorOrigin;
 use crate::signals::Interrupts;
 
+/// How long a simulated sendto() takes.
+const SEND_COST: Duration = Duration::from_micros(3);
+
 /// What a scripted host does with one probe.
 #[derive(Debug, Clone)]
 enum Response {
@@ -77,8 +80,8 @@ impl SimNet {
         self.hosts.insert(address, (Box::new(script), 0));
     }
 
-    fn schedule(&mut self, after: Duration, family: usize, arrival: Arrival) {
-        let at = self.clock.elapsed() + after;
+    fn schedule(&mut self, sent: Duration, after: Duration, family: usize, arrival: Arrival) {
+        let at = sent + after;
         self.next_id += 1;
         self.pending.push(Reverse((at.as_nanos(), self.next_id)));
         self.arrivals.insert(self.next_id, (family, arrival));
@@ -125,6 +128,10 @@ impl EchoNetwork for SimNet {
     fn send(&mut self, target: &Target, seq: u16, payload: &[u8]) -> io::Result<SystemTime> {
         let (target, family) = (target.address, usize::from(target.address.is_ipv6()));
         let at = self.clock.wall();
+        // The syscall takes a while: replies are timed from before it, as
+        // the real socket's wall-clock stamp is.
+        let started = self.clock.elapsed();
+        self.clock.advance(SEND_COST);
         let Some((script, count)) = self.hosts.get_mut(&target) else {
             self.sent += 1;
             return Ok(at);
@@ -148,15 +155,18 @@ impl EchoNetwork for SimNet {
             };
             match response {
                 Response::SendFails(errno) => return Err(io::Error::from_raw_os_error(errno)),
-                Response::Reply { after } => self.schedule(after, family, reply(payload.to_vec())),
+                Response::Reply { after } => {
+                    self.schedule(started, after, family, reply(payload.to_vec()))
+                }
                 Response::Corrupt { after } => {
                     let mut data = payload.to_vec();
                     if let Some(first) = data.first_mut() {
                         *first ^= 0xff;
                     }
-                    self.schedule(after, family, reply(data));
+                    self.schedule(started, after, family, reply(data));
                 }
                 Response::Error { after, from, about } => self.schedule(
+                    started,
                     after,
                     family,
                     Arrival::Error(ProbeError {
