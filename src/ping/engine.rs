@@ -21,7 +21,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::echo::{EchoReply, ProbeError, round_trip};
 use super::network::EchoNetwork;
-use super::probes::ProbeTable;
+use super::probes::{Probe, ProbeTable};
 use super::stats::{Rtt, loss_percent};
 use super::target::Target;
 use super::{
@@ -292,6 +292,11 @@ impl<N: EchoNetwork, C: Clock> Engine<'_, '_, N, C> {
         self.next_seq = self.next_seq.wrapping_add(1);
         let token = self.next_token;
         self.next_token += 1;
+        // A probe 65,536 sends old still holding this sequence number is
+        // given up on now: its slot is needed, and nothing waits for ever.
+        if let Some(old) = self.live_probe(seq, None) {
+            self.time_out(seq, old, now)?;
+        }
         let Some(active) = self.active.get_mut(&index) else {
             return Ok(());
         };
@@ -623,31 +628,44 @@ impl<N: EchoNetwork, C: Clock> Engine<'_, '_, N, C> {
 
     fn expire(&mut self, now: Instant) -> Result<(), PingError> {
         while let Some(&(at, seq, token)) = self.expiry.front() {
+            // Answered probes leave the queue at once, so a flood that is
+            // answered keeps it short however long the timeout is.
+            let Some(probe) = self.live_probe(seq, Some(token)) else {
+                self.expiry.pop_front();
+                continue;
+            };
             if at > now {
                 break;
             }
             self.expiry.pop_front();
-            let Some(probe) = self.probes.get(seq) else {
-                continue;
-            };
-            if probe.token != token || probe.answered {
-                continue;
-            }
-            self.probes.mark_expired(seq);
-            let Some(active) = self.active.get_mut(&probe.target) else {
-                continue;
-            };
-            active.outstanding = active.outstanding.saturating_sub(1);
-            self.in_flight = self.in_flight.saturating_sub(1);
-            if let Mode::UntilAlive { retries } = self.plan.mode
-                && active.report.received == 0
-                && active.attempts <= u64::from(retries)
-            {
-                self.ready.push(Reverse((now, probe.target)));
-            }
-            self.check_done(probe.target)?;
+            self.time_out(seq, probe, now)?;
         }
         Ok(())
+    }
+
+    /// The probe in slot `seq` (with `token`, if given) while it still
+    /// waits for an answer.
+    fn live_probe(&self, seq: u16, token: Option<u64>) -> Option<Probe> {
+        self.probes.get(seq).filter(|probe| {
+            token.is_none_or(|t| probe.token == t) && !probe.answered && !probe.expired
+        })
+    }
+
+    /// Gives up on `probe`: lost, and retried if the mode wants it.
+    fn time_out(&mut self, seq: u16, probe: Probe, now: Instant) -> Result<(), PingError> {
+        self.probes.mark_expired(seq);
+        let Some(active) = self.active.get_mut(&probe.target) else {
+            return Ok(());
+        };
+        active.outstanding = active.outstanding.saturating_sub(1);
+        self.in_flight = self.in_flight.saturating_sub(1);
+        if let Mode::UntilAlive { retries } = self.plan.mode
+            && active.report.received == 0
+            && active.attempts <= u64::from(retries)
+        {
+            self.ready.push(Reverse((now, probe.target)));
+        }
+        self.check_done(probe.target)
     }
 
     /// Finishes the target if it has nothing left to send or wait for.

@@ -648,3 +648,29 @@ fn a_slash_16_sweep_keeps_only_the_targets_in_flight() {
     // about 500 are ever active at once, whatever the size of the sweep.
     assert!(seen.most_active <= 510, "{}", seen.most_active);
 }
+
+#[test]
+fn a_probe_lost_long_ago_is_given_up_on_when_its_sequence_comes_round_again() {
+    // Probe 1 is lost and the timeout is long; 65,536 probes later its
+    // sequence number is needed again, and it is counted lost there and
+    // then instead of being waited for (or kept) until its timeout.
+    let clock = SimClock::new();
+    let mut net = SimNet::new(&clock);
+    net.host(host(1), |_, n| {
+        if n == 0 {
+            return vec![];
+        }
+        vec![Response::Reply {
+            after: Duration::from_micros(50),
+        }]
+    });
+    let count = 70_000;
+    let plan = Plan {
+        timeout: Duration::from_secs(100),
+        ..one_host(count, 1, 100_000)
+    };
+    let (seen, took) = run(&plan, &mut net, &clock, vec![target(0, host(1))]);
+    let report = &seen.done[0];
+    assert_eq!((report.transmitted, report.received), (count, count - 1));
+    assert!(took < Duration::from_secs(71), "{took:?}");
+}
