@@ -10,6 +10,7 @@
 //! * [`cli`] declares the command line, [`error`] maps failures to one
 //!   `netdx: …` line and exit code 2.
 
+pub mod alloc;
 pub mod cli;
 pub mod cmd;
 pub mod echo;
