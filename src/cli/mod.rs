@@ -81,8 +81,10 @@ pub struct GlobalArgs {
     pub color: ColorChoice,
 }
 
-/// The subcommands.
+/// The subcommands. Each one's arguments are built only when it is the one
+/// invoked (`defer`): building all of them is most of a short command's CPU.
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum Command {
     /// Inspect interfaces: addresses, flags, MTU, MAC, counters (replaces ifconfig, ip addr, ip -s link)
     #[command(after_help = ifconfig::IFCONFIG_EXAMPLES)]

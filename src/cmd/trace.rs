@@ -47,21 +47,19 @@ pub fn run(args: &TraceArgs, out: &Output) -> Result<Outcome, Error> {
     }
     let numeric = args.numeric;
     let style = *out;
-    let mut names = Names::new();
+    let no_names = Names::new();
+    // One budget for the whole walk: a dead resolver delays it once, not per hop.
+    let mut lookups = crate::names::Reverse::new(crate::names::DEADLINE);
     let mut on_hop = |hop: &Hop| -> std::io::Result<()> {
         if !live {
             return Ok(());
         }
-        if !numeric {
-            let new: Vec<_> = hop
-                .probes
-                .iter()
-                .filter_map(|p| p.responder)
-                .filter(|a| !names.contains_key(a))
-                .collect();
-            names.extend(crate::names::reverse(new));
-        }
-        render::print(&view::hop(hop, &names, &style))
+        let names = if numeric {
+            &no_names
+        } else {
+            lookups.lookup(hop.probes.iter().filter_map(|p| p.responder))
+        };
+        render::print(&view::hop(hop, names, &style))
     };
     let report = trace::run(&request, sockets, &mut on_hop)?;
     if !live {
