@@ -15,7 +15,6 @@
 //! that needs none forbids it.
 #![deny(unsafe_code)]
 
-pub mod alloc;
 pub mod cli;
 pub mod clock;
 pub mod cmd;

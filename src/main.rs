@@ -8,10 +8,6 @@ use clap::Parser;
 use netdx::cli::Cli;
 use netdx::error::Outcome;
 
-/// Small blocks from dlmalloc, large ones from musl (src/alloc.rs says why).
-#[global_allocator]
-static ALLOCATOR: netdx::alloc::Allocator = netdx::alloc::Allocator;
-
 fn main() -> ExitCode {
     // A panic is a bug, but the user still gets one line and exit 2, not a backtrace.
     std::panic::set_hook(Box::new(|info| {
