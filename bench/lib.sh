@@ -4,7 +4,7 @@
 set -euo pipefail
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$BENCH_DIR/.." && pwd)
-NETDX=${NETDX:-$ROOT/target/x86_64-unknown-linux-musl/release/netdx}
+NETDX=${NETDX:-$ROOT/target/x86_64-unknown-linux-gnu/release/netdx}
 
 need() {
     local missing=()

@@ -38,7 +38,7 @@ row() { # label netdx_cmd anchor_cmd netdx_ms anchor_ms wall_target rss_target
     local netdx_rss anchor_rss
     netdx_rss=$(peak_rss_kb 5 ip netns exec "$NS" $2)
     anchor_rss=$(peak_rss_kb 5 ip netns exec "$NS" $3)
-    echo "| \`${2#$ROOT/target/x86_64-unknown-linux-musl/release/}\` vs \`$3\` | $4 ms | $5 ms | $(ratio "$4" "$5") ($6) | ${netdx_rss} / ${anchor_rss} KiB = $(ratio "$netdx_rss" "$anchor_rss") ($7) |"
+    echo "| \`${2#$ROOT/target/x86_64-unknown-linux-gnu/release/}\` vs \`$3\` | $4 ms | $5 ms | $(ratio "$4" "$5") ($6) | ${netdx_rss} / ${anchor_rss} KiB = $(ratio "$netdx_rss" "$anchor_rss") ($7) |"
 }
 
 echo "### netstat / port — $(date -u +%Y-%m-%d), $(nproc) cores, kernel $(uname -r)"
