@@ -45,6 +45,17 @@ for method in udp icmp tcp; do
         "$NETDX trace -n --$method -q 3 -w 5 $T" \
         "traceroute -n -N 16 -q 3 -w 5 $tr_flag $T"
 done
+T6=$CHAIN_TARGET_ADDR6
+for method in udp icmp tcp; do
+    case $method in
+        udp) tr_flag="" ;;
+        icmp) tr_flag="-I" ;;
+        tcp) tr_flag="-T" ;;
+    esac
+    bench_pair "IPv6, all hops answer, $method" "$RUNS" \
+        "$NETDX trace -n -6 --$method -q 3 -w 5 $T6" \
+        "traceroute -6 -n -N 16 -q 3 -w 5 $tr_flag $T6"
+done
 # mtr waits about a second per round by design: a few runs tell enough.
 bench_pair "all hops answer, report" 5 \
     "$NETDX trace -n -c 1 -q 1 $T" \
