@@ -369,7 +369,10 @@ fn values_setsockopt_would_truncate_or_misread_exit_2_naming_the_valid_form() {
             vec!["sockopt", "--set", "TCP_MAXSEG=99999999999999999999"],
             "out of range",
         ),
-        (vec!["sockopt", "--set", "SO_RCVBUF=3G"], "at most 2147483647 bytes"),
+        (
+            vec!["sockopt", "--set", "SO_RCVBUF=3G"],
+            "at most 2147483647 bytes",
+        ),
         (
             vec!["sockopt", "--set", "SO_LINGER=on"],
             "'on' needs the time: on,SECONDS",
