@@ -24,8 +24,7 @@ use super::payload::{self, Fill, Generator};
 use super::setup::{self, Failure, SocketOptions};
 use super::{EchoError, Framing, Proto};
 use crate::net::poll_timeout;
-use crate::ping::RttSummary;
-use crate::rtt::Rtt;
+use crate::rtt::{Rtt, RttSummary};
 use crate::signals::Interrupts;
 use crate::sockopt::{self, Reading};
 
