@@ -3,7 +3,7 @@
 use clap::Args;
 
 use super::values;
-use crate::ping::FamilyChoice;
+use crate::net::FamilyChoice;
 use crate::trace::{Method, Wait};
 
 pub(super) const TRACE_EXAMPLES: &str = "\

@@ -3,7 +3,7 @@
 use crate::cli::IcmpArgs;
 use crate::error::{Error, Outcome};
 use crate::icmp::{self, Event, MessageType, Request};
-use crate::ping::FamilyChoice;
+use crate::net::FamilyChoice;
 use crate::ping::session::payload;
 use crate::render::icmp as view;
 use crate::render::{self, Output};

@@ -10,7 +10,7 @@ use std::time::Duration;
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use super::{EchoError, Proto};
-pub use crate::ping::target::FamilyChoice;
+pub use crate::net::FamilyChoice;
 use crate::sockets::port::{PortQuery, PortSpec};
 use crate::sockets::{self, Families, PortRange, Protocols, state};
 use crate::sockopt::{self, Shape, SocketKind, Value};

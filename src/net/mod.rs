@@ -25,6 +25,38 @@ use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 pub use error::SocketError;
 pub use socket::{Datagram, ErrorOrigin, ProbeSocket, QueuedError, SocketKind};
 
+/// Which address family the user asked for (`-4` / `-6`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FamilyChoice {
+    /// Whatever the name resolves to first.
+    #[default]
+    Any,
+    /// IPv4 only.
+    V4,
+    /// IPv6 only.
+    V6,
+}
+
+impl FamilyChoice {
+    /// Whether `address` is of the family asked for.
+    pub fn admits(self, address: &IpAddr) -> bool {
+        match self {
+            FamilyChoice::Any => true,
+            FamilyChoice::V4 => address.is_ipv4(),
+            FamilyChoice::V6 => address.is_ipv6(),
+        }
+    }
+
+    /// The command-line flag that asked for it (`-4`, `-6`; empty for any).
+    pub fn flag(self) -> &'static str {
+        match self {
+            FamilyChoice::Any => "",
+            FamilyChoice::V4 => "-4",
+            FamilyChoice::V6 => "-6",
+        }
+    }
+}
+
 /// Room for the largest IP datagram (65535 bytes): a reply is never cut short.
 pub const LARGEST_DATAGRAM: usize = 65_536;
 

@@ -6,36 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, ToSocketAddrs};
 use std::str::FromStr;
 
 use super::PingError;
-
-/// Which address family the user asked for (`-4` / `-6`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum FamilyChoice {
-    /// Whatever the name resolves to first.
-    #[default]
-    Any,
-    /// IPv4 only.
-    V4,
-    /// IPv6 only.
-    V6,
-}
-
-impl FamilyChoice {
-    pub fn admits(self, address: &IpAddr) -> bool {
-        match self {
-            FamilyChoice::Any => true,
-            FamilyChoice::V4 => address.is_ipv4(),
-            FamilyChoice::V6 => address.is_ipv6(),
-        }
-    }
-
-    fn flag(self) -> &'static str {
-        match self {
-            FamilyChoice::Any => "",
-            FamilyChoice::V4 => "-4",
-            FamilyChoice::V6 => "-6",
-        }
-    }
-}
+pub use crate::net::FamilyChoice;
 
 /// A network in CIDR notation, e.g. `10.0.0.0/24` or `fd00::/120`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
