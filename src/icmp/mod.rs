@@ -10,7 +10,6 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
-use socket2::Protocol;
 
 use crate::net::{self, LARGEST_DATAGRAM, ProbeSocket, SocketError};
 use crate::wire::icmp::{v4, v6};
@@ -253,12 +252,7 @@ pub struct Session {
 /// Checks `request`, opens and configures the socket, drops privileges.
 pub fn open(request: &Request) -> Result<Session, IcmpError> {
     let probe = request.check()?;
-    let protocol = if probe.v6 {
-        Protocol::ICMPV6
-    } else {
-        Protocol::ICMPV4
-    };
-    let socket = ProbeSocket::raw(probe.v6, protocol, LARGEST_DATAGRAM, "icmp")?;
+    let socket = ProbeSocket::raw_icmp(probe.v6, LARGEST_DATAGRAM, "icmp")?;
     let source_address = if request.hdrincl {
         socket.set_header_included()?;
         match net::source_for(request.target) {

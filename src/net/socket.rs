@@ -144,6 +144,18 @@ impl ProbeSocket {
         }
     }
 
+    /// A raw ICMP (v4) or ICMPv6 socket (CAP_NET_RAW), for commands that
+    /// build their own messages; `command` names the netdx command in the
+    /// error that says so.
+    pub fn raw_icmp(
+        v6: bool,
+        largest: usize,
+        command: &'static str,
+    ) -> Result<ProbeSocket, SocketError> {
+        let (_, protocol) = family(v6, Protocol::ICMPV4, Protocol::ICMPV6);
+        Self::raw(v6, protocol, largest, command)
+    }
+
     /// A raw socket for `protocol` (CAP_NET_RAW); `command` names the netdx
     /// command in the error that says so.
     pub fn raw(
@@ -152,7 +164,7 @@ impl ProbeSocket {
         largest: usize,
         command: &'static str,
     ) -> Result<ProbeSocket, SocketError> {
-        let domain = if v6 { Domain::IPV6 } else { Domain::IPV4 };
+        let (domain, _) = family(v6, protocol, protocol);
         match Socket::new(domain, Type::RAW, Some(protocol)) {
             Ok(socket) => Self::configure(socket, SocketKind::Raw, v6, largest),
             Err(source) => Err(SocketError::NeedRaw {
