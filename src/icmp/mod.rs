@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::net::{self, LARGEST_DATAGRAM, ProbeSocket, SocketError};
 use crate::wire::icmp::{v4, v6};
 use crate::wire::ipv4::PROTO_ICMP;
-use crate::wire::{self, IcmpMessage, Ipv4Header, QuotedTransport, WireError, emit};
+use crate::wire::{self, IcmpMessage, Ipv4Header, QuotedTransport, emit};
 
 /// What to put in the type field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -186,8 +186,7 @@ impl Request {
     fn check(&self) -> Result<Probe, IcmpError> {
         let v6 = self.v6();
         let kind = match (self.message, v6) {
-            (MessageType::Echo, false) => v4::ECHO_REQUEST,
-            (MessageType::Echo, true) => v6::ECHO_REQUEST,
+            (MessageType::Echo, _) => wire::icmp::echo_request(v6),
             (MessageType::Timestamp, false) => v4::TIMESTAMP,
             (MessageType::Timestamp, true) => {
                 return Err(IcmpError::Unsupported(
@@ -291,6 +290,7 @@ pub fn run(
     } = session;
     let mut summary = Summary::default();
     let expected_reply = reply_type(probe.v6, probe.kind);
+    let ip_header = socket.delivers_ip_header();
     for n in 0..request.count {
         if n > 0 {
             std::thread::sleep(request.interval);
@@ -340,11 +340,7 @@ pub fn run(
             let Some(packet) = socket.recv_until(deadline).map_err(SocketError::Receive)? else {
                 break None;
             };
-            let decoded = if probe.v6 {
-                wire::icmp::parse_v6(packet.bytes).map(|icmp| (None, icmp))
-            } else {
-                wire::parse_ipv4_icmp(packet.bytes).map(|d| (Some(d.ip), d.icmp))
-            };
+            let decoded = wire::parse_delivered(packet.bytes, probe.v6, ip_header);
             // Nothing in a packet that fails its checks is trusted.
             let Ok((ip, icmp)) = decoded else {
                 summary.ignored += 1;
@@ -394,12 +390,7 @@ pub fn run(
 
 /// Decodes the message netdx is about to send (it must parse: it was built here).
 fn decode_own(message: &[u8], v6: bool) -> Result<IcmpMessage, IcmpError> {
-    let parsed: Result<IcmpMessage, WireError> = if v6 {
-        wire::icmp::parse_v6(message)
-    } else {
-        wire::icmp::parse_v4(message)
-    };
-    parsed.map_err(|err| {
+    wire::icmp::parse(message, v6).map_err(|err| {
         IcmpError::Unsupported(format!("the message as built does not parse: {err}"))
     })
 }

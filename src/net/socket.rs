@@ -51,6 +51,14 @@ pub enum SocketKind {
     Raw,
 }
 
+impl SocketKind {
+    /// Whether a socket of this kind delivers the IPv4 header in front of
+    /// the message (raw IPv4 sockets do; datagram and IPv6 sockets do not).
+    pub fn delivers_ip_header(self, v6: bool) -> bool {
+        self == SocketKind::Raw && !v6
+    }
+}
+
 /// One datagram read from a socket.
 #[derive(Debug)]
 pub struct Datagram<'a> {
@@ -216,6 +224,11 @@ impl ProbeSocket {
     /// IPv6 rather than IPv4.
     pub fn is_v6(&self) -> bool {
         self.v6
+    }
+
+    /// Whether what this socket delivers starts with an IPv4 header.
+    pub fn delivers_ip_header(&self) -> bool {
+        self.kind.delivers_ip_header(self.v6)
     }
 
     /// The socket, for options set directly with socket2.

@@ -140,14 +140,9 @@ impl TraceNetwork for Sockets {
     }
 
     fn recv(&mut self) -> Result<Option<Received>, TraceError> {
-        let v6 = self.flow.target.is_ipv6();
+        let (v6, ip_header) = (self.icmp.is_v6(), self.icmp.delivers_ip_header());
         while let Some(packet) = self.icmp.recv().map_err(SocketError::Receive)? {
-            let icmp = if v6 {
-                wire::icmp::parse_v6(packet.bytes)
-            } else {
-                wire::parse_ipv4_icmp(packet.bytes).map(|datagram| datagram.icmp)
-            };
-            if let Ok(icmp) = icmp
+            if let Ok((_, icmp)) = wire::parse_delivered(packet.bytes, v6, ip_header)
                 && let Some((id, answer)) = self.flow.match_icmp(packet.from, &icmp)
             {
                 return Ok(Some(Received {

@@ -62,6 +62,20 @@ pub mod v6 {
     pub const ECHO_REPLY: u8 = 129;
 }
 
+/// The echo request type of ICMP (`v6 == false`) or ICMPv6.
+pub fn echo_request(v6: bool) -> u8 {
+    if v6 {
+        v6::ECHO_REQUEST
+    } else {
+        v4::ECHO_REQUEST
+    }
+}
+
+/// The echo reply type of ICMP (`v6 == false`) or ICMPv6.
+pub fn echo_reply(v6: bool) -> u8 {
+    if v6 { v6::ECHO_REPLY } else { v4::ECHO_REPLY }
+}
+
 /// An ICMP or ICMPv6 message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct IcmpMessage {
@@ -160,6 +174,12 @@ impl IcmpMessage {
 fn hex<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
     let text: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     s.serialize_str(&text)
+}
+
+/// Parses an ICMP (`v6 == false`) or ICMPv6 message that starts at its
+/// own header.
+pub fn parse(bytes: &[u8], v6: bool) -> Result<IcmpMessage, WireError> {
+    if v6 { parse_v6(bytes) } else { parse_v4(bytes) }
 }
 
 /// Parses an ICMPv4 message and verifies its checksum.

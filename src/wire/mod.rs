@@ -100,6 +100,22 @@ pub fn parse_ipv4_icmp(bytes: &[u8]) -> Result<Ipv4Icmp, WireError> {
     Ok(Ipv4Icmp { ip, icmp })
 }
 
+/// Parses what an ICMP socket delivers: with `ip_header` (raw IPv4
+/// sockets) an IPv4 header and the ICMP message it carries, otherwise an
+/// ICMP or ICMPv6 message from its own header.
+pub fn parse_delivered(
+    bytes: &[u8],
+    v6: bool,
+    ip_header: bool,
+) -> Result<(Option<Ipv4Header>, IcmpMessage), WireError> {
+    if ip_header && !v6 {
+        let datagram = parse_ipv4_icmp(bytes)?;
+        Ok((Some(datagram.ip), datagram.icmp))
+    } else {
+        Ok((None, icmp::parse(bytes, v6)?))
+    }
+}
+
 #[cfg(test)]
 mod received_options {
     use super::*;
