@@ -270,7 +270,7 @@ fn probe(args: &ProbeArgs, out: &Output) -> Result<Outcome, Error> {
         view::summary(&report, None)
     };
     render::print(&text)?;
-    Ok(if report.received > 0 {
+    Ok(if report.counts.received > 0 {
         Outcome::Success
     } else {
         Outcome::Negative
@@ -330,7 +330,7 @@ fn load_run(
         view::summary(&report, Some(&connections))
     };
     render::print(&text)?;
-    Ok(if report.received > 0 {
+    Ok(if report.counts.received > 0 {
         Outcome::Success
     } else {
         Outcome::Negative
