@@ -12,7 +12,7 @@ pub mod error;
 pub mod socket;
 
 use std::io;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::BorrowedFd;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -60,12 +60,19 @@ impl FamilyChoice {
 /// Room for the largest IP datagram (65535 bytes): a reply is never cut short.
 pub const LARGEST_DATAGRAM: usize = 65_536;
 
+/// An IPv4 or IPv6 socket address as std's (None for other families).
+pub fn socket_addr_of(address: &SockaddrStorage) -> Option<SocketAddr> {
+    if let Some(v4) = address.as_sockaddr_in() {
+        return Some(SocketAddr::V4(SocketAddrV4::from(*v4)));
+    }
+    address
+        .as_sockaddr_in6()
+        .map(|v6| SocketAddr::V6(SocketAddrV6::from(*v6)))
+}
+
 /// The IP address of a socket address (None for other families).
 pub fn ip_of(address: &SockaddrStorage) -> Option<IpAddr> {
-    if let Some(v4) = address.as_sockaddr_in() {
-        return Some(IpAddr::V4(v4.ip()));
-    }
-    address.as_sockaddr_in6().map(|v6| IpAddr::V6(v6.ip()))
+    socket_addr_of(address).map(|address| address.ip())
 }
 
 /// A kernel timestamp (SO_TIMESTAMPNS) as wall-clock time.
