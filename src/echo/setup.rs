@@ -396,11 +396,8 @@ pub fn resolve(host: &str, port: u16, family: FamilyChoice) -> Result<SocketAddr
 }
 
 fn resolve_reason(err: &io::Error) -> String {
-    let text = err.to_string();
-    let text = text
-        .strip_prefix("failed to lookup address information: ")
-        .unwrap_or(&text);
-    format!("{text} (check the name, or give an address)")
+    let reason = crate::net::resolver_reason(err);
+    format!("{reason} (check the name, or give an address)")
 }
 
 /// Raises the open-files limit to its hard maximum, as servers holding

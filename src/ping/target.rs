@@ -182,7 +182,7 @@ pub fn resolve(host: &str, family: FamilyChoice) -> Result<(IpAddr, u32, bool), 
         .to_socket_addrs()
         .map_err(|err| PingError::Resolve {
             host: host.to_string(),
-            reason: resolver_reason(&err),
+            reason: crate::net::resolver_reason(&err),
         })?;
     let mut any = false;
     for address in addresses {
@@ -209,14 +209,6 @@ fn zone_index(zone: &str) -> Option<u32> {
         return Some(index);
     }
     nix::net::if_::if_nametoindex(zone).ok()
-}
-
-/// getaddrinfo's message without Rust's "failed to lookup address information:" prefix.
-fn resolver_reason(err: &std::io::Error) -> String {
-    let text = err.to_string();
-    text.strip_prefix("failed to lookup address information: ")
-        .unwrap_or(&text)
-        .to_string()
 }
 
 /// Yields every target of a run in order, resolving host names up front
