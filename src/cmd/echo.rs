@@ -154,11 +154,7 @@ fn serve(args: &ServeArgs, out: &Output) -> Result<Outcome, Error> {
 
 fn probe(args: &ProbeArgs, out: &Output) -> Result<Outcome, Error> {
     let proto = if args.udp { Proto::Udp } else { Proto::Tcp };
-    let family = match (args.ipv4, args.ipv6) {
-        (true, _) => FamilyChoice::V4,
-        (_, true) => FamilyChoice::V6,
-        _ => FamilyChoice::Any,
-    };
+    let family = FamilyChoice::from_flags(args.ipv4, args.ipv6);
     let target = setup::resolve(&args.target.host, args.target.port, family)?;
     if let Some(bind) = args.bind {
         if bind.is_ipv6() != target.is_ipv6() {

@@ -38,6 +38,15 @@ pub enum FamilyChoice {
 }
 
 impl FamilyChoice {
+    /// What `-4` / `-6` ask for (`-4` wins when both are given).
+    pub fn from_flags(ipv4: bool, ipv6: bool) -> FamilyChoice {
+        match (ipv4, ipv6) {
+            (true, _) => FamilyChoice::V4,
+            (_, true) => FamilyChoice::V6,
+            _ => FamilyChoice::Any,
+        }
+    }
+
     /// Whether `address` is of the family asked for.
     pub fn admits(self, address: &IpAddr) -> bool {
         match self {
@@ -149,6 +158,13 @@ mod tests {
             PollTimeout::from(3u8)
         );
         assert_eq!(poll_timeout(Duration::from_secs(1 << 40)), PollTimeout::MAX);
+    }
+
+    #[test]
+    fn dash_4_wins_over_dash_6_and_neither_means_any() {
+        assert_eq!(FamilyChoice::from_flags(true, true), FamilyChoice::V4);
+        assert_eq!(FamilyChoice::from_flags(false, true), FamilyChoice::V6);
+        assert_eq!(FamilyChoice::from_flags(false, false), FamilyChoice::Any);
     }
 
     #[test]
