@@ -159,7 +159,8 @@ fn reply_type(v6: bool, sent: u8) -> Option<u8> {
     match sent {
         v4::ECHO_REQUEST => Some(v4::ECHO_REPLY),
         v4::TIMESTAMP => Some(v4::TIMESTAMP_REPLY),
-        15 | 17 => Some(sent + 1),
+        // Information and address mask replies follow their requests.
+        v4::INFO_REQUEST | v4::ADDRESS_MASK_REQUEST => Some(sent + 1),
         _ => None,
     }
 }

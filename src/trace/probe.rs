@@ -80,9 +80,6 @@ const NUMBERS_V6: Numbers = Numbers {
     too_big: Some(v6::PACKET_TOO_BIG),
 };
 
-/// ICMPv6 destination unreachable: port unreachable.
-const V6_PORT_UNREACHABLE: u8 = 4;
-
 impl Flow {
     fn v6(&self) -> bool {
         self.target.is_ipv6()
@@ -199,7 +196,7 @@ impl Flow {
         let answer = if icmp.kind == numbers.time_exceeded {
             Answer::TimeExceeded
         } else if icmp.kind == numbers.unreachable && self.v6() {
-            if from_target && icmp.code == V6_PORT_UNREACHABLE {
+            if from_target && icmp.code == v6::PORT_UNREACHABLE {
                 Answer::Reached
             } else {
                 Answer::Unreachable(UnreachableKind::from_v6(icmp.code))
@@ -208,7 +205,11 @@ impl Flow {
             let reached = from_target
                 && matches!(
                     (self.method, icmp.code),
-                    (Method::Udp, 3) | (Method::Icmp | Method::Tcp, 2 | 3)
+                    (Method::Udp, v4::PORT_UNREACHABLE)
+                        | (
+                            Method::Icmp | Method::Tcp,
+                            v4::PROTOCOL_UNREACHABLE | v4::PORT_UNREACHABLE
+                        )
                 );
             if reached {
                 Answer::Reached
