@@ -194,7 +194,7 @@ pub struct PortHolder {
     /// Its user, when known.
     pub user: Option<String>,
     /// The state of its socket on the port (`LISTEN`).
-    pub state: &'static str,
+    pub state: state::State,
 }
 
 /// " by nginx (pid 10, user www, LISTEN) and 1 more; stop it (…)": the
@@ -210,7 +210,9 @@ impl std::fmt::Display for InUse {
             write!(
                 f,
                 " by {} (pid {}{user}, {})",
-                first.name, first.pid, first.state
+                first.name,
+                first.pid,
+                first.state.name()
             )?;
             if self.holders.len() > 1 {
                 write!(f, " and {} more", self.holders.len() - 1)?;
@@ -277,7 +279,7 @@ fn in_use(address: SocketAddr, proto: Proto, options: &SocketOptions) -> InUse {
                 name: holder.name.clone(),
                 pid: holder.pid,
                 user: holder.user.clone(),
-                state: socket.state.name(),
+                state: socket.state,
             })
         })
         .collect();
@@ -487,7 +489,7 @@ mod tests {
             name: "nginx".into(),
             pid: 10,
             user: Some("www".into()),
-            state: "LISTEN",
+            state: state::LISTEN,
         };
         let held = InUse {
             port: 80,
