@@ -35,6 +35,14 @@ pub enum Method {
     Tcp,
 }
 
+impl Method {
+    /// Where probes go when no port is given: 80 for TCP SYNs, traceroute's
+    /// 33434 for UDP (ICMP probes have no port).
+    pub fn default_port(self) -> u16 {
+        if self == Method::Tcp { 80 } else { 33_434 }
+    }
+}
+
 /// Bytes of UDP payload (traceroute's default 60-byte packets: 20 + 8 + 32).
 pub const UDP_PAYLOAD: usize = 32;
 /// Bytes of ICMP echo data (20 + 8 + 32 = 60, as traceroute -I sends).
