@@ -313,46 +313,40 @@ impl<N: EchoNetwork, C: Clock> Engine<'_, '_, N, C> {
         active.last_seq = Some((seq, token));
         self.last_send = Some(sent_mono);
         self.sent_since_read += 1;
-        match result {
-            Ok(sent_wall) => {
-                self.probes.insert(seq, token, index, sent_wall, sent_mono);
-                active.outstanding += 1;
-                self.in_flight += 1;
-                self.expiry
-                    .push_back((sent_mono + self.plan.timeout, seq, token));
-                let target = active.target.clone();
-                (self.observer)(Event::Sent {
-                    target: &target,
-                    seq,
-                })
-                .map_err(PingError::Output)?;
-            }
-            Err(err) if matches!(err.raw_os_error(), Some(libc::EAGAIN | libc::ENOBUFS)) => {
-                // The socket buffer or device queue is full: not sent, try again soon.
-                active.attempts -= 1;
-                active.report.transmitted -= 1;
-                self.ready.push(Reverse((now + FLOOD_IDLE_INTERVAL, index)));
-                return Ok(());
-            }
-            Err(err) => {
-                // A hard local error: counted as sent and lost (as iputils
-                // does) and reported; it times out like an unanswered probe,
-                // so fping-style retries and completion go on as usual.
-                self.probes
-                    .insert(seq, token, index, self.clock.wall(), sent_mono);
-                active.outstanding += 1;
-                self.in_flight += 1;
-                self.expiry
-                    .push_back((sent_mono + self.plan.timeout, seq, token));
-                let target = active.target.clone();
-                (self.observer)(Event::SendFailed {
-                    target: &target,
-                    seq,
-                    error: &err,
-                })
-                .map_err(PingError::Output)?;
-            }
+        if let Err(err) = &result
+            && matches!(err.raw_os_error(), Some(libc::EAGAIN | libc::ENOBUFS))
+        {
+            // The socket buffer or device queue is full: not sent, try again soon.
+            active.attempts -= 1;
+            active.report.transmitted -= 1;
+            self.ready.push(Reverse((now + FLOOD_IDLE_INTERVAL, index)));
+            return Ok(());
         }
+        // Sent, or a hard local error: that is counted as sent and lost (as
+        // iputils does) and reported; it times out like an unanswered probe,
+        // so fping-style retries and completion go on as usual.
+        let sent_wall = match &result {
+            Ok(at) => *at,
+            Err(_) => self.clock.wall(),
+        };
+        self.probes.insert(seq, token, index, sent_wall, sent_mono);
+        active.outstanding += 1;
+        self.in_flight += 1;
+        self.expiry
+            .push_back((sent_mono + self.plan.timeout, seq, token));
+        let target = active.target.clone();
+        let event = match &result {
+            Ok(_) => Event::Sent {
+                target: &target,
+                seq,
+            },
+            Err(error) => Event::SendFailed {
+                target: &target,
+                seq,
+                error,
+            },
+        };
+        (self.observer)(event).map_err(PingError::Output)?;
         self.schedule_next(index, now);
         self.check_done(index)
     }
