@@ -174,7 +174,7 @@ fn probe(args: &ProbeArgs, out: &Output) -> Result<Outcome, Error> {
             return Err(Error::Usage(format!(
                 "size {}: a UDP datagram carries at most {limit} bytes over {}",
                 args.size,
-                if target.is_ipv6() { "IPv6" } else { "IPv4" }
+                crate::net::family_name(target.is_ipv6())
             )));
         }
         if args.framing == FramingChoice::Length {

@@ -205,7 +205,7 @@ impl Request {
             return Err(IcmpError::Unsupported(format!(
                 "{} data bytes do not fit one {} datagram: at most {limit}",
                 self.payload.len(),
-                if v6 { "IPv6" } else { "IPv4" }
+                net::family_name(v6)
             )));
         }
         if v6 && self.bad_checksum {

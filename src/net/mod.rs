@@ -66,6 +66,11 @@ impl FamilyChoice {
     }
 }
 
+/// "IPv6" or "IPv4", as messages name a family.
+pub fn family_name(v6: bool) -> &'static str {
+    if v6 { "IPv6" } else { "IPv4" }
+}
+
 /// Room for the largest IP datagram (65535 bytes): a reply is never cut short.
 pub const LARGEST_DATAGRAM: usize = 65_536;
 

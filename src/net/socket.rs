@@ -144,7 +144,7 @@ impl ProbeSocket {
             Err(datagram) => match Socket::new(domain, Type::RAW, Some(protocol)) {
                 Ok(socket) => Self::configure(socket, SocketKind::Raw, v6, largest),
                 Err(raw) => Err(SocketError::NoIcmpSocket {
-                    family: if v6 { "IPv6" } else { "IPv4" },
+                    family: super::family_name(v6),
                     datagram,
                     raw,
                 }),
