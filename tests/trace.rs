@@ -64,6 +64,22 @@ fn every_method_shows_router_a_router_b_and_the_target_in_order() {
     }
 }
 
+/// (TTL, responder) of each line, which must all be traceroute hop lines
+/// with three round trips.
+fn hop_lines(lines: &[&str]) -> Vec<(String, String)> {
+    let hop =
+        regex::Regex::new(r"^ ?(\d)  (\S+)  \d+\.\d{3} ms  \d+\.\d{3} ms  \d+\.\d{3} ms$").unwrap();
+    lines
+        .iter()
+        .map(|line| {
+            let c = hop
+                .captures(line)
+                .unwrap_or_else(|| panic!("not a hop line: {line:?}"));
+            (c[1].to_string(), c[2].to_string())
+        })
+        .collect()
+}
+
 #[test]
 fn text_output_looks_like_traceroute() {
     require_root!();
@@ -76,17 +92,7 @@ fn text_output_looks_like_traceroute() {
         lines[0],
         "netdx trace to 10.9.12.2 (10.9.12.2), 30 hops max, udp probes to port 33434"
     );
-    let hop =
-        regex::Regex::new(r"^ ?(\d)  (\S+)  \d+\.\d{3} ms  \d+\.\d{3} ms  \d+\.\d{3} ms$").unwrap();
-    let seen: Vec<(String, String)> = lines[1..]
-        .iter()
-        .map(|line| {
-            let c = hop
-                .captures(line)
-                .unwrap_or_else(|| panic!("not a hop line: {line:?}"));
-            (c[1].to_string(), c[2].to_string())
-        })
-        .collect();
+    let seen = hop_lines(&lines[1..]);
     assert_eq!(
         seen,
         [
@@ -362,17 +368,7 @@ fn an_ipv6_literal_target_prints_traceroute_lines_without_asking_for_minus_6() {
         lines[0],
         "netdx trace to fd0c::2 (fd0c::2), 30 hops max, udp probes to port 33434"
     );
-    let hop =
-        regex::Regex::new(r"^ ?(\d)  (\S+)  \d+\.\d{3} ms  \d+\.\d{3} ms  \d+\.\d{3} ms$").unwrap();
-    let seen: Vec<(String, String)> = lines[1..]
-        .iter()
-        .map(|line| {
-            let c = hop
-                .captures(line)
-                .unwrap_or_else(|| panic!("not a hop line: {line:?}"));
-            (c[1].to_string(), c[2].to_string())
-        })
-        .collect();
+    let seen = hop_lines(&lines[1..]);
     assert_eq!(
         seen,
         [

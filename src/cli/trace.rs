@@ -3,7 +3,7 @@
 use clap::Args;
 
 use super::values;
-use crate::ping::FamilyChoice;
+use crate::net::FamilyChoice;
 use crate::trace::{Method, Wait};
 
 pub(super) const TRACE_EXAMPLES: &str = "\
@@ -81,11 +81,7 @@ pub struct TraceArgs {
 impl TraceArgs {
     /// The address family asked for (`-4`, `-6`, or whichever HOST has).
     pub fn family(&self) -> FamilyChoice {
-        match (self.ipv4, self.ipv6) {
-            (true, _) => FamilyChoice::V4,
-            (_, true) => FamilyChoice::V6,
-            _ => FamilyChoice::Any,
-        }
+        FamilyChoice::from_flags(self.ipv4, self.ipv6)
     }
 
     /// The probe method chosen.

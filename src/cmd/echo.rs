@@ -154,11 +154,7 @@ fn serve(args: &ServeArgs, out: &Output) -> Result<Outcome, Error> {
 
 fn probe(args: &ProbeArgs, out: &Output) -> Result<Outcome, Error> {
     let proto = if args.udp { Proto::Udp } else { Proto::Tcp };
-    let family = match (args.ipv4, args.ipv6) {
-        (true, _) => FamilyChoice::V4,
-        (_, true) => FamilyChoice::V6,
-        _ => FamilyChoice::Any,
-    };
+    let family = FamilyChoice::from_flags(args.ipv4, args.ipv6);
     let target = setup::resolve(&args.target.host, args.target.port, family)?;
     if let Some(bind) = args.bind {
         if bind.is_ipv6() != target.is_ipv6() {
@@ -178,7 +174,7 @@ fn probe(args: &ProbeArgs, out: &Output) -> Result<Outcome, Error> {
             return Err(Error::Usage(format!(
                 "size {}: a UDP datagram carries at most {limit} bytes over {}",
                 args.size,
-                if target.is_ipv6() { "IPv6" } else { "IPv4" }
+                crate::net::family_name(target.is_ipv6())
             )));
         }
         if args.framing == FramingChoice::Length {
@@ -270,7 +266,7 @@ fn probe(args: &ProbeArgs, out: &Output) -> Result<Outcome, Error> {
         view::summary(&report, None)
     };
     render::print(&text)?;
-    Ok(if report.received > 0 {
+    Ok(if report.counts.received > 0 {
         Outcome::Success
     } else {
         Outcome::Negative
@@ -330,7 +326,7 @@ fn load_run(
         view::summary(&report, Some(&connections))
     };
     render::print(&text)?;
-    Ok(if report.received > 0 {
+    Ok(if report.counts.received > 0 {
         Outcome::Success
     } else {
         Outcome::Negative

@@ -3,7 +3,7 @@
 use crate::cli::IcmpArgs;
 use crate::error::{Error, Outcome};
 use crate::icmp::{self, Event, MessageType, Request};
-use crate::ping::FamilyChoice;
+use crate::net::FamilyChoice;
 use crate::ping::session::payload;
 use crate::render::icmp as view;
 use crate::render::{self, Output};
@@ -13,13 +13,7 @@ const DEFAULT_SIZE: usize = 56;
 
 /// Builds, sends, decodes.
 pub fn run(args: &IcmpArgs, out: &Output) -> Result<Outcome, Error> {
-    let family = if args.ipv4 {
-        FamilyChoice::V4
-    } else if args.ipv6 {
-        FamilyChoice::V6
-    } else {
-        FamilyChoice::Any
-    };
+    let family = FamilyChoice::from_flags(args.ipv4, args.ipv6);
     let (target, _, _) = crate::ping::target::resolve(&args.host, family)?;
     let data = match (&args.payload, args.size) {
         (Some(bytes), _) => bytes.0.clone(),

@@ -12,11 +12,7 @@ use crate::signals::Interrupts;
 pub fn run(args: &PingArgs, out: &Output) -> Result<Outcome, Error> {
     let request = Request {
         targets: args.targets.clone(),
-        family: match (args.ipv4, args.ipv6) {
-            (true, _) => FamilyChoice::V4,
-            (_, true) => FamilyChoice::V6,
-            _ => FamilyChoice::Any,
-        },
+        family: FamilyChoice::from_flags(args.ipv4, args.ipv6),
         count: args.count,
         interval: args.interval,
         timeout: args.timeout,

@@ -77,7 +77,7 @@ pub fn run(args: &SockoptArgs, out: &Output) -> Result<Outcome, Error> {
 }
 
 fn family(address: SocketAddr) -> &'static str {
-    if address.is_ipv6() { "IPv6" } else { "IPv4" }
+    crate::net::family_name(address.is_ipv6())
 }
 
 fn explain_one(name: &str, out: &Output) -> Result<Outcome, Error> {

@@ -9,21 +9,14 @@ use crate::trace::{self, Hop, Method, Request};
 /// Walks the path.
 pub fn run(args: &TraceArgs, out: &Output) -> Result<Outcome, Error> {
     let (target, scope_id, _) = crate::ping::target::resolve(&args.host, args.family())?;
-    if args.first_ttl > args.max_hops {
-        return Err(Error::Usage(format!(
-            "first TTL {} is beyond the last ({}); lower -f or raise -m",
-            args.first_ttl, args.max_hops
-        )));
-    }
+    trace::check_ttls(args.first_ttl, args.max_hops)?;
     let method = args.method();
     if method == Method::Icmp && args.port.is_some() {
         return Err(Error::Usage(
             "-p sets a UDP or TCP port; ICMP probes have none".into(),
         ));
     }
-    let port = args
-        .port
-        .unwrap_or(if method == Method::Tcp { 80 } else { 33_434 });
+    let port = args.port.unwrap_or(method.default_port());
     let rounds = args
         .count
         .map_or(1, |c| u32::try_from(c).unwrap_or(u32::MAX));

@@ -19,7 +19,7 @@ use serde::Serialize;
 use socket2::{SockAddr, Socket};
 
 use super::payload::{self, Fill, Generator};
-use super::probe::{Report, Throughput};
+use super::probe::{Counts, Report, Throughput};
 use super::setup::{self, Failure, SocketOptions};
 use super::{EchoError, Framing, Proto};
 use crate::net::poll_timeout;
@@ -212,15 +212,17 @@ pub fn run(
         target: config.target,
         proto: config.proto,
         size: config.size,
-        transmitted: all.transmitted,
-        received: all.received,
-        lost: all.lost,
-        corrupted: all.corrupted,
-        duplicated: 0,
-        reordered: 0,
-        late: all.late,
-        errors: all.errors,
-        stray: all.stray,
+        counts: Counts {
+            transmitted: all.transmitted,
+            received: all.received,
+            lost: all.lost,
+            corrupted: all.corrupted,
+            duplicated: 0,
+            reordered: 0,
+            late: all.late,
+            errors: all.errors,
+            stray: all.stray,
+        },
         elapsed_ms: (seconds * 1e6).round() / 1000.0,
         rtt_ms: all.latency.summary(),
         throughput: Some(Throughput {

@@ -19,13 +19,12 @@ use serde::Serialize;
 use socket2::Socket;
 
 use super::matcher::Matcher;
-pub use super::matcher::{Observation, Outcome, Record, Verdict};
+pub use super::matcher::{Counts, Observation, Outcome, Record, Verdict};
 use super::payload::{self, Fill, Generator};
 use super::setup::{self, Failure, SocketOptions};
 use super::{EchoError, Framing, Proto};
 use crate::net::poll_timeout;
-use crate::ping::RttSummary;
-use crate::rtt::Rtt;
+use crate::rtt::{Rtt, RttSummary};
 use crate::signals::Interrupts;
 use crate::sockopt::{self, Reading};
 
@@ -81,24 +80,10 @@ pub struct Report {
     pub proto: Proto,
     /// Payload bytes per probe.
     pub size: usize,
-    /// Probes sent.
-    pub transmitted: u64,
-    /// Good echoes: byte-identical and in time.
-    pub received: u64,
-    /// Probes with no echo at all.
-    pub lost: u64,
-    /// Echoes that differed from the probe.
-    pub corrupted: u64,
-    /// Extra echoes of a probe already answered.
-    pub duplicated: u64,
-    /// In-time echoes that came after a later probe's (late ones count as late).
-    pub reordered: u64,
-    /// Byte-identical echoes that came after the timeout.
-    pub late: u64,
-    /// Connection failures (refused, reset, closed); their probes count as lost.
-    pub errors: u64,
-    /// Datagrams that matched no probe.
-    pub stray: u64,
+    /// What the probes came to (flattened: `--json` has always listed
+    /// the counts beside the target).
+    #[serde(flatten)]
+    pub counts: Counts,
     /// Wall time of the run.
     pub elapsed_ms: f64,
     /// Round trips of good echoes; `null` when there were none.
@@ -256,15 +241,7 @@ impl Session {
             target: self.config.target,
             proto: self.config.proto,
             size: self.config.size,
-            transmitted: counts.transmitted,
-            received: counts.received,
-            lost: counts.lost,
-            corrupted: counts.corrupted,
-            duplicated: counts.duplicated,
-            reordered: counts.reordered,
-            late: counts.late,
-            errors: counts.errors,
-            stray: counts.stray,
+            counts,
             elapsed_ms: (elapsed.as_secs_f64() * 1e6).round() / 1000.0,
             rtt_ms: latency.summary(),
             throughput,

@@ -12,7 +12,7 @@
 use std::cell::RefCell;
 use std::future::Future;
 use std::io::{self, IoSliceMut};
-use std::net::{SocketAddr, SocketAddrV4, SocketAddrV6};
+use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -30,6 +30,7 @@ use tokio::net::TcpStream;
 use super::framer::{FrameTooLarge, Framer};
 use super::setup::{self, SocketOptions};
 use super::{EchoError, Framing, Proto};
+use crate::net;
 use crate::sockopt::{self, Reading};
 
 /// How much one read takes from a connection.
@@ -692,16 +693,8 @@ fn receive(
     let message =
         recvmsg::<SockaddrStorage>(socket.as_raw_fd(), &mut iov, None, MsgFlags::MSG_TRUNC)
             .map_err(|errno| io::Error::from_raw_os_error(errno as i32))?;
-    let peer = message.address.and_then(|address| socket_address(&address));
+    let peer = message
+        .address
+        .and_then(|address| net::socket_addr_of(&address));
     Ok(peer.map(|peer| (message.bytes, peer)))
-}
-
-fn socket_address(address: &SockaddrStorage) -> Option<SocketAddr> {
-    if let Some(v4) = address.as_sockaddr_in() {
-        return Some(SocketAddr::V4(SocketAddrV4::from(*v4)));
-    }
-    if let Some(v6) = address.as_sockaddr_in6() {
-        return Some(SocketAddr::V6(SocketAddrV6::from(*v6)));
-    }
-    None
 }

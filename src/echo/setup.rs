@@ -10,7 +10,7 @@ use std::time::Duration;
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use super::{EchoError, Proto};
-pub use crate::ping::target::FamilyChoice;
+pub use crate::net::FamilyChoice;
 use crate::sockets::port::{PortQuery, PortSpec};
 use crate::sockets::{self, Families, PortRange, Protocols, state};
 use crate::sockopt::{self, Shape, SocketKind, Value};
@@ -194,7 +194,7 @@ pub struct PortHolder {
     /// Its user, when known.
     pub user: Option<String>,
     /// The state of its socket on the port (`LISTEN`).
-    pub state: &'static str,
+    pub state: state::State,
 }
 
 /// " by nginx (pid 10, user www, LISTEN) and 1 more; stop it (…)": the
@@ -210,7 +210,9 @@ impl std::fmt::Display for InUse {
             write!(
                 f,
                 " by {} (pid {}{user}, {})",
-                first.name, first.pid, first.state
+                first.name,
+                first.pid,
+                first.state.name()
             )?;
             if self.holders.len() > 1 {
                 write!(f, " and {} more", self.holders.len() - 1)?;
@@ -277,7 +279,7 @@ fn in_use(address: SocketAddr, proto: Proto, options: &SocketOptions) -> InUse {
                 name: holder.name.clone(),
                 pid: holder.pid,
                 user: holder.user.clone(),
-                state: socket.state.name(),
+                state: socket.state,
             })
         })
         .collect();
@@ -396,11 +398,8 @@ pub fn resolve(host: &str, port: u16, family: FamilyChoice) -> Result<SocketAddr
 }
 
 fn resolve_reason(err: &io::Error) -> String {
-    let text = err.to_string();
-    let text = text
-        .strip_prefix("failed to lookup address information: ")
-        .unwrap_or(&text);
-    format!("{text} (check the name, or give an address)")
+    let reason = crate::net::resolver_reason(err);
+    format!("{reason} (check the name, or give an address)")
 }
 
 /// Raises the open-files limit to its hard maximum, as servers holding
@@ -490,7 +489,7 @@ mod tests {
             name: "nginx".into(),
             pid: 10,
             user: Some("www".into()),
-            state: "LISTEN",
+            state: state::LISTEN,
         };
         let held = InUse {
             port: 80,

@@ -10,12 +10,11 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
-use socket2::Protocol;
 
 use crate::net::{self, LARGEST_DATAGRAM, ProbeSocket, SocketError};
 use crate::wire::icmp::{v4, v6};
 use crate::wire::ipv4::PROTO_ICMP;
-use crate::wire::{self, IcmpMessage, Ipv4Header, QuotedTransport, WireError, emit};
+use crate::wire::{self, IcmpMessage, Ipv4Header, QuotedTransport, emit};
 
 /// What to put in the type field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -160,7 +159,8 @@ fn reply_type(v6: bool, sent: u8) -> Option<u8> {
     match sent {
         v4::ECHO_REQUEST => Some(v4::ECHO_REPLY),
         v4::TIMESTAMP => Some(v4::TIMESTAMP_REPLY),
-        15 | 17 => Some(sent + 1),
+        // Information and address mask replies follow their requests.
+        v4::INFO_REQUEST | v4::ADDRESS_MASK_REQUEST => Some(sent + 1),
         _ => None,
     }
 }
@@ -187,8 +187,7 @@ impl Request {
     fn check(&self) -> Result<Probe, IcmpError> {
         let v6 = self.v6();
         let kind = match (self.message, v6) {
-            (MessageType::Echo, false) => v4::ECHO_REQUEST,
-            (MessageType::Echo, true) => v6::ECHO_REQUEST,
+            (MessageType::Echo, _) => wire::icmp::echo_request(v6),
             (MessageType::Timestamp, false) => v4::TIMESTAMP,
             (MessageType::Timestamp, true) => {
                 return Err(IcmpError::Unsupported(
@@ -206,7 +205,7 @@ impl Request {
             return Err(IcmpError::Unsupported(format!(
                 "{} data bytes do not fit one {} datagram: at most {limit}",
                 self.payload.len(),
-                if v6 { "IPv6" } else { "IPv4" }
+                net::family_name(v6)
             )));
         }
         if v6 && self.bad_checksum {
@@ -253,12 +252,7 @@ pub struct Session {
 /// Checks `request`, opens and configures the socket, drops privileges.
 pub fn open(request: &Request) -> Result<Session, IcmpError> {
     let probe = request.check()?;
-    let protocol = if probe.v6 {
-        Protocol::ICMPV6
-    } else {
-        Protocol::ICMPV4
-    };
-    let socket = ProbeSocket::raw(probe.v6, protocol, LARGEST_DATAGRAM, "icmp")?;
+    let socket = ProbeSocket::raw_icmp(probe.v6, LARGEST_DATAGRAM, "icmp")?;
     let source_address = if request.hdrincl {
         socket.set_header_included()?;
         match net::source_for(request.target) {
@@ -297,6 +291,7 @@ pub fn run(
     } = session;
     let mut summary = Summary::default();
     let expected_reply = reply_type(probe.v6, probe.kind);
+    let ip_header = socket.delivers_ip_header();
     for n in 0..request.count {
         if n > 0 {
             std::thread::sleep(request.interval);
@@ -346,11 +341,7 @@ pub fn run(
             let Some(packet) = socket.recv_until(deadline).map_err(SocketError::Receive)? else {
                 break None;
             };
-            let decoded = if probe.v6 {
-                wire::icmp::parse_v6(packet.bytes).map(|icmp| (None, icmp))
-            } else {
-                wire::parse_ipv4_icmp(packet.bytes).map(|d| (Some(d.ip), d.icmp))
-            };
+            let decoded = wire::parse_delivered(packet.bytes, probe.v6, ip_header);
             // Nothing in a packet that fails its checks is trusted.
             let Ok((ip, icmp)) = decoded else {
                 summary.ignored += 1;
@@ -400,12 +391,7 @@ pub fn run(
 
 /// Decodes the message netdx is about to send (it must parse: it was built here).
 fn decode_own(message: &[u8], v6: bool) -> Result<IcmpMessage, IcmpError> {
-    let parsed: Result<IcmpMessage, WireError> = if v6 {
-        wire::icmp::parse_v6(message)
-    } else {
-        wire::icmp::parse_v4(message)
-    };
-    parsed.map_err(|err| {
+    wire::icmp::parse(message, v6).map_err(|err| {
         IcmpError::Unsupported(format!("the message as built does not parse: {err}"))
     })
 }

@@ -12,7 +12,7 @@ pub mod error;
 pub mod socket;
 
 use std::io;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::BorrowedFd;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -25,15 +25,68 @@ use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 pub use error::SocketError;
 pub use socket::{Datagram, ErrorOrigin, ProbeSocket, QueuedError, SocketKind};
 
+/// Which address family the user asked for (`-4` / `-6`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FamilyChoice {
+    /// Whatever the name resolves to first.
+    #[default]
+    Any,
+    /// IPv4 only.
+    V4,
+    /// IPv6 only.
+    V6,
+}
+
+impl FamilyChoice {
+    /// What `-4` / `-6` ask for (`-4` wins when both are given).
+    pub fn from_flags(ipv4: bool, ipv6: bool) -> FamilyChoice {
+        match (ipv4, ipv6) {
+            (true, _) => FamilyChoice::V4,
+            (_, true) => FamilyChoice::V6,
+            _ => FamilyChoice::Any,
+        }
+    }
+
+    /// Whether `address` is of the family asked for.
+    pub fn admits(self, address: &IpAddr) -> bool {
+        match self {
+            FamilyChoice::Any => true,
+            FamilyChoice::V4 => address.is_ipv4(),
+            FamilyChoice::V6 => address.is_ipv6(),
+        }
+    }
+
+    /// The command-line flag that asked for it (`-4`, `-6`; empty for any).
+    pub fn flag(self) -> &'static str {
+        match self {
+            FamilyChoice::Any => "",
+            FamilyChoice::V4 => "-4",
+            FamilyChoice::V6 => "-6",
+        }
+    }
+}
+
+/// "IPv6" or "IPv4", as messages name a family.
+pub fn family_name(v6: bool) -> &'static str {
+    if v6 { "IPv6" } else { "IPv4" }
+}
+
 /// Room for the largest IP datagram (65535 bytes): a reply is never cut short.
 pub const LARGEST_DATAGRAM: usize = 65_536;
 
+/// An IPv4 or IPv6 socket address as std's (None for other families).
+pub fn socket_addr_of(address: &SockaddrStorage) -> Option<SocketAddr> {
+    if let Some(v4) = address.as_sockaddr_in() {
+        return Some(SocketAddr::V4(SocketAddrV4::from(*v4)));
+    }
+    address
+        .as_sockaddr_in6()
+        .map(|v6| SocketAddr::V6(SocketAddrV6::from(*v6)))
+}
+
 /// The IP address of a socket address (None for other families).
 pub fn ip_of(address: &SockaddrStorage) -> Option<IpAddr> {
-    if let Some(v4) = address.as_sockaddr_in() {
-        return Some(IpAddr::V4(v4.ip()));
-    }
-    address.as_sockaddr_in6().map(|v6| IpAddr::V6(v6.ip()))
+    socket_addr_of(address).map(|address| address.ip())
 }
 
 /// A kernel timestamp (SO_TIMESTAMPNS) as wall-clock time.
@@ -69,6 +122,15 @@ pub fn wait_readable(fds: &[BorrowedFd<'_>], deadline: Instant) -> io::Result<bo
     }
 }
 
+/// getaddrinfo's message without Rust's "failed to lookup address
+/// information:" prefix, for errors that quote why a name did not resolve.
+pub fn resolver_reason(err: &io::Error) -> String {
+    let text = err.to_string();
+    text.strip_prefix("failed to lookup address information: ")
+        .unwrap_or(&text)
+        .to_string()
+}
+
 /// The local address the kernel would use to reach `target` (a UDP
 /// connect, which sends nothing).
 pub fn source_for(target: IpAddr) -> io::Result<IpAddr> {
@@ -101,6 +163,13 @@ mod tests {
             PollTimeout::from(3u8)
         );
         assert_eq!(poll_timeout(Duration::from_secs(1 << 40)), PollTimeout::MAX);
+    }
+
+    #[test]
+    fn dash_4_wins_over_dash_6_and_neither_means_any() {
+        assert_eq!(FamilyChoice::from_flags(true, true), FamilyChoice::V4);
+        assert_eq!(FamilyChoice::from_flags(false, true), FamilyChoice::V6);
+        assert_eq!(FamilyChoice::from_flags(false, false), FamilyChoice::Any);
     }
 
     #[test]

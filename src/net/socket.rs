@@ -51,6 +51,14 @@ pub enum SocketKind {
     Raw,
 }
 
+impl SocketKind {
+    /// Whether a socket of this kind delivers the IPv4 header in front of
+    /// the message (raw IPv4 sockets do; datagram and IPv6 sockets do not).
+    pub fn delivers_ip_header(self, v6: bool) -> bool {
+        self == SocketKind::Raw && !v6
+    }
+}
+
 /// One datagram read from a socket.
 #[derive(Debug)]
 pub struct Datagram<'a> {
@@ -136,12 +144,24 @@ impl ProbeSocket {
             Err(datagram) => match Socket::new(domain, Type::RAW, Some(protocol)) {
                 Ok(socket) => Self::configure(socket, SocketKind::Raw, v6, largest),
                 Err(raw) => Err(SocketError::NoIcmpSocket {
-                    family: if v6 { "IPv6" } else { "IPv4" },
+                    family: super::family_name(v6),
                     datagram,
                     raw,
                 }),
             },
         }
+    }
+
+    /// A raw ICMP (v4) or ICMPv6 socket (CAP_NET_RAW), for commands that
+    /// build their own messages; `command` names the netdx command in the
+    /// error that says so.
+    pub fn raw_icmp(
+        v6: bool,
+        largest: usize,
+        command: &'static str,
+    ) -> Result<ProbeSocket, SocketError> {
+        let (_, protocol) = family(v6, Protocol::ICMPV4, Protocol::ICMPV6);
+        Self::raw(v6, protocol, largest, command)
     }
 
     /// A raw socket for `protocol` (CAP_NET_RAW); `command` names the netdx
@@ -152,7 +172,7 @@ impl ProbeSocket {
         largest: usize,
         command: &'static str,
     ) -> Result<ProbeSocket, SocketError> {
-        let domain = if v6 { Domain::IPV6 } else { Domain::IPV4 };
+        let (domain, _) = family(v6, protocol, protocol);
         match Socket::new(domain, Type::RAW, Some(protocol)) {
             Ok(socket) => Self::configure(socket, SocketKind::Raw, v6, largest),
             Err(source) => Err(SocketError::NeedRaw {
@@ -204,6 +224,11 @@ impl ProbeSocket {
     /// IPv6 rather than IPv4.
     pub fn is_v6(&self) -> bool {
         self.v6
+    }
+
+    /// Whether what this socket delivers starts with an IPv4 header.
+    pub fn delivers_ip_header(&self) -> bool {
+        self.kind.delivers_ip_header(self.v6)
     }
 
     /// The socket, for options set directly with socket2.

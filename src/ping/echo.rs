@@ -14,7 +14,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::iface::IfaceName;
 use crate::net::{ErrorOrigin, LARGEST_DATAGRAM, ProbeSocket, SocketError, SocketKind};
-use crate::wire::icmp::{IcmpBody, IcmpMessage, v4, v6};
+use crate::wire::icmp::{self, IcmpBody, IcmpMessage};
 use crate::wire::{self, emit};
 
 /// Where probes leave from (`-I`).
@@ -130,13 +130,9 @@ impl EchoSocket {
         payload: &[u8],
     ) -> io::Result<SystemTime> {
         let v6 = self.socket.is_v6();
-        let kind = if v6 {
-            v6::ECHO_REQUEST
-        } else {
-            v4::ECHO_REQUEST
-        };
         let rest = emit::ident_seq(self.ident, seq);
-        emit::icmp_into(v6, kind, 0, rest, payload, false, &mut self.send_buf);
+        let request = icmp::echo_request(v6);
+        emit::icmp_into(v6, request, 0, rest, payload, false, &mut self.send_buf);
         let at = SystemTime::now();
         self.socket.send_to(&self.send_buf, target, scope_id)?;
         Ok(at)
@@ -192,17 +188,10 @@ impl AsFd for EchoSocket {
 /// Decodes a datagram read from an echo socket of `kind`: the identifier
 /// and the reply, if it is an echo reply.
 pub fn parse_reply(bytes: &[u8], kind: SocketKind, v6: bool) -> Option<(u16, EchoReply)> {
-    let (icmp, header_ttl) = if v6 {
-        (wire::icmp::parse_v6(bytes).ok()?, None)
-    } else if kind == SocketKind::Raw {
-        // Raw IPv4 sockets deliver the IP header (with any options) too.
-        let datagram = wire::parse_ipv4_icmp(bytes).ok()?;
-        (datagram.icmp, Some(datagram.ip.ttl))
-    } else {
-        (wire::icmp::parse_v4(bytes).ok()?, None)
-    };
-    let reply_type = if v6 { v6::ECHO_REPLY } else { v4::ECHO_REPLY };
-    if icmp.kind != reply_type {
+    // Raw IPv4 sockets deliver the IP header (with any options) too.
+    let (ip, message) = wire::parse_delivered(bytes, v6, kind.delivers_ip_header(v6)).ok()?;
+    let header_ttl = ip.map(|header| header.ttl);
+    if message.kind != icmp::echo_reply(v6) {
         return None;
     }
     let IcmpMessage {
@@ -214,7 +203,7 @@ pub fn parse_reply(bytes: &[u8], kind: SocketKind, v6: bool) -> Option<(u16, Ech
             payload,
         },
         ..
-    } = icmp
+    } = message
     else {
         return None;
     };
@@ -234,12 +223,8 @@ pub fn parse_reply(bytes: &[u8], kind: SocketKind, v6: bool) -> Option<(u16, Ech
 /// Identifier and sequence of an echo request quoted back to us (the payload
 /// of an error-queue message is the request we sent).
 pub fn quoted_request(bytes: &[u8], v6: bool) -> Option<(u16, u16)> {
-    let (icmp, request) = if v6 {
-        (wire::icmp::parse_v6(bytes).ok()?, v6::ECHO_REQUEST)
-    } else {
-        (wire::icmp::parse_v4(bytes).ok()?, v4::ECHO_REQUEST)
-    };
-    (icmp.kind == request).then(|| icmp.ident_seq())?
+    let message = icmp::parse(bytes, v6).ok()?;
+    (message.kind == icmp::echo_request(v6)).then(|| message.ident_seq())?
 }
 
 /// An identifier for raw-socket probes: the low bits of the PID mixed with
@@ -265,6 +250,7 @@ pub fn round_trip(received: Option<SystemTime>, sent: SystemTime, elapsed: Durat
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::icmp::{v4, v6};
     use std::net::Ipv4Addr;
 
     const PEER: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);

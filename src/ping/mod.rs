@@ -1,7 +1,7 @@
 //! ICMP echo: one host the way iputils ping does it, many hosts and whole
 //! networks the way fping does it.
 //!
-//! The engine (`engine.rs`) is generic over its network and its clock, so
+//! The engine (`engine/`) is generic over its network and its clock, so
 //! scenario tests drive it without sockets or sleeps; the real network is
 //! one echo socket per family (`echo.rs`, on the shared raw-socket layer in
 //! `crate::net`), and replies are parsed by `crate::wire`, the one ICMP

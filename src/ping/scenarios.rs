@@ -315,6 +315,18 @@ fn run(plan: &Plan, net: &mut SimNet, clock: &SimClock, targets: Vec<Target>) ->
     (seen, clock.elapsed())
 }
 
+/// Pings host 1, which answers as `script` says, with `plan`: the
+/// observer's record and the simulated time it took.
+fn ping_host(
+    plan: &Plan,
+    script: impl FnMut(u16, u64) -> Vec<Response> + 'static,
+) -> (Seen, Duration) {
+    let clock = SimClock::new();
+    let mut net = SimNet::new(&clock);
+    net.host(host(1), script);
+    run(plan, &mut net, &clock, vec![target(0, host(1))])
+}
+
 fn replies_after(ms: u64) -> impl FnMut(u16, u64) -> Vec<Response> {
     move |_, _| {
         vec![Response::Reply {
@@ -325,14 +337,7 @@ fn replies_after(ms: u64) -> impl FnMut(u16, u64) -> Vec<Response> {
 
 #[test]
 fn a_silent_host_is_given_up_on_one_timeout_after_the_last_probe() {
-    let clock = SimClock::new();
-    let mut net = SimNet::new(&clock);
-    let (seen, took) = run(
-        &one_host(3, 1000, 2000),
-        &mut net,
-        &clock,
-        vec![target(0, host(1))],
-    );
+    let (seen, took) = ping_host(&one_host(3, 1000, 2000), |_, _| vec![]);
     let report = &seen.done[0];
     assert_eq!((report.transmitted, report.received), (3, 0));
     assert!(took >= Duration::from_millis(4000), "{took:?}");
@@ -341,9 +346,7 @@ fn a_silent_host_is_given_up_on_one_timeout_after_the_last_probe() {
 
 #[test]
 fn lost_probes_count_as_sent_and_not_received() {
-    let clock = SimClock::new();
-    let mut net = SimNet::new(&clock);
-    net.host(host(1), |seq, _| {
+    let (seen, _) = ping_host(&one_host(6, 100, 1000), |seq, _| {
         if seq % 2 == 0 {
             vec![]
         } else {
@@ -352,12 +355,6 @@ fn lost_probes_count_as_sent_and_not_received() {
             }]
         }
     });
-    let (seen, _) = run(
-        &one_host(6, 100, 1000),
-        &mut net,
-        &clock,
-        vec![target(0, host(1))],
-    );
     let report = &seen.done[0];
     assert_eq!((report.transmitted, report.received), (6, 3));
     assert_eq!(report.loss_pct, 50.0);
@@ -366,9 +363,8 @@ fn lost_probes_count_as_sent_and_not_received() {
 
 #[test]
 fn a_duplicate_is_shown_and_counted_apart_never_as_received() {
-    let clock = SimClock::new();
-    let mut net = SimNet::new(&clock);
-    net.host(host(1), |_, _| {
+    // Like iputils, the run ends at the last probe's first reply.
+    let (seen, _) = ping_host(&one_host(3, 100, 1000), |_, _| {
         vec![
             Response::Reply {
                 after: Duration::from_millis(2),
@@ -378,13 +374,6 @@ fn a_duplicate_is_shown_and_counted_apart_never_as_received() {
             },
         ]
     });
-    // Like iputils, the run ends at the last probe's first reply.
-    let (seen, _) = run(
-        &one_host(3, 100, 1000),
-        &mut net,
-        &clock,
-        vec![target(0, host(1))],
-    );
     let report = &seen.done[0];
     assert_eq!((report.received, report.duplicates), (3, 2));
     let statuses: Vec<ReplyStatus> = seen.replies.iter().map(|r| r.1).collect();
@@ -422,15 +411,7 @@ fn reordered_replies_each_match_their_own_probe_and_round_trip() {
 
 #[test]
 fn a_reply_after_the_timeout_is_late_not_received() {
-    let clock = SimClock::new();
-    let mut net = SimNet::new(&clock);
-    net.host(host(1), replies_after(1500));
-    let (seen, _) = run(
-        &one_host(2, 2000, 1000),
-        &mut net,
-        &clock,
-        vec![target(0, host(1))],
-    );
+    let (seen, _) = ping_host(&one_host(2, 2000, 1000), replies_after(1500));
     let report = &seen.done[0];
     assert_eq!((report.received, report.late), (0, 1), "{:?}", seen.replies);
     assert!(seen.replies.iter().all(|r| r.1 == ReplyStatus::Late));
@@ -438,19 +419,11 @@ fn a_reply_after_the_timeout_is_late_not_received() {
 
 #[test]
 fn a_corrupted_echo_is_reported_and_not_received() {
-    let clock = SimClock::new();
-    let mut net = SimNet::new(&clock);
-    net.host(host(1), |_, _| {
+    let (seen, _) = ping_host(&one_host(1, 100, 1000), |_, _| {
         vec![Response::Corrupt {
             after: Duration::from_millis(1),
         }]
     });
-    let (seen, _) = run(
-        &one_host(1, 100, 1000),
-        &mut net,
-        &clock,
-        vec![target(0, host(1))],
-    );
     assert_eq!((seen.done[0].received, seen.done[0].corrupted), (0, 1));
     assert!(matches!(seen.replies[0].1, ReplyStatus::Corrupted(_)));
 }
@@ -511,21 +484,16 @@ fn an_unreachable_sweep_finishes_after_its_retries() {
 
 #[test]
 fn a_sweep_whose_sends_fail_retries_and_then_gives_up() {
-    let clock = SimClock::new();
-    let mut net = SimNet::new(&clock);
-    net.host(host(1), |_, _| {
+    let (seen, _) = ping_host(&sweep(1), |_, _| {
         vec![Response::SendFails(libc::EHOSTUNREACH)]
     });
-    let (seen, _) = run(&sweep(1), &mut net, &clock, vec![target(0, host(1))]);
     assert_eq!(seen.send_failures, 2);
     assert_eq!((seen.done[0].transmitted, seen.done[0].received), (2, 0));
 }
 
 #[test]
 fn a_failed_send_in_a_counted_ping_is_lost_and_the_run_goes_on() {
-    let clock = SimClock::new();
-    let mut net = SimNet::new(&clock);
-    net.host(host(1), |seq, _| {
+    let (seen, _) = ping_host(&one_host(3, 100, 1000), |seq, _| {
         if seq == 2 {
             vec![Response::SendFails(libc::ENETUNREACH)]
         } else {
@@ -534,21 +502,13 @@ fn a_failed_send_in_a_counted_ping_is_lost_and_the_run_goes_on() {
             }]
         }
     });
-    let (seen, _) = run(
-        &one_host(3, 100, 1000),
-        &mut net,
-        &clock,
-        vec![target(0, host(1))],
-    );
     assert_eq!(seen.send_failures, 1);
     assert_eq!((seen.done[0].transmitted, seen.done[0].received), (3, 2));
 }
 
 #[test]
 fn an_error_naming_another_destination_is_not_taken_for_ours() {
-    let clock = SimClock::new();
-    let mut net = SimNet::new(&clock);
-    net.host(host(1), |_, _| {
+    let (seen, _) = ping_host(&one_host(2, 100, 1000), |_, _| {
         vec![
             Response::Error {
                 after: Duration::from_micros(500),
@@ -560,12 +520,6 @@ fn an_error_naming_another_destination_is_not_taken_for_ours() {
             },
         ]
     });
-    let (seen, _) = run(
-        &one_host(2, 100, 1000),
-        &mut net,
-        &clock,
-        vec![target(0, host(1))],
-    );
     assert_eq!((seen.done[0].errors, seen.done[0].received), (0, 2));
     assert!(seen.errors.is_empty());
 }

@@ -141,7 +141,7 @@ pub fn prepare(request: &Request) -> Result<Prepared, PingError> {
         return Err(PingError::PayloadTooLarge {
             size: request.size,
             max: max_payload,
-            family: if has_v4 { "IPv4" } else { "IPv6" },
+            family: crate::net::family_name(!has_v4),
         });
     }
 

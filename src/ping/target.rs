@@ -6,36 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, ToSocketAddrs};
 use std::str::FromStr;
 
 use super::PingError;
-
-/// Which address family the user asked for (`-4` / `-6`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum FamilyChoice {
-    /// Whatever the name resolves to first.
-    #[default]
-    Any,
-    /// IPv4 only.
-    V4,
-    /// IPv6 only.
-    V6,
-}
-
-impl FamilyChoice {
-    pub fn admits(self, address: &IpAddr) -> bool {
-        match self {
-            FamilyChoice::Any => true,
-            FamilyChoice::V4 => address.is_ipv4(),
-            FamilyChoice::V6 => address.is_ipv6(),
-        }
-    }
-
-    fn flag(self) -> &'static str {
-        match self {
-            FamilyChoice::Any => "",
-            FamilyChoice::V4 => "-4",
-            FamilyChoice::V6 => "-6",
-        }
-    }
-}
+pub use crate::net::FamilyChoice;
 
 /// A network in CIDR notation, e.g. `10.0.0.0/24` or `fd00::/120`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -211,7 +182,7 @@ pub fn resolve(host: &str, family: FamilyChoice) -> Result<(IpAddr, u32, bool), 
         .to_socket_addrs()
         .map_err(|err| PingError::Resolve {
             host: host.to_string(),
-            reason: resolver_reason(&err),
+            reason: crate::net::resolver_reason(&err),
         })?;
     let mut any = false;
     for address in addresses {
@@ -238,14 +209,6 @@ fn zone_index(zone: &str) -> Option<u32> {
         return Some(index);
     }
     nix::net::if_::if_nametoindex(zone).ok()
-}
-
-/// getaddrinfo's message without Rust's "failed to lookup address information:" prefix.
-fn resolver_reason(err: &std::io::Error) -> String {
-    let text = err.to_string();
-    text.strip_prefix("failed to lookup address information: ")
-        .unwrap_or(&text)
-        .to_string()
 }
 
 /// Yields every target of a run in order, resolving host names up front

@@ -192,30 +192,31 @@ pub fn summary(report: &Report, connections: Option<&Connections>) -> String {
         "\n--- {} {} echo statistics ---\n",
         report.target, report.proto
     );
-    let loss = if report.transmitted == 0 {
+    let loss = if report.counts.transmitted == 0 {
         0.0
     } else {
-        (report.transmitted - report.received.min(report.transmitted)) as f64 * 100.0
-            / report.transmitted as f64
+        (report.counts.transmitted - report.counts.received.min(report.counts.transmitted)) as f64
+            * 100.0
+            / report.counts.transmitted as f64
     };
     let _ = writeln!(
         text,
         "{} probes transmitted, {} received, {} lost, {} corrupted, {} late, {} duplicated, {} reordered, {}% not received, time {:.0}ms",
-        report.transmitted,
-        report.received,
-        report.lost,
-        report.corrupted,
-        report.late,
-        report.duplicated,
-        report.reordered,
+        report.counts.transmitted,
+        report.counts.received,
+        report.counts.lost,
+        report.counts.corrupted,
+        report.counts.late,
+        report.counts.duplicated,
+        report.counts.reordered,
         percent_g(loss),
         report.elapsed_ms
     );
-    if report.errors > 0 || report.stray > 0 {
+    if report.counts.errors > 0 || report.counts.stray > 0 {
         let _ = writeln!(
             text,
             "{} connection errors, {} stray datagrams",
-            report.errors, report.stray
+            report.counts.errors, report.counts.stray
         );
     }
     if let Some(connections) = connections {

@@ -99,9 +99,25 @@ pub enum TraceError {
     /// Dropping capabilities failed.
     #[error("{0}")]
     Privilege(#[from] crate::privilege::PrivilegeError),
+    /// The first TTL is past the last one.
+    #[error("first TTL {first} is beyond the last ({last}); lower -f or raise -m")]
+    TtlRange {
+        /// The first TTL asked for.
+        first: u8,
+        /// The last.
+        last: u8,
+    },
     /// The observer failed.
     #[error("writing output: {0}")]
     Output(io::Error),
+}
+
+/// Checks that the walk has at least one hop: `first` ≤ `last`.
+pub fn check_ttls(first: u8, last: u8) -> Result<(), TraceError> {
+    if first > last {
+        return Err(TraceError::TtlRange { first, last });
+    }
+    Ok(())
 }
 
 /// What one probe found.

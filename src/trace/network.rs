@@ -5,7 +5,7 @@
 //! instead (`sim.rs`).
 #![forbid(unsafe_code)]
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::AsFd;
 use std::time::{Instant, SystemTime};
 
@@ -63,12 +63,7 @@ impl Sockets {
     /// Opens the raw sockets for `request` and drops every capability.
     pub fn open(request: &Request) -> Result<Sockets, TraceError> {
         let v6 = request.target.is_ipv6();
-        let (domain, icmp_protocol) = if v6 {
-            (Domain::IPV6, Protocol::ICMPV6)
-        } else {
-            (Domain::IPV4, Protocol::ICMPV4)
-        };
-        let icmp = ProbeSocket::raw(v6, icmp_protocol, ANSWER_BUFFER, "trace")?;
+        let icmp = ProbeSocket::raw_icmp(v6, ANSWER_BUFFER, "trace")?;
         let setup = |what| move |source| TraceError::Setup { what, source };
         let unspecified = if v6 {
             IpAddr::V6(Ipv6Addr::UNSPECIFIED)
@@ -94,10 +89,10 @@ impl Sockets {
                 } else {
                     (Type::STREAM, Protocol::TCP)
                 };
-                let holder = Socket::new(domain, ty, Some(protocol)).map_err(setup("socket"))?;
-                holder
-                    .bind(&SockAddr::from(std::net::SocketAddr::new(source, 0)))
-                    .map_err(setup("bind"))?;
+                let local = SocketAddr::new(source, 0);
+                let holder = Socket::new(Domain::for_address(local), ty, Some(protocol))
+                    .map_err(setup("socket"))?;
+                holder.bind(&SockAddr::from(local)).map_err(setup("bind"))?;
                 let port = holder
                     .local_addr()
                     .ok()
@@ -145,14 +140,9 @@ impl TraceNetwork for Sockets {
     }
 
     fn recv(&mut self) -> Result<Option<Received>, TraceError> {
-        let v6 = self.flow.target.is_ipv6();
+        let (v6, ip_header) = (self.icmp.is_v6(), self.icmp.delivers_ip_header());
         while let Some(packet) = self.icmp.recv().map_err(SocketError::Receive)? {
-            let icmp = if v6 {
-                wire::icmp::parse_v6(packet.bytes)
-            } else {
-                wire::parse_ipv4_icmp(packet.bytes).map(|datagram| datagram.icmp)
-            };
-            if let Ok(icmp) = icmp
+            if let Ok((_, icmp)) = wire::parse_delivered(packet.bytes, v6, ip_header)
                 && let Some((id, answer)) = self.flow.match_icmp(packet.from, &icmp)
             {
                 return Ok(Some(Received {

@@ -35,6 +35,14 @@ pub enum Method {
     Tcp,
 }
 
+impl Method {
+    /// Where probes go when no port is given: 80 for TCP SYNs, traceroute's
+    /// 33434 for UDP (ICMP probes have no port).
+    pub fn default_port(self) -> u16 {
+        if self == Method::Tcp { 80 } else { 33_434 }
+    }
+}
+
 /// Bytes of UDP payload (traceroute's default 60-byte packets: 20 + 8 + 32).
 pub const UDP_PAYLOAD: usize = 32;
 /// Bytes of ICMP echo data (20 + 8 + 32 = 60, as traceroute -I sends).
@@ -79,9 +87,6 @@ const NUMBERS_V6: Numbers = Numbers {
     unreachable: v6::DEST_UNREACHABLE,
     too_big: Some(v6::PACKET_TOO_BIG),
 };
-
-/// ICMPv6 destination unreachable: port unreachable.
-const V6_PORT_UNREACHABLE: u8 = 4;
 
 impl Flow {
     fn v6(&self) -> bool {
@@ -199,7 +204,7 @@ impl Flow {
         let answer = if icmp.kind == numbers.time_exceeded {
             Answer::TimeExceeded
         } else if icmp.kind == numbers.unreachable && self.v6() {
-            if from_target && icmp.code == V6_PORT_UNREACHABLE {
+            if from_target && icmp.code == v6::PORT_UNREACHABLE {
                 Answer::Reached
             } else {
                 Answer::Unreachable(UnreachableKind::from_v6(icmp.code))
@@ -208,7 +213,11 @@ impl Flow {
             let reached = from_target
                 && matches!(
                     (self.method, icmp.code),
-                    (Method::Udp, 3) | (Method::Icmp | Method::Tcp, 2 | 3)
+                    (Method::Udp, v4::PORT_UNREACHABLE)
+                        | (
+                            Method::Icmp | Method::Tcp,
+                            v4::PROTOCOL_UNREACHABLE | v4::PORT_UNREACHABLE
+                        )
                 );
             if reached {
                 Answer::Reached

@@ -1,7 +1,7 @@
 //! IPv6 probes and answers: ICMPv6 errors quoting the IPv6 header, echo
 //! replies, TCP answers read from the TCP header on.
 use super::*;
-use crate::wire::{self, emit::Ipv6Fields};
+use crate::wire::{self, emit::Ipv6Fields, from_hex};
 use pnet_packet::tcp;
 
 const US: Ipv6Addr = Ipv6Addr::new(0xfd0a, 0, 0, 0, 0, 0, 0, 1);
@@ -175,20 +175,13 @@ const CAPTURED_PORT_UNREACHABLE: &str = "0104e195000000006001b1c700281101fd0a000
 /// … and router B's Time Exceeded about TCP probe 2.
 const CAPTURED_TCP_TIME_EXCEEDED: &str = "0300172d00000000600d853200140601fd0a0000000000000000000000000001fd0c0000000000000000000000000002e14f0050e14f0002000000005002faf0f7e50000";
 
-fn hex(text: &str) -> Vec<u8> {
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
-        .collect()
-}
-
 #[test]
 fn captured_ipv6_answers_match_the_probes_that_caused_them() {
     let udp = Flow {
         source_port: 0xe092,
         ..flow(Method::Udp, 33434)
     };
-    let time_exceeded = hex(CAPTURED_TIME_EXCEEDED);
+    let time_exceeded = from_hex(CAPTURED_TIME_EXCEEDED);
     assert_eq!(
         answer(
             &udp,
@@ -200,7 +193,7 @@ fn captured_ipv6_answers_match_the_probes_that_caused_them() {
     // The quote is byte for byte what this flow builds for probe 1.
     assert_eq!(&time_exceeded[8 + 40..], &udp.build(1)[..]);
     assert_eq!(
-        answer(&udp, TARGET, &hex(CAPTURED_PORT_UNREACHABLE)),
+        answer(&udp, TARGET, &from_hex(CAPTURED_PORT_UNREACHABLE)),
         Some((3, Answer::Reached))
     );
     let tcp = Flow {
@@ -208,7 +201,7 @@ fn captured_ipv6_answers_match_the_probes_that_caused_them() {
         ..flow(Method::Tcp, 80)
     };
     assert_eq!(
-        answer(&tcp, ROUTER, &hex(CAPTURED_TCP_TIME_EXCEEDED)),
+        answer(&tcp, ROUTER, &from_hex(CAPTURED_TCP_TIME_EXCEEDED)),
         Some((2, Answer::TimeExceeded))
     );
 }
@@ -224,7 +217,7 @@ fn every_truncation_of_a_captured_ipv6_answer_is_an_error_or_a_value_never_a_pan
         CAPTURED_PORT_UNREACHABLE,
         CAPTURED_TCP_TIME_EXCEEDED,
     ] {
-        let bytes = hex(text);
+        let bytes = from_hex(text);
         for len in 0..bytes.len() {
             let _ = wire::icmp::parse_v6(&bytes[..len]);
             let _ = answer(&udp, ROUTER, &bytes[..len]);

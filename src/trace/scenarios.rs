@@ -39,8 +39,22 @@ fn only_max(ms: u64) -> Wait {
 fn trace(request: &Request, hops: Vec<ScriptedHop>) -> (Report, Duration) {
     let clock = SimClock::new();
     let mut network = SimNetwork::new(&clock, hops);
-    let report = run_with(request, &mut network, &clock, &mut |_| Ok(())).unwrap();
+    let report = run_on(request, &mut network, &clock);
     (report, clock.elapsed())
+}
+
+/// Runs `request` over `network`, for tests that look at the network afterwards.
+fn run_on(request: &Request, network: &mut SimNetwork, clock: &SimClock) -> Report {
+    run_with(request, network, clock, &mut |_| Ok(())).unwrap()
+}
+
+/// R1 answers in 1 ms, R2 never, the target in `target_ms`.
+fn silent_second_hop(target_ms: u64) -> Vec<ScriptedHop> {
+    vec![
+        ScriptedHop::router(R1, 1),
+        ScriptedHop::silent(R2),
+        ScriptedHop::target(TARGET, target_ms),
+    ]
 }
 
 fn responders(walk: &Walk) -> Vec<Vec<Option<IpAddr>>> {
@@ -60,11 +74,7 @@ fn three(address: [u8; 4]) -> Vec<Option<IpAddr>> {
 
 #[test]
 fn a_hop_that_never_answers_shows_stars_and_the_walk_goes_on_to_the_target() {
-    let hops = vec![
-        ScriptedHop::router(R1, 1),
-        ScriptedHop::silent(R2),
-        ScriptedHop::target(TARGET, 3),
-    ];
+    let hops = silent_second_hop(3);
     let (report, _) = trace(&request(Wait::default(), 1), hops);
     let walk = &report.walks[0];
     assert_eq!(
@@ -77,11 +87,7 @@ fn a_hop_that_never_answers_shows_stars_and_the_walk_goes_on_to_the_target() {
 
 #[test]
 fn answers_from_a_later_hop_cut_a_silent_hops_wait_to_near_times_their_round_trip() {
-    let hops = vec![
-        ScriptedHop::router(R1, 1),
-        ScriptedHop::silent(R2),
-        ScriptedHop::target(TARGET, 3),
-    ];
+    let hops = silent_second_hop(3);
     // NEAR 10 × 3 ms: hop 2 is given up on 30 ms after it was probed, not
     // after MAX (5 s).
     let (_, took) = trace(&request(Wait::default(), 1), hops.clone());
@@ -174,13 +180,7 @@ fn the_target_answering_ends_the_walk_at_its_hop_though_deeper_probes_were_sent(
     let hops = vec![ScriptedHop::router(R1, 1), ScriptedHop::target(TARGET, 2)];
     let clock = SimClock::new();
     let mut network = SimNetwork::new(&clock, hops);
-    let report = run_with(
-        &request(Wait::default(), 1),
-        &mut network,
-        &clock,
-        &mut |_| Ok(()),
-    )
-    .unwrap();
+    let report = run_on(&request(Wait::default(), 1), &mut network, &clock);
     assert_eq!(report.walks[0].hops.len(), 2);
     assert!(report.reached);
     // -N 16 probes at once, three more when hop 1 answered at 1 ms, and
@@ -231,23 +231,13 @@ fn a_stray_answer_for_no_probe_of_the_walk_is_ignored() {
         IpAddr::from(R2),
         Answer::Reached,
     );
-    let report = run_with(
-        &request(Wait::default(), 1),
-        &mut network,
-        &clock,
-        &mut |_| Ok(()),
-    )
-    .unwrap();
+    let report = run_on(&request(Wait::default(), 1), &mut network, &clock);
     assert_eq!(responders(&report.walks[0]), vec![three(R1), three(TARGET)]);
 }
 
 #[test]
 fn a_hop_silent_in_every_round_reports_full_loss_and_no_responder() {
-    let hops = vec![
-        ScriptedHop::router(R1, 1),
-        ScriptedHop::silent(R2),
-        ScriptedHop::target(TARGET, 2),
-    ];
+    let hops = silent_second_hop(2);
     let (report, _) = trace(&request(Wait::default(), 3), hops);
     let stats = &report.hops[1];
     assert_eq!((stats.sent, stats.received), (9, 0));

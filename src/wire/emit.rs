@@ -256,18 +256,31 @@ mod tests {
     const A: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
     const B: Ipv4Addr = Ipv4Addr::new(10, 0, 3, 2);
 
-    #[test]
-    fn udp_probes_carry_the_checksum_asked_for_and_it_verifies() {
+    /// Every checksum asked of `probe` (ports 40000 → 33434) is the one it
+    /// carries, and `verify` (the checksum over the probe with the field
+    /// zeroed) agrees.
+    fn carries_the_checksum_asked_for(
+        probe: impl Fn(u16) -> Vec<u8>,
+        verify: impl Fn(&[u8]) -> u16,
+    ) {
         for wanted in (1..=2000u16).chain([0x7fff, 0xfffe]) {
-            let bytes = udp_probe((A, 40000), (B, 33434), wanted, 32);
+            let bytes = probe(wanted);
             let field = u16::from_be_bytes([bytes[6], bytes[7]]);
             assert_eq!(field, wanted, "asked for {wanted}");
             let mut zeroed = bytes.clone();
             zeroed[6] = 0;
             zeroed[7] = 0;
-            assert_eq!(udp_checksum(&zeroed, A, B), field, "verifies for {wanted}");
+            assert_eq!(verify(&zeroed), field, "verifies for {wanted}");
             assert_eq!(&bytes[0..4], &[0x9c, 0x40, 0x82, 0x9a], "ports unchanged");
         }
+    }
+
+    #[test]
+    fn udp_probes_carry_the_checksum_asked_for_and_it_verifies() {
+        carries_the_checksum_asked_for(
+            |wanted| udp_probe((A, 40000), (B, 33434), wanted, 32),
+            |bytes| udp_checksum(bytes, A, B),
+        );
     }
 
     #[test]
@@ -284,20 +297,10 @@ mod tests {
 
     #[test]
     fn ipv6_udp_probes_carry_the_checksum_asked_for_and_it_verifies_with_the_pseudo_header() {
-        for wanted in (1..=2000u16).chain([0x7fff, 0xfffe]) {
-            let bytes = udp_probe_v6((A6, 40000), (B6, 33434), wanted, 32);
-            let field = u16::from_be_bytes([bytes[6], bytes[7]]);
-            assert_eq!(field, wanted, "asked for {wanted}");
-            let mut zeroed = bytes.clone();
-            zeroed[6] = 0;
-            zeroed[7] = 0;
-            assert_eq!(
-                udp_checksum_v6(&zeroed, A6, B6),
-                field,
-                "verifies for {wanted}"
-            );
-            assert_eq!(&bytes[0..4], &[0x9c, 0x40, 0x82, 0x9a], "ports unchanged");
-        }
+        carries_the_checksum_asked_for(
+            |wanted| udp_probe_v6((A6, 40000), (B6, 33434), wanted, 32),
+            |bytes| udp_checksum_v6(bytes, A6, B6),
+        );
     }
 
     #[test]

@@ -42,8 +42,16 @@ pub mod v4 {
     pub const TIMESTAMP: u8 = 13;
     /// Timestamp reply.
     pub const TIMESTAMP_REPLY: u8 = 14;
+    /// Information request (obsolete; echo-shaped).
+    pub const INFO_REQUEST: u8 = 15;
+    /// Address mask request (echo-shaped).
+    pub const ADDRESS_MASK_REQUEST: u8 = 17;
     /// Information request / reply, address mask request / reply: echo-shaped.
     pub const ECHO_SHAPED: [u8; 4] = [15, 16, 17, 18];
+    /// Destination unreachable: protocol unreachable.
+    pub const PROTOCOL_UNREACHABLE: u8 = 2;
+    /// Destination unreachable: port unreachable.
+    pub const PORT_UNREACHABLE: u8 = 3;
 }
 
 /// ICMPv6 type numbers netdx knows by shape.
@@ -60,6 +68,22 @@ pub mod v6 {
     pub const ECHO_REQUEST: u8 = 128;
     /// Echo reply.
     pub const ECHO_REPLY: u8 = 129;
+    /// Destination unreachable: port unreachable.
+    pub const PORT_UNREACHABLE: u8 = 4;
+}
+
+/// The echo request type of ICMP (`v6 == false`) or ICMPv6.
+pub fn echo_request(v6: bool) -> u8 {
+    if v6 {
+        v6::ECHO_REQUEST
+    } else {
+        v4::ECHO_REQUEST
+    }
+}
+
+/// The echo reply type of ICMP (`v6 == false`) or ICMPv6.
+pub fn echo_reply(v6: bool) -> u8 {
+    if v6 { v6::ECHO_REPLY } else { v4::ECHO_REPLY }
 }
 
 /// An ICMP or ICMPv6 message.
@@ -160,6 +184,12 @@ impl IcmpMessage {
 fn hex<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
     let text: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     s.serialize_str(&text)
+}
+
+/// Parses an ICMP (`v6 == false`) or ICMPv6 message that starts at its
+/// own header.
+pub fn parse(bytes: &[u8], v6: bool) -> Result<IcmpMessage, WireError> {
+    if v6 { parse_v6(bytes) } else { parse_v4(bytes) }
 }
 
 /// Parses an ICMPv4 message and verifies its checksum.

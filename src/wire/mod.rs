@@ -100,6 +100,31 @@ pub fn parse_ipv4_icmp(bytes: &[u8]) -> Result<Ipv4Icmp, WireError> {
     Ok(Ipv4Icmp { ip, icmp })
 }
 
+/// Parses what an ICMP socket delivers: with `ip_header` (raw IPv4
+/// sockets) an IPv4 header and the ICMP message it carries, otherwise an
+/// ICMP or ICMPv6 message from its own header.
+pub fn parse_delivered(
+    bytes: &[u8],
+    v6: bool,
+    ip_header: bool,
+) -> Result<(Option<Ipv4Header>, IcmpMessage), WireError> {
+    if ip_header && !v6 {
+        let datagram = parse_ipv4_icmp(bytes)?;
+        Ok((Some(datagram.ip), datagram.icmp))
+    } else {
+        Ok((None, icmp::parse(bytes, v6)?))
+    }
+}
+
+/// Bytes from a hex dump, for tests that replay captured packets.
+#[cfg(test)]
+pub(crate) fn from_hex(text: &str) -> Vec<u8> {
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
+        .collect()
+}
+
 #[cfg(test)]
 mod received_options {
     use super::*;
@@ -109,10 +134,7 @@ mod received_options {
         // Captured in a test namespace: an echo reply with Record Route whose
         // pointer the receiving kernel advanced after checking the header.
         let hex = "4800002c3ea84000400186770a4d00020a4d0001070b0c0a4d00020a4d00010000003aeb004d000161626364";
-        let bytes: Vec<u8> = (0..hex.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
-            .collect();
+        let bytes = from_hex(hex);
         let datagram = parse_ipv4_icmp(&bytes).unwrap();
         assert_eq!((datagram.ip.ihl, datagram.ip.checksum_ok), (8, None));
         assert_eq!(datagram.icmp.ident_seq(), Some((77, 1)));
@@ -127,13 +149,6 @@ mod captured {
     use super::*;
     use std::net::{IpAddr, Ipv4Addr};
 
-    fn bytes(hex: &str) -> Vec<u8> {
-        (0..hex.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
-            .collect()
-    }
-
     /// Router A's Time Exceeded about a UDP probe with TTL 1.
     const TIME_EXCEEDED: &str = "45c00058963c00004001bb940a090a020a090a010b001f4e000000004500003c89b540000111c5e70a090a010a090c02ccfb829a0028000185f2000000000000000000000000000000000000000000000000000000000000";
     /// The target's port unreachable about a UDP probe.
@@ -144,7 +159,7 @@ mod captured {
 
     #[test]
     fn a_captured_time_exceeded_decodes_with_its_quoted_udp_probe() {
-        let packet = parse_ipv4_icmp(&bytes(TIME_EXCEEDED)).unwrap();
+        let packet = parse_ipv4_icmp(&from_hex(TIME_EXCEEDED)).unwrap();
         assert_eq!(packet.ip.source, Ipv4Addr::new(10, 9, 10, 2));
         assert_eq!(packet.ip.ttl, 64);
         assert_eq!(
@@ -170,10 +185,10 @@ mod captured {
 
     #[test]
     fn a_captured_port_unreachable_and_timestamp_reply_decode() {
-        let packet = parse_ipv4_icmp(&bytes(PORT_UNREACHABLE)).unwrap();
+        let packet = parse_ipv4_icmp(&from_hex(PORT_UNREACHABLE)).unwrap();
         assert_eq!(packet.icmp.code_name, Some("port-unreachable"));
         assert_eq!(packet.ip.ttl, 62);
-        let packet = parse_ipv4_icmp(&bytes(TIMESTAMP_REPLY)).unwrap();
+        let packet = parse_ipv4_icmp(&from_hex(TIMESTAMP_REPLY)).unwrap();
         assert_eq!(packet.icmp.type_name, "timestamp-reply");
         assert!(matches!(
             packet.icmp.body,
@@ -187,7 +202,7 @@ mod captured {
     #[test]
     fn every_truncation_and_single_byte_corruption_is_an_error_or_a_value_never_a_panic() {
         for hex in [TIME_EXCEEDED, PORT_UNREACHABLE, TIMESTAMP_REPLY] {
-            let packet = bytes(hex);
+            let packet = from_hex(hex);
             for len in 0..packet.len() {
                 let _ = parse_ipv4_icmp(&packet[..len]);
                 let _ = icmp::parse_v6(&packet[..len]);
@@ -202,7 +217,7 @@ mod captured {
             }
         }
         // Cut inside the quote: the error says what is missing.
-        let cut = bytes(TIME_EXCEEDED);
+        let cut = from_hex(TIME_EXCEEDED);
         assert!(matches!(
             parse_ipv4_icmp(&cut[..30]),
             Err(WireError::Truncated { .. })

@@ -148,7 +148,7 @@ impl From<Record> for RecordJson {
 }
 
 /// What the probes came to, counted.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Counts {
     /// Probes sent (or attempted).
     pub transmitted: u64,
@@ -160,11 +160,11 @@ pub struct Counts {
     pub corrupted: u64,
     /// Extra echoes of a probe already answered.
     pub duplicated: u64,
-    /// In-time echoes that came after a later probe's.
+    /// In-time echoes that came after a later probe's (late ones count as late).
     pub reordered: u64,
     /// Byte-identical echoes that came after the timeout.
     pub late: u64,
-    /// Connection failures.
+    /// Connection failures (refused, reset, closed); their probes count as lost.
     pub errors: u64,
     /// Datagrams that matched no probe.
     pub stray: u64,

@@ -8,9 +8,13 @@
 //!
 //! The engine is generic over its network ([`EchoNetwork`]) and its clock
 //! ([`Clock`]): the real run uses the echo sockets and the system clocks,
-//! and the scenario tests at the end of this file a scripted network on a
+//! and the scenario tests (`ping/scenarios.rs`) a scripted network on a
 //! simulated clock (loss, duplicates, reordering, late replies, ICMP errors,
 //! sequence wrap-around, a wall-clock step, a /16 sweep).
+//!
+//! This file schedules (what to send when, how long to wait); `replies.rs`
+//! judges what comes back, `completion.rs` gives up on probes and finishes
+//! targets.
 #![forbid(unsafe_code)]
 
 use std::cmp::Reverse;
@@ -29,6 +33,11 @@ use super::{
 };
 use crate::clock::Clock;
 use crate::signals::Interrupts;
+
+mod completion;
+mod replies;
+
+pub use replies::compare_payload;
 
 /// When the flood has no reply to wait for, it sends at least this often (iputils' MININTERVAL).
 const FLOOD_IDLE_INTERVAL: Duration = Duration::from_millis(10);
@@ -311,46 +320,40 @@ impl<N: EchoNetwork, C: Clock> Engine<'_, '_, N, C> {
         active.last_seq = Some((seq, token));
         self.last_send = Some(sent_mono);
         self.sent_since_read += 1;
-        match result {
-            Ok(sent_wall) => {
-                self.probes.insert(seq, token, index, sent_wall, sent_mono);
-                active.outstanding += 1;
-                self.in_flight += 1;
-                self.expiry
-                    .push_back((sent_mono + self.plan.timeout, seq, token));
-                let target = active.target.clone();
-                (self.observer)(Event::Sent {
-                    target: &target,
-                    seq,
-                })
-                .map_err(PingError::Output)?;
-            }
-            Err(err) if matches!(err.raw_os_error(), Some(libc::EAGAIN | libc::ENOBUFS)) => {
-                // The socket buffer or device queue is full: not sent, try again soon.
-                active.attempts -= 1;
-                active.report.transmitted -= 1;
-                self.ready.push(Reverse((now + FLOOD_IDLE_INTERVAL, index)));
-                return Ok(());
-            }
-            Err(err) => {
-                // A hard local error: counted as sent and lost (as iputils
-                // does) and reported; it times out like an unanswered probe,
-                // so fping-style retries and completion go on as usual.
-                self.probes
-                    .insert(seq, token, index, self.clock.wall(), sent_mono);
-                active.outstanding += 1;
-                self.in_flight += 1;
-                self.expiry
-                    .push_back((sent_mono + self.plan.timeout, seq, token));
-                let target = active.target.clone();
-                (self.observer)(Event::SendFailed {
-                    target: &target,
-                    seq,
-                    error: &err,
-                })
-                .map_err(PingError::Output)?;
-            }
+        if let Err(err) = &result
+            && matches!(err.raw_os_error(), Some(libc::EAGAIN | libc::ENOBUFS))
+        {
+            // The socket buffer or device queue is full: not sent, try again soon.
+            active.attempts -= 1;
+            active.report.transmitted -= 1;
+            self.ready.push(Reverse((now + FLOOD_IDLE_INTERVAL, index)));
+            return Ok(());
         }
+        // Sent, or a hard local error: that is counted as sent and lost (as
+        // iputils does) and reported; it times out like an unanswered probe,
+        // so fping-style retries and completion go on as usual.
+        let sent_wall = match &result {
+            Ok(at) => *at,
+            Err(_) => self.clock.wall(),
+        };
+        self.probes.insert(seq, token, index, sent_wall, sent_mono);
+        active.outstanding += 1;
+        self.in_flight += 1;
+        self.expiry
+            .push_back((sent_mono + self.plan.timeout, seq, token));
+        let target = active.target.clone();
+        let event = match &result {
+            Ok(_) => Event::Sent {
+                target: &target,
+                seq,
+            },
+            Err(error) => Event::SendFailed {
+                target: &target,
+                seq,
+                error,
+            },
+        };
+        (self.observer)(event).map_err(PingError::Output)?;
         self.schedule_next(index, now);
         self.check_done(index)
     }
@@ -480,325 +483,5 @@ impl<N: EchoNetwork, C: Clock> Engine<'_, '_, N, C> {
     /// How late a timeout may be noticed: a twentieth of it, at most 10 ms.
     fn expiry_slack(&self) -> Duration {
         (self.plan.timeout / 20).min(MAX_EXPIRY_SLACK)
-    }
-
-    /// Reads replies until the socket is empty, or, when `expected` is
-    /// given, until that many arrived (saving the read that would say "empty").
-    fn drain_replies(&mut self, family: usize, expected: Option<u32>) -> Result<(), PingError> {
-        let limit = expected.map_or(READ_BATCH, |n| (n.max(1) as usize).min(READ_BATCH));
-        for _ in 0..limit {
-            let received = match self.network.recv(family) {
-                Ok(Some(received)) => received,
-                Ok(None) => return Ok(()),
-                // A pending socket error: with IP_RECVERR it stands for an
-                // entry on the error queue (an ICMP error about a probe).
-                Err(_) => return self.drain_errors(family),
-            };
-            if let Some(reply) = received.reply {
-                self.on_reply(received.from, received.ttl, received.at, reply)?;
-            }
-        }
-        Ok(())
-    }
-
-    fn on_reply(
-        &mut self,
-        from: IpAddr,
-        cmsg_ttl: Option<u8>,
-        at: Option<SystemTime>,
-        echo: EchoReply,
-    ) -> Result<(), PingError> {
-        let seq = echo.seq;
-        let Some(probe) = self.probes.get(seq) else {
-            return Ok(());
-        };
-        let Some(active) = self.active.get_mut(&probe.target) else {
-            return Ok(());
-        };
-        if active.target.address != from {
-            // Someone else's echo with a colliding sequence: not ours.
-            return Ok(());
-        }
-        let elapsed = self.clock.now().saturating_duration_since(probe.sent_mono);
-        let rtt = round_trip(at, probe.sent_wall, elapsed);
-        let received_at = at.unwrap_or_else(|| self.clock.wall());
-        let status = if !echo.checksum_ok {
-            ReplyStatus::Corrupted(Corruption::BadChecksum)
-        } else if let Some(corruption) = compare_payload(&self.plan.payload, &echo.data) {
-            ReplyStatus::Corrupted(corruption)
-        } else if probe.answered {
-            ReplyStatus::Duplicate
-        } else if probe.expired || rtt > self.plan.timeout {
-            ReplyStatus::Late
-        } else {
-            ReplyStatus::Good
-        };
-        match status {
-            ReplyStatus::Good => {
-                active.report.received += 1;
-                active.rtt.add(rtt);
-                active.outstanding = active.outstanding.saturating_sub(1);
-                self.in_flight = self.in_flight.saturating_sub(1);
-                self.probes.mark_answered(seq);
-            }
-            ReplyStatus::Duplicate => {
-                // iputils counts duplicates into its RTT statistics; so do we.
-                active.report.duplicates += 1;
-                active.rtt.add(rtt);
-            }
-            ReplyStatus::Late => active.report.late += 1,
-            ReplyStatus::Corrupted(_) => active.report.corrupted += 1,
-        }
-        let ttl = echo.header_ttl.or(cmsg_ttl);
-        let reply = Reply {
-            from,
-            seq,
-            bytes: echo.icmp_len,
-            ttl,
-            rtt,
-            at: received_at,
-            status,
-        };
-        if self.plan.keep_replies && matches!(status, ReplyStatus::Good | ReplyStatus::Duplicate) {
-            active.report.replies.push(ReplyRecord {
-                seq,
-                ttl,
-                rtt_ms: rtt.as_secs_f64() * 1000.0,
-                dup: status == ReplyStatus::Duplicate,
-            });
-        }
-        let target = active.target.clone();
-        (self.observer)(Event::Reply {
-            target: &target,
-            reply: &reply,
-        })
-        .map_err(PingError::Output)?;
-        self.check_done(probe.target)
-    }
-
-    fn drain_errors(&mut self, family: usize) -> Result<(), PingError> {
-        for _ in 0..READ_BATCH {
-            match self.network.recv_error(family) {
-                Ok(Some(Some(error))) => self.on_error(error)?,
-                Ok(Some(None)) => {}
-                Ok(None) => return Ok(()),
-                Err(err) => return Err(PingError::Receive(err)),
-            }
-        }
-        Ok(())
-    }
-
-    fn on_error(&mut self, error: ProbeError) -> Result<(), PingError> {
-        let seq = error.seq;
-        let Some(probe) = self.probes.get(seq) else {
-            return Ok(());
-        };
-        let Some(active) = self.active.get_mut(&probe.target) else {
-            return Ok(());
-        };
-        if error.target.is_some_and(|t| t != active.target.address) {
-            return Ok(());
-        }
-        active.report.errors += 1;
-        // iputils: an error answers the probe (it is not lost as well).
-        // fping: the error is reported and the probe still times out, which
-        // is what schedules its retry — so an unreachable host is tried
-        // `1 + retries` times and then given up on, never waited for forever.
-        let answers = matches!(self.plan.mode, Mode::Count(_));
-        if answers && !probe.answered && !probe.expired {
-            self.probes.mark_answered(seq);
-            active.outstanding = active.outstanding.saturating_sub(1);
-            self.in_flight = self.in_flight.saturating_sub(1);
-        }
-        let report = IcmpErrorReport {
-            seq,
-            kind: error.origin,
-            at: self.clock.wall(),
-        };
-        let target = active.target.clone();
-        (self.observer)(Event::Error {
-            target: &target,
-            error: &report,
-        })
-        .map_err(PingError::Output)?;
-        self.check_done(probe.target)
-    }
-
-    // ---- timers and completion ------------------------------------------
-
-    fn expire(&mut self, now: Instant) -> Result<(), PingError> {
-        while let Some(&(at, seq, token)) = self.expiry.front() {
-            // Answered probes leave the queue at once, so a flood that is
-            // answered keeps it short however long the timeout is.
-            let Some(probe) = self.live_probe(seq, Some(token)) else {
-                self.expiry.pop_front();
-                continue;
-            };
-            if at > now {
-                break;
-            }
-            self.expiry.pop_front();
-            self.time_out(seq, probe, now)?;
-        }
-        Ok(())
-    }
-
-    /// The probe in slot `seq` (with `token`, if given) while it still
-    /// waits for an answer.
-    fn live_probe(&self, seq: u16, token: Option<u64>) -> Option<Probe> {
-        self.probes.get(seq).filter(|probe| {
-            token.is_none_or(|t| probe.token == t) && !probe.answered && !probe.expired
-        })
-    }
-
-    /// Gives up on `probe`: lost, and retried if the mode wants it.
-    fn time_out(&mut self, seq: u16, probe: Probe, now: Instant) -> Result<(), PingError> {
-        self.probes.mark_expired(seq);
-        let Some(active) = self.active.get_mut(&probe.target) else {
-            return Ok(());
-        };
-        active.outstanding = active.outstanding.saturating_sub(1);
-        self.in_flight = self.in_flight.saturating_sub(1);
-        if let Mode::UntilAlive { retries } = self.plan.mode
-            && active.report.received == 0
-            && active.attempts <= u64::from(retries)
-        {
-            self.ready.push(Reverse((now, probe.target)));
-        }
-        self.check_done(probe.target)
-    }
-
-    /// Finishes the target if it has nothing left to send or wait for.
-    fn check_done(&mut self, index: usize) -> Result<(), PingError> {
-        let Some(active) = self.active.get(&index) else {
-            return Ok(());
-        };
-        let report = &active.report;
-        let (satisfied, sending_done) = match self.plan.mode {
-            Mode::Count(Some(count)) => {
-                let answered = report.received + report.errors >= count;
-                let done = if self.plan.deadline.is_some() {
-                    answered
-                } else {
-                    active.attempts >= count
-                };
-                (answered, done)
-            }
-            Mode::Count(None) => (false, false),
-            Mode::UntilAlive { retries } => (
-                report.received > 0,
-                report.received > 0 || active.attempts > u64::from(retries),
-            ),
-        };
-        if satisfied || (sending_done && active.outstanding == 0) {
-            self.finish(index)?;
-        }
-        Ok(())
-    }
-
-    fn finish(&mut self, index: usize) -> Result<(), PingError> {
-        let Some(active) = self.active.remove(&index) else {
-            return Ok(());
-        };
-        self.in_flight = self.in_flight.saturating_sub(active.outstanding);
-        let report = active.into_report();
-        (self.observer)(Event::Done(Box::new(report))).map_err(PingError::Output)
-    }
-
-    fn finish_all(&mut self) -> Result<(), PingError> {
-        let mut indices: Vec<usize> = self.active.keys().copied().collect();
-        indices.sort_unstable();
-        for index in indices {
-            self.finish(index)?;
-        }
-        Ok(())
-    }
-
-    fn report_status(&mut self) -> Result<(), PingError> {
-        let mut indices: Vec<usize> = self.active.keys().copied().collect();
-        indices.sort_unstable();
-        for index in indices {
-            if let Some(active) = self.active.get(&index) {
-                let snapshot = active.snapshot();
-                (self.observer)(Event::Status(&snapshot)).map_err(PingError::Output)?;
-            }
-        }
-        Ok(())
-    }
-}
-
-impl Active {
-    fn snapshot(&self) -> TargetReport {
-        let mut report = self.report.clone();
-        report.rtt = self.rtt.clone();
-        report.rtt_ms = self.rtt.iputils_summary();
-        report.loss_pct = loss_percent(report.transmitted, report.received);
-        report.elapsed = match (self.first_send, self.last_send) {
-            (Some(first), Some(last)) => last.duration_since(first),
-            _ => Duration::ZERO,
-        };
-        report
-    }
-
-    fn into_report(self) -> TargetReport {
-        self.snapshot()
-    }
-}
-
-/// How an echoed payload differs from what was sent, if it does.
-pub fn compare_payload(sent: &[u8], echoed: &[u8]) -> Option<Corruption> {
-    if let Some(offset) = sent.iter().zip(echoed).position(|(a, b)| a != b) {
-        return Some(Corruption::WrongByte {
-            offset,
-            expected: sent[offset],
-            got: echoed[offset],
-        });
-    }
-    if echoed.len() != sent.len() {
-        return Some(Corruption::Length {
-            bytes: echoed.len(),
-            expected: sent.len(),
-        });
-    }
-    None
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn identical_payload_is_not_corrupted() {
-        assert_eq!(compare_payload(b"abcdef", b"abcdef"), None);
-    }
-
-    #[test]
-    fn first_differing_byte_is_reported() {
-        assert_eq!(
-            compare_payload(b"abcdef", b"abXdef"),
-            Some(Corruption::WrongByte {
-                offset: 2,
-                expected: b'c',
-                got: b'X'
-            })
-        );
-    }
-
-    #[test]
-    fn short_or_long_echo_is_reported_with_its_length() {
-        assert_eq!(
-            compare_payload(b"abcdef", b"abc"),
-            Some(Corruption::Length {
-                bytes: 3,
-                expected: 6
-            })
-        );
-        assert_eq!(
-            compare_payload(b"abc", b"abcd"),
-            Some(Corruption::Length {
-                bytes: 4,
-                expected: 3
-            })
-        );
     }
 }
