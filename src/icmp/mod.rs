@@ -297,6 +297,7 @@ pub fn run(
             std::thread::sleep(request.interval);
         }
         let sent_at = SystemTime::now();
+        let sent_mono = Instant::now();
         let message = request.message(&probe, n, sent_at);
         let seq = request.seq.wrapping_add(n as u16);
         let decoded = decode_own(&message, probe.v6)?;
@@ -359,8 +360,8 @@ pub fn run(
                 summary.ignored += 1;
                 continue;
             };
-            let at = packet.at.unwrap_or_else(SystemTime::now);
-            let rtt = at.duration_since(sent_at).unwrap_or_default();
+            // The kernel's stamp, unless the wall clock stepped meanwhile.
+            let rtt = net::round_trip(packet.at, sent_at, sent_mono.elapsed());
             break Some(Answer {
                 probe: n + 1,
                 from: packet.from,

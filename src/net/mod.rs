@@ -148,9 +148,36 @@ pub fn source_for(target: IpAddr) -> io::Result<IpAddr> {
         .ok_or_else(|| io::Error::other("no local address"))
 }
 
+/// How long an answer took: the kernel's receive stamp minus the send time,
+/// unless the wall clock stepped in between — then the monotonic time the
+/// engine measured (`elapsed`, an upper bound) is the truth.
+pub fn round_trip(received: Option<SystemTime>, sent: SystemTime, elapsed: Duration) -> Duration {
+    match received.map(|at| at.duration_since(sent)) {
+        Some(Ok(rtt)) if rtt <= elapsed => rtt,
+        _ => elapsed,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn round_trips_survive_a_wall_clock_step() {
+        let sent = UNIX_EPOCH + Duration::from_secs(1000);
+        let elapsed = Duration::from_millis(3);
+        let kernel = sent + Duration::from_micros(1500);
+        assert_eq!(
+            round_trip(Some(kernel), sent, elapsed),
+            Duration::from_micros(1500)
+        );
+        // Stepped forward an hour, or back: the monotonic time is used.
+        let ahead = kernel + Duration::from_secs(3600);
+        assert_eq!(round_trip(Some(ahead), sent, elapsed), elapsed);
+        let behind = sent - Duration::from_secs(3600);
+        assert_eq!(round_trip(Some(behind), sent, elapsed), elapsed);
+        assert_eq!(round_trip(None, sent, elapsed), elapsed);
+    }
 
     #[test]
     fn poll_timeouts_round_up_to_the_next_millisecond() {

@@ -10,7 +10,7 @@
 use std::io;
 use std::net::IpAddr;
 use std::os::fd::{AsFd, BorrowedFd};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::iface::IfaceName;
 use crate::net::{ErrorOrigin, LARGEST_DATAGRAM, ProbeSocket, SocketError, SocketKind};
@@ -237,15 +237,6 @@ fn random_ident() -> u16 {
     (mixed ^ (mixed >> 16)) as u16
 }
 
-/// How long a reply took: the kernel's receive stamp minus the send time,
-/// unless the wall clock stepped in between — then the monotonic time the
-/// engine measured (`elapsed`, an upper bound) is the truth.
-pub fn round_trip(received: Option<SystemTime>, sent: SystemTime, elapsed: Duration) -> Duration {
-    match received.map(|at| at.duration_since(sent)) {
-        Some(Ok(rtt)) if rtt <= elapsed => rtt,
-        _ => elapsed,
-    }
-}
 
 #[cfg(test)]
 mod tests {
@@ -391,20 +382,4 @@ mod tests {
         assert_eq!(quoted_request(&bytes, true), None);
     }
 
-    #[test]
-    fn round_trips_survive_a_wall_clock_step() {
-        let sent = UNIX_EPOCH + Duration::from_secs(1000);
-        let elapsed = Duration::from_millis(3);
-        let kernel = sent + Duration::from_micros(1500);
-        assert_eq!(
-            round_trip(Some(kernel), sent, elapsed),
-            Duration::from_micros(1500)
-        );
-        // Stepped forward an hour, or back: the monotonic time is used.
-        let ahead = kernel + Duration::from_secs(3600);
-        assert_eq!(round_trip(Some(ahead), sent, elapsed), elapsed);
-        let behind = sent - Duration::from_secs(3600);
-        assert_eq!(round_trip(Some(behind), sent, elapsed), elapsed);
-        assert_eq!(round_trip(None, sent, elapsed), elapsed);
-    }
 }

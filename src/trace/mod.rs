@@ -306,14 +306,15 @@ fn receive<N: TraceNetwork, C: Clock>(
             return false;
         };
         let slot = &mut slots[n];
-        let Some((_, sent)) = slot.sent else {
+        let Some((sent_mono, sent)) = slot.sent else {
             return false;
         };
         if slot.done() {
             return false;
         }
-        let at = received.at.unwrap_or_else(|| clock.wall());
-        let rtt = at.duration_since(sent).unwrap_or_default();
+        // The kernel's stamp, unless the wall clock stepped meanwhile.
+        let elapsed = clock.now().saturating_duration_since(sent_mono);
+        let rtt = crate::net::round_trip(received.at, sent, elapsed);
         slot.result = Some(ProbeResult {
             responder: Some(received.from),
             rtt_ms: Some(rtt.as_secs_f64() * 1000.0),

@@ -23,7 +23,8 @@ use std::io;
 use std::net::IpAddr;
 use std::time::{Duration, Instant, SystemTime};
 
-use super::echo::{EchoReply, ProbeError, round_trip};
+use super::echo::{EchoReply, ProbeError};
+use crate::net::round_trip;
 use super::network::EchoNetwork;
 use super::probes::{Probe, ProbeTable};
 use super::stats::{Rtt, loss_percent};
