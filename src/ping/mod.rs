@@ -289,12 +289,6 @@ pub enum PingError {
     /// Signal handlers could not be installed.
     #[error("installing signal handlers: {0}")]
     Signals(io::Error),
-    /// Waiting for packets failed.
-    #[error("waiting for replies: {0}")]
-    Poll(io::Error),
-    /// Reading from the socket failed.
-    #[error("receiving: {0}")]
-    Receive(io::Error),
     /// Options that do not go together.
     #[error("{0}")]
     Usage(String),

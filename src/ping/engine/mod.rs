@@ -24,7 +24,7 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::echo::{EchoReply, ProbeError};
-use crate::net::round_trip;
+use crate::net::{SocketError, round_trip};
 use super::network::EchoNetwork;
 use super::probes::{Probe, ProbeTable};
 use super::stats::{Rtt, loss_percent};
@@ -404,7 +404,7 @@ impl<N: EchoNetwork, C: Clock> Engine<'_, '_, N, C> {
         if lazy {
             self.network
                 .wait(false, timeout, interrupts)
-                .map_err(PingError::Poll)?;
+                .map_err(SocketError::Poll)?;
             // Expect one reply per probe sent since the last read; every
             // so often read until empty, so strays (duplicates, slow
             // replies) never pile up.
@@ -435,7 +435,7 @@ impl<N: EchoNetwork, C: Clock> Engine<'_, '_, N, C> {
         let ready = self
             .network
             .wait(true, timeout, interrupts)
-            .map_err(PingError::Poll)?;
+            .map_err(SocketError::Poll)?;
         for family in 0..2 {
             if ready.errored[family] {
                 self.drain_errors(family)?;

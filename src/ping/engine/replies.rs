@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 use super::*;
+use crate::net::SocketError;
 
 impl<N: EchoNetwork, C: Clock> Engine<'_, '_, N, C> {
     /// Reads replies until the socket is empty, or, when `expected` is
@@ -110,7 +111,7 @@ impl<N: EchoNetwork, C: Clock> Engine<'_, '_, N, C> {
                 Ok(Some(Some(error))) => self.on_error(error)?,
                 Ok(Some(None)) => {}
                 Ok(None) => return Ok(()),
-                Err(err) => return Err(PingError::Receive(err)),
+                Err(err) => return Err(SocketError::Receive(err).into()),
             }
         }
         Ok(())
