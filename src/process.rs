@@ -5,7 +5,6 @@ use std::os::fd::OwnedFd;
 
 use nix::errno::Errno;
 use nix::sys::signal::Signal;
-use nix::unistd::{Uid, User};
 use serde::Serialize;
 
 /// What `netdx port` shows about a process.
@@ -55,12 +54,10 @@ pub fn info(pid: u32) -> Option<ProcessInfo> {
     })
 }
 
-/// The login name of `uid`, or the number when it has none.
+/// The login name of `uid` from /etc/passwd (never NSS), or the number
+/// when it has none.
 pub fn user_name(uid: u32) -> String {
-    User::from_uid(Uid::from_raw(uid))
-        .ok()
-        .flatten()
-        .map_or_else(|| uid.to_string(), |user| user.name)
+    crate::names::users::name_of(uid).unwrap_or_else(|| uid.to_string())
 }
 
 /// A signal chosen by name or number (`TERM`, `SIGKILL`, `9`).

@@ -4,7 +4,7 @@
 #![forbid(unsafe_code)]
 
 use std::io;
-use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
@@ -377,29 +377,27 @@ impl Failure {
     }
 }
 
-/// Resolves `host` (a name or an address) with `port`.
+/// Resolves `host` (a name or an address) with `port`, through netdx's own
+/// resolver (/etc/hosts, then DNS; never NSS).
 pub fn resolve(host: &str, port: u16, family: FamilyChoice) -> Result<SocketAddr, EchoError> {
-    let wanted = |addr: &SocketAddr| family.admits(&addr.ip());
-    let error = |reason: String| EchoError::Resolve {
+    let resolved = crate::names::resolve(host, family).map_err(|err| EchoError::Resolve {
         host: host.to_string(),
-        reason,
-    };
-    let addresses: Vec<SocketAddr> = (host, port)
-        .to_socket_addrs()
-        .map_err(|err| error(resolve_reason(&err)))?
-        .collect();
-    addresses.iter().copied().find(wanted).ok_or_else(|| {
-        error(match family {
-            FamilyChoice::V4 => "it has no IPv4 address (drop -4)".into(),
-            FamilyChoice::V6 => "it has no IPv6 address (drop -6)".into(),
-            FamilyChoice::Any => "no address found".into(),
-        })
+        reason: err.to_string(),
+    })?;
+    let address = resolved
+        .addresses
+        .first()
+        .copied()
+        .ok_or_else(|| EchoError::Resolve {
+            host: host.to_string(),
+            reason: crate::names::NameError::NotFound.to_string(),
+        })?;
+    Ok(match address {
+        IpAddr::V6(v6) => {
+            SocketAddr::V6(std::net::SocketAddrV6::new(v6, port, 0, resolved.scope_id))
+        }
+        v4 => SocketAddr::new(v4, port),
     })
-}
-
-fn resolve_reason(err: &io::Error) -> String {
-    let reason = crate::net::resolver_reason(err);
-    format!("{reason} (check the name, or give an address)")
 }
 
 /// Raises the open-files limit to its hard maximum, as servers holding

@@ -77,11 +77,12 @@ pub(super) fn run(t: &mut Transcript<'_>) -> Result<Conclusion, LabError> {
     // A non-blocking connect to a port nobody listens on.
     let probe = calls::tcp(t, Actor::Client, false)?;
     let closed_port = {
-        let spare =
-            std::net::TcpListener::bind("127.0.0.1:0").map_err(|source| LabError::Call {
-                what: "finding a free port".into(),
-                source,
-            })?;
+        // An address, not a string: a string would link getaddrinfo (NSS) into the binary.
+        let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+        let spare = std::net::TcpListener::bind(loopback).map_err(|source| LabError::Call {
+            what: "finding a free port".into(),
+            source,
+        })?;
         spare.local_addr().map_or(0, |a| a.port())
     };
     let nowhere = SocketAddr::from(([127, 0, 0, 1], closed_port));

@@ -122,15 +122,6 @@ pub fn wait_readable(fds: &[BorrowedFd<'_>], deadline: Instant) -> io::Result<bo
     }
 }
 
-/// getaddrinfo's message without Rust's "failed to lookup address
-/// information:" prefix, for errors that quote why a name did not resolve.
-pub fn resolver_reason(err: &io::Error) -> String {
-    let text = err.to_string();
-    text.strip_prefix("failed to lookup address information: ")
-        .unwrap_or(&text)
-        .to_string()
-}
-
 /// The local address the kernel would use to reach `target` (a UDP
 /// connect, which sends nothing).
 pub fn source_for(target: IpAddr) -> io::Result<IpAddr> {

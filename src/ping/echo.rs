@@ -237,7 +237,6 @@ fn random_ident() -> u16 {
     (mixed ^ (mixed >> 16)) as u16
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -381,5 +380,4 @@ mod tests {
         assert_eq!(quoted_request(&bytes[..5], false), None);
         assert_eq!(quoted_request(&bytes, true), None);
     }
-
 }

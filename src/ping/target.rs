@@ -2,7 +2,7 @@
 //! expanded lazily so a /16 never sits in memory as a list.
 #![forbid(unsafe_code)]
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, ToSocketAddrs};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
 use super::PingError;
@@ -155,60 +155,33 @@ pub struct Target {
     pub named: bool,
 }
 
-/// Resolves one host once: address literals directly, names through the
-/// system resolver (getaddrinfo), keeping the first address of the family asked for.
+/// Resolves one host once: address literals directly, names through
+/// netdx's own resolver (/etc/hosts, then DNS; never NSS), keeping the first
+/// address of the family asked for.
 pub fn resolve(host: &str, family: FamilyChoice) -> Result<(IpAddr, u32, bool), PingError> {
-    let (literal, zone) = match host.split_once('%') {
-        Some((address, zone)) => (address, Some(zone)),
-        None => (host, None),
-    };
-    if let Ok(address) = literal.parse::<IpAddr>() {
-        if !family.admits(&address) {
-            return Err(PingError::WrongFamily {
-                host: host.to_string(),
-                flag: family.flag(),
-            });
+    match crate::names::resolve(host, family) {
+        Ok(resolved) => {
+            let address = resolved
+                .addresses
+                .first()
+                .copied()
+                .ok_or(PingError::Resolve {
+                    host: host.to_string(),
+                    reason: crate::names::NameError::NotFound.to_string(),
+                })?;
+            Ok((address, resolved.scope_id, resolved.named))
         }
-        let scope_id = match zone {
-            Some(zone) => zone_index(zone).ok_or_else(|| PingError::Resolve {
-                host: host.to_string(),
-                reason: format!("no interface named '{zone}'"),
-            })?,
-            None => 0,
-        };
-        return Ok((address, scope_id, false));
-    }
-    let addresses = (host, 0)
-        .to_socket_addrs()
-        .map_err(|err| PingError::Resolve {
-            host: host.to_string(),
-            reason: crate::net::resolver_reason(&err),
-        })?;
-    let mut any = false;
-    for address in addresses {
-        any = true;
-        if family.admits(&address.ip()) {
-            return Ok((address.ip(), 0, true));
-        }
-    }
-    if any {
-        Err(PingError::WrongFamily {
+        Err(crate::names::NameError::NoAddress {
+            family: family @ (FamilyChoice::V4 | FamilyChoice::V6),
+        }) => Err(PingError::WrongFamily {
             host: host.to_string(),
             flag: family.flag(),
-        })
-    } else {
-        Err(PingError::Resolve {
+        }),
+        Err(err) => Err(PingError::Resolve {
             host: host.to_string(),
-            reason: "no addresses".into(),
-        })
+            reason: err.to_string(),
+        }),
     }
-}
-
-fn zone_index(zone: &str) -> Option<u32> {
-    if let Ok(index) = zone.parse::<u32>() {
-        return Some(index);
-    }
-    nix::net::if_::if_nametoindex(zone).ok()
 }
 
 /// Yields every target of a run in order, resolving host names up front

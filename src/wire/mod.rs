@@ -8,6 +8,7 @@
 //! panic (the fuzz target in `fuzz/` holds them to that).
 #![forbid(unsafe_code)]
 
+pub mod dns;
 pub mod emit;
 pub mod icmp;
 pub mod ipv4;

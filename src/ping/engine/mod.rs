@@ -24,7 +24,6 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::echo::{EchoReply, ProbeError};
-use crate::net::{SocketError, round_trip};
 use super::network::EchoNetwork;
 use super::probes::{Probe, ProbeTable};
 use super::stats::{Rtt, loss_percent};
@@ -33,6 +32,7 @@ use super::{
     Corruption, Event, IcmpErrorReport, PingError, Reply, ReplyRecord, ReplyStatus, TargetReport,
 };
 use crate::clock::Clock;
+use crate::net::{SocketError, round_trip};
 use crate::signals::Interrupts;
 
 mod completion;

@@ -1,7 +1,18 @@
-//! Host names for addresses netdx shows (reverse DNS through the system
-//! resolver), looked up once per address, several at a time, within one
-//! deadline so that a resolver that never answers cannot stall a command.
+//! Names netdx reads without NSS (a statically linked glibc cannot load
+//! NSS modules safely): host names from /etc/hosts and DNS ([`lookup`]),
+//! user names from /etc/passwd ([`users`]), and reverse lookups for the
+//! addresses netdx shows, several at a time within one deadline so that a
+//! resolver that never answers cannot stall a command.
 #![forbid(unsafe_code)]
+
+pub mod dns;
+pub mod hosts;
+pub mod lookup;
+pub mod resolv;
+pub mod users;
+
+pub use crate::net::FamilyChoice;
+pub use lookup::{Resolved, Resolver};
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::IpAddr;
@@ -137,11 +148,73 @@ impl Reverse {
     }
 }
 
-/// The system resolver's name for `address` (getnameinfo: /etc/hosts, then DNS).
+/// The system's name for `address`: /etc/hosts, then a PTR query.
 fn system_resolver(address: &IpAddr) -> Option<String> {
-    dns_lookup::lookup_addr(address)
-        .ok()
-        .filter(|name| *name != address.to_string())
+    Resolver::system().name(address)
+}
+
+/// Resolves `host` with the system's files (see [`Resolver::resolve`]).
+pub fn resolve(host: &str, family: FamilyChoice) -> Result<Resolved, NameError> {
+    Resolver::system().resolve(host, family)
+}
+
+/// Why a name did not resolve; the messages follow getaddrinfo's words
+/// (what ping has always printed) and add what to check.
+#[derive(Debug, thiserror::Error)]
+pub enum NameError {
+    /// Neither the hosts file nor DNS knows the name (NXDOMAIN).
+    #[error("Name or service not known (check the name, or give an address)")]
+    NotFound,
+    /// The name exists but has no address of the family asked for.
+    #[error("{}", no_address(*family))]
+    NoAddress {
+        /// The family asked for.
+        family: FamilyChoice,
+    },
+    /// No nameserver answered in time.
+    #[error(
+        "Temporary failure in name resolution: no answer from {servers} \
+         (check the nameserver lines of /etc/resolv.conf, or add the name to /etc/hosts)"
+    )]
+    Timeout {
+        /// The nameservers asked.
+        servers: String,
+    },
+    /// The nameserver answered with an error (SERVFAIL, REFUSED …).
+    #[error("nameserver {} answered {rcode} (try again later, or ask another nameserver)", server.ip())]
+    ServerFailure {
+        /// The last server that failed.
+        server: std::net::SocketAddr,
+        /// The reply code's name.
+        rcode: &'static str,
+    },
+    /// A nameserver could not be asked at all.
+    #[error("cannot ask nameserver {}: {reason} (check the nameserver lines of /etc/resolv.conf)", server.ip())]
+    NoServer {
+        /// The server.
+        server: std::net::SocketAddr,
+        /// What the system said.
+        reason: String,
+    },
+    /// An IPv6 zone that names no interface.
+    #[error("no interface named '{0}'")]
+    NoSuchZone(String),
+}
+
+fn no_address(family: FamilyChoice) -> &'static str {
+    match family {
+        FamilyChoice::V4 => "it has no IPv4 address (drop -4)",
+        FamilyChoice::V6 => "it has no IPv6 address (drop -6)",
+        FamilyChoice::Any => "No address associated with hostname",
+    }
+}
+
+/// The interface index of an IPv6 zone: a number, or an interface name.
+pub(crate) fn zone_index(zone: &str) -> Option<u32> {
+    if let Ok(index) = zone.parse::<u32>() {
+        return Some(index);
+    }
+    nix::net::if_::if_nametoindex(zone).ok()
 }
 
 /// One worker: looks up queued addresses until the queue is empty.
