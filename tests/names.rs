@@ -215,3 +215,268 @@ fn trace_names_hops_from_the_hosts_file_and_gives_up_on_a_silent_resolver_once()
     assert!(hops[2].starts_with(" 3  10.9.12.2  "), "{text}");
     assert!(!files.read("queries").is_empty(), "the resolver was asked");
 }
+
+/// The scripted nameserver (tests/responders/dns_responder.py) on
+/// 127.0.0.53 of `ns`, holding TCP listeners on port 4000 of `listen`;
+/// returns the resolv.conf that points at it.
+fn start_dns(ns: &mut Netns, files: &Files, conf: &str, listen: &[&str]) -> String {
+    let log = files.write("queries", "");
+    let mut args = vec![
+        common::responder("dns_responder.py"),
+        "127.0.0.53".into(),
+        log,
+    ];
+    args.extend(listen.iter().map(|a| a.to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    ns.spawn_ready("python3", &args);
+    files.write("resolv.conf", &format!("nameserver 127.0.0.53\n{conf}"))
+}
+
+/// The hosts file of the DNS tests: nothing but localhost, so every other
+/// name has to come from the nameserver.
+const ONLY_LOCALHOST: &str = "127.0.0.1 localhost\n";
+
+fn ping_once(ns: &Netns, files: &Files, resolv: &str, host: &str) -> Output {
+    let hosts = files.write("hosts", ONLY_LOCALHOST);
+    netdx_with_etc(
+        ns,
+        &[(&hosts, "/etc/hosts"), (resolv, "/etc/resolv.conf")],
+        &["ping", "-c", "1", "-W", "1", host],
+    )
+    .0
+}
+
+#[test]
+fn ping_resolves_a_name_through_dns() {
+    require_root!();
+    let mut ns = Netns::new("dnsping");
+    let files = Files::new("dnsping");
+    let resolv = start_dns(&mut ns, &files, "", &[]);
+    let output = ping_once(&ns, &files, &resolv, "name.test");
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{text}{}", stderr(&output));
+    assert!(
+        text.starts_with("PING name.test (127.0.0.1) 56(84) bytes of data.\n"),
+        "{text}"
+    );
+    assert!(
+        files.read("queries").contains("name.test 1\n"),
+        "asked for A"
+    );
+}
+
+#[test]
+fn a_cname_chain_is_followed_to_its_address() {
+    require_root!();
+    let mut ns = Netns::new("dnscname");
+    let files = Files::new("dnscname");
+    let resolv = start_dns(&mut ns, &files, "", &[]);
+    let output = ping_once(&ns, &files, &resolv, "alias.test");
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{text}{}", stderr(&output));
+    assert!(text.starts_with("PING alias.test (127.0.0.42) "), "{text}");
+}
+
+#[test]
+fn ipv6_only_names_resolve_with_either_family_and_with_minus_6() {
+    require_root!();
+    let mut ns = Netns::new("dnsv6");
+    let files = Files::new("dnsv6");
+    let resolv = start_dns(&mut ns, &files, "", &[]);
+    let output = ping_once(&ns, &files, &resolv, "v6only.test");
+    assert!(
+        stdout(&output).starts_with("PING v6only.test(::1) 56 data bytes\n"),
+        "{}{}",
+        stdout(&output),
+        stderr(&output)
+    );
+    let hosts = files.write("hosts", ONLY_LOCALHOST);
+    let (output, _) = netdx_with_etc(
+        &ns,
+        &[(&hosts, "/etc/hosts"), (&resolv, "/etc/resolv.conf")],
+        &["ping", "-4", "-c", "1", "-W", "1", "v6only.test"],
+    );
+    common::assert_one_line_error(&output, "has no address of the family -4");
+}
+
+#[test]
+fn search_domains_complete_a_short_name() {
+    require_root!();
+    let mut ns = Netns::new("dnssearch");
+    let files = Files::new("dnssearch");
+    let resolv = start_dns(&mut ns, &files, "search lab.test\n", &[]);
+    let output = ping_once(&ns, &files, &resolv, "short");
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{text}{}", stderr(&output));
+    assert!(text.starts_with("PING short (127.0.0.43) "), "{text}");
+}
+
+#[test]
+fn a_truncated_answer_is_asked_again_over_tcp() {
+    require_root!();
+    let mut ns = Netns::new("dnstcp");
+    let files = Files::new("dnstcp");
+    let resolv = start_dns(&mut ns, &files, "", &[]);
+    let output = ping_once(&ns, &files, &resolv, "big.test");
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{text}{}", stderr(&output));
+    assert!(text.starts_with("PING big.test (127.0.0.44) "), "{text}");
+    assert!(files.read("queries").contains("big.test 1 tcp\n"));
+}
+
+#[test]
+fn an_unknown_name_is_one_line_exit_2_at_once() {
+    require_root!();
+    let mut ns = Netns::new("dnsnx");
+    let files = Files::new("dnsnx");
+    let resolv = start_dns(&mut ns, &files, "", &[]);
+    let started = Instant::now();
+    let output = ping_once(&ns, &files, &resolv, "nosuch.test");
+    common::assert_one_line_error(
+        &output,
+        "cannot resolve 'nosuch.test': Name or service not known",
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "NXDOMAIN is final"
+    );
+    assert!(files.read("queries").contains("nosuch.test 1\n"));
+}
+
+#[test]
+fn a_silent_nameserver_is_a_one_line_timeout() {
+    require_root!();
+    let mut ns = Netns::new("dnsto");
+    let files = Files::new("dnsto");
+    let hosts = files.write("hosts", ONLY_LOCALHOST);
+    let resolv = files.write(
+        "resolv.conf",
+        "nameserver 127.0.0.53\noptions timeout:1 attempts:1\n",
+    );
+    let log = files.write("queries", "");
+    ns.spawn_ready(
+        "python3",
+        &[&common::responder("silent_dns.py"), "127.0.0.53", &log],
+    );
+    let (output, took) = netdx_with_etc(
+        &ns,
+        &[(&hosts, "/etc/hosts"), (&resolv, "/etc/resolv.conf")],
+        &["ping", "-c", "1", "name.test"],
+    );
+    common::assert_one_line_error(&output, "Temporary failure in name resolution");
+    assert!(
+        took < Duration::from_secs(3),
+        "one try of one second: {took:?}"
+    );
+}
+
+#[test]
+fn netstat_resolve_names_a_listener_from_its_ptr_record() {
+    require_root!();
+    let mut ns = Netns::new("dnsptr");
+    let files = Files::new("dnsptr");
+    let resolv = start_dns(&mut ns, &files, "", &["127.0.0.31", "127.0.0.32"]);
+    let hosts = files.write("hosts", ONLY_LOCALHOST);
+    let (output, _) = netdx_with_etc(
+        &ns,
+        &[(&hosts, "/etc/hosts"), (&resolv, "/etc/resolv.conf")],
+        &["netstat", "--resolve", "-tl"],
+    );
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{text}{}", stderr(&output));
+    assert!(text.contains("listener-ptr.test:4000"), "{text}");
+    assert!(
+        text.contains("127.0.0.32:4000"),
+        "NXDOMAIN leaves the number: {text}"
+    );
+}
+
+#[test]
+fn trace_names_a_hop_from_its_ptr_record() {
+    require_root!();
+    let mut chain = Chain::new("dnstrace");
+    let files = Files::new("dnstrace");
+    let resolv = start_dns(&mut chain.client, &files, "", &[]);
+    let hosts = files.write("hosts", ONLY_LOCALHOST);
+    let (output, _) = netdx_with_etc(
+        &chain.client,
+        &[(&hosts, "/etc/hosts"), (&resolv, "/etc/resolv.conf")],
+        &["trace", "-q", "1", Chain::TARGET],
+    );
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{text}{}", stderr(&output));
+    let hops: Vec<&str> = text.lines().skip(1).collect();
+    assert!(hops[0].starts_with(" 1  10.9.10.2  "), "{text}");
+    assert!(
+        hops[1].starts_with(" 2  hop-two.test (10.9.11.2)  "),
+        "{text}"
+    );
+}
+
+/// The files a run of netdx opened (strace), one path a line.
+fn opened_files(ns: &Netns, mounts: &[(&str, &str)], args: &[&str]) -> (Output, String) {
+    let trace = std::env::temp_dir().join(format!(
+        "netdx-names-strace-{}-{}",
+        std::process::id(),
+        ns.name()
+    ));
+    let trace_path = trace.display().to_string();
+    let mut full = vec![
+        "strace",
+        "-f",
+        "-qq",
+        "-e",
+        "trace=open,openat",
+        "-o",
+        &trace_path,
+        netdx_bin(),
+    ];
+    full.extend_from_slice(args);
+    let mut script = String::new();
+    for (replacement, system) in mounts {
+        script += &format!("mount --bind '{replacement}' '{system}' && ");
+    }
+    script += "exec \"$@\"";
+    let mut command = vec!["-m", "sh", "-c", &script, "sh"];
+    command.extend_from_slice(&full);
+    let output = ns.run("unshare", &command);
+    let opened = std::fs::read_to_string(&trace).unwrap_or_default();
+    let _ = std::fs::remove_file(&trace);
+    (output, opened)
+}
+
+#[test]
+fn names_and_users_are_looked_up_without_nss() {
+    require_root!();
+    let mut ns = Netns::new("nonss");
+    let files = Files::new("nonss");
+    let resolv = start_dns(&mut ns, &files, "", &["127.0.0.31"]);
+    let hosts = files.write("hosts", ONLY_LOCALHOST);
+    let mounts = [
+        (hosts.as_str(), "/etc/hosts"),
+        (resolv.as_str(), "/etc/resolv.conf"),
+    ];
+    let runs: [&[&str]; 3] = [
+        &["ping", "-c", "1", "-W", "1", "name.test"],
+        // The listener's owner is named from the passwd file.
+        &["port", "4000"],
+        &["netstat", "--resolve", "-tlp"],
+    ];
+    for args in runs {
+        let (output, opened) = opened_files(&ns, &mounts, args);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        assert!(opened.contains("openat"), "strace saw the run: {opened}");
+        for nss in ["nsswitch.conf", "libnss_", "/var/run/nscd", "/run/nscd"] {
+            assert!(!opened.contains(nss), "{args:?} opened {nss}:\n{opened}");
+        }
+        if args[0] == "port" {
+            assert!(opened.contains("/etc/passwd"), "{opened}");
+            assert!(stdout(&output).contains(" root "), "{}", stdout(&output));
+        }
+    }
+}
