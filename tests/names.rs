@@ -480,3 +480,37 @@ fn names_and_users_are_looked_up_without_nss() {
         }
     }
 }
+
+#[test]
+fn the_binary_links_no_nss_lookup_function() {
+    // A `to_socket_addrs("host:port")` or nix `User::from_uid` anywhere in
+    // netdx would pull these out of the static glibc, even if never called.
+    let output = std::process::Command::new("nm")
+        .arg(netdx_bin())
+        .output()
+        .expect("nm (binutils) runs");
+    let symbols = String::from_utf8_lossy(&output.stdout);
+    if symbols.trim().is_empty() {
+        eprintln!("skipped: the binary has no symbol table");
+        return;
+    }
+    let nss = [
+        "getaddrinfo",
+        "getnameinfo",
+        "gethostbyname2_r",
+        "gethostbyaddr_r",
+        "getservbyname_r",
+        "getpwuid_r",
+        "getpwnam_r",
+        "getgrgid_r",
+    ];
+    let linked: Vec<&str> = symbols
+        .lines()
+        .filter_map(|line| line.split_whitespace().last())
+        .filter(|symbol| {
+            nss.iter()
+                .any(|name| symbol.strip_prefix("__new_").unwrap_or(symbol) == *name)
+        })
+        .collect();
+    assert!(linked.is_empty(), "NSS lookups linked in: {linked:?}");
+}
