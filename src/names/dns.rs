@@ -197,8 +197,7 @@ impl Sockets {
                     return Ok(None);
                 }
                 Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
-                // An ICMP error for an earlier datagram: keep waiting for this one.
-                Err(_) => continue,
+                Err(err) => return Err(err),
             };
             if from != server {
                 continue;
