@@ -514,3 +514,25 @@ fn the_binary_links_no_nss_lookup_function() {
         .collect();
     assert!(linked.is_empty(), "NSS lookups linked in: {linked:?}");
 }
+
+#[test]
+fn the_hosts_file_wins_over_dns_and_spares_the_query() {
+    require_root!();
+    let mut ns = Netns::new("dnshosts");
+    let files = Files::new("dnshosts");
+    let resolv = start_dns(&mut ns, &files, "", &[]);
+    let hosts = files.write("hosts", "127.0.0.1 localhost\n127.0.0.9 name.test\n");
+    let (output, _) = netdx_with_etc(
+        &ns,
+        &[(&hosts, "/etc/hosts"), (&resolv, "/etc/resolv.conf")],
+        &["ping", "-c", "1", "-W", "1", "name.test"],
+    );
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{text}{}", stderr(&output));
+    assert!(text.starts_with("PING name.test (127.0.0.9) "), "{text}");
+    assert!(
+        !files.read("queries").contains("name.test"),
+        "{}",
+        files.read("queries")
+    );
+}
