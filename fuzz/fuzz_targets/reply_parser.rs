@@ -1,6 +1,6 @@
-//! Whatever arrives on a raw socket: the reply parsers, ping's reply
-//! decoding and the trace matchers must return a value or an error for any
-//! bytes, never panic.
+//! Whatever arrives on a raw socket (or from a nameserver): the reply
+//! parsers, ping's reply decoding, the trace matchers and the DNS reply view
+//! must return a value or an error for any bytes, never panic.
 #![no_main]
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -59,4 +59,5 @@ fuzz_target!(|data: &[u8]| {
     let _ = wire::icmp::parse_v4(data);
     let _ = wire::quoted::parse_v4(data);
     let _ = wire::quoted::parse_v6(data);
+    let _ = wire::dns::parse_reply(data);
 });
