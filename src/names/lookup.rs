@@ -24,7 +24,7 @@ pub struct Resolved {
 }
 
 /// The host table and resolver configuration lookups read.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Resolver {
     /// /etc/hosts.
     hosts: Hosts,
