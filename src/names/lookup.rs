@@ -26,8 +26,8 @@ pub struct Resolved {
 /// The host table and resolver configuration lookups read.
 #[derive(Debug)]
 pub struct Resolver {
-    /// /etc/hosts.
-    hosts: Hosts,
+    /// /etc/hosts, read only when a name (not an address) is looked up.
+    hosts: OnceLock<Hosts>,
     /// /etc/resolv.conf, read only when a lookup gets as far as DNS.
     conf: OnceLock<ResolvConf>,
 }
@@ -36,7 +36,7 @@ impl Resolver {
     /// A resolver over the given table and configuration.
     pub fn new(hosts: Hosts, conf: ResolvConf) -> Resolver {
         Resolver {
-            hosts,
+            hosts: OnceLock::from(hosts),
             conf: OnceLock::from(conf),
         }
     }
@@ -45,9 +45,13 @@ impl Resolver {
     pub fn system() -> &'static Resolver {
         static SYSTEM: OnceLock<Resolver> = OnceLock::new();
         SYSTEM.get_or_init(|| Resolver {
-            hosts: Hosts::load(),
+            hosts: OnceLock::new(),
             conf: OnceLock::new(),
         })
+    }
+
+    fn hosts(&self) -> &Hosts {
+        self.hosts.get_or_init(Hosts::load)
     }
 
     fn conf(&self) -> &ResolvConf {
@@ -79,7 +83,7 @@ impl Resolver {
     }
 
     fn addresses(&self, name: &str, family: FamilyChoice) -> Result<Vec<IpAddr>, NameError> {
-        let from_file = self.hosts.addresses(name, family);
+        let from_file = self.hosts().addresses(name, family);
         if !from_file.is_empty() {
             return Ok(from_file);
         }
@@ -153,7 +157,7 @@ impl Resolver {
     /// The name of `address`: the hosts file's, else the PTR record's. Names
     /// that only echo the address are no names.
     pub fn name(&self, address: &IpAddr) -> Option<String> {
-        if let Some(name) = self.hosts.name(address) {
+        if let Some(name) = self.hosts().name(address) {
             return Some(name.to_string());
         }
         dns::pointer(self.conf(), address)

@@ -57,6 +57,9 @@ pub struct Sockets {
     _port: Option<Socket>,
     flow: probe::Flow,
     scope_id: u32,
+    /// The TTL the sender has now: probes of one hop go out back to back,
+    /// so most need no setsockopt.
+    ttl: Option<u8>,
 }
 
 impl Sockets {
@@ -115,11 +118,8 @@ impl Sockets {
                 port: request.port,
             },
             scope_id: request.scope_id,
+            ttl: None,
         })
-    }
-
-    fn sender(&self) -> &ProbeSocket {
-        self.sender.as_ref().unwrap_or(&self.icmp)
     }
 }
 
@@ -129,8 +129,11 @@ impl TraceNetwork for Sockets {
     }
 
     fn send(&mut self, ttl: u8, id: u16) -> Result<(), TraceError> {
-        let sender = self.sender();
-        sender.set_ttl(ttl)?;
+        let sender = self.sender.as_ref().unwrap_or(&self.icmp);
+        if self.ttl != Some(ttl) {
+            sender.set_ttl(ttl)?;
+            self.ttl = Some(ttl);
+        }
         let bytes = self.flow.build(id);
         let target = self.flow.target;
         sender
