@@ -14,7 +14,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::iface::IfaceName;
 use crate::net::{ErrorOrigin, LARGEST_DATAGRAM, ProbeSocket, SocketError, SocketKind};
-use crate::wire::icmp::{self, IcmpBody, IcmpMessage};
+use crate::wire::icmp;
 use crate::wire::{self, emit};
 
 /// Where probes leave from (`-I`).
@@ -189,33 +189,18 @@ impl AsFd for EchoSocket {
 /// and the reply, if it is an echo reply.
 pub fn parse_reply(bytes: &[u8], kind: SocketKind, v6: bool) -> Option<(u16, EchoReply)> {
     // Raw IPv4 sockets deliver the IP header (with any options) too.
-    let (ip, message) = wire::parse_delivered(bytes, v6, kind.delivers_ip_header(v6)).ok()?;
-    let header_ttl = ip.map(|header| header.ttl);
-    if message.kind != icmp::echo_reply(v6) {
+    let echo = wire::echo_delivered(bytes, v6, kind.delivers_ip_header(v6)).ok()?;
+    if echo.kind != icmp::echo_reply(v6) {
         return None;
     }
-    let IcmpMessage {
-        checksum_ok,
-        length,
-        body: IcmpBody::Echo {
-            ident,
-            seq,
-            payload,
-        },
-        ..
-    } = message
-    else {
-        return None;
-    };
     Some((
-        ident,
+        echo.ident,
         EchoReply {
-            seq,
-            header_ttl,
-            data: payload,
-            icmp_len: length,
-            // ICMPv6 checksums are verified by the kernel before any socket sees them.
-            checksum_ok: checksum_ok.unwrap_or(true),
+            seq: echo.seq,
+            header_ttl: echo.ttl,
+            data: echo.data.to_vec(),
+            icmp_len: echo.length,
+            checksum_ok: echo.checksum_ok,
         },
     ))
 }

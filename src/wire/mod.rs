@@ -117,6 +117,59 @@ pub fn parse_delivered(
     }
 }
 
+/// An echo-shaped ICMP message read in place from what an ICMP socket
+/// delivers: what ping needs of each reply at flood rate, without building
+/// the full [`IcmpMessage`] (names, an owned copy of the data) or checking
+/// the IPv4 header checksum the kernel has already verified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EchoView<'a> {
+    /// ICMP type.
+    pub kind: u8,
+    /// Identifier.
+    pub ident: u16,
+    /// Sequence number.
+    pub seq: u16,
+    /// TTL of the IPv4 header, when one was delivered.
+    pub ttl: Option<u8>,
+    /// Whether the ICMP checksum verifies (ICMPv6: the kernel verified it).
+    pub checksum_ok: bool,
+    /// Length of the ICMP message.
+    pub length: usize,
+    /// The data after the echo header.
+    pub data: &'a [u8],
+}
+
+/// Reads `bytes` as [`parse_delivered`] does, as an echo-shaped message;
+/// the same length and header checks, never a panic.
+pub fn echo_delivered(bytes: &[u8], v6: bool, ip_header: bool) -> Result<EchoView<'_>, WireError> {
+    let (message, ttl) = if ip_header && !v6 {
+        let (header, header_len) = ipv4::parse_header(bytes, "IPv4 header")?;
+        let end = usize::from(header.total_length).min(bytes.len());
+        if end < header_len || header.protocol != ipv4::PROTO_ICMP {
+            return Err(WireError::Malformed {
+                what: "IPv4 header",
+                why: "not an ICMP datagram within its total length".into(),
+            });
+        }
+        (&bytes[header_len..end], Some(header.ttl))
+    } else {
+        (bytes, None)
+    };
+    need(message, icmp::HEADER_LEN, "ICMP echo header")?;
+    let checksum_ok = v6
+        || pnet_packet::icmp::IcmpPacket::new(message)
+            .is_some_and(|view| pnet_packet::icmp::checksum(&view) == view.get_checksum());
+    Ok(EchoView {
+        kind: message[0],
+        ident: be16(message, 4),
+        seq: be16(message, 6),
+        ttl,
+        checksum_ok,
+        length: message.len(),
+        data: &message[icmp::HEADER_LEN..],
+    })
+}
+
 /// Bytes from a hex dump, for tests that replay captured packets.
 #[cfg(test)]
 pub(crate) fn from_hex(text: &str) -> Vec<u8> {
@@ -129,6 +182,45 @@ pub(crate) fn from_hex(text: &str) -> Vec<u8> {
 #[cfg(test)]
 mod received_options {
     use super::*;
+
+    #[test]
+    fn the_echo_view_reads_what_the_full_parse_reads_and_never_panics() {
+        let reply = emit::icmp_v4(
+            icmp::v4::ECHO_REPLY,
+            0,
+            emit::ident_seq(7, 9),
+            b"abcdef",
+            false,
+        );
+        let fields = emit::Ipv4Fields {
+            tos: 0,
+            identification: 1,
+            dont_fragment: false,
+            ttl: 61,
+            protocol: ipv4::PROTO_ICMP,
+            source: std::net::Ipv4Addr::new(10, 0, 0, 2),
+            destination: std::net::Ipv4Addr::new(10, 0, 0, 1),
+        };
+        let datagram = emit::ipv4_header(&fields, &reply);
+        let view = echo_delivered(&datagram, false, true).unwrap();
+        let (ip, full) = parse_delivered(&datagram, false, true).unwrap();
+        assert_eq!(
+            (view.kind, Some((view.ident, view.seq))),
+            (full.kind, full.ident_seq())
+        );
+        assert_eq!((view.ttl, view.length), (ip.map(|h| h.ttl), full.length));
+        assert_eq!(view.data, b"abcdef");
+        assert!(view.checksum_ok);
+        for len in 0..datagram.len() {
+            let _ = echo_delivered(&datagram[..len], false, true);
+            let _ = echo_delivered(&datagram[..len], true, false);
+        }
+        for at in 0..datagram.len() {
+            let mut bad = datagram.clone();
+            bad[at] ^= 0x5a;
+            let _ = echo_delivered(&bad, false, true);
+        }
+    }
 
     #[test]
     fn a_reply_whose_record_route_the_kernel_filled_in_is_not_rejected() {
