@@ -35,27 +35,22 @@ bench_pair() {
     done
 }
 
-for method in udp icmp tcp; do
-    case $method in
-        udp) tr_flag="" ;;
-        icmp) tr_flag="-I" ;;
-        tcp) tr_flag="-T" ;;
-    esac
-    bench_pair "all hops answer, $method" "$RUNS" \
-        "$NETDX trace -n --$method -q 3 -w 5 $T" \
-        "traceroute -n -N 16 -q 3 -w 5 $tr_flag $T"
-done
-T6=$CHAIN_TARGET_ADDR6
-for method in udp icmp tcp; do
-    case $method in
-        udp) tr_flag="" ;;
-        icmp) tr_flag="-I" ;;
-        tcp) tr_flag="-T" ;;
-    esac
-    bench_pair "IPv6, all hops answer, $method" "$RUNS" \
-        "$NETDX trace -n -6 --$method -q 3 -w 5 $T6" \
-        "traceroute -6 -n -N 16 -q 3 -w 5 $tr_flag $T6"
-done
+# rows LABEL FAMILY_FLAG TARGET: every method against traceroute's same method.
+rows() {
+    local label=$1 family=$2 target=$3 method tr_flag
+    for method in udp icmp tcp; do
+        case $method in
+            udp) tr_flag="" ;;
+            icmp) tr_flag="-I" ;;
+            tcp) tr_flag="-T" ;;
+        esac
+        bench_pair "${label}all hops answer, $method" "$RUNS" \
+            "$NETDX trace -n $family--$method -q 3 -w 5 $target" \
+            "traceroute $family-n -N 16 -q 3 -w 5 $tr_flag $target"
+    done
+}
+rows "" "" "$T"
+rows "IPv6, " "-6 " "$CHAIN_TARGET_ADDR6"
 # mtr waits about a second per round by design: a few runs tell enough.
 bench_pair "all hops answer, report" 5 \
     "$NETDX trace -n -c 1 -q 1 $T" \

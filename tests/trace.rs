@@ -84,23 +84,29 @@ fn hop_lines(lines: &[&str]) -> Vec<(String, String)> {
 fn text_output_looks_like_traceroute() {
     require_root!();
     let chain = Chain::new("trtext");
-    let output = chain.client.netdx(&["trace", "-n", Chain::TARGET]);
+    assert_traceroute_text(
+        &chain,
+        Chain::TARGET,
+        "netdx trace to 10.9.12.2 (10.9.12.2), 30 hops max, udp probes to port 33434",
+        [Chain::ROUTER_A, Chain::ROUTER_B, Chain::TARGET],
+    );
+}
+
+/// `netdx trace -n TARGET` exits 0 with traceroute's header and one line
+/// per hop, in order, naming `hops`.
+fn assert_traceroute_text(chain: &Chain, target: &str, header: &str, hops: [&str; 3]) {
+    let output = chain.client.netdx(&["trace", "-n", target]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let text = stdout(&output);
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(
-        lines[0],
-        "netdx trace to 10.9.12.2 (10.9.12.2), 30 hops max, udp probes to port 33434"
-    );
+    assert_eq!(lines[0], header);
     let seen = hop_lines(&lines[1..]);
-    assert_eq!(
-        seen,
-        [
-            ("1".into(), Chain::ROUTER_A.into()),
-            ("2".into(), Chain::ROUTER_B.into()),
-            ("3".into(), Chain::TARGET.into())
-        ]
-    );
+    let expected: Vec<(String, String)> = hops
+        .iter()
+        .enumerate()
+        .map(|(n, hop)| ((n + 1).to_string(), hop.to_string()))
+        .collect();
+    assert_eq!(seen, expected);
 }
 
 #[test]
@@ -360,22 +366,11 @@ fn an_ipv6_literal_target_prints_traceroute_lines_without_asking_for_minus_6() {
     require_root!();
     let chain = Chain::new("tr6text");
     chain.warm_up_v6();
-    let output = chain.client.netdx(&["trace", "-n", Chain::TARGET_V6]);
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    let text = stdout(&output);
-    let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(
-        lines[0],
-        "netdx trace to fd0c::2 (fd0c::2), 30 hops max, udp probes to port 33434"
-    );
-    let seen = hop_lines(&lines[1..]);
-    assert_eq!(
-        seen,
-        [
-            ("1".into(), Chain::ROUTER_A_V6.into()),
-            ("2".into(), Chain::ROUTER_B_V6.into()),
-            ("3".into(), Chain::TARGET_V6.into())
-        ]
+    assert_traceroute_text(
+        &chain,
+        Chain::TARGET_V6,
+        "netdx trace to fd0c::2 (fd0c::2), 30 hops max, udp probes to port 33434",
+        [Chain::ROUTER_A_V6, Chain::ROUTER_B_V6, Chain::TARGET_V6],
     );
 }
 
