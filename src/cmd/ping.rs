@@ -32,6 +32,7 @@ pub fn run(args: &PingArgs, out: &Output) -> Result<Outcome, Error> {
     };
     let prepared = session::prepare(&request)?;
     let interrupts = Interrupts::install().map_err(PingError::Signals)?;
+    super::stop_when_reader_leaves(out, &interrupts).map_err(PingError::Signals)?;
     let mut verdict = Verdict::new(&prepared.plan);
     let options = PrinterOptions {
         alive: args.alive,

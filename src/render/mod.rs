@@ -13,6 +13,7 @@ pub mod ping;
 pub mod ping_stream;
 pub mod sockets;
 pub mod sockopt;
+pub mod stream;
 pub mod table;
 pub mod trace;
 pub mod units;
@@ -97,6 +98,9 @@ impl Style {
 pub struct Output {
     /// One JSON document instead of text.
     pub json: bool,
+    /// One JSON object per line as events happen (`--json-stream`, through
+    /// [`stream::StreamWriter`]); never set together with `json`.
+    pub stream: bool,
     /// stdout is a terminal (tables get borders, progress lines may be drawn).
     pub tty: bool,
     /// Colouring.
@@ -110,9 +114,15 @@ impl Output {
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         Output {
             json,
+            stream: false,
             tty,
             style: Style::resolve(color, tty, no_color),
         }
+    }
+
+    /// The same settings, streaming JSON lines when `stream` is set (`--json-stream`).
+    pub fn streaming(self, stream: bool) -> Self {
+        Output { stream, ..self }
     }
 }
 
