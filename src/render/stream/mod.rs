@@ -14,6 +14,7 @@
 #![forbid(unsafe_code)]
 
 pub mod ping;
+pub mod trace;
 
 use std::io::{self, Stdout, Write};
 use std::os::fd::AsFd;
