@@ -331,6 +331,15 @@ pub fn run(bound: Bound, sink: Sink) -> Result<Totals, EchoError> {
     Ok(shared.counters.totals(started.elapsed()))
 }
 
+/// Asks the server [`run`] is running to stop as SIGTERM does (totals and
+/// all), from any of its threads: for when nothing it writes can be read
+/// any more. Its events have started by then ([`Event::Listening`] comes
+/// after the signal handlers are in place).
+pub fn request_stop() {
+    // Only fails for an invalid signal number.
+    let _ = signal_hook::low_level::raise(signal_hook::consts::SIGTERM);
+}
+
 /// Accepts connections and deals them out to the runtimes in turn.
 fn accept_loop(
     listener: &std::net::TcpListener,
