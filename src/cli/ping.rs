@@ -19,6 +19,7 @@ Examples:
   netdx ping -a -g 10.0.0.0/24           print the hosts of a network that answer
   netdx ping -u 10.0.0.0/24 --retries 0  print the ones that don't
   netdx ping --json -c 3 localhost       statistics and every reply as JSON
+  netdx ping --json-stream localhost     a JSON line per reply as it comes; Ctrl-C for the summary
 
 One host behaves like iputils ping: -i is the gap between probes, -W how long a
 probe waits for its reply (later replies are reported as late, not received).
