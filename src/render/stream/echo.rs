@@ -222,6 +222,42 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_schemas_of_interval_and_error_lines_name_the_fields_written() {
+        fn properties<T: JsonSchema>() -> Vec<String> {
+            let schema = serde_json::to_value(schemars::schema_for!(T)).unwrap();
+            let mut names: Vec<String> = schema["properties"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .cloned()
+                .collect();
+            names.sort();
+            names
+        }
+        fn written(event: ProbeEvent<'_>) -> Vec<String> {
+            let value = serde_json::to_value(event).unwrap();
+            let mut names: Vec<String> = value.as_object().unwrap().keys().cloned().collect();
+            names.retain(|name| name != "event");
+            names.sort();
+            names
+        }
+        let reading = Progress {
+            elapsed: Duration::from_secs(1),
+            messages: 1,
+            bytes: 64,
+        };
+        assert_eq!(
+            properties::<Interval>(),
+            written(Intervals::default().next(&reading))
+        );
+        let failed = Observation::Failed {
+            seq: None,
+            error: crate::echo::setup::Failure::Reset,
+        };
+        assert_eq!(properties::<ErrorLine>(), written(observation(&failed)));
+    }
+
+    #[test]
     fn intervals_are_the_differences_of_the_running_totals() {
         let mut intervals = Intervals::default();
         let reading = |s: u64, messages: u64| Progress {

@@ -387,6 +387,64 @@ mod tests {
         assert_eq!(value["errno"], serde_json::Value::Null);
     }
 
+    /// The property names of `T`'s JSON Schema.
+    fn schema_properties<T: JsonSchema>() -> Vec<String> {
+        let schema = serde_json::to_value(schemars::schema_for!(T)).unwrap();
+        let mut names: Vec<String> = schema["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        names.sort();
+        names
+    }
+
+    fn keys(value: &serde_json::Value) -> Vec<String> {
+        let mut names: Vec<String> = value.as_object().unwrap().keys().cloned().collect();
+        names.retain(|name| name != "event");
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn the_schemas_of_start_error_and_timeout_lines_name_the_fields_written() {
+        let target = target();
+        let error_ = send_failed(&target, 1, &io::Error::from_raw_os_error(libc::ENETUNREACH));
+        assert_eq!(error_.errno, Some(libc::ENETUNREACH));
+        assert_eq!(
+            schema_properties::<ErrorEvent<'_>>(),
+            keys(&line(&PingEvent::Error(error_)))
+        );
+        let timeout = TimeoutEvent {
+            target: &target.name,
+            address: target.address,
+            seq: 3,
+        };
+        assert_eq!(
+            schema_properties::<TimeoutEvent<'_>>(),
+            keys(&line(&PingEvent::Timeout(timeout)))
+        );
+        let start = Start {
+            shape: RunShape::Host,
+            target: None,
+            address: None,
+            targets: 1,
+            source: None,
+            payload_bytes: 56,
+            count: None,
+            retries: None,
+            interval_ms: 1000.0,
+            period_ms: 1000.0,
+            timeout_ms: 10000.0,
+            deadline_ms: None,
+        };
+        assert_eq!(
+            schema_properties::<Start>(),
+            keys(&line(&PingEvent::Start(start)))
+        );
+    }
+
     #[test]
     fn summaries_are_the_documents_target_object_with_interim_beside_it() {
         let target = target();
