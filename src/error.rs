@@ -114,8 +114,9 @@ impl From<EchoError> for Error {
 }
 
 impl From<std::io::Error> for Error {
+    /// An output failure: quiet when stdout's reader left, reported otherwise.
     fn from(err: std::io::Error) -> Self {
-        if err.kind() == std::io::ErrorKind::BrokenPipe {
+        if crate::render::output_closed(&err) {
             Error::BrokenPipe
         } else {
             Error::Output(err)

@@ -127,18 +127,15 @@ fn serve(args: &ServeArgs, out: &Output) -> Result<Outcome, Error> {
         let line = if json_log {
             view::event_json(event)
         } else if json {
-            return;
+            return Ok(());
         } else if verbose || matches!(event, Event::Listening { .. } | Event::AcceptFailed { .. }) {
             format!("{}\n", view::event_line(event))
         } else {
-            return;
+            return Ok(());
         };
-        // A reader that went away must not stop the service; its totals
-        // will fail to print instead.
-        let mut stdout = std::io::stdout().lock();
-        let _ = stdout
-            .write_all(line.as_bytes())
-            .and_then(|()| stdout.flush());
+        // A failed write stops the service: `netdx echo serve -v | head`
+        // ends with its reader, quietly when the pipe closed.
+        render::print(&line)
     });
     let totals = serve::run(bound, sink)?;
     let text = if json_log {
