@@ -279,6 +279,18 @@ fn every_unprivileged_command_ends_quietly_on_a_closed_stdout() {
 }
 
 #[test]
+fn a_lab_cut_off_mid_narration_ends_quietly() {
+    // `netdx lab sticky | head -1`: the header is read, the steps that
+    // follow meet a closed pipe inside the lab's observer.
+    for lab in lab_names() {
+        let args = ["lab", lab.as_str()];
+        let (run, first) = run_cut_after_first_line(&args, |_| {});
+        assert!(first.starts_with(&format!("lab {lab}: ")), "{first:?}");
+        assert_eq!(quiet(&args, &run, ""), None);
+    }
+}
+
+#[test]
 fn every_probing_command_ends_quietly_on_a_closed_stdout() {
     require_root!();
     let cases = with_json(&[
