@@ -60,6 +60,9 @@ pub enum Error {
     /// Protocol statistics could not be read.
     #[error(transparent)]
     Stats(#[from] StatsError),
+    /// A target list (`--file`, standard input) could not be read.
+    #[error(transparent)]
+    Targets(#[from] crate::targets::ListError),
     /// Talking to the kernel over netlink failed.
     #[error(transparent)]
     Netlink(#[from] NetlinkError),
