@@ -14,7 +14,8 @@ const NO_TARGET: &str = "no target: give hosts, addresses or networks, --file FI
 
 /// The targets and whether they came from a list: the command line's; or
 /// `--file`'s; or, with none given, standard input's when it is not a
-/// terminal (fping's rule: nobody types a list at a prompt that does not ask).
+/// terminal, as fping reads it (on a terminal nobody is piping a list in:
+/// the usual "no target" error instead of a silent wait for one).
 fn targets(args: &PingArgs) -> Result<(Vec<TargetSpec>, bool), Error> {
     let source = match (&args.file, args.targets.is_empty()) {
         (Some(source), _) => source.clone(),
