@@ -124,9 +124,14 @@ fn run_cut_after_first_line(args: &[&str], mut poke: impl FnMut(&str)) -> (Run, 
 }
 
 /// Checks one case; returns what went wrong, if anything.
+///
+/// The open run may answer 0 or 1 (a lab's timing under load can make it
+/// "not as expected"); what matters is that it writes and fails in no
+/// other way. On the closed pipe the failed write ends the command before
+/// its answer, so 0 is the only right status there.
 fn check(args: &[&str]) -> Option<String> {
     let open = netdx(args);
-    if !open.status.success() || open.stdout.is_empty() {
+    if open.status.code() == Some(2) || open.stdout.is_empty() {
         return Some(format!(
             "{args:?} is no test of a closed pipe: on an open pipe it exits {:?} with {} bytes of output ({})",
             open.status.code(),
