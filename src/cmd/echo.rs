@@ -137,31 +137,23 @@ fn serve(args: &ServeArgs, out: &Output) -> Result<Outcome, Error> {
                     let _ = render::stream::when_reader_leaves(serve::request_stop);
                 });
             }
-            let written = lines
+            // A failed write stops the service, as for every command: the
+            // reader of the log or the stream went away.
+            return lines
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .emit(&view::event_value(event));
-            // --json-stream is the run's output: a reader that goes away
-            // ends it, as for every command. --log json is a log, and
-            // like the text log must not stop the service.
-            if written.is_err() && stream {
-                serve::request_stop();
-            }
-            return;
         }
         let line = if json {
-            return;
+            return Ok(());
         } else if verbose || matches!(event, Event::Listening { .. } | Event::AcceptFailed { .. }) {
             format!("{}\n", view::event_line(event))
         } else {
-            return;
+            return Ok(());
         };
-        // A reader that went away must not stop the service; its totals
-        // will fail to print instead.
-        let mut stdout = std::io::stdout().lock();
-        let _ = stdout
-            .write_all(line.as_bytes())
-            .and_then(|()| stdout.flush());
+        // A failed write stops the service: `netdx echo serve -v | head`
+        // ends with its reader, quietly when the pipe closed.
+        render::print(&line)
     });
     let totals = serve::run(bound, sink)?;
     if json_lines {

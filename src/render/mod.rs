@@ -208,6 +208,33 @@ pub fn print(text: &str) -> std::io::Result<()> {
     stdout.flush()
 }
 
+/// Whether `err` means stdout's reader went away (`netdx … | head -1`),
+/// the one failure a command ends on quietly with exit 0.
+///
+/// Rust ignores SIGPIPE, so a write to a closed pipe returns EPIPE; but a
+/// socket whose peer left returns the same EPIPE. Asking stdout itself
+/// tells them apart: a pipe (or socket) on stdout whose far end is gone
+/// polls as POLLERR/POLLHUP, so any writer — the render layer's, a
+/// BufWriter's, an observer's — is recognised without tagging its errors,
+/// and an EPIPE from a socket while stdout is still read is never taken
+/// for one.
+pub fn output_closed(err: &std::io::Error) -> bool {
+    use std::os::fd::AsFd;
+    err.kind() == std::io::ErrorKind::BrokenPipe && hung_up(std::io::stdout().as_fd())
+}
+
+/// `fd`'s far end is closed (a pipe without readers, a socket shut down).
+fn hung_up(fd: std::os::fd::BorrowedFd<'_>) -> bool {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    let mut fds = [PollFd::new(fd, PollFlags::POLLOUT)];
+    match poll(&mut fds, PollTimeout::ZERO) {
+        Ok(_) => fds[0]
+            .revents()
+            .is_some_and(|events| events.intersects(PollFlags::POLLERR | PollFlags::POLLHUP)),
+        Err(_) => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -253,6 +280,23 @@ mod tests {
         assert_eq!(clipped("abcdef", 5), "abcd…");
         assert_eq!(clipped("日本語テキスト", 3), "日本…");
         assert_eq!(clipped(&"x".repeat(100_000), 200).chars().count(), 200);
+    }
+
+    #[test]
+    fn only_a_closed_far_end_counts_as_a_closed_output() {
+        use std::os::fd::AsFd;
+        let (reader, writer) = nix::unistd::pipe().unwrap();
+        assert!(!hung_up(writer.as_fd()), "a pipe with a reader is open");
+        drop(reader);
+        assert!(hung_up(writer.as_fd()), "a pipe without readers is closed");
+        // A socket whose peer left fails with the same EPIPE, but an output
+        // that is still read is not closed by it.
+        let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+        drop(theirs);
+        let err = std::io::Write::write(&mut &ours, b"x").unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::BrokenPipe);
+        let (_reader, output) = nix::unistd::pipe().unwrap();
+        assert!(!hung_up(output.as_fd()));
     }
 
     #[test]
