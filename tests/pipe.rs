@@ -181,6 +181,18 @@ fn with_json(cases: &[&[&str]]) -> Vec<Vec<String>> {
     all
 }
 
+/// Each streaming case as `--json-stream`.
+fn streamed(cases: &[&[&str]]) -> Vec<Vec<String>> {
+    cases
+        .iter()
+        .map(|case| {
+            let mut all = vec!["--json-stream".to_string()];
+            all.extend(case.iter().map(|s| s.to_string()));
+            all
+        })
+        .collect()
+}
+
 /// Every lab's name, as `netdx lab --json` lists them.
 fn lab_names() -> Vec<String> {
     let list: serde_json::Value =
@@ -274,6 +286,18 @@ fn every_unprivileged_command_ends_quietly_on_a_closed_stdout() {
         &["sockopt", "explain", "TCP_NODELAY"],
         &["lab"],
     ]);
+    cases.extend(streamed(&[
+        &["echo", "probe", &echo.address, "-c", "3", "-i", "0.01"],
+        &[
+            "echo",
+            "probe",
+            &echo.address,
+            "--connections",
+            "2",
+            "--duration",
+            "0.3",
+        ],
+    ]));
     cases.push(vec!["port".into(), port.clone(), "-t".into()]);
     for lab in lab_names() {
         cases.push(vec!["lab".into(), lab.clone()]);
@@ -298,7 +322,15 @@ fn a_lab_cut_off_mid_narration_ends_quietly() {
 #[test]
 fn every_probing_command_ends_quietly_on_a_closed_stdout() {
     require_root!();
-    let cases = with_json(&[
+    let streaming: &[&[&str]] = &[
+        &["ping", "-c", "3", "-i", "0.01", "127.0.0.1"],
+        &["ping", "-c", "2", "-i", "0.01", "127.0.0.1", "127.0.0.2"],
+        &["ping", "-a", "-g", "127.0.0.0/29"],
+        &["trace", "-n", "127.0.0.1"],
+        &["trace", "-n", "-c", "2", "127.0.0.1"],
+    ];
+    let mut cases = streamed(streaming);
+    cases.extend(with_json(&[
         &["ping", "-c", "3", "-i", "0.01", "127.0.0.1"],
         &["ping", "-q", "-c", "3", "-i", "0.01", "127.0.0.1"],
         &["ping", "-c", "2", "-i", "0.01", "127.0.0.1", "127.0.0.2"],
@@ -308,7 +340,7 @@ fn every_probing_command_ends_quietly_on_a_closed_stdout() {
         &["icmp", "--type", "timestamp", "127.0.0.1"],
         &["trace", "-n", "127.0.0.1"],
         &["trace", "-n", "-c", "2", "127.0.0.1"],
-    ]);
+    ]));
     assert_all_quiet(&cases);
 }
 
