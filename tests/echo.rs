@@ -1243,7 +1243,7 @@ fn the_server_shows_its_sockets_options_as_the_kernel_set_them() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    common::wait_until_catching(child.id(), 15);
     signal(child.id(), "TERM");
     let mut text = String::new();
     child

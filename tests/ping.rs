@@ -594,14 +594,16 @@ fn capabilities(pid: u32) -> (String, String) {
 #[test]
 fn capabilities_are_dropped_once_the_socket_is_open() {
     require_root!();
-    let child = Command::new(common::netdx_bin())
+    let mut child = Command::new(common::netdx_bin())
         .args(["ping", "-c", "4", "-i", "0.2", "127.0.0.1"])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    // A reply means the socket is open and the engine is pinging.
+    let mut running = Running::watch(&mut child);
+    running.wait_for_replies(1);
     let (effective, permitted) = capabilities(child.id());
-    let out = child.wait_with_output().unwrap();
+    let out = running.finish(child);
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(
         effective, "0000000000000000",
@@ -611,6 +613,56 @@ fn capabilities_are_dropped_once_the_socket_is_open() {
         permitted, "0000000000000000",
         "none it could raise again either"
     );
+}
+
+/// A running ping's stdout, read line by line as it is written, so a test
+/// can act once the run has got somewhere instead of after a guessed sleep.
+struct Running {
+    lines: std::sync::mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Running {
+    fn watch(child: &mut std::process::Child) -> Running {
+        use std::io::{BufRead, BufReader};
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Running {
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits (up to a generous deadline) until `n` reply lines were printed.
+    fn wait_for_replies(&mut self, n: usize) {
+        let reply = re(REPLY);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while self.seen.iter().filter(|l| reply.is_match(l)).count() < n {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => self.seen.push(line),
+                Err(_) => panic!("fewer than {n} replies: {:?}", self.seen),
+            }
+        }
+    }
+
+    /// Waits for the run to end; its whole stdout and stderr.
+    fn finish(self, child: std::process::Child) -> Output {
+        let mut out = child.wait_with_output().unwrap();
+        let mut text: Vec<String> = self.seen;
+        text.extend(self.lines.iter());
+        let mut joined = text.join("\n");
+        joined.push('\n');
+        out.stdout = joined.into_bytes();
+        out
+    }
 }
 
 fn spawn_ping(args: &[&str]) -> std::process::Child {
@@ -625,13 +677,14 @@ fn spawn_ping(args: &[&str]) -> std::process::Child {
 #[test]
 fn ctrl_c_prints_the_statistics_and_exits_by_the_replies() {
     require_root!();
-    let child = spawn_ping(&["ping", "-i", "0.1", "127.0.0.1"]);
-    std::thread::sleep(Duration::from_millis(450));
+    let mut child = spawn_ping(&["ping", "-i", "0.1", "127.0.0.1"]);
+    let mut running = Running::watch(&mut child);
+    running.wait_for_replies(3);
     Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
         .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = running.finish(child);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{text}");
     let s = summary(&text);
@@ -642,13 +695,14 @@ fn ctrl_c_prints_the_statistics_and_exits_by_the_replies() {
 #[test]
 fn sigquit_prints_interim_statistics_and_carries_on() {
     require_root!();
-    let child = spawn_ping(&["ping", "-c", "6", "-i", "0.1", "127.0.0.1"]);
-    std::thread::sleep(Duration::from_millis(250));
+    let mut child = spawn_ping(&["ping", "-c", "6", "-i", "0.1", "127.0.0.1"]);
+    let mut running = Running::watch(&mut child);
+    running.wait_for_replies(2);
     Command::new("kill")
         .args(["-QUIT", &child.id().to_string()])
         .status()
         .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = running.finish(child);
     assert_eq!(out.status.code(), Some(0));
     let status = re(r"\d+/\d+ packets, \d+% loss, min/avg/ewma/max = ");
     assert!(

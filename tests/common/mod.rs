@@ -247,3 +247,27 @@ pub fn wait_exit(
         std::thread::sleep(std::time::Duration::from_millis(2));
     }
 }
+
+/// Waits until process `pid` has a handler installed for signal `number`
+/// (its SigCgt mask in /proc), so a signal sent next is caught, not fatal.
+#[allow(dead_code)]
+pub fn wait_until_catching(pid: u32, number: u32) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let bit = 1u64 << (number - 1);
+    loop {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        let caught = status
+            .lines()
+            .find_map(|l| l.strip_prefix("SigCgt:"))
+            .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+            .unwrap_or(0);
+        if caught & bit != 0 {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "process {pid} never installed a handler for signal {number}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+}

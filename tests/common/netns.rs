@@ -137,7 +137,9 @@ impl Netns {
             for _ in lines {}
         });
         let line = rx
-            .recv_timeout(std::time::Duration::from_secs(10))
+            // A deadline, not a wait: generous because a loaded machine can
+            // take seconds to start an interpreter inside a namespace.
+            .recv_timeout(std::time::Duration::from_secs(30))
             .unwrap_or_else(|_| panic!("{program} did not get ready in {}", self.name));
         assert_eq!(
             line.trim(),
