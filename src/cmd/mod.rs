@@ -8,6 +8,7 @@ pub mod lab;
 pub mod netstat;
 pub mod ping;
 pub mod port;
+pub mod schema;
 pub mod sockopt;
 pub mod trace;
 
@@ -29,5 +30,6 @@ pub fn dispatch(cli: Cli) -> Result<Outcome, Error> {
         Command::Lab(args) => lab::run(&args, &out),
         Command::Icmp(args) => icmp::run(&args, &out),
         Command::Trace(args) => trace::run(&args, &out),
+        Command::Schema(args) => schema::run(&args, &out),
     }
 }
