@@ -35,7 +35,8 @@ fn json(output: &std::process::Output) -> Value {
         "stderr: {}",
         common::stderr(output)
     );
-    serde_json::from_slice(&output.stdout).expect("netdx --json prints valid JSON")
+    // Every document read here is also held to docs/schema/ifconfig.json.
+    common::assert_schema_valid_output("ifconfig", &output.stdout)
 }
 
 fn find<'a>(list: &'a Value, name: &str) -> &'a Value {
@@ -591,7 +592,6 @@ fn an_interface_name_with_escapes_or_a_bidi_override_is_shown_escaped() {
         );
     }
     // JSON keeps the name as the kernel has it.
-    let json: Value =
-        serde_json::from_slice(&ns.netdx(&["ifconfig", "-a", "--json"]).stdout).unwrap();
+    let json = json(&ns.netdx(&["ifconfig", "-a", "--json"]));
     assert!(names(&json).iter().any(|n| n == name), "{json}");
 }

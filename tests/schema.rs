@@ -91,6 +91,31 @@ fn every_committed_schema_is_a_valid_draft_2020_12_schema() {
 }
 
 #[test]
+fn every_document_is_validated_against_its_schema_by_some_test() {
+    let tests = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let mut sources = String::new();
+    for entry in std::fs::read_dir(tests).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "rs") {
+            // Without whitespace, so a call rustfmt splits over lines still counts.
+            let text = std::fs::read_to_string(path).unwrap();
+            sources.extend(text.chars().filter(|c| !c.is_whitespace()));
+        }
+    }
+    let unchecked: Vec<String> = registered()
+        .into_iter()
+        .filter(|name| {
+            !sources.contains(&format!("assert_schema_valid(\"{name}\""))
+                && !sources.contains(&format!("assert_schema_valid_output(\"{name}\""))
+        })
+        .collect();
+    assert!(
+        unchecked.is_empty(),
+        "no test validates real output against these schemas: {unchecked:?}"
+    );
+}
+
+#[test]
 fn each_schema_prints_alone_and_list_names_the_command_behind_it() {
     let out = netdx(&["schema"]);
     let list = stdout(&out);
