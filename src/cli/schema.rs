@@ -9,8 +9,8 @@ pub(super) const SCHEMA_EXAMPLES: &str = "\
 Examples:
   netdx schema                   every document that has a schema, and what prints it
   netdx schema ping              the JSON Schema of 'netdx ping --json'
-  netdx schema trace > trace.json
-  netdx ping -c 1 127.0.0.1 --json | check-jsonschema --schemafile <(netdx schema ping) -
+  netdx schema trace > trace.schema.json
+                                 for any draft 2020-12 validator
 
 Schemas are JSON Schema draft 2020-12, generated from the types netdx
 serialises; the same files are in docs/schema/. Fields are only ever added:
