@@ -382,7 +382,15 @@ fn interface_without_carrier_is_up_but_not_running() {
     );
     assert_eq!(va[0]["operstate"], "LOWERLAYERDOWN");
     ns.link("vb").up();
-    let va = json(&ns.netdx(&["ifconfig", "va", "--json"]));
+    // The carrier comes up a moment after the peer does: poll for it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let va = loop {
+        let va = json(&ns.netdx(&["ifconfig", "va", "--json"]));
+        if va[0]["operstate"] == "UP" || std::time::Instant::now() > deadline {
+            break va;
+        }
+        sleep(Duration::from_millis(10));
+    };
     assert_eq!(
         va[0]["flags"],
         serde_json::json!(["UP", "BROADCAST", "RUNNING", "MULTICAST"])

@@ -349,8 +349,7 @@ fn text_view_has_ss_columns_and_service_names_without_n() {
     );
     // Named ports: a listener on the ssh port shows as :ssh without -n.
     let mut ns = Netns::new("svc");
-    ns.spawn("python3", &["-c", "import socket,time;s=socket.socket();s.bind(('127.0.0.1',22));s.listen();time.sleep(60)"]);
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    ns.spawn_ready("python3", &["-c", "import socket,time;s=socket.socket();s.bind(('127.0.0.1',22));s.listen();print('ready',flush=True);time.sleep(60)"]);
     assert!(stdout(&ns.netdx(&["netstat", "-tl"])).contains("127.0.0.1:ssh"));
     assert!(stdout(&ns.netdx(&["netstat", "-tln"])).contains("127.0.0.1:22"));
 }
