@@ -5,10 +5,11 @@ use std::os::fd::OwnedFd;
 
 use nix::errno::Errno;
 use nix::sys::signal::Signal;
+use schemars::JsonSchema;
 use serde::Serialize;
 
 /// What `netdx port` shows about a process.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct ProcessInfo {
     /// Process id.
     pub pid: u32,
@@ -93,7 +94,7 @@ impl std::fmt::Display for SignalChoice {
 }
 
 /// What happened when a process was signalled.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Delivery {
     /// The process.
     pub pid: u32,

@@ -2,10 +2,11 @@
 //! counters and the socket summary, read from /proc/net.
 #![forbid(unsafe_code)]
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 /// One group of counters (`Ip`, `Tcp`, `TcpExt`, `Ip6`, `sockets` …) in file order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Group {
     /// Group name as the kernel prints it.
     pub name: String,

@@ -6,15 +6,17 @@ use std::net::IpAddr;
 
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteHeader, RouteMessage};
+use schemars::JsonSchema;
 use serde::Serialize;
 
+use crate::iface::Family;
 use crate::netlink::{Conn, NETLINK_ROUTE, NetlinkError};
 
 /// One route (one next hop of it, for multipath routes).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Route {
     /// `inet` or `inet6`.
-    pub family: &'static str,
+    pub family: Family,
     /// Destination network (`0.0.0.0` / `::` for the default route).
     pub destination: IpAddr,
     /// Prefix length of the destination.
@@ -137,7 +139,7 @@ fn expand(message: RouteMessage, names: &HashMap<u32, String>) -> Vec<Route> {
                 flags.push('H');
             }
             Route {
-                family: if v6 { "inet6" } else { "inet" },
+                family: if v6 { Family::Inet6 } else { Family::Inet },
                 destination: destination.unwrap_or(unspecified),
                 prefix_len: header.destination_prefix_length,
                 gateway,

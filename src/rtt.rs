@@ -9,6 +9,7 @@
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
+use schemars::JsonSchema;
 use serde::Serialize;
 
 /// Up to this many samples are kept for exact percentiles.
@@ -18,7 +19,7 @@ pub const EXACT_SAMPLES: usize = 10_000;
 const HOUR_NS: u64 = 3_600_000_000_000;
 
 /// A round-trip summary in milliseconds, as `--json` reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, JsonSchema)]
 pub struct RttSummary {
     /// Fastest round trip.
     pub min: f64,

@@ -168,15 +168,94 @@ fn probe(args: &[&str]) -> (Output, Value) {
     let mut all = vec!["--json", "echo", "probe"];
     all.extend_from_slice(args);
     let output = netdx(&all);
-    let json = serde_json::from_slice(&output.stdout).unwrap_or_else(|_| {
-        panic!(
-            "probe printed no JSON (status {:?}): {} {}",
-            output.status.code(),
-            stdout(&output),
-            stderr(&output)
-        )
-    });
+    assert!(
+        !output.stdout.is_empty(),
+        "probe printed no JSON (status {:?}): {}",
+        output.status.code(),
+        stderr(&output)
+    );
+    // Every probe document read here is also held to docs/schema/echo-probe.json.
+    let json = common::assert_schema_valid_output("echo-probe", &output.stdout);
     (output, json)
+}
+
+/// A `netdx --json echo serve` (which prints nothing until it stops), killed
+/// if the test ends before [`JsonServer::stop`].
+struct JsonServer {
+    child: Child,
+    address: SocketAddr,
+}
+
+impl JsonServer {
+    /// Starts `netdx --json echo serve --bind 127.0.0.1:0 ARGS…` and waits
+    /// until each of its sockets shows in the socket table with the server
+    /// as its holder.
+    fn start(args: &[&str]) -> JsonServer {
+        let child = Command::new(netdx_bin())
+            .args(["--json", "echo", "serve", "--bind", "127.0.0.1:0"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut server = JsonServer {
+            child,
+            address: SocketAddr::from(([0, 0, 0, 0], 0)),
+        };
+        let pid = u64::from(server.child.id());
+        let expected = if args.contains(&"--tcp") || args.contains(&"--udp") {
+            1
+        } else {
+            2
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let out = netdx(&["--json", "netstat", "-tulnp"]);
+            let sockets = common::assert_schema_valid_output("netstat-sockets", &out.stdout);
+            let held: Vec<&Value> = sockets
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|socket| {
+                    socket["processes"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|p| p["pid"] == pid)
+                })
+                .collect();
+            if held.len() == expected {
+                let local = &held[0]["local"];
+                let address = format!("{}:{}", local["address"].as_str().unwrap(), local["port"]);
+                server.address = address.parse().unwrap();
+                return server;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "echo serve did not start listening"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// SIGTERM: the server's exit status and its document.
+    fn stop(mut self) -> (Option<i32>, Value) {
+        // Its sockets are bound before its handlers are in place.
+        common::wait_until_catching(self.child.id(), 15);
+        signal(self.child.id(), "TERM");
+        let mut text = String::new();
+        let mut stdout = self.child.stdout.take().unwrap();
+        stdout.read_to_string(&mut text).unwrap();
+        let status = self.child.wait().unwrap().code();
+        let json = common::assert_schema_valid_output("echo-serve", text.as_bytes());
+        (status, json)
+    }
+}
+
+impl Drop for JsonServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 fn count(json: &Value, field: &str) -> u64 {
@@ -499,7 +578,7 @@ fn a_udp_flood_of_strays_leaves_the_probe_its_deadline_and_bounded_memory() {
         std::thread::sleep(Duration::from_millis(20));
     }
     let status = child.wait().unwrap();
-    let json: Value = serde_json::from_str(&reader.join().unwrap()).unwrap();
+    let json = common::assert_schema_valid_output("echo-probe", reader.join().unwrap().as_bytes());
     assert_eq!(status.code(), Some(1), "{json}");
     assert!(peak_kib < 48 * 1024, "peak RSS {peak_kib} KiB");
     assert!(count(&json, "stray") > 0, "{json}");
@@ -1231,29 +1310,16 @@ fn reuseport_lets_two_servers_share_a_port() {
 
 #[test]
 fn the_server_shows_its_sockets_options_as_the_kernel_set_them() {
-    let mut child = Command::new(netdx_bin())
-        .args(["--json", "echo", "serve", "--tcp", "--bind", "127.0.0.1:0"])
-        .args([
-            "--rcvbuf",
-            "8192",
-            "--nodelay",
-            "--keepalive",
-            "--show-sockopts",
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    common::wait_until_catching(child.id(), 15);
-    signal(child.id(), "TERM");
-    let mut text = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut text)
-        .unwrap();
-    assert_eq!(child.wait().unwrap().code(), Some(0));
-    let json: Value = serde_json::from_str(&text).unwrap();
+    let server = JsonServer::start(&[
+        "--tcp",
+        "--rcvbuf",
+        "8192",
+        "--nodelay",
+        "--keepalive",
+        "--show-sockopts",
+    ]);
+    let (status, json) = server.stop();
+    assert_eq!(status, Some(0));
     let listening = &json["listening"][0];
     assert_eq!(listening["proto"], "tcp");
     let option = |name: &str| {
@@ -1496,4 +1562,29 @@ fn stream_readers_that_leave_end_probe_and_server_at_once_and_quietly() {
             .unwrap();
         assert_eq!(err, "");
     }
+}
+
+#[test]
+fn the_servers_json_totals_count_the_traffic_it_echoed() {
+    let server = JsonServer::start(&[]);
+    let target = server.address.to_string();
+    let (tcp, _) = probe(&[&target, "-c", "3", "-i", "0"]);
+    assert_eq!(tcp.status.code(), Some(0), "{}", stderr(&tcp));
+    let (udp, _) = probe(&["--udp", &target, "-c", "2", "-i", "0", "-s", "100"]);
+    assert_eq!(udp.status.code(), Some(0), "{}", stderr(&udp));
+    let (status, json) = server.stop();
+    assert_eq!(status, Some(0));
+    let protos: Vec<&str> = json["listening"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|socket| socket["proto"].as_str().unwrap())
+        .collect();
+    assert_eq!(protos, ["tcp", "udp"], "{json}");
+    assert!(json["listening"][0].get("sockopts").is_none(), "{json}");
+    let totals = &json["totals"];
+    assert_eq!(totals["connections"], 1, "{json}");
+    assert_eq!(totals["datagrams_in"], 2, "{json}");
+    assert_eq!(totals["datagrams_out"], 2, "{json}");
+    assert!(totals["bytes_in"].as_u64().unwrap() >= 200, "{json}");
 }

@@ -8,7 +8,10 @@ use serde_json::Value;
 
 /// Runs `netdx --json icmp ARGS` in the chain's client; exit code and document.
 fn icmp_json(chain: &Chain, args: &[&str]) -> (Option<i32>, Value) {
-    chain.client.netdx_json(&[&["icmp"], args].concat())
+    let (code, json) = chain.client.netdx_json(&[&["icmp"], args].concat());
+    // Every document read here is also held to docs/schema/icmp.json.
+    common::assert_schema_valid("icmp", &json);
+    (code, json)
 }
 
 fn events<'a>(json: &'a Value, kind: &str) -> Vec<&'a Value> {

@@ -35,7 +35,8 @@ fn json(output: &std::process::Output) -> Value {
         "stderr: {}",
         common::stderr(output)
     );
-    serde_json::from_slice(&output.stdout).expect("netdx --json prints valid JSON")
+    // Every document read here is also held to docs/schema/ifconfig.json.
+    common::assert_schema_valid_output("ifconfig", &output.stdout)
 }
 
 fn find<'a>(list: &'a Value, name: &str) -> &'a Value {
@@ -381,7 +382,15 @@ fn interface_without_carrier_is_up_but_not_running() {
     );
     assert_eq!(va[0]["operstate"], "LOWERLAYERDOWN");
     ns.link("vb").up();
-    let va = json(&ns.netdx(&["ifconfig", "va", "--json"]));
+    // The carrier comes up a moment after the peer does: poll for it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let va = loop {
+        let va = json(&ns.netdx(&["ifconfig", "va", "--json"]));
+        if va[0]["operstate"] == "UP" || std::time::Instant::now() > deadline {
+            break va;
+        }
+        sleep(Duration::from_millis(10));
+    };
     assert_eq!(
         va[0]["flags"],
         serde_json::json!(["UP", "BROADCAST", "RUNNING", "MULTICAST"])
@@ -591,7 +600,6 @@ fn an_interface_name_with_escapes_or_a_bidi_override_is_shown_escaped() {
         );
     }
     // JSON keeps the name as the kernel has it.
-    let json: Value =
-        serde_json::from_slice(&ns.netdx(&["ifconfig", "-a", "--json"]).stdout).unwrap();
+    let json = json(&ns.netdx(&["ifconfig", "-a", "--json"]));
     assert!(names(&json).iter().any(|n| n == name), "{json}");
 }

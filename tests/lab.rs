@@ -11,13 +11,14 @@ use serde_json::Value;
 /// Runs a lab with `--json`; asserts it ran and ended as expected.
 fn lab(name: &str) -> Vec<Value> {
     let output = netdx(&["--json", "lab", name]);
-    let json: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|_| {
-        panic!(
-            "lab {name}: no JSON: {} {}",
-            stdout(&output),
-            stderr(&output)
-        )
-    });
+    assert!(
+        !output.stdout.is_empty(),
+        "lab {name}: no JSON: {} {}",
+        stdout(&output),
+        stderr(&output)
+    );
+    // Every transcript read here is also held to docs/schema/lab.json.
+    let json = common::assert_schema_valid_output("lab", &output.stdout);
     assert_eq!(json["lab"], name);
     assert_eq!(
         json["as_expected"], true,
@@ -239,7 +240,7 @@ fn v6only_decides_whether_ipv4_clients_get_in() {
 #[test]
 fn the_list_names_every_lab_and_unknown_ones_get_suggestions() {
     let output = netdx(&["--json", "lab"]);
-    let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let json = common::assert_schema_valid_output("lab-list", &output.stdout);
     let names: Vec<&str> = json
         .as_array()
         .unwrap()

@@ -48,8 +48,7 @@ impl Holder {
     fn json(&self, args: &[&str]) -> Vec<Value> {
         let out = self.ns.netdx(&[&["netstat", "--json"], args].concat());
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-        serde_json::from_slice::<Value>(&out.stdout)
-            .unwrap()
+        common::assert_schema_valid_output("netstat-sockets", &out.stdout)
             .as_array()
             .unwrap()
             .clone()
@@ -309,8 +308,7 @@ fn proc_fallback_lists_the_same_sockets() {
         "{}",
         stderr(&out)
     );
-    let procfs: Vec<Value> = serde_json::from_slice::<Value>(&out.stdout)
-        .unwrap()
+    let procfs: Vec<Value> = common::assert_schema_valid_output("netstat-sockets", &out.stdout)
         .as_array()
         .unwrap()
         .clone();
@@ -402,8 +400,7 @@ fn other_users_processes_show_no_owner_and_a_note_says_why() {
         ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let sockets: Vec<Value> = serde_json::from_slice::<Value>(&out.stdout)
-        .unwrap()
+    let sockets: Vec<Value> = common::assert_schema_valid_output("netstat-sockets", &out.stdout)
         .as_array()
         .unwrap()
         .clone();
@@ -429,8 +426,10 @@ fn statistics_routes_and_interfaces_have_their_views() {
         stats.contains("Tcp:\n") && stats.contains("    ActiveOpens: "),
         "{stats}"
     );
-    let json: Value =
-        serde_json::from_slice(&holder.ns.netdx(&["netstat", "-s", "--json"]).stdout).unwrap();
+    let json = common::assert_schema_valid_output(
+        "netstat-statistics",
+        &holder.ns.netdx(&["netstat", "-s", "--json"]).stdout,
+    );
     assert!(
         json["Tcp"]["ActiveOpens"].as_i64().unwrap() >= 2,
         "two connections were opened"
@@ -441,10 +440,26 @@ fn statistics_routes_and_interfaces_have_their_views() {
     holder
         .ns
         .ip(&["route", "add", "10.6.0.0/16", "via", "10.5.0.2"]);
-    let routes: Vec<Value> = serde_json::from_slice::<Value>(
+    holder.ns.link("r0").addr6("fd05::1/64");
+    holder
+        .ns
+        .ip(&["-6", "route", "add", "unreachable", "fd06::/64"]);
+    let all_routes = common::assert_schema_valid_output(
+        "netstat-routes",
+        &holder.ns.netdx(&["netstat", "-r", "--json"]).stdout,
+    );
+    assert!(
+        all_routes
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["family"] == "inet6" && r["type"] == "unreachable"),
+        "{all_routes}"
+    );
+    let routes: Vec<Value> = common::assert_schema_valid_output(
+        "netstat-routes",
         &holder.ns.netdx(&["netstat", "-r", "--json", "-4"]).stdout,
     )
-    .unwrap()
     .as_array()
     .unwrap()
     .clone();
@@ -470,6 +485,18 @@ fn statistics_routes_and_interfaces_have_their_views() {
     let interfaces = stdout(&holder.ns.netdx(&["netstat", "-i"]));
     assert!(
         interfaces.lines().next().unwrap().contains("RX-OK"),
+        "{interfaces}"
+    );
+    let interfaces = common::assert_schema_valid_output(
+        "netstat-interfaces",
+        &holder.ns.netdx(&["netstat", "-i", "--json"]).stdout,
+    );
+    assert!(
+        interfaces
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["name"] == "r0"),
         "{interfaces}"
     );
 }

@@ -426,6 +426,55 @@ fn a_sweep_answered_only_by_host_unreachable_ends_after_its_retries() {
     assert_eq!(silent, ["10.99.3.1", "10.99.3.2"], "{text}");
     // Two attempts each, 0.3 s apart: well under two seconds.
     assert!(took < Duration::from_secs(2), "{took:?}");
+
+    // The sweep's document: no reply, no round trips. (How many of the
+    // errors arrive depends on the router's ICMP error token bucket, spent
+    // by the run above: not counted here.)
+    let out = pair.client.netdx(&[
+        "ping",
+        "-n",
+        "-W",
+        "0.3",
+        "--retries",
+        "1",
+        "10.99.3.1",
+        "10.99.3.2",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let json = common::assert_schema_valid_output("ping", &out.stdout);
+    for report in json.as_array().unwrap() {
+        assert_eq!(report["transmitted"], 2, "{report}");
+        assert_eq!(report["received"], 0, "{report}");
+        assert!(report["rtt_ms"].is_null(), "{report}");
+    }
+}
+
+#[test]
+fn json_of_duplicates_damaged_late_and_unreachable_replies_matches_its_schema() {
+    require_root!();
+    let pair = scripted("jsonmix", "late:0.5,echo,dup,badsum,unreach");
+    let out = pair.client.netdx(&[
+        "ping",
+        "-c",
+        "5",
+        "-i",
+        "0.4",
+        "-W",
+        "0.2",
+        "--json",
+        Pair::HOST_V4,
+    ]);
+    let json = common::assert_schema_valid_output("ping", &out.stdout);
+    let report = &json[0];
+    assert_eq!(report["transmitted"], 5, "{report}");
+    assert_eq!(report["received"], 2, "{report}");
+    assert_eq!(report["duplicates"], 1, "{report}");
+    assert_eq!(report["corrupted"], 1, "{report}");
+    assert_eq!(report["errors"], 1, "{report}");
+    assert_eq!(report["late"], 1, "{report}");
+    let replies = report["replies"].as_array().unwrap();
+    assert!(replies.iter().any(|r| r["dup"] == true), "{report}");
 }
 
 #[test]
@@ -468,9 +517,10 @@ fn several_hosts_get_a_table_and_json() {
     );
     assert_eq!(rows[1][5..], ["-", "-", "-"], "{text}");
 
-    let json: serde_json::Value =
-        serde_json::from_slice(&pair.client.netdx(&[&args[..], &["--json"]].concat()).stdout)
-            .unwrap();
+    let json = common::assert_schema_valid_output(
+        "ping",
+        &pair.client.netdx(&[&args[..], &["--json"]].concat()).stdout,
+    );
     let list = json.as_array().unwrap();
     assert_eq!(list.len(), 3);
     assert_eq!(list[0]["received"], 2);
@@ -491,7 +541,7 @@ fn one_host_json_has_every_documented_field() {
         // Without root and without ping sockets for this group nothing can be sent.
         return;
     }
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    let json = common::assert_schema_valid_output("ping", &out.stdout);
     let report = &json[0];
     for key in ["target", "address"] {
         assert!(report[key].is_string(), "{key}");

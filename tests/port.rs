@@ -87,8 +87,10 @@ fn a_socket_shared_after_fork_lists_both_processes_and_t_prints_pids() {
         facts["child"].as_u64().unwrap(),
     );
 
-    let json: Value =
-        serde_json::from_slice(&ns.netdx(&["port", &port, "--listen", "--json"]).stdout).unwrap();
+    let json = common::assert_schema_valid_output(
+        "port",
+        &ns.netdx(&["port", &port, "--listen", "--json"]).stdout,
+    );
     let sockets = json.as_array().unwrap();
     assert_eq!(sockets.len(), 1, "--listen keeps the listener only");
     let holders: BTreeSet<u64> = sockets[0]["processes"]
@@ -112,10 +114,13 @@ fn a_socket_shared_after_fork_lists_both_processes_and_t_prints_pids() {
         format!("{}\n{}\n", parent.min(child), parent.max(child))
     );
     // Either end: the listener, the accepted socket and the client's socket.
-    let all: Value = serde_json::from_slice(&ns.netdx(&["port", &port, "--json"]).stdout).unwrap();
+    let all =
+        common::assert_schema_valid_output("port", &ns.netdx(&["port", &port, "--json"]).stdout);
     assert_eq!(all.as_array().unwrap().len(), 3);
-    let local: Value =
-        serde_json::from_slice(&ns.netdx(&["port", &port, "--local", "--json"]).stdout).unwrap();
+    let local = common::assert_schema_valid_output(
+        "port",
+        &ns.netdx(&["port", &port, "--local", "--json"]).stdout,
+    );
     assert_eq!(
         local.as_array().unwrap().len(),
         2,
@@ -130,6 +135,12 @@ fn a_socket_shared_after_fork_lists_both_processes_and_t_prints_pids() {
         stdout(&ns.netdx(&["lsof", "-i", &format!("udp:{port}"), "-t"])),
         ""
     );
+    let lsof = common::assert_schema_valid_output(
+        "lsof",
+        &ns.netdx(&["lsof", "-i", &format!(":{port}"), "--json"])
+            .stdout,
+    );
+    assert_eq!(lsof, all, "lsof -i :PORT --json is port PORT --json");
 }
 
 #[test]
@@ -209,8 +220,10 @@ fn udp_and_ipv6_ports_are_found() {
         "python3",
         &["-c", "import socket,time\nu=socket.socket(socket.AF_INET6,socket.SOCK_DGRAM);u.bind(('::1',5353));print('ready',flush=True);time.sleep(600)"],
     );
-    let json: Value =
-        serde_json::from_slice(&ns.netdx(&["port", "udp:5353", "--json"]).stdout).unwrap();
+    let json = common::assert_schema_valid_output(
+        "port",
+        &ns.netdx(&["port", "udp:5353", "--json"]).stdout,
+    );
     assert_eq!(json[0]["proto"], "udp");
     assert_eq!(json[0]["family"], "inet6");
     assert_eq!(json[0]["state"], "UNCONN");
@@ -330,8 +343,8 @@ fn a_huge_command_line_is_clipped_in_the_table_and_whole_in_json() {
         "the row stays short: {} characters",
         row.chars().count()
     );
-    let json: Value =
-        serde_json::from_slice(&ns.netdx(&["port", "7777", "--json"]).stdout).unwrap();
+    let json =
+        common::assert_schema_valid_output("port", &ns.netdx(&["port", "7777", "--json"]).stdout);
     let cmdline = json[0]["processes"][0]["cmdline"].as_str().unwrap();
     assert!(
         cmdline.ends_with(&huge),
@@ -368,7 +381,12 @@ fn the_bpf_iterator_and_the_proc_scan_find_the_same_owners() {
             .output()
             .unwrap();
         assert_eq!(output.status.code(), Some(0), "{way}: {}", stderr(&output));
-        serde_json::from_slice(&output.stdout).unwrap()
+        let name = if args[0] == "port" {
+            "port"
+        } else {
+            "netstat-sockets"
+        };
+        common::assert_schema_valid_output(name, &output.stdout)
     };
     for args in [
         vec!["port", port.as_str(), "--json"],

@@ -13,8 +13,14 @@ fn sockopt_json(args: &[&str]) -> (std::process::Output, Value) {
     let mut all = vec!["--json", "sockopt"];
     all.extend_from_slice(args);
     let output = netdx(&all);
-    let json = serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|_| panic!("no JSON: {} {}", stdout(&output), stderr(&output)));
+    assert!(
+        !output.stdout.is_empty(),
+        "no JSON: {} {}",
+        stdout(&output),
+        stderr(&output)
+    );
+    // Every document read here is also held to docs/schema/sockopt.json.
+    let json = common::assert_schema_valid_output("sockopt", &output.stdout);
     (output, json)
 }
 
@@ -295,13 +301,13 @@ fn a_unix_socket_binds_listens_and_leaves_no_file_behind() {
 fn explain_gives_the_default_on_this_kernel_and_the_lab() {
     let output = netdx(&["--json", "sockopt", "explain", "tcp_keepidle"]);
     assert_eq!(output.status.code(), Some(0));
-    let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let json = common::assert_schema_valid_output("sockopt-explain", &output.stdout);
     let sysctl = std::fs::read_to_string("/proc/sys/net/ipv4/tcp_keepalive_time").unwrap();
     assert_eq!(json["default"], format!("{}s", sysctl.trim()));
     assert_eq!(json["name"], "TCP_KEEPIDLE");
     let own = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
     let output = netdx(&["--json", "sockopt", "explain", "SO_RCVBUF"]);
-    let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let json = common::assert_schema_valid_output("sockopt-explain", &output.stdout);
     assert_eq!(json["default"], own.recv_buffer_size().unwrap().to_string());
     assert_eq!(json["lab"], "buffers");
     let text = stdout(&netdx(&["sockopt", "explain", "SO_REUSEADDR"]));
@@ -314,6 +320,28 @@ fn explain_gives_the_default_on_this_kernel_and_the_lab() {
         text.contains("See it happen: netdx lab reuseaddr"),
         "{text}"
     );
+}
+
+#[test]
+fn every_option_explains_itself_in_a_schema_valid_document() {
+    // The names the schema knows are the catalog's.
+    let schema = common::schema::committed_schema("sockopt-explain");
+    let names = schema["$defs"]["OptionName"]["enum"].as_array().unwrap();
+    assert!(names.len() > 20, "{names:?}");
+    let (mut with_lab, mut without_lab) = (0, 0);
+    for name in names {
+        let name = name.as_str().unwrap();
+        let output = netdx(&["--json", "sockopt", "explain", name]);
+        assert_eq!(output.status.code(), Some(0), "{name}: {}", stderr(&output));
+        let json = common::assert_schema_valid_output("sockopt-explain", &output.stdout);
+        assert_eq!(json["name"], name);
+        if json["lab"].is_null() {
+            without_lab += 1;
+        } else {
+            with_lab += 1;
+        }
+    }
+    assert!(with_lab > 0 && without_lab > 0, "{with_lab} {without_lab}");
 }
 
 #[test]

@@ -11,7 +11,11 @@ use serde_json::Value;
 
 /// Runs `netdx --json trace -n ARGS` in the chain's client.
 fn trace_json(chain: &Chain, args: &[&str]) -> (Option<i32>, Value) {
-    chain.client.netdx_json(&[&["trace", "-n"], args].concat())
+    let (code, json) = chain.client.netdx_json(&[&["trace", "-n"], args].concat());
+    // Every walk and report read here (with -c too) is also held to
+    // docs/schema/trace.json.
+    common::assert_schema_valid("trace", &json);
+    (code, json)
 }
 
 /// The responders of each hop of the first walk; `None` for a silent probe.

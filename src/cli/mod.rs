@@ -14,6 +14,7 @@ mod lsof;
 mod netstat;
 mod ping;
 mod port;
+mod schema;
 pub mod sockopt;
 mod trace;
 pub mod values;
@@ -26,6 +27,7 @@ pub use lsof::LsofArgs;
 pub use netstat::NetstatArgs;
 pub use ping::PingArgs;
 pub use port::PortArgs;
+pub use schema::SchemaArgs;
 pub use sockopt::{SockoptArgs, SockoptCommand};
 pub use trace::TraceArgs;
 
@@ -48,6 +50,7 @@ Examples:
   netdx lab reuseaddr            why a restarted server gets EADDRINUSE
   netdx icmp --ttl 1 10.0.3.2    a hand-built ICMP probe, every reply decoded
   netdx trace -n 10.0.3.2        the path, hop by hop (traceroute, mtr --report)
+  netdx schema ping              the JSON Schema of 'netdx ping --json'
 
 Exit status: 0 success, 1 a negative answer (no reply, port free), 2 an error.";
 
@@ -73,7 +76,7 @@ pub struct Cli {
 /// Options every command understands.
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// Print one JSON document on stdout instead of text (fields: docs/json.md)
+    /// Print one JSON document on stdout instead of text (fields: docs/json.md; schemas: netdx schema)
     #[arg(long, global = true)]
     pub json: bool,
     /// Print one JSON object per line as events happen, for commands that run a while (ping, trace, echo)
@@ -118,4 +121,7 @@ pub enum Command {
     /// The path to a host, hop by hop: UDP, ICMP or TCP probes, Paris-style (traceroute, mtr --report)
     #[command(after_help = trace::TRACE_EXAMPLES)]
     Trace(TraceArgs),
+    /// The JSON Schema of a command's --json document (draft 2020-12; also in docs/schema/)
+    #[command(after_help = schema::SCHEMA_EXAMPLES)]
+    Schema(SchemaArgs),
 }

@@ -8,6 +8,7 @@ pub mod lab;
 pub mod netstat;
 pub mod ping;
 pub mod port;
+pub mod schema;
 pub mod sockopt;
 pub mod trace;
 
@@ -41,6 +42,7 @@ pub fn dispatch(cli: Cli) -> Result<Outcome, Error> {
         Command::Lab(args) => lab::run(&args, &out),
         Command::Icmp(args) => icmp::run(&args, &out),
         Command::Trace(args) => trace::run(&args, &out),
+        Command::Schema(args) => schema::run(&args, &out),
     }
 }
 
@@ -61,6 +63,7 @@ fn check_streams(command: &Command) -> Result<(), Error> {
         Command::Sockopt(_) => "sockopt",
         Command::Lab(_) => "lab",
         Command::Icmp(_) => "icmp",
+        Command::Schema(_) => "schema",
     };
     Err(Error::Usage(format!(
         "--json-stream: `{name}` prints one document; use --json (streaming: ping, trace, echo probe, echo serve)"

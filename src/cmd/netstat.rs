@@ -19,7 +19,7 @@ pub fn run(args: &NetstatArgs, out: &Output) -> Result<Outcome, Error> {
     if args.statistics {
         let groups = protostats::read()?;
         let text = if out.json {
-            render::json::document(&stats_json(&groups))
+            render::json::document(&view::StatisticsDocument::new(&groups))
         } else {
             view::statistics(&groups)
         };
@@ -150,18 +150,4 @@ fn query(args: &NetstatArgs, any_protocol: bool) -> Query {
             SourceChoice::Auto
         },
     }
-}
-
-/// `-s --json`: groups as nested objects, counters in kernel order.
-fn stats_json(groups: &[protostats::Group]) -> serde_json::Value {
-    let mut object = serde_json::Map::new();
-    for group in groups {
-        let counters: serde_json::Map<String, serde_json::Value> = group
-            .counters
-            .iter()
-            .map(|(name, value)| (name.clone(), serde_json::Value::from(*value)))
-            .collect();
-        object.insert(group.name.clone(), serde_json::Value::Object(counters));
-    }
-    serde_json::Value::Object(object)
 }

@@ -92,7 +92,7 @@ fn explain_one(name: &str, out: &Output) -> Result<Outcome, Error> {
     let default = session::default_value(spec);
     let view = ExplainView {
         name: spec.name,
-        level: spec.level.name(),
+        level: spec.level,
         kind: match spec.kind {
             Kind::Bool => "on/off",
             Kind::Int => "integer",

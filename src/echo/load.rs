@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use nix::poll::{PollFd, PollFlags, poll};
 use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
+use schemars::JsonSchema;
 use serde::Serialize;
 use socket2::{SockAddr, Socket};
 
@@ -60,7 +61,7 @@ pub struct LoadConfig {
 }
 
 /// How the connections fared.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Connections {
     /// Asked for.
     pub requested: u64,

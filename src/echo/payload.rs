@@ -7,6 +7,7 @@
 //! does not.
 #![forbid(unsafe_code)]
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 /// Sequence number (8, little-endian) + run token (4).
@@ -93,7 +94,7 @@ impl Generator {
 }
 
 /// Where an echo first differs from what was sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Difference {
     /// Byte offset of the first difference.
     pub offset: usize,

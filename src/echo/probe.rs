@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::socket::{MsgFlags, recv};
+use schemars::JsonSchema;
 use serde::Serialize;
 use socket2::Socket;
 
@@ -63,7 +64,7 @@ pub struct ProbeConfig {
 }
 
 /// Messages per second and payload bytes per second (one way) that came back good.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, JsonSchema)]
 pub struct Throughput {
     /// Good echoes per second.
     pub messages_per_sec: f64,
@@ -72,7 +73,7 @@ pub struct Throughput {
 }
 
 /// The run's summary (`--json`: docs/json.md).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Report {
     /// The service.
     pub target: SocketAddr,

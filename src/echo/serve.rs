@@ -19,6 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
 use nix::sys::socket::{MsgFlags, SockaddrStorage, recvmsg};
+use schemars::JsonSchema;
 use serde::Serialize;
 use socket2::SockRef;
 use std::pin::Pin;
@@ -66,7 +67,7 @@ pub struct ServeConfig {
 }
 
 /// Something the server did, for `-v` and `--log json`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
     /// A socket is bound and serving.
@@ -125,7 +126,7 @@ pub enum Event {
 }
 
 /// What the server did in all, printed when it stops.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Totals {
     /// TCP connections accepted and served.
     pub connections: u64,
@@ -449,7 +450,7 @@ impl Shared {
 }
 
 /// Why a connection ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum Close {
     /// The client shut down its side, and everything was echoed.
@@ -524,7 +525,9 @@ async fn connection(mut stream: TcpStream, peer: SocketAddr, id: u64, shared: Ar
     shared.emit(Event::Connected { id, peer });
     let mut tally = Tally::default();
     let close = echo_stream(&mut stream, &shared, &mut tally).await;
-    drop(stream);
+    // Counted and logged before the peer sees the close: a client that
+    // reacts to it (and stops the server) finds its `closed` line written
+    // before `stopped`, and the totals counting it.
     let counters = &shared.counters;
     counters.active.fetch_sub(1, Relaxed);
     match close {
@@ -541,6 +544,7 @@ async fn connection(mut stream: TcpStream, peer: SocketAddr, id: u64, shared: Ar
         duration_ms: (started.elapsed().as_secs_f64() * 1e6).round() / 1000.0,
         close,
     });
+    drop(stream);
 }
 
 thread_local! {

@@ -9,6 +9,7 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::net::{self, LARGEST_DATAGRAM, ProbeSocket, SocketError};
@@ -78,7 +79,7 @@ pub enum IcmpError {
 }
 
 /// A probe as it left.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Sent {
     /// Probe number, from 1.
     pub probe: u32,
@@ -93,7 +94,7 @@ pub struct Sent {
 }
 
 /// How an answer was tied to a probe.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MatchedBy {
     /// The reply carries the probe's identifier and sequence.
@@ -103,7 +104,7 @@ pub enum MatchedBy {
 }
 
 /// An answer that matched a probe.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Answer {
     /// Probe number it answers.
     pub probe: u32,
@@ -122,7 +123,7 @@ pub struct Answer {
 }
 
 /// What happened, in order.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
     /// A probe left.
@@ -139,7 +140,7 @@ pub enum Event {
 }
 
 /// Totals of a run.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, JsonSchema)]
 pub struct Summary {
     /// Probes sent.
     pub sent: u32,

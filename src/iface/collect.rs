@@ -145,17 +145,19 @@ pub fn ipv4_netmask(prefix_len: u8) -> Ipv4Addr {
 }
 
 fn operstate_name(state: State) -> String {
-    match state {
-        State::Unknown => "UNKNOWN".into(),
-        State::NotPresent => "NOTPRESENT".into(),
-        State::Down => "DOWN".into(),
-        State::LowerLayerDown => "LOWERLAYERDOWN".into(),
-        State::Testing => "TESTING".into(),
-        State::Dormant => "DORMANT".into(),
-        State::Up => "UP".into(),
-        State::Other(code) => format!("UNKNOWN({code})"),
-        _ => "UNKNOWN".into(),
-    }
+    let name = match state {
+        State::Unknown => "UNKNOWN",
+        State::NotPresent => "NOTPRESENT",
+        State::Down => "DOWN",
+        State::LowerLayerDown => "LOWERLAYERDOWN",
+        State::Testing => "TESTING",
+        State::Dormant => "DORMANT",
+        State::Up => "UP",
+        State::Other(code) => return format!("UNKNOWN({code})"),
+        _ => "UNKNOWN",
+    };
+    debug_assert!(super::OPERSTATES.contains(&name));
+    name.into()
 }
 
 /// The kernel's 64-bit counters (sent with every link since Linux 2.6.35)

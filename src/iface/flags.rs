@@ -54,6 +54,11 @@ const LONG_ORDER: [(u32, &str); 14] = [
     (IFF_DYNAMIC, "DYNAMIC"),
 ];
 
+/// Every flag name `--json` may list, in ifconfig's order.
+pub fn names() -> impl Iterator<Item = &'static str> {
+    LONG_ORDER.iter().map(|(_, name)| *name)
+}
+
 /// One-letter codes in the order of `ifconfig -s` / `netstat -i`'s `Flg` column.
 const SHORT_ORDER: [(u32, char); 14] = [
     (IFF_ALLMULTI, 'A'),

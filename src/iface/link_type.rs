@@ -25,6 +25,23 @@ pub const ARPHRD_NONE: u16 = 0xfffe;
 /// Void (dummy without address).
 pub const ARPHRD_VOID: u16 = 0xffff;
 
+/// The types `ip` names, and their names; any other is `[N]`.
+const KNOWN: [(u16, &str); 13] = [
+    (ARPHRD_ETHER, "ether"),
+    (ARPHRD_PPP, "ppp"),
+    (ARPHRD_TUNNEL, "ipip"),
+    (ARPHRD_TUNNEL6, "tunnel6"),
+    (ARPHRD_LOOPBACK, "loopback"),
+    (ARPHRD_SIT, "sit"),
+    (ARPHRD_IPGRE, "gre"),
+    (ARPHRD_IP6GRE, "ip6gre"),
+    (ARPHRD_NONE, "none"),
+    (ARPHRD_VOID, "void"),
+    (32, "infiniband"),
+    (801, "ieee802.11"),
+    (803, "ieee802.11/radiotap"),
+];
+
 /// An ARPHRD_* link-layer type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LinkType(pub u16);
@@ -32,23 +49,10 @@ pub struct LinkType(pub u16);
 impl LinkType {
     /// The name `ip -d link` uses for this type (`ether`, `loopback`, …).
     pub fn name(self) -> String {
-        let known = match self.0 {
-            ARPHRD_ETHER => "ether",
-            ARPHRD_PPP => "ppp",
-            ARPHRD_TUNNEL => "ipip",
-            ARPHRD_TUNNEL6 => "tunnel6",
-            ARPHRD_LOOPBACK => "loopback",
-            ARPHRD_SIT => "sit",
-            ARPHRD_IPGRE => "gre",
-            ARPHRD_IP6GRE => "ip6gre",
-            ARPHRD_NONE => "none",
-            ARPHRD_VOID => "void",
-            32 => "infiniband",
-            801 => "ieee802.11",
-            803 => "ieee802.11/radiotap",
-            _ => return format!("[{}]", self.0),
-        };
-        known.to_string()
+        match KNOWN.iter().find(|(number, _)| *number == self.0) {
+            Some((_, name)) => (*name).to_string(),
+            None => format!("[{}]", self.0),
+        }
     }
 
     /// Writes a hardware address the way `ip` does: tunnels carry IP
@@ -75,6 +79,24 @@ impl LinkType {
 impl Serialize for LinkType {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(&self.name())
+    }
+}
+
+/// Serialised as its name: one `ip` knows, or `[N]`.
+impl schemars::JsonSchema for LinkType {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "LinkType".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let names: Vec<&str> = KNOWN.iter().map(|(_, name)| *name).collect();
+        schemars::json_schema!({
+            "description": "Link-layer type as `ip -d` spells it; `[N]` for an ARPHRD number it has no name for.",
+            "anyOf": [
+                {"type": "string", "enum": names},
+                {"type": "string", "pattern": "^\\[[0-9]+\\]$"},
+            ],
+        })
     }
 }
 

@@ -13,6 +13,7 @@ pub mod link_type;
 
 use std::net::{IpAddr, Ipv4Addr};
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 pub use collect::collect;
@@ -72,13 +73,14 @@ impl std::fmt::Display for IfaceName {
 }
 
 /// One network interface at the moment it was read.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Interface {
     /// Kernel name, e.g. `eth0`.
     pub name: String,
     /// Kernel interface index.
     pub index: u32,
     /// Names of the set IFF_* flags, in the order ifconfig prints them.
+    #[schemars(schema_with = "flag_names_schema")]
     pub flags: Vec<&'static str>,
     /// The IFF_* bits as SIOCGIFFLAGS reports them (what ifconfig prints as `flags=`).
     pub flags_value: u32,
@@ -88,7 +90,9 @@ pub struct Interface {
     pub mac: Option<String>,
     /// Transmit queue length in packets.
     pub txqueuelen: Option<u32>,
-    /// RFC 2863 operational state, spelled as `ip` spells it (`UP`, `DOWN`, `UNKNOWN` …).
+    /// RFC 2863 operational state, spelled as `ip` spells it (`UP`, `DOWN`, `UNKNOWN` …;
+    /// `UNKNOWN(N)` for a state number RFC 2863 does not define).
+    #[schemars(schema_with = "operstate_schema")]
     pub operstate: Option<String>,
     /// Link-layer type, spelled as `ip` spells it (`ether`, `loopback`, `none` …).
     pub link_type: LinkType,
@@ -96,6 +100,35 @@ pub struct Interface {
     pub addresses: Vec<Address>,
     /// Packet counters; `None` if the kernel sent none.
     pub stats: Option<Stats>,
+}
+
+/// The RFC 2863 states, as `ip` spells them.
+pub const OPERSTATES: [&str; 7] = [
+    "UP",
+    "DOWN",
+    "LOWERLAYERDOWN",
+    "DORMANT",
+    "TESTING",
+    "NOTPRESENT",
+    "UNKNOWN",
+];
+
+fn flag_names_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let names: Vec<&str> = flags::names().collect();
+    schemars::json_schema!({
+        "type": "array",
+        "items": {"type": "string", "enum": names},
+    })
+}
+
+fn operstate_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "anyOf": [
+            {"type": "string", "enum": OPERSTATES},
+            {"type": "string", "pattern": "^UNKNOWN\\([0-9]+\\)$"},
+            {"type": "null"},
+        ],
+    })
 }
 
 impl Interface {
@@ -106,7 +139,7 @@ impl Interface {
 }
 
 /// Address family of an interface address.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Family {
     /// IPv4.
@@ -116,7 +149,7 @@ pub enum Family {
 }
 
 /// One address configured on an interface.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Address {
     /// `inet` or `inet6`.
     pub family: Family,
@@ -141,7 +174,7 @@ pub struct Address {
 /// The kernel keeps finer counters; these sums are what ifconfig shows:
 /// `rx_dropped` = dropped + missed, `rx_frame` = length + over + crc + frame
 /// errors, `tx_carrier` = carrier + aborted + window + heartbeat errors.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Stats {
     /// Packets received.
     pub rx_packets: u64,

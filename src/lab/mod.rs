@@ -24,6 +24,7 @@ mod v6only;
 use std::io;
 use std::time::{Duration, Instant};
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 /// One lab.
@@ -142,7 +143,7 @@ fn shares_prefix(a: &str, b: &str) -> bool {
 
 /// Who makes a lab's call (JSON: the lowercase name, `server A` for the
 /// servers sharing a port).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Actor {
     /// The listening side.
@@ -173,7 +174,7 @@ pub enum Actor {
 }
 
 /// One socket call, as it happened.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Step {
     /// Who made it.
     pub actor: Actor,
@@ -187,6 +188,7 @@ pub struct Step {
     pub errno: Option<String>,
     /// The errno's meaning (`Address already in use`).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
     pub meaning: Option<String>,
     /// How long the call took, in milliseconds.
     pub elapsed_ms: f64,
@@ -211,7 +213,7 @@ impl Step {
 }
 
 /// How a lab ended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Conclusion {
     /// The kernel did what the lab sets out to show.
     pub as_expected: bool,
@@ -229,10 +231,29 @@ impl Conclusion {
     }
 }
 
+/// A lab's name as `--json` writes it: the schema of [`LABS`]' names.
+pub struct LabName;
+
+impl JsonSchema for LabName {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "LabName".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let names: Vec<&str> = LABS.iter().map(|lab| lab.name).collect();
+        schemars::json_schema!({
+            "description": "A lab's name, as `netdx lab NAME` takes it.",
+            "type": "string",
+            "enum": names,
+        })
+    }
+}
+
 /// A finished lab (`--json`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Report {
     /// The lab's name.
+    #[schemars(with = "LabName")]
     pub lab: &'static str,
     /// Its one-line summary.
     pub summary: &'static str,

@@ -29,6 +29,7 @@ use std::io;
 use std::net::IpAddr;
 use std::time::{Duration, SystemTime};
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 pub use engine::{Mode, Plan};
@@ -161,7 +162,7 @@ pub struct IcmpErrorReport {
 pub use crate::net::ErrorOrigin as IcmpErrorKind;
 
 /// One reply as `--json` lists it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct ReplyRecord {
     /// icmp_seq.
     pub seq: u16,
@@ -185,7 +186,7 @@ impl From<&Reply> for ReplyRecord {
 }
 
 /// The outcome for one target.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct TargetReport {
     /// The target as given.
     pub target: String,

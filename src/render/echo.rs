@@ -5,11 +5,13 @@ use std::fmt::Write;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use schemars::JsonSchema;
+use serde::Serialize;
+
 use crate::echo::Proto;
 use crate::echo::load::{Connections, Progress};
 use crate::echo::probe::{Observation, Report, Verdict};
 use crate::echo::serve::{Close, Event, Totals};
-use serde::Serialize;
 
 use crate::render::json;
 use crate::render::ping::{iputils_time, percent_g};
@@ -260,27 +262,57 @@ pub fn summary(report: &Report, connections: Option<&Connections>) -> String {
     text
 }
 
-/// `--json` for a probe run: the report, plus the load's connections and
+/// `netdx echo probe --json`: the report, plus the load's connections and
 /// the socket options when there are any.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ProbeDocument<'a> {
+    /// The run's summary.
+    #[serde(flatten)]
+    pub report: &'a Report,
+    /// Load mode only: how the connections fared.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Connections")]
+    pub connections: Option<&'a Connections>,
+    /// With `--show-sockopts`: every option of the probe's socket.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Vec<Reading>")]
+    pub sockopts: Option<&'a [Reading]>,
+}
+
+/// `--json` for a probe run.
 pub fn probe_json(
     report: &Report,
     connections: Option<&Connections>,
     sockopts: Option<&[Reading]>,
 ) -> String {
-    #[derive(Serialize)]
-    struct Document<'a> {
-        #[serde(flatten)]
-        report: &'a Report,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        connections: Option<&'a Connections>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        sockopts: Option<&'a [Reading]>,
-    }
-    json::document(&Document {
+    json::document(&ProbeDocument {
         report,
         connections,
         sockopts,
     })
+}
+
+/// One socket `echo serve` listened on.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ServeSocket<'a> {
+    /// TCP or UDP.
+    pub proto: Proto,
+    /// The bound address.
+    pub address: SocketAddr,
+    /// With `--show-sockopts`: every option of the socket.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Vec<Reading>")]
+    pub sockopts: Option<&'a [Reading]>,
+}
+
+/// `netdx echo serve --json`: where the server listened, and its totals
+/// when it stopped.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ServeDocument<'a> {
+    /// Every socket it served on.
+    pub listening: Vec<ServeSocket<'a>>,
+    /// What it did in all.
+    pub totals: &'a Totals,
 }
 
 /// `--json` for a server run: where it listened, its sockets' options, its totals.
@@ -289,22 +321,10 @@ pub fn serve_json(
     show_sockopts: bool,
     totals: &Totals,
 ) -> String {
-    #[derive(Serialize)]
-    struct Socket<'a> {
-        proto: Proto,
-        address: SocketAddr,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        sockopts: Option<&'a [Reading]>,
-    }
-    #[derive(Serialize)]
-    struct Document<'a> {
-        listening: Vec<Socket<'a>>,
-        totals: &'a Totals,
-    }
-    json::document(&Document {
+    json::document(&ServeDocument {
         listening: listening
             .iter()
-            .map(|(proto, address, readings)| Socket {
+            .map(|(proto, address, readings)| ServeSocket {
                 proto: *proto,
                 address: *address,
                 sockopts: show_sockopts.then_some(readings.as_slice()),

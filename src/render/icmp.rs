@@ -309,11 +309,22 @@ pub fn summary(summary: &Summary) -> String {
     )
 }
 
+/// `netdx icmp --json`: every probe and answer in order, and the totals.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct IcmpDocument<'a> {
+    /// The target.
+    pub target: IpAddr,
+    /// Every probe sent and every answer, in order.
+    pub events: &'a [Event],
+    /// The run's totals.
+    pub summary: &'a Summary,
+}
+
 /// Every event and the totals as one JSON document.
 pub fn json(target: IpAddr, events: &[Event], summary: &Summary) -> String {
-    super::json::document(&serde_json::json!({
-        "target": target,
-        "events": events,
-        "summary": summary,
-    }))
+    super::json::document(&IcmpDocument {
+        target,
+        events,
+        summary,
+    })
 }

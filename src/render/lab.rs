@@ -19,13 +19,33 @@ pub fn list(out: &Output) -> String {
     text
 }
 
+/// One lab in `netdx lab --json`.
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+pub struct LabEntry {
+    /// The lab's name.
+    #[schemars(with = "crate::lab::LabName")]
+    pub name: &'static str,
+    /// What it shows, in one line.
+    pub summary: &'static str,
+    /// The socket options it is about.
+    #[schemars(with = "Vec<crate::sockopt::OptionName>")]
+    pub options: &'static [&'static str],
+}
+
+/// `netdx lab --json`: every lab.
+pub fn list_document() -> Vec<LabEntry> {
+    LABS.iter()
+        .map(|lab| LabEntry {
+            name: lab.name,
+            summary: lab.summary,
+            options: lab.options,
+        })
+        .collect()
+}
+
 /// The lab list as JSON.
 pub fn list_json() -> String {
-    let labs: Vec<serde_json::Value> = LABS
-        .iter()
-        .map(|lab| serde_json::json!({"name": lab.name, "summary": lab.summary, "options": lab.options}))
-        .collect();
-    super::json::document(&labs)
+    super::json::document(&list_document())
 }
 
 /// `lab reuseaddr: …` before the first call.

@@ -11,6 +11,7 @@ pub mod json;
 pub mod lab;
 pub mod ping;
 pub mod ping_stream;
+pub mod schema;
 pub mod sockets;
 pub mod sockopt;
 pub mod stream;

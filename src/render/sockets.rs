@@ -1,7 +1,7 @@
 //! Socket views: the netstat/ss table, lsof-style port listings, protocol
 //! counters and the routing table.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 use std::net::IpAddr;
 
@@ -9,7 +9,9 @@ use super::{Output, clipped, printable, table};
 use crate::protostats::Group;
 use crate::routes::Route;
 use crate::sockets::services::Services;
-use crate::sockets::{Endpoint, Memory, Proto, Socket, Source, TcpInfo, Timer, UnixType};
+use crate::sockets::{
+    Endpoint, Memory, Proto, Socket, Source, TcpInfo, Timer, TimerKind, UnixType,
+};
 
 /// Which extra columns the socket table has and how addresses are written.
 #[derive(Debug, Default)]
@@ -158,11 +160,21 @@ pub fn duration_ms(ms: u64) -> String {
     text
 }
 
+/// ss's word for a timer.
+fn timer_word(kind: TimerKind) -> &'static str {
+    match kind {
+        TimerKind::On => "on",
+        TimerKind::Keepalive => "keepalive",
+        TimerKind::Timewait => "timewait",
+        TimerKind::Persist => "persist",
+    }
+}
+
 fn timer(timer: Option<&Timer>) -> String {
     timer.map_or_else(String::new, |t| {
         format!(
             "timer:({},{},{})",
-            t.kind,
+            timer_word(t.kind),
             duration_ms(t.expires_ms),
             t.retransmits
         )
@@ -389,6 +401,24 @@ pub fn hidden_note(hidden: usize) -> Option<String> {
             "netdx: note: {hidden} processes could not be inspected (they belong to other users); their sockets show no owner — run as root to see them all\n"
         )
     })
+}
+
+/// `netdx netstat -s --json`: every counter group as the kernel names it
+/// (`sockets`, `Ip`, `Tcp`, `TcpExt`, `Ip6` …), each an object of counter → value.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[serde(transparent)]
+pub struct StatisticsDocument(pub BTreeMap<String, BTreeMap<String, i64>>);
+
+impl StatisticsDocument {
+    /// The groups as one document.
+    pub fn new(groups: &[Group]) -> Self {
+        StatisticsDocument(
+            groups
+                .iter()
+                .map(|group| (group.name.clone(), group.counters.iter().cloned().collect()))
+                .collect(),
+        )
+    }
 }
 
 /// `netstat -s`: each group and its counters.

@@ -1,8 +1,8 @@
 //! Socket options as a table: the value getsockopt read back next to the
 //! value asked for, and why they differ.
 
-use crate::sockopt::Reading;
 use crate::sockopt::session::Report;
+use crate::sockopt::{Level, Reading};
 
 use super::table;
 use super::{Output, Role};
@@ -88,7 +88,10 @@ pub fn report(report: &Report, out: &Output) -> String {
 pub fn explanation(view: &ExplainView) -> String {
     let mut text = format!(
         "{} ({}, {})\n  {}\n\n",
-        view.name, view.level, view.kind, view.meaning
+        view.name,
+        view.level.name(),
+        view.kind,
+        view.meaning
     );
     text.push_str(&format!("What it does: {}\n\n", view.what));
     match (&view.default, &view.default_on) {
@@ -106,12 +109,13 @@ pub fn explanation(view: &ExplainView) -> String {
 }
 
 /// Everything `explain` says, for text and `--json`.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct ExplainView {
     /// The C name.
+    #[schemars(with = "crate::sockopt::OptionName")]
     pub name: &'static str,
     /// SOL_SOCKET, IPPROTO_TCP, …
-    pub level: &'static str,
+    pub level: Level,
     /// bool, int, duration, linger, text, read-only.
     pub kind: &'static str,
     /// One line.
@@ -127,5 +131,6 @@ pub struct ExplainView {
     /// What goes wrong.
     pub pitfalls: &'static str,
     /// The lab that shows it.
+    #[schemars(with = "Option<crate::lab::LabName>")]
     pub lab: Option<&'static str>,
 }

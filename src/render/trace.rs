@@ -1,6 +1,6 @@
 //! `netdx trace` views: traceroute's hop lines, mtr's report table, JSON.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 use std::net::IpAddr;
 
@@ -111,17 +111,24 @@ pub fn report(report: &Report, names: &Names, out: &Output) -> String {
     table::finish(&grid)
 }
 
+/// `netdx trace --json` (with or without `-c`): the report and the
+/// responders' names.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct TraceDocument<'a> {
+    /// Every walk and the per-hop statistics.
+    #[serde(flatten)]
+    pub report: &'a Report,
+    /// Address → reverse-DNS name, for the responders that have one (empty with `-n`).
+    pub names: BTreeMap<String, String>,
+}
+
 /// The whole report as JSON, with names when they were looked up.
 pub fn json(report: &Report, names: &Names) -> String {
-    let mut value = serde_json::to_value(report).unwrap_or_default();
-    if let Some(object) = value.as_object_mut() {
-        let names: serde_json::Map<String, serde_json::Value> = names
-            .iter()
-            .map(|(a, n)| (a.to_string(), serde_json::Value::from(n.clone())))
-            .collect();
-        object.insert("names".into(), serde_json::Value::Object(names));
-    }
-    super::json::document(&value)
+    let names = names
+        .iter()
+        .map(|(address, name)| (address.to_string(), name.clone()))
+        .collect();
+    super::json::document(&TraceDocument { report, names })
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use netlink_packet_sock_diag::unix::nlas::{Nla as UnixNla, UnixDiagName};
 use netlink_packet_sock_diag::unix::{self, ShowFlags, UnixRequest};
 
 use super::tcp_info::{TcpInfo, TcpInfoView};
-use super::{Endpoint, Family, Memory, Proto, Query, Socket, State, Timer, UnixType};
+use super::{Endpoint, Family, Memory, Proto, Query, Socket, State, Timer, TimerKind, UnixType};
 use crate::netlink::{Conn, NETLINK_SOCK_DIAG, NetlinkError};
 
 /// `SOCK_DIAG_BY_FAMILY`.
@@ -226,10 +226,10 @@ impl InetDiagMsg {
 
     fn timer(&self) -> Option<Timer> {
         let kind = match self.timer {
-            1 => "on",
-            2 => "keepalive",
-            3 => "timewait",
-            4 => "persist",
+            1 => TimerKind::On,
+            2 => TimerKind::Keepalive,
+            3 => TimerKind::Timewait,
+            4 => TimerKind::Persist,
             _ => return None,
         };
         Some(Timer {
@@ -477,7 +477,10 @@ mod tests {
             (1, 3, 5, 4242)
         );
         let timer = msg.timer().unwrap();
-        assert_eq!((timer.kind, timer.expires_ms), ("keepalive", 7_200_000));
+        assert_eq!(
+            (timer.kind, timer.expires_ms),
+            (TimerKind::Keepalive, 7_200_000)
+        );
         assert!(msg.tcp_info.is_none());
     }
 

@@ -15,6 +15,7 @@ pub mod tcp_info;
 
 use std::net::IpAddr;
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 pub use filter::{Filter, PortRange, Prefix};
@@ -25,7 +26,7 @@ pub use tcp_info::TcpInfo;
 use crate::netlink::NetlinkError;
 
 /// Transport protocol of a socket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Proto {
     /// TCP.
@@ -39,7 +40,7 @@ pub enum Proto {
 }
 
 /// Address family of a socket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Family {
     /// IPv4.
@@ -51,7 +52,7 @@ pub enum Family {
 }
 
 /// The type of a unix socket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum UnixType {
     /// SOCK_STREAM.
@@ -63,7 +64,7 @@ pub enum UnixType {
 }
 
 /// One end of a socket.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum Endpoint {
     /// An IP address and port (for raw sockets the port is the IP protocol number).
@@ -82,11 +83,25 @@ pub enum Endpoint {
     },
 }
 
+/// Which TCP timer runs, named as ss names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TimerKind {
+    /// The retransmit timer (ss: `on`).
+    On,
+    /// The keepalive timer.
+    Keepalive,
+    /// TIME-WAIT's timer.
+    Timewait,
+    /// The zero-window probe timer.
+    Persist,
+}
+
 /// A kernel timer running on a TCP socket (`-o`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Timer {
-    /// `on` (retransmit), `keepalive`, `timewait` or `persist` (zero-window probe).
-    pub kind: &'static str,
+    /// Which timer.
+    pub kind: TimerKind,
     /// Milliseconds until it fires.
     pub expires_ms: u64,
     /// Retransmissions (or probes) so far.
@@ -94,7 +109,7 @@ pub struct Timer {
 }
 
 /// Socket memory (`-m`, SK_MEMINFO), bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Memory {
     /// Memory used by the receive queue (`r`).
     pub rmem_alloc: u32,
@@ -117,7 +132,7 @@ pub struct Memory {
 }
 
 /// One socket, as the kernel reports it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Socket {
     /// Transport protocol.
     pub proto: Proto,
@@ -125,6 +140,7 @@ pub struct Socket {
     pub family: Family,
     /// Unix socket type (unix sockets only).
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "UnixType")]
     pub unix_type: Option<UnixType>,
     /// State, as ss names it.
     pub state: State,
@@ -148,9 +164,11 @@ pub struct Socket {
     pub tcp_info: Option<Box<TcpInfo>>,
     /// Active timer (`-o`).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Timer")]
     pub timer: Option<Timer>,
     /// Socket memory (`-m`).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Memory")]
     pub memory: Option<Box<Memory>>,
 }
 
@@ -226,7 +244,7 @@ pub struct Query {
 }
 
 /// Where a listing came from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Source {
     /// sock_diag netlink, filtered in the kernel.

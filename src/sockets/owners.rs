@@ -19,10 +19,11 @@ use nix::dir::Dir;
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::sys::stat::Mode;
+use schemars::JsonSchema;
 use serde::Serialize;
 
 /// A process holding a socket through one of its descriptors.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Holder {
     /// Process id.
     pub pid: u32,
@@ -32,9 +33,11 @@ pub struct Holder {
     pub fd: u32,
     /// The process's user (filled in by `netdx port`).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
     pub user: Option<String>,
     /// The process's full command line (filled in by `netdx port`).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
     pub cmdline: Option<String>,
 }
 

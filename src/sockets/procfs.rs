@@ -6,7 +6,9 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use super::{Endpoint, Family, Proto, Query, Socket, SocketError, State, Timer, UnixType};
+use super::{
+    Endpoint, Family, Proto, Query, Socket, SocketError, State, Timer, TimerKind, UnixType,
+};
 
 /// Reads every table the query needs, applies its filters here, and hands
 /// each matching socket to `each`.
@@ -124,10 +126,10 @@ pub(super) fn parse_inet(
                 0 => None,
                 kind => Some(Timer {
                     kind: match kind {
-                        1 => "on",
-                        2 => "keepalive",
-                        3 => "timewait",
-                        _ => "persist",
+                        1 => TimerKind::On,
+                        2 => TimerKind::Keepalive,
+                        3 => TimerKind::Timewait,
+                        _ => TimerKind::Persist,
                     },
                     expires_ms: u64::from(hex_u32(when)?) * ms_per_tick,
                     retransmits,
@@ -266,7 +268,7 @@ mod tests {
         assert_eq!(connection.peer_port(), 40000);
         assert_eq!(connection.uid, Some(1000));
         assert_eq!(connection.send_q, 10);
-        assert_eq!(connection.timer.unwrap().kind, "keepalive");
+        assert_eq!(connection.timer.unwrap().kind, TimerKind::Keepalive);
         assert_eq!(sockets[2].state.name(), "TIME-WAIT");
     }
 

@@ -67,6 +67,21 @@ impl Serialize for State {
     }
 }
 
+/// Serialised as its name: the schema is the list of names.
+impl schemars::JsonSchema for State {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "SocketState".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "The socket's state as ss prints it (UNCONN: an unconnected UDP or raw socket).",
+            "type": "string",
+            "enum": NAMES,
+        })
+    }
+}
+
 /// A set of states, as the kernel's `idiag_states` bitmask.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StateMask(pub u32);

@@ -5,6 +5,7 @@
 //! the kernel's copy is long enough to hold it.
 #![forbid(unsafe_code)]
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 // Offsets in `struct tcp_info` (linux/tcp.h).
@@ -72,7 +73,7 @@ impl<'a> TcpInfoView<'a> {
 
 /// TCP internals of one socket (`-i`); a field is `null` when the kernel's
 /// tcp_info is too old to carry it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct TcpInfo {
     /// Congestion control algorithm (INET_DIAG_CONG).
     pub congestion: Option<String>,

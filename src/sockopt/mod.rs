@@ -16,6 +16,7 @@ mod value;
 
 use std::io;
 
+use schemars::JsonSchema;
 use serde::Serialize;
 use socket2::Socket;
 
@@ -23,7 +24,7 @@ pub use catalog::{CATALOG, Spec, find, suggestions};
 pub use value::{Kind, Value};
 
 /// The protocol level an option belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 pub enum Level {
     /// `SOL_SOCKET`: every socket.
     #[serde(rename = "SOL_SOCKET")]
@@ -56,7 +57,7 @@ impl Level {
 }
 
 /// What kind of socket an option is looked at on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SocketKind {
     /// TCP over IPv4 or IPv6.
@@ -91,9 +92,10 @@ impl Shape {
 }
 
 /// One option as read back from a socket.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Reading {
     /// The option's C name (`SO_RCVBUF`).
+    #[schemars(with = "OptionName")]
     pub name: &'static str,
     /// Its level.
     pub level: Level,
@@ -103,15 +105,36 @@ pub struct Reading {
     pub requested: Option<Value>,
     /// Why getsockopt failed: errno name and meaning.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
     pub error: Option<String>,
     /// Why setsockopt refused the request: errno name and meaning.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
     pub refused: Option<String>,
     /// Where the kernel's value differs from the request, why.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
     pub note: Option<String>,
     /// One line on what the option does.
     pub meaning: &'static str,
+}
+
+/// An option's C name as `--json` writes it: the schema of the catalog's names.
+pub struct OptionName;
+
+impl schemars::JsonSchema for OptionName {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "OptionName".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let names: Vec<&str> = CATALOG.iter().map(|spec| spec.name).collect();
+        schemars::json_schema!({
+            "description": "A socket option's C name, one of those netdx knows.",
+            "type": "string",
+            "enum": names,
+        })
+    }
 }
 
 /// Reads one option.

@@ -6,6 +6,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use schemars::JsonSchema;
 use serde::Serialize;
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
@@ -72,9 +73,10 @@ pub struct Request {
 }
 
 /// One call made on the socket besides setsockopt.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Call {
     /// `bind`, `listen`, `connect`.
+    #[schemars(extend("enum" = ["bind", "listen", "connect"]))]
     pub call: &'static str,
     /// Its argument.
     pub args: String,
@@ -83,11 +85,12 @@ pub struct Call {
 }
 
 /// The socket as built, and every option read back.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Report {
     /// `tcp`, `udp`, `raw` or `unix`.
     pub kind: SocketKind,
     /// `inet`, `inet6` or `unix`.
+    #[schemars(extend("enum" = ["inet", "inet6", "unix"]))]
     pub family: &'static str,
     /// The local address after the calls, if bound.
     pub local: Option<String>,

@@ -85,6 +85,20 @@ impl Serialize for Value {
     }
 }
 
+/// Serialised by kind: a flag, a number, seconds (a fraction) or `null`, a name.
+impl schemars::JsonSchema for Value {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "OptionValue".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "An option's value: on/off as a boolean, a number, a time in seconds (`null`: none, or SO_LINGER off), or a name.",
+            "type": ["boolean", "number", "string", "null"],
+        })
+    }
+}
+
 impl Value {
     /// Parses `text` as a value of `kind`.
     pub fn parse(kind: Kind, text: &str) -> Result<Value, String> {

@@ -4,10 +4,11 @@
 //! render layer's).
 #![forbid(unsafe_code)]
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 /// What an answer said about its probe.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Answer {
     /// A router on the way: Time Exceeded.
@@ -20,7 +21,7 @@ pub enum Answer {
 
 /// Why a router (or the target) says the target cannot be reached: the
 /// ICMP "destination unreachable" codes traceroute tells apart.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum UnreachableKind {
     /// No route to the network.

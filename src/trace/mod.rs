@@ -27,6 +27,7 @@ use std::io;
 use std::net::IpAddr;
 use std::time::{Duration, Instant, SystemTime};
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::clock::{Clock, SystemClock};
@@ -121,9 +122,9 @@ pub fn check_ttls(first: u8, last: u8) -> Result<(), TraceError> {
 }
 
 /// What one probe found.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct ProbeResult {
-    /// Who answered (None: `*`).
+    /// Who answered (`null`: `*`, no answer).
     pub responder: Option<IpAddr>,
     /// Round trip, milliseconds.
     pub rtt_ms: Option<f64>,
@@ -132,7 +133,7 @@ pub struct ProbeResult {
 }
 
 /// One hop of one walk.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Hop {
     /// Its TTL.
     pub ttl: u8,
@@ -141,7 +142,7 @@ pub struct Hop {
 }
 
 /// One walk from the first TTL to the target (or the last hop).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Walk {
     /// Hops in TTL order.
     pub hops: Vec<Hop>,

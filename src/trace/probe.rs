@@ -16,6 +16,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use pnet_packet::tcp::{TcpFlags, TcpPacket};
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::answer::{Answer, UnreachableKind};
@@ -24,7 +25,7 @@ use crate::wire::ipv4::{self, PROTO_TCP};
 use crate::wire::{IcmpBody, IcmpMessage, QuotedTransport, emit};
 
 /// How probes travel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Method {
     /// ICMP echo requests; the target answers with an echo reply.

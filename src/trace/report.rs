@@ -4,12 +4,13 @@
 
 use std::net::IpAddr;
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::{Method, Request, Walk};
 
 /// Per-hop statistics over every round.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct HopStats {
     /// TTL.
     pub ttl: u8,
@@ -34,7 +35,7 @@ pub struct HopStats {
 }
 
 /// The result of `netdx trace`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Report {
     /// The target.
     pub target: IpAddr,
@@ -42,7 +43,7 @@ pub struct Report {
     pub source: IpAddr,
     /// Probe method.
     pub method: Method,
-    /// Destination port (UDP/TCP), else None.
+    /// Destination port (UDP/TCP); `null` for ICMP.
     pub port: Option<u16>,
     /// Last TTL tried.
     pub max_hops: u8,

@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 use pnet_packet::icmp::{self, IcmpPacket};
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::quoted::{self, Quoted};
@@ -87,7 +88,7 @@ pub fn echo_reply(v6: bool) -> u8 {
 }
 
 /// An ICMP or ICMPv6 message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct IcmpMessage {
     /// ICMPv6 rather than ICMP.
     pub v6: bool,
@@ -102,7 +103,7 @@ pub struct IcmpMessage {
     pub code_name: Option<&'static str>,
     /// Checksum field.
     pub checksum: u16,
-    /// Whether it verifies; None for ICMPv6, which the kernel verifies (with
+    /// Whether it verifies; `null` for ICMPv6, which the kernel verifies (with
     /// the pseudo-header) before any socket sees the message.
     pub checksum_ok: Option<bool>,
     /// Length of the whole message.
@@ -112,7 +113,7 @@ pub struct IcmpMessage {
 }
 
 /// The body of an ICMP message, by shape.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(tag = "shape", rename_all = "snake_case")]
 pub enum IcmpBody {
     /// Echo request/reply and other identifier/sequence messages.
@@ -121,8 +122,9 @@ pub enum IcmpBody {
         ident: u16,
         /// Sequence number.
         seq: u16,
-        /// Data after the header.
+        /// Data after the header, in lowercase hex.
         #[serde(serialize_with = "hex")]
+        #[schemars(with = "String", extend("pattern" = "^([0-9a-f]{2})*$"))]
         payload: Vec<u8>,
     },
     /// Timestamp request/reply (RFC 792): milliseconds since midnight UT.
@@ -150,8 +152,9 @@ pub enum IcmpBody {
     Other {
         /// Rest of header.
         rest: u32,
-        /// Data after the header.
+        /// Data after the header, in lowercase hex.
         #[serde(serialize_with = "hex")]
+        #[schemars(with = "String", extend("pattern" = "^([0-9a-f]{2})*$"))]
         payload: Vec<u8>,
     },
 }

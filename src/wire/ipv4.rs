@@ -4,6 +4,7 @@
 use std::net::Ipv4Addr;
 
 use pnet_packet::ipv4::{self, Ipv4Packet};
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::{WireError, need};
@@ -22,7 +23,7 @@ pub const FLAG_DF: u8 = 0b010;
 pub const FLAG_MF: u8 = 0b001;
 
 /// An IPv4 header as read off the wire.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Ipv4Header {
     /// Version field (4).
     pub version: u8,
@@ -46,7 +47,7 @@ pub struct Ipv4Header {
     pub protocol: u8,
     /// Header checksum field.
     pub checksum: u16,
-    /// Whether the header checksum verifies (None when the header was
+    /// Whether the header checksum verifies (`null` when the header was
     /// quoted inside an ICMP error: routers rewrite TTL, so it need not).
     pub checksum_ok: Option<bool>,
     /// Source address.

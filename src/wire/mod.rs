@@ -71,7 +71,7 @@ pub(crate) fn be32(bytes: &[u8], at: usize) -> u32 {
 }
 
 /// One datagram read from a raw IPv4 socket: its IP header and ICMP message.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct Ipv4Icmp {
     /// The IP header, as received.
     pub ip: Ipv4Header,

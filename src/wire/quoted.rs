@@ -5,6 +5,7 @@
 
 use std::net::{IpAddr, Ipv6Addr};
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::ipv4::{self, Ipv4Header};
@@ -18,7 +19,7 @@ pub const IPV6_HEADER_LEN: usize = 40;
 const NEXT_ICMPV6: u8 = 58;
 
 /// A quoted original datagram.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Quoted {
     /// Source of the original.
     pub source: IpAddr,
@@ -35,7 +36,7 @@ pub struct Quoted {
 }
 
 /// The quoted transport header.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(tag = "protocol", rename_all = "snake_case")]
 pub enum QuotedTransport {
     /// An ICMP/ICMPv6 message: type, code, identifier, sequence.

@@ -7,11 +7,14 @@
 #![allow(dead_code)]
 
 pub mod netns;
+pub mod schema;
 
 use std::process::{Command, Output};
 
 #[allow(unused_imports)]
 pub use netns::{Chain, Netns, Pair};
+#[allow(unused_imports)]
+pub use schema::{assert_schema_valid, assert_schema_valid_output};
 
 /// Path of a scripted responder under tests/responders.
 pub fn responder(name: &str) -> String {

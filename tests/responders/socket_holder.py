@@ -58,6 +58,11 @@ def main() -> None:
     ]
 
     unix_path = f"/tmp/netdx-holder-{os.getpid()}.sock"
+    # A file of this name is left from a killed holder whose pid was ours.
+    try:
+        os.unlink(unix_path)
+    except FileNotFoundError:
+        pass
     unix_stream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     unix_stream.bind(unix_path)
     unix_stream.listen(4)

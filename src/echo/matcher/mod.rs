@@ -10,6 +10,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::Proto;
@@ -94,8 +95,9 @@ pub enum Outcome {
 /// One probe's fate, for `--json --verbose` (JSON: `outcome` is `ok`,
 /// `corrupted`, `late`, `duplicate`, `lost` or `error`; a corrupted echo adds
 /// `difference`, an error its words in `error`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(into = "RecordJson")]
+#[schemars(with = "RecordJson")]
 pub struct Record {
     /// The probe.
     pub seq: u64,
@@ -109,31 +111,60 @@ pub struct Record {
     pub reordered: bool,
 }
 
-/// A record as `--json` has always spelt it.
-#[derive(Serialize)]
+/// One probe's fate (`--json --verbose`), as `--json` has always spelt it.
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "Record")]
 struct RecordJson {
+    /// The probe's sequence number.
     seq: u64,
-    outcome: &'static str,
+    /// What became of it.
+    outcome: OutcomeWord,
+    /// Bytes echoed (0 when none came).
     bytes: usize,
+    /// Round trip in milliseconds, when an echo came.
     rtt_ms: Option<f64>,
+    /// It came after the echo of a later probe.
     reordered: bool,
+    /// A corrupted echo: where it first differs from the probe.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Difference")]
     difference: Option<Difference>,
+    /// An error: what went wrong, in words.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
     error: Option<String>,
+}
+
+/// [`Outcome`] as `--json` has always spelt it.
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+#[schemars(rename = "Outcome")]
+enum OutcomeWord {
+    /// A good echo, in time.
+    Ok,
+    /// The echo differs from the probe.
+    Corrupted,
+    /// The echo came after the timeout.
+    Late,
+    /// A further echo of a probe already answered.
+    Duplicate,
+    /// No echo came.
+    Lost,
+    /// The connection failed with the probe outstanding.
+    Error,
 }
 
 impl From<Record> for RecordJson {
     fn from(record: Record) -> Self {
         let (outcome, difference, error) = match record.outcome {
-            Outcome::Echoed(Verdict::Good) => ("ok", None, None),
+            Outcome::Echoed(Verdict::Good) => (OutcomeWord::Ok, None, None),
             Outcome::Echoed(Verdict::Corrupted(difference)) => {
-                ("corrupted", Some(difference), None)
+                (OutcomeWord::Corrupted, Some(difference), None)
             }
-            Outcome::Echoed(Verdict::Late) => ("late", None, None),
-            Outcome::Duplicate => ("duplicate", None, None),
-            Outcome::Lost => ("lost", None, None),
-            Outcome::Error(failure) => ("error", None, Some(failure.to_string())),
+            Outcome::Echoed(Verdict::Late) => (OutcomeWord::Late, None, None),
+            Outcome::Duplicate => (OutcomeWord::Duplicate, None, None),
+            Outcome::Lost => (OutcomeWord::Lost, None, None),
+            Outcome::Error(failure) => (OutcomeWord::Error, None, Some(failure.to_string())),
         };
         RecordJson {
             seq: record.seq,
@@ -148,7 +179,7 @@ impl From<Record> for RecordJson {
 }
 
 /// What the probes came to, counted.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Counts {
     /// Probes sent (or attempted).
     pub transmitted: u64,

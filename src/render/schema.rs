@@ -1,0 +1,280 @@
+//! The JSON Schema (draft 2020-12) of every document netdx prints, generated
+//! from the types that are serialised — never written by hand.
+//!
+//! [`DOCUMENTS`] is the one registry: `netdx schema NAME` prints from it,
+//! `docs/schema/NAME.json` is generated from it, and the tests validate each
+//! command's real output against it. A new document (a command's `--json`,
+//! or one line of a `--json-stream`, named `COMMAND.stream`) is one line there.
+//!
+//! The schemas say what is really written: a type with its own `Serialize`
+//! has its own `JsonSchema` (or `#[schemars(with = …)]`), an `Option` field
+//! is required and may be `null`, and an `Option` field left out when empty
+//! (`skip_serializing_if`) is optional and never `null` (`#[schemars(with =
+//! "T")]` beside it). The schemas are open (no `additionalProperties:
+//! false`): new fields may appear, per the stability rule in docs/json.md.
+#![forbid(unsafe_code)]
+
+use std::fmt::Write;
+
+use schemars::generate::SchemaSettings;
+use schemars::{JsonSchema, Schema};
+use serde::Serialize;
+
+use super::echo::{ProbeDocument, ServeDocument};
+use super::icmp::IcmpDocument;
+use super::lab::LabEntry;
+use super::sockets::StatisticsDocument;
+use super::sockopt::ExplainView;
+use super::trace::TraceDocument;
+use crate::iface::Interface;
+use crate::ping::TargetReport;
+use crate::routes::Route;
+use crate::sockets::Socket;
+
+/// One kind of JSON document netdx prints, and how to get its schema.
+#[derive(Debug, Clone, Copy)]
+pub struct Document {
+    /// Its name: `netdx schema NAME`, `docs/schema/NAME.json`.
+    pub name: &'static str,
+    /// The command line that prints it.
+    pub printed_by: &'static str,
+    /// What the document is, in one line.
+    pub about: &'static str,
+    generate: fn() -> Schema,
+}
+
+impl Document {
+    /// A document whose JSON is `T` serialised.
+    const fn of<T: JsonSchema>(
+        name: &'static str,
+        printed_by: &'static str,
+        about: &'static str,
+    ) -> Document {
+        Document {
+            name,
+            printed_by,
+            about,
+            generate: root_schema::<T>,
+        }
+    }
+
+    /// The document's schema, titled with the command that prints it.
+    pub fn schema(&self) -> Schema {
+        let mut schema = (self.generate)();
+        schema.insert("title".into(), self.printed_by.into());
+        schema.insert("description".into(), self.about.into());
+        schema
+    }
+
+    /// The schema as the text `netdx schema NAME` prints and
+    /// `docs/schema/NAME.json` holds: pretty-printed, keys sorted, one
+    /// newline at the end.
+    pub fn schema_text(&self) -> String {
+        super::json::document(&self.schema())
+    }
+}
+
+/// Every document, in the order `netdx schema` lists them.
+pub const DOCUMENTS: &[Document] = &[
+    Document::of::<Vec<Interface>>(
+        "ifconfig",
+        "netdx ifconfig --json",
+        "The interfaces shown, sorted by name as ifconfig sorts them.",
+    ),
+    Document::of::<Vec<TargetReport>>(
+        "ping",
+        "netdx ping --json",
+        "One object per target, in command-line order: one host, or every host of a sweep.",
+    ),
+    Document::of::<Vec<Socket>>(
+        "netstat-sockets",
+        "netdx netstat --json",
+        "The sockets, one object each, as the kernel reports them.",
+    ),
+    Document::of::<Vec<Route>>(
+        "netstat-routes",
+        "netdx netstat -r --json",
+        "The main routing table, one object per route (per next hop of a multipath route).",
+    ),
+    Document::of::<Vec<Interface>>(
+        "netstat-interfaces",
+        "netdx netstat -i --json",
+        "The interfaces that are up: the same document as `netdx ifconfig --json`.",
+    ),
+    Document::of::<StatisticsDocument>(
+        "netstat-statistics",
+        "netdx netstat -s --json",
+        "Protocol counters by group, from /proc/net/{sockstat,sockstat6,snmp,netstat,snmp6}.",
+    ),
+    Document::of::<Vec<Socket>>(
+        "port",
+        "netdx port PORT --json",
+        "The sockets on the port, with their holders' users and command lines.",
+    ),
+    Document::of::<Vec<Socket>>(
+        "lsof",
+        "netdx lsof -i :PORT --json",
+        "The sockets on the port: the same document as `netdx port --json`.",
+    ),
+    Document::of::<ProbeDocument<'static>>(
+        "echo-probe",
+        "netdx echo probe --json",
+        "The probe run's summary (also in load mode), printed when it ends.",
+    ),
+    Document::of::<ServeDocument<'static>>(
+        "echo-serve",
+        "netdx echo serve --json",
+        "Where the server listened and what it did, printed when it stops.",
+    ),
+    Document::of::<crate::sockopt::session::Report>(
+        "sockopt",
+        "netdx sockopt --json",
+        "The socket as built, the calls made on it, and every option read back.",
+    ),
+    Document::of::<ExplainView>(
+        "sockopt-explain",
+        "netdx sockopt explain NAME --json",
+        "What one socket option does, its default here, and its pitfalls.",
+    ),
+    Document::of::<crate::lab::Report>(
+        "lab",
+        "netdx lab NAME --json",
+        "A lab's transcript: every call, what it showed, whether the kernel behaved as expected.",
+    ),
+    Document::of::<Vec<LabEntry>>("lab-list", "netdx lab --json", "Every lab netdx can run."),
+    Document::of::<IcmpDocument<'static>>(
+        "icmp",
+        "netdx icmp --json",
+        "Every probe sent and answer decoded, in order, and the totals.",
+    ),
+    Document::of::<TraceDocument<'static>>(
+        "trace",
+        "netdx trace --json",
+        "Every walk of the path (one, or one per round with -c), the per-hop statistics and the responders' names.",
+    ),
+    Document::of::<Vec<Entry>>(
+        "schema-list",
+        "netdx schema --json",
+        "Every document that has a schema: its name, what prints it, what it is.",
+    ),
+];
+
+/// One document in `netdx schema --json`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Entry {
+    /// Its name, for `netdx schema NAME`.
+    #[schemars(with = "DocumentName")]
+    pub name: &'static str,
+    /// The command line that prints it.
+    pub printed_by: &'static str,
+    /// What it is.
+    pub about: &'static str,
+}
+
+/// A registered document's name: the schema of the registry's names.
+pub struct DocumentName;
+
+impl JsonSchema for DocumentName {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "DocumentName".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> Schema {
+        let names: Vec<&str> = names().collect();
+        schemars::json_schema!({"type": "string", "enum": names})
+    }
+}
+
+/// Every document, for `netdx schema --json`.
+pub fn list() -> Vec<Entry> {
+    DOCUMENTS
+        .iter()
+        .map(|document| Entry {
+            name: document.name,
+            printed_by: document.printed_by,
+            about: document.about,
+        })
+        .collect()
+}
+
+/// `netdx schema`: one line per document, its name first.
+pub fn list_text() -> String {
+    let width = names().map(str::len).max().unwrap_or(0);
+    let mut text = String::new();
+    for document in DOCUMENTS {
+        let _ = writeln!(text, "{:width$}  {}", document.name, document.printed_by);
+    }
+    text
+}
+
+/// The document called `name`.
+pub fn find(name: &str) -> Option<&'static Document> {
+    DOCUMENTS.iter().find(|document| document.name == name)
+}
+
+/// Every document's name, in registry order.
+pub fn names() -> impl Iterator<Item = &'static str> {
+    DOCUMENTS.iter().map(|document| document.name)
+}
+
+/// `T`'s schema as what netdx writes: serialisation's view of the type (an
+/// `Option` field is present and `null`, a `skip_serializing_if` one may be
+/// absent), draft 2020-12.
+fn root_schema<T: JsonSchema>() -> Schema {
+    SchemaSettings::draft2020_12()
+        .for_serialize()
+        .into_generator()
+        .into_root_schema_for::<T>()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_file_safe() {
+        let mut seen = std::collections::HashSet::new();
+        for name in names() {
+            assert!(seen.insert(name), "{name} is registered twice");
+            assert!(
+                name.chars()
+                    .all(|c| c.is_ascii_lowercase() || c == '-' || c == '.'),
+                "{name} is not a plain file name"
+            );
+        }
+    }
+
+    #[test]
+    fn every_schema_is_draft_2020_12_and_titled() {
+        for document in DOCUMENTS {
+            let schema = document.schema();
+            assert_eq!(
+                schema.get("$schema").and_then(|v| v.as_str()),
+                Some("https://json-schema.org/draft/2020-12/schema"),
+                "{}",
+                document.name
+            );
+            assert_eq!(
+                schema.get("title").and_then(|v| v.as_str()),
+                Some(document.printed_by)
+            );
+            assert!(document.schema_text().ends_with("}\n"));
+        }
+    }
+
+    #[test]
+    fn string_enums_and_nullable_fields_reach_the_schema() {
+        let text = find("netstat-sockets").unwrap().schema_text();
+        // serde's rename_all words, a manual schema's names, Option as null.
+        for word in [
+            "\"inet6\"",
+            "\"seqpacket\"",
+            "\"TIME-WAIT\"",
+            "\"keepalive\"",
+            "\"null\"",
+        ] {
+            assert!(text.contains(word), "{word} missing from {text}");
+        }
+        assert!(find("no-such-document").is_none());
+    }
+}
