@@ -14,7 +14,7 @@ the kernel actually returned.
 Exit status: 0 when the kernel behaved as the lab expects, 1 when it did
 something else (the lab says what and why that can be), 2 on errors.";
 
-/// `netdx lab [NAME] [--step]`
+// `netdx lab [NAME] [--step]` (no doc comment: see cli::Command)
 #[derive(Debug, Args)]
 pub struct LabArgs {
     /// The lab to run; without one, the list

@@ -83,6 +83,11 @@ pub struct GlobalArgs {
 
 /// The subcommands. Each one's arguments are built only when it is the one
 /// invoked (`defer`): building all of them is most of a short command's CPU.
+///
+/// Each variant's doc comment is its summary (the list in `netdx --help`, the
+/// first line of `netdx COMMAND --help`, the NAME of its man page). Its
+/// arguments struct has no doc comment: built deferred, after the variant's
+/// attributes, a doc comment there would replace the summary.
 #[derive(Debug, Subcommand)]
 #[command(defer = true)]
 pub enum Command {
@@ -99,6 +104,7 @@ pub enum Command {
     #[command(after_help = port::PORT_EXAMPLES)]
     Port(PortArgs),
     /// `lsof -i :PORT` spelled as lsof spells it; the same answer as `netdx port`
+    #[command(after_help = lsof::LSOF_EXAMPLES)]
     Lsof(LsofArgs),
     /// TCP/UDP echo: a service (serve) and a prober that checks every byte and loads it (probe)
     #[command(after_help = echo::ECHO_EXAMPLES)]

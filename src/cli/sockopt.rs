@@ -22,7 +22,7 @@ prefix and are not case-sensitive.
 Exit status: 0 when every request was honoured, 1 when the kernel refused one
 (its row says why), 2 on bad names, values or other errors.";
 
-/// `netdx sockopt …`
+// `netdx sockopt …` (no doc comment: see cli::Command)
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct SockoptArgs {
@@ -58,7 +58,7 @@ pub struct SockoptArgs {
     pub connect: Option<String>,
 }
 
-/// `netdx sockopt explain NAME`.
+// `netdx sockopt explain NAME` (no doc comment: it would replace `netdx sockopt`'s summary).
 #[derive(Debug, Subcommand)]
 pub enum SockoptCommand {
     /// What an option does, its default on this kernel, when to use it, its pitfalls
