@@ -1,6 +1,9 @@
 //! `netdx lab` arguments.
 
 use clap::Args;
+use clap::builder::PossibleValue;
+
+use super::completing::Completing;
 
 pub(super) const LAB_EXAMPLES: &str = "\
 Examples:
@@ -18,9 +21,17 @@ something else (the lab says what and why that can be), 2 on errors.";
 #[derive(Debug, Args)]
 pub struct LabArgs {
     /// The lab to run; without one, the list
-    #[arg(value_name = "NAME")]
+    #[arg(value_name = "NAME", value_parser = Completing(lab_names))]
     pub name: Option<String>,
     /// Wait for Enter between calls (on a terminal)
     #[arg(long)]
     pub step: bool,
+}
+
+/// Every lab's name, with what it shows (fish and zsh print it beside the name).
+fn lab_names() -> Vec<PossibleValue> {
+    crate::lab::LABS
+        .iter()
+        .map(|lab| PossibleValue::new(lab.name).help(lab.summary))
+        .collect()
 }

@@ -6,6 +6,7 @@
 
 use clap::{Args, Parser, Subcommand};
 
+mod completing;
 pub mod echo;
 mod icmp;
 mod ifconfig;

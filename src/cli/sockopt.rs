@@ -1,7 +1,9 @@
 //! `netdx sockopt` arguments.
 
+use clap::builder::PossibleValue;
 use clap::{Args, Subcommand};
 
+use super::completing::Completing;
 use super::values;
 use crate::sockopt::session::Setting;
 
@@ -62,9 +64,29 @@ pub struct SockoptArgs {
 #[derive(Debug, Subcommand)]
 pub enum SockoptCommand {
     /// What an option does, its default on this kernel, when to use it, its pitfalls
+    #[command(after_help = EXPLAIN_EXAMPLES)]
     Explain {
         /// The option: SO_REUSEADDR, reuseaddr, TCP_NODELAY, …
-        #[arg(value_name = "NAME")]
+        #[arg(value_name = "NAME", value_parser = Completing(explained_names), hide_possible_values = true)]
         name: String,
     },
+}
+
+const EXPLAIN_EXAMPLES: &str = "\
+Examples:
+  netdx sockopt explain SO_REUSEADDR     what it does, its default here, its pitfalls
+  netdx sockopt explain nodelay          names may drop their prefix, in any case
+  netdx sockopt explain SO_LINGER --json the explanation as JSON
+
+'netdx sockopt' lists every option with its value on a fresh socket.
+Exit status: 0 when the option is explained, 2 when netdx does not know it.";
+
+/// The options `explain` knows, by their C names, with the catalog's one line
+/// on each (the help lists none: `netdx sockopt` shows them all).
+fn explained_names() -> Vec<PossibleValue> {
+    crate::sockopt::CATALOG
+        .iter()
+        .filter(|spec| crate::sockopt::explain::explanation(spec.name).is_some())
+        .map(|spec| PossibleValue::new(spec.name).help(spec.meaning))
+        .collect()
 }
