@@ -7,6 +7,7 @@
 use clap::{Args, Parser, Subcommand};
 
 mod completing;
+mod completions;
 pub mod echo;
 mod icmp;
 mod ifconfig;
@@ -19,6 +20,7 @@ pub mod sockopt;
 mod trace;
 pub mod values;
 
+pub use completions::CompletionsArgs;
 pub use echo::{EchoArgs, EchoCommand, ProbeArgs, ServeArgs};
 pub use icmp::IcmpArgs;
 pub use ifconfig::IfconfigArgs;
@@ -122,4 +124,16 @@ pub enum Command {
     /// The path to a host, hop by hop: UDP, ICMP or TCP probes, Paris-style (traceroute, mtr --report)
     #[command(after_help = trace::TRACE_EXAMPLES)]
     Trace(TraceArgs),
+    /// Print the completion script for a shell: bash, zsh, fish, elvish or powershell
+    #[command(after_help = completions::COMPLETIONS_EXAMPLES)]
+    Completions(CompletionsArgs),
+}
+
+/// The whole command line with every deferred subcommand built, nested ones
+/// too: what completion scripts are made from. Only the `completions`
+/// command pays for it.
+pub fn command_tree() -> clap::Command {
+    let mut command = <Cli as clap::CommandFactory>::command();
+    command.build();
+    command
 }

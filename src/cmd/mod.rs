@@ -1,6 +1,7 @@
 //! One thin module per subcommand: arguments → domain → render → exit code.
 #![forbid(unsafe_code)]
 
+pub mod completions;
 pub mod echo;
 pub mod icmp;
 pub mod ifconfig;
@@ -29,5 +30,6 @@ pub fn dispatch(cli: Cli) -> Result<Outcome, Error> {
         Command::Lab(args) => lab::run(&args, &out),
         Command::Icmp(args) => icmp::run(&args, &out),
         Command::Trace(args) => trace::run(&args, &out),
+        Command::Completions(args) => completions::run(&args, &out),
     }
 }
