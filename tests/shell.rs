@@ -1,4 +1,5 @@
-//! netdx at the shell: completion scripts loaded into real shells.
+//! netdx at the shell: completion scripts loaded into real shells, and man
+//! pages rendered by man and groff.
 
 mod common;
 
@@ -111,6 +112,7 @@ fn bash_completes_commands_lab_names_and_known_values() {
         bash_completes(&script, &["netdx", "sockopt", "explain", "SO_REUSE"]),
         ["SO_REUSEADDR", "SO_REUSEPORT"]
     );
+    assert_eq!(bash_completes(&script, &["netdx", "man", "tr"]), ["trace"]);
     assert_eq!(
         bash_completes(&script, &["netdx", "completions", "z"]),
         ["zsh"]
@@ -123,8 +125,8 @@ fn bash_completes_commands_lab_names_and_known_values() {
 }
 
 #[test]
-fn fish_completes_lab_names_option_names_and_shells() {
-    if !installed("fish", "fish_completes_lab_names_option_names_and_shells") {
+fn fish_completes_lab_names_option_names_and_commands() {
+    if !installed("fish", "fish_completes_lab_names_option_names_and_commands") {
         return;
     }
     let dir = scratch("fish");
@@ -148,6 +150,7 @@ fn fish_completes_lab_names_option_names_and_shells() {
         fish_completes(&script, "netdx sockopt explain SO_REUSE"),
         ["SO_REUSEADDR", "SO_REUSEPORT"]
     );
+    assert_eq!(fish_completes(&script, "netdx man echo s"), ["serve"]);
     assert_eq!(fish_completes(&script, "netdx completions z"), ["zsh"]);
     let mut colours = fish_completes(&script, "netdx ping --color ");
     colours.sort();
@@ -195,7 +198,7 @@ fn elvish_and_powershell_scripts_name_every_command() {
         let text = stdout(&out);
         assert!(text.starts_with(opening), "{shell}: {text:.200}");
         for command in [
-            "ifconfig", "ping", "netstat", "echo", "serve", "sockopt", "lab",
+            "ifconfig", "ping", "netstat", "echo", "serve", "sockopt", "lab", "man",
         ] {
             assert!(text.contains(command), "{shell} script lacks {command}");
         }
@@ -209,4 +212,237 @@ fn unknown_shell_is_one_line_and_exit_2() {
         "invalid value 'tcsh' for '<SHELL>' [possible values: bash, elvish, fish, powershell, zsh]",
     );
     assert_one_line_error(&netdx(&["completions", "bash", "--json"]), "not JSON");
+}
+
+/// Every page `netdx man --dir` writes, by file name.
+fn pages(dir: &Path) -> Vec<PathBuf> {
+    let out = netdx(&["man", "--dir", dir.to_str().expect("a UTF-8 path")]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(out.stdout.is_empty() && out.stderr.is_empty());
+    let mut pages: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("the man directory")
+        .map(|entry| entry.expect("an entry").path())
+        .collect();
+    pages.sort();
+    pages
+}
+
+/// `page` as text (no bold or underline), and what groff warned about.
+fn groff(page: &Path) -> (String, String) {
+    let out = Command::new("groff")
+        .args(["-man", "-Tutf8", "-ww", "-rLL=80n", "-P-cbou"])
+        .arg(page)
+        .output()
+        .expect("groff runs");
+    assert!(
+        out.status.success(),
+        "groff {}: {}",
+        page.display(),
+        stderr(&out)
+    );
+    (stdout(&out), stderr(&out))
+}
+
+/// The lines of `section` in a rendered page, up to the next heading.
+fn section<'t>(text: &'t str, heading: &str) -> Vec<&'t str> {
+    text.lines()
+        .skip_while(|line| *line != heading)
+        .skip(1)
+        .take_while(|line| line.is_empty() || line.starts_with(' '))
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .collect()
+}
+
+#[test]
+fn every_page_renders_with_man_and_groff_without_warnings() {
+    let test = "every_page_renders_with_man_and_groff_without_warnings";
+    if !installed("man", test) || !installed("groff", test) {
+        return;
+    }
+    let dir = scratch("pages");
+    let pages = pages(&dir);
+    let names: Vec<String> = pages
+        .iter()
+        .map(|p| {
+            p.file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    // netdx(1), a page for each command netdx --help lists, and one for
+    // each nested command.
+    let top = stdout(&netdx(&["--help"]));
+    let commands: Vec<&str> = top
+        .lines()
+        .skip_while(|line| *line != "Commands:")
+        .skip(1)
+        .take_while(|line| !line.is_empty())
+        .filter(|line| line.starts_with("  ") && !line.starts_with("   "))
+        .filter_map(|line| line.split_whitespace().next())
+        .filter(|name| *name != "help")
+        .collect();
+    assert!(commands.len() >= 12, "{top}");
+    let mut expected: Vec<String> = commands.iter().map(|c| format!("netdx-{c}.1")).collect();
+    expected.extend(
+        [
+            "netdx.1",
+            "netdx-echo-serve.1",
+            "netdx-echo-probe.1",
+            "netdx-sockopt-explain.1",
+        ]
+        .map(String::from),
+    );
+    expected.sort();
+    assert_eq!(names, expected);
+
+    for page in &pages {
+        let shown = page.display();
+        let out = Command::new("man")
+            .args(["-l", "--warnings=w", "-E", "UTF-8", "-Tutf8"])
+            .arg(page)
+            .env("MANWIDTH", "80")
+            .output()
+            .expect("man runs");
+        assert!(out.status.success(), "man -l {shown}: {}", stderr(&out));
+        assert_eq!(stderr(&out), "", "man -l {shown} warned");
+        assert!(!out.stdout.is_empty(), "man -l {shown} printed nothing");
+
+        let (text, warnings) = groff(page);
+        assert_eq!(warnings, "", "groff -ww {shown} warned");
+        for heading in [
+            "NAME",
+            "SYNOPSIS",
+            "DESCRIPTION",
+            "OPTIONS",
+            "EXIT STATUS",
+            "EXAMPLES",
+        ] {
+            assert!(
+                text.lines().any(|line| line == heading),
+                "{shown} has no {heading} section:\n{text}"
+            );
+        }
+        let examples = section(&text, "EXAMPLES");
+        assert!(
+            examples.iter().any(|line| line.starts_with("netdx")),
+            "{shown}: no example command line:\n{text}"
+        );
+        let name = section(&text, "NAME").join(" ");
+        assert!(
+            name.starts_with("netdx") && name.contains(" - ") && !name.contains(" - `netdx"),
+            "{shown}: NAME should be the command's summary: {name}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn examples_are_one_per_line_with_what_they_show_beneath() {
+    if !installed(
+        "groff",
+        "examples_are_one_per_line_with_what_they_show_beneath",
+    ) {
+        return;
+    }
+    let dir = scratch("ping-page");
+    let out = netdx(&["man", "ping"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let page = dir.join("netdx-ping.1");
+    std::fs::write(&page, &out.stdout).expect("writing the page");
+    let (text, _) = groff(&page);
+    let examples = section(&text, "EXAMPLES");
+    let at = examples
+        .iter()
+        .position(|line| *line == "netdx ping -c 5 -i 0.2 10.0.0.1")
+        .unwrap_or_else(|| panic!("the example is not a line of its own: {examples:#?}"));
+    assert_eq!(examples[at + 1], "five probes, 200 ms apart");
+    assert!(
+        examples.contains(&"netdx ping -a -g 10.0.0.0/24"),
+        "{examples:#?}"
+    );
+    assert_eq!(
+        section(&text, "EXIT STATUS").join(" "),
+        "One host: 0 if a reply came back (with -w, if -c replies did), 1 if none; \
+         many hosts: 0 if every host answered, 1 if any did not; 2 on errors."
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_command_without_its_own_exit_status_gets_netdxs() {
+    let page = stdout(&netdx(&["man", "ifconfig"]));
+    let status = page
+        .split(".SH \"EXIT STATUS\"\n")
+        .nth(1)
+        .and_then(|rest| rest.lines().next())
+        .unwrap_or_default();
+    assert_eq!(
+        status,
+        r"0 success, 1 a negative answer (no reply, port free), 2 an error."
+    );
+}
+
+#[test]
+fn nested_commands_have_pages_of_their_own() {
+    let serve = stdout(&netdx(&["man", "echo", "serve"]));
+    assert!(
+        serve.contains("\n.TH NETDX-ECHO-SERVE 1 \"\" \"netdx "),
+        "{serve:.400}"
+    );
+    assert!(
+        serve.contains(r"\fBnetdx echo serve\fR"),
+        "the synopsis names it"
+    );
+    let echo = stdout(&netdx(&["man", "echo"]));
+    assert!(
+        echo.contains(r"netdx\-echo\-serve(1)"),
+        "netdx-echo(1) lists it"
+    );
+    let top = stdout(&netdx(&["man"]));
+    assert!(top.contains("\n.TH NETDX 1 "), "{top:.400}");
+    assert!(
+        !top.contains(r"netdx\-help"),
+        "clap's help command has no page"
+    );
+}
+
+#[test]
+fn a_page_asked_for_is_the_page_written_with_dir() {
+    let dir = scratch("same-page");
+    let _ = pages(&dir);
+    for (args, file) in [
+        (&["man"][..], "netdx.1"),
+        (&["man", "lab"][..], "netdx-lab.1"),
+        (
+            &["man", "sockopt", "explain"][..],
+            "netdx-sockopt-explain.1",
+        ),
+    ] {
+        let written = std::fs::read(dir.join(file)).expect("the page");
+        assert_eq!(netdx(args).stdout, written, "{args:?}");
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_page_for_a_command_netdx_lacks_is_one_line_and_exit_2() {
+    assert_one_line_error(
+        &netdx(&["man", "frobnicate"]),
+        "no man page for 'netdx frobnicate': 'netdx' has no command 'frobnicate' (it has ifconfig, ping,",
+    );
+    assert_one_line_error(
+        &netdx(&["man", "echo", "nope"]),
+        "'netdx echo' has no command 'nope' (it has serve, probe)",
+    );
+    assert_one_line_error(
+        &netdx(&["man", "ping", "serve"]),
+        "'netdx ping' has no commands",
+    );
+    assert_one_line_error(
+        &netdx(&["man", "--dir", "/proc/netdx/man"]),
+        "creating directory /proc/netdx/man:",
+    );
+    assert_one_line_error(&netdx(&["man", "--json"]), "not JSON");
 }

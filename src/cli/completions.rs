@@ -12,8 +12,8 @@ Examples:
   source <(netdx completions bash)              for this bash session only
 
 Commands, options, and the values netdx knows complete: --color, lab names,
-'sockopt explain' option names, the shells here. Hosts, ports and
---set NAME=VALUE do not.
+'sockopt explain' option names, 'man' command names, the shells here. Hosts,
+ports and --set NAME=VALUE do not.
 Exit status: 0 when the script was written, 2 on errors.";
 
 // `netdx completions SHELL` (no doc comment: see cli::Command)

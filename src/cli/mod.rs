@@ -13,6 +13,7 @@ mod icmp;
 mod ifconfig;
 mod lab;
 mod lsof;
+mod man;
 mod netstat;
 mod ping;
 mod port;
@@ -26,6 +27,7 @@ pub use icmp::IcmpArgs;
 pub use ifconfig::IfconfigArgs;
 pub use lab::LabArgs;
 pub use lsof::LsofArgs;
+pub use man::ManArgs;
 pub use netstat::NetstatArgs;
 pub use ping::PingArgs;
 pub use port::PortArgs;
@@ -127,11 +129,14 @@ pub enum Command {
     /// Print the completion script for a shell: bash, zsh, fish, elvish or powershell
     #[command(after_help = completions::COMPLETIONS_EXAMPLES)]
     Completions(CompletionsArgs),
+    /// Print a man page: netdx(1), or netdx-COMMAND(1) for a command; or write them all
+    #[command(after_help = man::MAN_EXAMPLES)]
+    Man(ManArgs),
 }
 
 /// The whole command line with every deferred subcommand built, nested ones
-/// too: what completion scripts are made from. Only the `completions`
-/// command pays for it.
+/// too: what completion scripts are made from, and the command names `netdx
+/// man` completes. Only the `completions` and `man` commands pay for it.
 pub fn command_tree() -> clap::Command {
     let mut command = <Cli as clap::CommandFactory>::command();
     command.build();

@@ -6,6 +6,7 @@ pub mod echo;
 pub mod icmp;
 pub mod ifconfig;
 pub mod lab;
+pub mod man;
 pub mod netstat;
 pub mod ping;
 pub mod port;
@@ -31,5 +32,6 @@ pub fn dispatch(cli: Cli) -> Result<Outcome, Error> {
         Command::Icmp(args) => icmp::run(&args, &out),
         Command::Trace(args) => trace::run(&args, &out),
         Command::Completions(args) => completions::run(&args, &out),
+        Command::Man(args) => man::run(&args, &out),
     }
 }

@@ -18,7 +18,8 @@ pub fn script(shell: Shell, tree: &mut clap::Command) -> String {
 }
 
 /// clap_complete's fish script completes options only. These lines complete
-/// the arguments with known values too (lab names, option names, shells), each at its place on the line: `__fish_is_nth_token` counts
+/// the arguments with known values too (lab names, option names, shells,
+/// man's commands), each at its place on the line: `__fish_is_nth_token` counts
 /// the words that are not options.
 fn fish_positionals(tree: &clap::Command) -> String {
     let mut lines = String::from(

@@ -10,6 +10,7 @@ pub mod icmp;
 pub mod iface;
 pub mod json;
 pub mod lab;
+pub mod man;
 pub mod ping;
 pub mod ping_stream;
 pub mod sockets;
