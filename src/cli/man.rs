@@ -22,6 +22,9 @@ and on errors.";
 // `netdx man [COMMAND [SUBCOMMAND]] [--dir DIR]` (no doc comment: see cli::Command)
 #[derive(Debug, Args)]
 pub struct ManArgs {
+    // The names come from the command tree, which holds these arguments:
+    // hide_possible_values keeps clap from asking for them while it builds
+    // the tree (it would build the tree again, without end).
     /// The command whose page to print; without one, netdx(1)
     #[arg(value_name = "COMMAND", value_parser = Completing(command_names), hide_possible_values = true)]
     pub command: Option<String>,
@@ -33,9 +36,9 @@ pub struct ManArgs {
     pub dir: Option<PathBuf>,
 }
 
-/// The commands of netdx.
+/// The commands of netdx (their names and summaries need no building).
 fn command_names() -> Vec<PossibleValue> {
-    named(&super::command_tree(), 1)
+    named(&<super::Cli as clap::CommandFactory>::command(), 1)
 }
 
 /// The commands of netdx's commands (`serve`, `probe`, `explain`).
