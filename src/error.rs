@@ -60,6 +60,9 @@ pub enum Error {
     /// Protocol statistics could not be read.
     #[error(transparent)]
     Stats(#[from] StatsError),
+    /// A target list (`--file`, standard input) could not be read.
+    #[error(transparent)]
+    Targets(#[from] crate::targets::ListError),
     /// Talking to the kernel over netlink failed.
     #[error(transparent)]
     Netlink(#[from] NetlinkError),
@@ -124,8 +127,9 @@ impl From<EchoError> for Error {
 }
 
 impl From<std::io::Error> for Error {
+    /// An output failure: quiet when stdout's reader left, reported otherwise.
     fn from(err: std::io::Error) -> Self {
-        if err.kind() == std::io::ErrorKind::BrokenPipe {
+        if crate::render::output_closed(&err) {
             Error::BrokenPipe
         } else {
             Error::Output(err)

@@ -36,6 +36,7 @@ pub mod rtt;
 pub mod signals;
 pub mod sockets;
 pub mod sockopt;
+pub mod targets;
 pub mod trace;
 pub mod wire;
 

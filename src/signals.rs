@@ -3,7 +3,7 @@
 //! can check without a system call.
 #![forbid(unsafe_code)]
 
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::net::UnixStream;
 use std::sync::Arc;
@@ -22,6 +22,8 @@ pub struct Interrupts {
 struct Signal {
     fired: Arc<AtomicBool>,
     wake: UnixStream,
+    /// The other end of `wake`, for firing it without the signal.
+    wake_tx: Option<UnixStream>,
 }
 
 impl Signal {
@@ -30,8 +32,14 @@ impl Signal {
         wake.set_nonblocking(true)?;
         let fired = Arc::new(AtomicBool::new(false));
         signal_hook::flag::register(number, Arc::clone(&fired))?;
+        let ours = wake_tx.try_clone()?;
+        ours.set_nonblocking(true)?;
         pipe::register(number, wake_tx)?;
-        Ok(Signal { fired, wake })
+        Ok(Signal {
+            fired,
+            wake,
+            wake_tx: Some(ours),
+        })
     }
 
     fn never() -> io::Result<Self> {
@@ -39,6 +47,7 @@ impl Signal {
         Ok(Signal {
             fired: Arc::new(AtomicBool::new(false)),
             wake,
+            wake_tx: None,
         })
     }
 
@@ -53,6 +62,24 @@ impl Signal {
             }
         }
         true
+    }
+}
+
+/// Asks a run to stop as Ctrl-C does, from any thread: for when the
+/// reader of its output has gone and nothing it prints can be seen.
+pub struct Stopper {
+    fired: Arc<AtomicBool>,
+    wake: Option<UnixStream>,
+}
+
+impl Stopper {
+    /// Requests the stop; the run's next look at its interrupts sees it.
+    pub fn stop(&self) {
+        self.fired.store(true, Ordering::SeqCst);
+        if let Some(wake) = &self.wake {
+            // A full socket already wakes the loop; nothing more to do then.
+            let _ = (&*wake).write(&[1]);
+        }
     }
 }
 
@@ -83,6 +110,17 @@ impl Interrupts {
         })
     }
 
+    /// A handle that requests the stop SIGINT requests.
+    pub fn stopper(&self) -> io::Result<Stopper> {
+        Ok(Stopper {
+            fired: Arc::clone(&self.stop.fired),
+            wake: match &self.stop.wake_tx {
+                Some(wake) => Some(wake.try_clone()?),
+                None => None,
+            },
+        })
+    }
+
     /// The descriptors to poll for readability.
     pub fn fds(&self) -> [BorrowedFd<'_>; 2] {
         [self.stop.wake.as_fd(), self.status.wake.as_fd()]
@@ -94,5 +132,30 @@ impl Interrupts {
             stop: self.stop.take(),
             status: self.status.take(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+
+    use super::*;
+
+    #[test]
+    fn a_stopper_on_another_thread_requests_the_stop_and_wakes_the_poll_loop() {
+        let interrupts = Interrupts::install().unwrap();
+        let stopper = interrupts.stopper().unwrap();
+        std::thread::spawn(move || stopper.stop()).join().unwrap();
+        let [stop, _] = interrupts.fds();
+        let mut fds = [PollFd::new(stop, PollFlags::POLLIN)];
+        assert_eq!(poll(&mut fds, PollTimeout::ZERO), Ok(1), "the loop wakes");
+        assert_eq!(
+            interrupts.take(),
+            Requests {
+                stop: true,
+                status: false
+            }
+        );
+        assert!(!interrupts.take().stop, "taken once");
     }
 }

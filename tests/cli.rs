@@ -230,3 +230,36 @@ fn closed_pipe_ends_quietly() {
         out.status
     );
 }
+
+#[test]
+fn json_and_json_stream_together_are_a_usage_error() {
+    for args in [
+        &["--json", "--json-stream", "ping", "127.0.0.1"][..],
+        &["ping", "--json-stream", "127.0.0.1", "--json"][..],
+        // One before the command and one after it: clap alone misses these.
+        &["--json-stream", "trace", "--json", "127.0.0.1"][..],
+        &["--json", "echo", "probe", "--json-stream", "127.0.0.1:7"][..],
+    ] {
+        assert_one_line_error(&netdx(args), "cannot be used with");
+    }
+}
+
+#[test]
+fn commands_that_print_one_document_refuse_json_stream_and_name_json() {
+    for (args, name) in [
+        (&["ifconfig", "lo"][..], "ifconfig"),
+        (&["netstat", "-tan"][..], "netstat"),
+        (&["port", "1"][..], "port"),
+        (&["lsof", "-i", ":1"][..], "lsof"),
+        (&["sockopt"][..], "sockopt"),
+        (&["lab", "sticky"][..], "lab"),
+        (&["icmp", "127.0.0.1"][..], "icmp"),
+    ] {
+        let mut full = vec!["--json-stream"];
+        full.extend_from_slice(args);
+        assert_one_line_error(
+            &netdx(&full),
+            &format!("--json-stream: `{name}` prints one document; use --json"),
+        );
+    }
+}

@@ -33,7 +33,19 @@ impl Server {
     }
 
     fn spawn(bind: &str, args: &[&str], json: bool) -> Server {
-        Server::spawn_in(Command::new(netdx_bin()), bind, args, json)
+        let log: &[&str] = if json { &["--log", "json"] } else { &[] };
+        Server::spawn_in(Command::new(netdx_bin()), bind, args, log)
+    }
+
+    /// Starts a server on a free port writing its events with
+    /// `--json-stream` (and no `--log`).
+    fn start_streaming(args: &[&str]) -> Server {
+        Server::spawn_in(
+            Command::new(netdx_bin()),
+            "127.0.0.1:0",
+            args,
+            &["--json-stream"],
+        )
     }
 
     /// Starts a server whose address space is limited to `bytes`
@@ -46,11 +58,13 @@ impl Server {
             .env("MALLOC_ARENA_MAX", "2")
             .arg(format!("--as={address_space}"))
             .arg(netdx_bin());
-        Server::spawn_in(command, "127.0.0.1:0", args, true)
+        Server::spawn_in(command, "127.0.0.1:0", args, &["--log", "json"])
     }
 
-    fn spawn_in(mut command: Command, bind: &str, args: &[&str], json: bool) -> Server {
-        let log: &[&str] = if json { &["--log", "json"] } else { &[] };
+    /// Starts `command` as a server with `log` (the flags for its event
+    /// lines; none: text, only where it listens).
+    fn spawn_in(mut command: Command, bind: &str, args: &[&str], log: &[&str]) -> Server {
+        let json = !log.is_empty();
         let mut child = command
             .args(["echo", "serve", "--bind", bind])
             .args(log)
@@ -1258,4 +1272,228 @@ fn the_server_shows_its_sockets_options_as_the_kernel_set_them() {
     assert_eq!(option("TCP_NODELAY")["value"], true);
     assert_eq!(option("SO_KEEPALIVE")["value"], true);
     assert_eq!(json["totals"]["connections"], 0);
+}
+
+// ---- --json-stream ---------------------------------------------------------
+
+/// `netdx echo probe --json-stream ARGS…`: exit code and every line, parsed.
+fn probe_stream(args: &[&str]) -> (Option<i32>, Vec<Value>) {
+    let mut all = vec!["echo", "probe", "--json-stream"];
+    all.extend_from_slice(args);
+    let output = netdx(&all);
+    assert_eq!(stderr(&output), "", "nothing on stderr");
+    (output.status.code(), common::json_lines(&output.stdout))
+}
+
+/// The object keys of `value`, sorted.
+fn keys(value: &Value) -> Vec<String> {
+    let mut keys: Vec<String> = value.as_object().unwrap().keys().cloned().collect();
+    keys.sort();
+    keys
+}
+
+#[test]
+fn stream_probe_has_start_a_line_per_echo_and_the_json_document_last() {
+    let server = Server::start(&[]);
+    for proto in [&["--udp"][..], &[][..]] {
+        let target = if proto.is_empty() {
+            server.tcp()
+        } else {
+            server.udp()
+        };
+        let args = [proto, &[&target, "-c", "3", "-i", "0.05"]].concat();
+        let (code, lines) = probe_stream(&args);
+        assert_eq!(code, Some(0), "{lines:?}");
+        assert_eq!(
+            common::event_names(&lines),
+            ["start", "probe", "probe", "probe", "summary"]
+        );
+        let start = &lines[0];
+        assert_eq!(start["target"], target.as_str());
+        assert_eq!(
+            (start["size"].as_u64(), start["count"].as_u64()),
+            (Some(64), Some(3))
+        );
+        assert!(start["local"].is_string(), "{start}");
+        for (n, line) in lines[1..4].iter().enumerate() {
+            assert_eq!(
+                (line["seq"].as_u64(), &line["outcome"]),
+                (Some(n as u64 + 1), &"ok".into())
+            );
+            assert_eq!(line["bytes"], 64);
+            assert!(line["rtt_ms"].as_f64().unwrap() > 0.0);
+        }
+        let summary = &lines[4];
+        let (_, document) = probe(&args);
+        let mut expected = keys(&document);
+        expected.push("event".into());
+        expected.sort();
+        assert_eq!(
+            keys(summary),
+            expected,
+            "the summary is the --json document"
+        );
+        assert_eq!(
+            (count(summary, "transmitted"), count(summary, "received")),
+            (3, 3)
+        );
+    }
+}
+
+#[test]
+fn stream_probe_lines_tell_corrupted_lost_late_duplicated_and_reordered_echoes_apart() {
+    // The misbehaving UDP service of a_misbehaving_udp_service_is_counted_exactly.
+    let responder = Responder::start(&[
+        "udp", "64", "--flip", "2", "--drop", "3,9", "--dup", "4", "--late", "5", "--delay", "0.4",
+        "--swap", "6",
+    ]);
+    let address = responder.address();
+    let (code, lines) = probe_stream(&["--udp", &address, "-c", "10", "-i", "0.1", "-W", "0.25"]);
+    assert_eq!(code, Some(0));
+    let of = |seq: u64| -> Vec<&str> {
+        lines
+            .iter()
+            .filter(|line| line["event"] == "probe" && line["seq"] == seq)
+            .map(|line| line["outcome"].as_str().unwrap())
+            .collect()
+    };
+    assert_eq!(of(1), ["ok"]);
+    assert_eq!(of(2), ["corrupted"]);
+    assert_eq!(of(3), ["timeout"]);
+    assert_eq!(of(4), ["ok", "duplicate"]);
+    assert_eq!(of(5), ["timeout", "late"]);
+    assert_eq!(of(9), ["timeout"]);
+    let corrupted = lines.iter().find(|l| l["seq"] == 2).unwrap();
+    assert_eq!(corrupted["difference"]["offset"], 63);
+    let reordered = lines
+        .iter()
+        .find(|l| l["event"] == "probe" && l["seq"] == 6)
+        .unwrap();
+    assert_eq!(reordered["reordered"], true, "6 came after 7");
+    let summary = lines.last().unwrap();
+    assert_eq!(summary["event"], "summary");
+    assert_eq!(count(summary, "received"), 6, "{summary}");
+    assert_eq!(count(summary, "lost"), 2);
+}
+
+#[test]
+fn stream_probe_of_a_closed_port_has_error_lines_and_exits_1() {
+    // A UDP port nobody holds: bound, then let go.
+    let port = UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let target = format!("127.0.0.1:{port}");
+    let (code, lines) = probe_stream(&["--udp", &target, "-c", "2", "-i", "0.1", "-W", "0.3"]);
+    assert_eq!(code, Some(1), "{lines:?}");
+    let errors: Vec<&Value> = lines.iter().filter(|l| l["event"] == "error").collect();
+    assert!(!errors.is_empty(), "{lines:?}");
+    for error in &errors {
+        assert!(error["seq"].is_u64(), "{error}");
+        assert!(
+            error["error"].as_str().unwrap().contains("refused"),
+            "{error}"
+        );
+    }
+    assert_eq!(count(lines.last().unwrap(), "errors"), errors.len() as u64);
+}
+
+#[test]
+fn stream_load_mode_gives_an_interval_a_second_and_the_connections_last() {
+    let server = Server::start_quiet(&["--tcp"]);
+    let (code, lines) = probe_stream(&[&server.tcp(), "--connections", "2", "--duration", "2.5"]);
+    assert_eq!(code, Some(0), "{lines:?}");
+    assert_eq!(
+        common::event_names(&lines),
+        ["start", "interval", "interval", "summary"]
+    );
+    assert_eq!(lines[0]["connections"], 2);
+    assert!(lines[0]["interval_ms"].is_null());
+    let mut messages = 0;
+    for interval in &lines[1..3] {
+        let length = interval["interval_ms"].as_f64().unwrap();
+        assert!((900.0..1500.0).contains(&length), "{interval}");
+        assert!(count(interval, "messages") > 0, "{interval}");
+        assert_eq!(count(interval, "bytes"), count(interval, "messages") * 64);
+        messages += count(interval, "messages");
+    }
+    let summary = &lines[3];
+    assert!(messages <= count(summary, "received"), "{summary}");
+    assert_eq!(summary["connections"]["established"], 2);
+}
+
+#[test]
+fn stream_serve_writes_each_connection_and_the_totals_last_like_log_json() {
+    let server = Server::start_streaming(&[]);
+    let (output, _) = probe(&[&server.tcp(), "-c", "2", "-i", "0"]);
+    assert_eq!(output.status.code(), Some(0));
+    let (code, events) = server.stop();
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        common::event_names(&events),
+        ["connected", "closed", "stopped"],
+        "after the two listening lines"
+    );
+    assert_eq!(events[0]["id"], 1);
+    assert_eq!(events[1]["reason"], "peer_closed");
+    assert_eq!(count(&events[1], "bytes_in"), 128);
+    assert_eq!(totals(&events)["connections"], 1);
+    // The same lines as --log json.
+    let logged = Server::start(&[]);
+    probe(&[&logged.tcp(), "-c", "2", "-i", "0"]);
+    let (_, logged) = logged.stop();
+    assert_eq!(common::event_names(&logged), common::event_names(&events));
+    for (streamed, logged) in events.iter().zip(&logged) {
+        assert_eq!(keys(streamed), keys(logged));
+    }
+}
+
+#[test]
+fn stream_readers_that_leave_end_probe_and_server_at_once_and_quietly() {
+    let server = Server::start_on("127.0.0.1:0", &["--tcp"]);
+    let probe = Command::new(netdx_bin())
+        .args(["echo", "probe", "--json-stream", &server.tcp(), "-c", "100"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let streaming = Command::new(netdx_bin())
+        .args([
+            "echo",
+            "serve",
+            "--json-stream",
+            "--tcp",
+            "--bind",
+            "127.0.0.1:0",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Both have a second or more to their next line (the probe's interval,
+    // the server's next connection): leaving must end them well before.
+    for mut child in [probe, streaming] {
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        common::json_line(&line);
+        drop(stdout);
+        let left = Instant::now();
+        let status = common::wait_exit(&mut child, Duration::from_secs(5));
+        assert!(
+            left.elapsed() < Duration::from_millis(500),
+            "{:?}",
+            left.elapsed()
+        );
+        assert_eq!(status.code(), Some(0));
+        let mut err = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
+        assert_eq!(err, "");
+    }
 }

@@ -962,3 +962,336 @@ fn sweeps_run_in_memory_bounded_by_what_is_in_flight() {
         "a /18 used {large} KiB against {small} KiB for a /22"
     );
 }
+
+// ---- --json-stream ---------------------------------------------------------
+
+/// `netdx ping --json-stream args…` in `ns`: exit code and every line, parsed.
+fn ping_stream(ns: &Netns, args: &[&str]) -> (Option<i32>, Vec<serde_json::Value>) {
+    let mut full = vec!["ping", "--json-stream"];
+    full.extend_from_slice(args);
+    let out = ns.netdx(&full);
+    assert_eq!(stderr(&out), "", "nothing on stderr");
+    (out.status.code(), common::json_lines(&out.stdout))
+}
+
+/// The lines whose `event` is `name`.
+fn events<'a>(lines: &'a [serde_json::Value], name: &str) -> Vec<&'a serde_json::Value> {
+    lines.iter().filter(|line| line["event"] == name).collect()
+}
+
+fn seqs(lines: &[&serde_json::Value]) -> Vec<u64> {
+    lines
+        .iter()
+        .map(|line| line["seq"].as_u64().unwrap())
+        .collect()
+}
+
+#[test]
+fn stream_has_start_first_a_reply_per_probe_and_the_json_summary_last() {
+    require_root!();
+    let pair = Pair::new("stream");
+    let (code, lines) = ping_stream(&pair.client, &["-c", "4", "-i", "0.05", Pair::HOST_V4]);
+    assert_eq!(code, Some(0));
+    let names = common::event_names(&lines);
+    assert_eq!(
+        names,
+        ["start", "reply", "reply", "reply", "reply", "summary"]
+    );
+    let start = &lines[0];
+    assert_eq!(start["shape"], "host");
+    assert_eq!(start["address"], Pair::HOST_V4);
+    assert_eq!(
+        (start["payload_bytes"].as_u64(), start["count"].as_u64()),
+        (Some(56), Some(4))
+    );
+    let replies = events(&lines, "reply");
+    assert_eq!(seqs(&replies), [1, 2, 3, 4]);
+    for reply in &replies {
+        assert_eq!(reply["from"], Pair::HOST_V4);
+        assert_eq!(
+            (reply["bytes"].as_u64(), reply["ttl"].as_u64()),
+            (Some(64), Some(64))
+        );
+        assert!(reply["rtt_ms"].as_f64().unwrap() > 0.0, "{reply}");
+        assert_eq!(
+            (&reply["status"], &reply["dup"]),
+            (&"good".into(), &false.into())
+        );
+    }
+    // The summary is the --json document's object, with the same statistics.
+    let summary = &lines[5];
+    assert_eq!(summary["interim"], false);
+    let (_, document) = pair
+        .client
+        .netdx_json(&["ping", "-c", "4", "-i", "0.05", Pair::HOST_V4]);
+    let document = document[0].as_object().unwrap();
+    for key in document.keys() {
+        assert!(summary.get(key).is_some(), "summary lacks {key}: {summary}");
+    }
+    for key in ["transmitted", "received", "loss_pct", "target", "address"] {
+        assert_eq!(summary[key], document[key], "{key}");
+    }
+}
+
+#[test]
+fn stream_gives_a_timeout_line_for_every_unanswered_probe_and_keeps_exit_1() {
+    require_root!();
+    let pair = Pair::new("streamto");
+    pair.silence("10.9.99.0/24");
+    let (code, lines) = ping_stream(
+        &pair.client,
+        &["-c", "3", "-i", "0.1", "-W", "0.2", "10.9.99.9"],
+    );
+    assert_eq!(code, Some(1), "no reply: exit 1 as in text mode");
+    assert_eq!(
+        common::event_names(&lines),
+        ["start", "timeout", "timeout", "timeout", "summary"]
+    );
+    assert_eq!(seqs(&events(&lines, "timeout")), [1, 2, 3]);
+    assert_eq!(lines[4]["transmitted"], 3);
+    assert_eq!(lines[4]["received"], 0);
+}
+
+#[test]
+fn stream_sweep_with_a_silent_host_has_its_timeouts_and_a_summary_per_target() {
+    require_root!();
+    let pair = Pair::new("streamsw");
+    pair.silence("10.9.99.0/24");
+    let targets = [Pair::HOST_V4, "10.9.99.1"];
+    // fping's default (until answered, --retries 1) and a counted sweep.
+    for (extra, silent_probes) in [(&["--retries", "1"][..], 2), (&["-c", "3"][..], 3)] {
+        let mut args = vec!["-i", "0.01", "--period", "0.05", "-W", "0.2"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&targets);
+        let (code, lines) = ping_stream(&pair.client, &args);
+        assert_eq!(code, Some(1), "a silent member: exit 1");
+        assert_eq!(lines[0]["event"], "start");
+        assert_eq!(
+            (&lines[0]["shape"], lines[0]["targets"].as_u64()),
+            (&"sweep".into(), Some(2))
+        );
+        assert_eq!(lines.last().unwrap()["event"], "summary");
+        let of = |name: &str, target: &str| {
+            lines
+                .iter()
+                .filter(|line| line["event"] == name && line["target"] == target)
+                .count()
+        };
+        assert_eq!(of("timeout", "10.9.99.1"), silent_probes, "{lines:?}");
+        assert_eq!(of("reply", "10.9.99.1"), 0);
+        assert_eq!(of("timeout", Pair::HOST_V4), 0);
+        assert!(of("reply", Pair::HOST_V4) >= 1);
+        assert_eq!(
+            (of("summary", Pair::HOST_V4), of("summary", "10.9.99.1")),
+            (1, 1)
+        );
+        let silent = lines
+            .iter()
+            .find(|line| line["event"] == "summary" && line["target"] == "10.9.99.1")
+            .unwrap();
+        assert_eq!(silent["received"], 0);
+        assert_eq!(silent["transmitted"].as_u64(), Some(silent_probes as u64));
+    }
+}
+
+#[test]
+fn stream_reports_icmp_errors_and_bad_replies_on_their_own_lines() {
+    require_root!();
+    let pair = scripted("streamerr", "unreach,dup,echo");
+    let (code, lines) = ping_stream(
+        &pair.client,
+        &["-c", "3", "-i", "0.3", "-W", "1", Pair::HOST_V4],
+    );
+    assert_eq!(code, Some(0), "{lines:?}");
+    let errors = events(&lines, "error");
+    assert_eq!(errors.len(), 1, "{lines:?}");
+    let error = errors[0];
+    assert_eq!(
+        (error["seq"].as_u64(), &error["origin"]),
+        (Some(1), &"icmp".into())
+    );
+    assert_eq!(
+        (error["icmp_type"].as_u64(), error["icmp_code"].as_u64()),
+        (Some(3), Some(1))
+    );
+    assert_eq!(error["from"], Pair::HOST_V4);
+    assert_eq!(error["message"], "Destination Host Unreachable");
+    let statuses: Vec<(u64, &str)> = events(&lines, "reply")
+        .iter()
+        .map(|r| (r["seq"].as_u64().unwrap(), r["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        statuses,
+        [(2, "good"), (2, "duplicate"), (3, "good")],
+        "{lines:?}"
+    );
+    let summary = lines.last().unwrap();
+    assert_eq!(
+        (summary["errors"].as_u64(), summary["duplicates"].as_u64()),
+        (Some(1), Some(1))
+    );
+}
+
+#[test]
+fn stream_sigquit_gives_an_interim_summary_and_ctrl_c_the_final_one() {
+    require_root!();
+    let mut child = spawn_ping(&["ping", "--json-stream", "-i", "0.05", "127.0.0.1"]);
+    let feed = common::LineFeed::new(child.stdout.take().unwrap());
+    let wait = Duration::from_secs(5);
+    let first = feed.until("reply", wait);
+    assert_eq!(common::event_names(&first), ["start", "reply"]);
+    Command::new("kill")
+        .args(["-QUIT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let interim = feed.until("summary", wait).pop().unwrap();
+    assert_eq!(interim["interim"], true, "{interim}");
+    assert!(interim["transmitted"].as_u64().unwrap() >= 1);
+    // The run goes on: more replies, then Ctrl-C.
+    let more = feed.until("reply", wait);
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let rest = feed.rest(wait);
+    let last = rest.last().expect("a final summary");
+    assert_eq!(
+        (&last["event"], &last["interim"]),
+        (&"summary".into(), &false.into())
+    );
+    assert!(last["transmitted"].as_u64() >= interim["transmitted"].as_u64());
+    let replies = [&first[..], &more[..], &rest[..]]
+        .concat()
+        .iter()
+        .filter(|line| line["event"] == "reply" && line["status"] == "good")
+        .count() as u64;
+    assert_eq!(
+        last["received"].as_u64(),
+        Some(replies),
+        "one reply line per reply"
+    );
+    let status = common::wait_exit(&mut child, wait);
+    assert_eq!(status.code(), Some(0));
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert_eq!(err, "", "no interim line on stderr in stream mode");
+}
+
+#[test]
+fn stream_first_line_comes_at_once_and_a_reader_that_leaves_ends_the_run_quietly() {
+    require_root!();
+    let args = ["ping", "-c", "100000", "--json-stream", "127.0.0.1"];
+    let mut best = Duration::MAX;
+    // The best of three, so one scheduling hiccup on a busy machine does
+    // not decide; the bound is the 100 ms.
+    for _ in 0..3 {
+        let started = Instant::now();
+        let mut child = spawn_ping(&args);
+        let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+        best = best.min(started.elapsed());
+        assert_eq!(common::json_line(&line)["event"], "start");
+        // The reader goes away; the next probe is a second off, but netdx
+        // must not wait for it to notice.
+        drop(stdout);
+        let closed = Instant::now();
+        let status = common::wait_exit(&mut child, Duration::from_secs(5));
+        assert!(
+            closed.elapsed() < Duration::from_millis(500),
+            "ended {:?} after its reader left",
+            closed.elapsed()
+        );
+        assert_eq!(status.code(), Some(0), "a closed pipe is a quiet exit 0");
+        let mut err = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+        assert_eq!(err, "");
+    }
+    assert!(
+        best < Duration::from_millis(100),
+        "first line after {best:?}"
+    );
+    // And as the shell runs it.
+    let started = Instant::now();
+    let script = format!(
+        "{} ping -c 100000 --json-stream 127.0.0.1 | head -1; echo \"${{PIPESTATUS[0]}}\"",
+        common::netdx_bin()
+    );
+    let out = Command::new("bash").args(["-c", &script]).output().unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert_eq!(common::json_line(lines[0])["event"], "start");
+    assert_eq!(lines[1], "0", "netdx's exit status");
+    assert_eq!(stderr(&out), "");
+}
+
+/// Resident memory of `pid` in KiB (VmRSS in /proc/PID/status).
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS in /proc/PID/status")
+}
+
+#[test]
+fn stream_to_a_slow_reader_holds_the_flood_back_instead_of_growing() {
+    require_root!();
+    // A flood could send tens of thousands of probes a second; a reader
+    // taking one line every 2 ms must slow it to its own pace, with no
+    // queue of lines growing in between.
+    let mut child = spawn_ping(&["ping", "-f", "--json-stream", "127.0.0.1"]);
+    let pid = child.id();
+    let mut stdout = std::io::BufReader::with_capacity(256, child.stdout.take().unwrap());
+    let mut line = String::new();
+    let mut read = 0u64;
+    let mut baseline = None;
+    let mut peak = 0;
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(3) {
+        line.clear();
+        std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+        common::json_line(&line);
+        read += 1;
+        if started.elapsed() > Duration::from_millis(500) {
+            let rss = rss_kib(pid);
+            baseline.get_or_insert(rss);
+            peak = peak.max(rss);
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    let status = common::wait_exit(&mut child, Duration::from_secs(5));
+    assert_eq!(status.code(), Some(0));
+    let summary = common::json_line(rest.lines().last().expect("the summary"));
+    assert_eq!(summary["event"], "summary");
+    let baseline = baseline.unwrap();
+    assert!(
+        peak < baseline + 1024,
+        "memory grew from {baseline} KiB to {peak} KiB"
+    );
+    // Every probe has a line, and the lines waiting in the pipe are few:
+    // the flood went at the reader's pace.
+    let lines_total = read + rest.lines().count() as u64;
+    let transmitted = summary["transmitted"].as_u64().unwrap();
+    assert!(
+        transmitted <= lines_total,
+        "{transmitted} probes sent, {lines_total} lines"
+    );
+    assert!(
+        transmitted < read + 2000,
+        "{transmitted} probes sent while {read} lines were read"
+    );
+}

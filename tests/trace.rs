@@ -523,3 +523,134 @@ fn without_cap_net_raw_it_says_how_to_get_it() {
     let output = common::netdx_unprivileged(&["trace", "-n", "127.0.0.1"]);
     assert_one_line_error(&output, "setcap cap_net_raw+ep");
 }
+
+// ---- --json-stream ---------------------------------------------------------
+
+/// `netdx trace -n --json-stream ARGS` in the chain's client: exit code and lines.
+fn trace_stream(chain: &Chain, args: &[&str]) -> (Option<i32>, Vec<Value>) {
+    let out = chain
+        .client
+        .netdx(&[&["trace", "-n", "--json-stream"], args].concat());
+    assert_eq!(stderr(&out), "", "nothing on stderr");
+    (out.status.code(), common::json_lines(&out.stdout))
+}
+
+/// `line` without the fields a stream line adds to the document's object.
+fn without(line: &Value, added: &[&str]) -> Value {
+    let mut line = line.clone();
+    for key in added {
+        line.as_object_mut().unwrap().remove(*key);
+    }
+    line
+}
+
+#[test]
+fn stream_gives_each_hop_as_the_json_document_has_it_and_the_document_last() {
+    require_root!();
+    let chain = Chain::new("trstream");
+    chain.router_b.sh("iptables -A OUTPUT -p icmp -j DROP");
+    let (code, lines) = trace_stream(&chain, &["-w", "3", Chain::TARGET]);
+    assert_eq!(code, Some(0), "{lines:?}");
+    assert_eq!(
+        common::event_names(&lines),
+        ["start", "hop", "hop", "hop", "summary"]
+    );
+    let start = &lines[0];
+    assert_eq!(
+        (&start["target"], &start["method"]),
+        (&Chain::TARGET.into(), &"udp".into())
+    );
+    assert_eq!(
+        (start["port"].as_u64(), start["rounds"].as_u64()),
+        (Some(33434), Some(1))
+    );
+    let summary = &lines[4];
+    let document_hops = summary["walks"][0]["hops"].as_array().unwrap();
+    for (n, hop) in lines[1..4].iter().enumerate() {
+        assert_eq!(hop["round"], 1);
+        assert_eq!(hop["ttl"], n + 1);
+        assert_eq!(hop["names"], serde_json::json!({}), "-n: no names");
+        assert_eq!(without(hop, &["event", "round", "names"]), document_hops[n]);
+    }
+    let stream_path: Vec<Vec<Option<String>>> = path(summary);
+    assert_eq!(
+        stream_path,
+        vec![
+            all(Chain::ROUTER_A, 3),
+            vec![None, None, None],
+            all(Chain::TARGET, 3)
+        ]
+    );
+    // The summary is the --json document, which a run with --json agrees with.
+    let (_, document) = trace_json(&chain, &["-w", "3", Chain::TARGET]);
+    let summary = without(summary, &["event"]);
+    let keys = |v: &Value| -> Vec<String> { v.as_object().unwrap().keys().cloned().collect() };
+    assert_eq!(keys(&summary), keys(&document));
+    assert_eq!(path(&summary), path(&document));
+}
+
+#[test]
+fn stream_report_mode_gives_each_round_as_it_ends_and_the_statistics_last() {
+    require_root!();
+    let chain = Chain::new("trstreamc");
+    let (code, lines) = trace_stream(&chain, &["-c", "3", "-q", "1", Chain::TARGET]);
+    assert_eq!(code, Some(0), "{lines:?}");
+    assert_eq!(
+        common::event_names(&lines),
+        ["start", "round", "round", "round", "summary"]
+    );
+    let summary = &lines[4];
+    for (n, round) in lines[1..4].iter().enumerate() {
+        assert_eq!(round["round"], n + 1);
+        assert_eq!(round["reached"], true);
+        assert_eq!(
+            without(round, &["event", "round", "names"]),
+            summary["walks"][n]
+        );
+    }
+    let hops = summary["hops"].as_array().unwrap();
+    assert_eq!(hops.len(), 3);
+    assert!(
+        hops.iter()
+            .all(|hop| hop["sent"] == 3 && hop["received"] == 3)
+    );
+}
+
+#[test]
+fn stream_of_an_unanswered_target_ends_with_exit_1_and_a_reader_that_leaves_ends_it_at_once() {
+    require_root!();
+    let chain = Chain::new("trstreamx");
+    chain.target.sh("iptables -A INPUT -j DROP");
+    let (code, lines) = trace_stream(&chain, &["-m", "4", "-w", "0.3", Chain::TARGET]);
+    assert_eq!(code, Some(1));
+    assert_eq!(lines.last().unwrap()["reached"], false);
+    assert_eq!(
+        common::event_names(&lines).len(),
+        6,
+        "start, 4 hops, summary"
+    );
+    // With -w 5 the silent hops would take seconds; head -1 must not wait.
+    let mut child = chain
+        .client
+        .command(
+            common::netdx_bin(),
+            &["trace", "-n", "--json-stream", "-w", "5", Chain::TARGET],
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert_eq!(common::json_line(&line)["event"], "start");
+    drop(stdout);
+    let closed = std::time::Instant::now();
+    let status = common::wait_exit(&mut child, std::time::Duration::from_secs(10));
+    assert!(
+        closed.elapsed() < std::time::Duration::from_millis(500),
+        "ended {:?} after its reader left",
+        closed.elapsed()
+    );
+    assert_eq!(status.code(), Some(0));
+}

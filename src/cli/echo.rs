@@ -155,7 +155,7 @@ pub struct ServeArgs {
     /// Log every connection and its end (peer, bytes, duration)
     #[arg(short = 'v', long)]
     pub verbose: bool,
-    /// Log format for events (json: one object per line; implies -v)
+    /// Log format for events (json: one object per line, the lines of --json-stream; implies -v)
     #[arg(long, value_enum, value_name = "FORMAT", default_value = "text")]
     pub log: LogFormat,
     /// Socket options.

@@ -81,6 +81,9 @@ pub struct GlobalArgs {
     /// Print one JSON document on stdout instead of text (fields: docs/json.md)
     #[arg(long, global = true)]
     pub json: bool,
+    /// Print one JSON object per line as events happen, for commands that run a while (ping, trace, echo)
+    #[arg(long, global = true, conflicts_with = "json")]
+    pub json_stream: bool,
     /// When to colour the output; NO_COLOR in the environment turns `auto` off
     #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,

@@ -8,6 +8,7 @@ use super::values;
 use crate::ping::TargetSpec;
 use crate::ping::echo::Source;
 use crate::ping::session::Pattern;
+use crate::targets::ListSource;
 
 pub(super) const PING_EXAMPLES: &str = "\
 Examples:
@@ -18,14 +19,20 @@ Examples:
   netdx ping 10.0.0.1 10.0.0.2 host3     several hosts at once: a table at the end
   netdx ping -a -g 10.0.0.0/24           print the hosts of a network that answer
   netdx ping -u 10.0.0.0/24 --retries 0  print the ones that don't
+  netdx ping -a -g 10.0.0.1 10.0.0.20    a range, both ends included (fping -g START END)
+  netdx ping -a --file hosts.txt         the hosts of a list that answer (fping -f)
+  grep -v '^#' hosts | netdx ping -u     no target given: the list is read from stdin
   netdx ping --json -c 3 localhost       statistics and every reply as JSON
+  netdx ping --json-stream localhost     a JSON line per reply as it comes; Ctrl-C for the summary
 
 One host behaves like iputils ping: -i is the gap between probes, -W how long a
 probe waits for its reply (later replies are reported as late, not received).
 Several hosts or a CIDR block behave like fping: -i is the gap between any two
 probes (default 0.01 s), --period the gap between probes to one host (default
 1 s), -W the per-probe timeout (default 0.5 s); without -c each host is probed
-until it answers, at most 1 + --retries times (default 3).
+until it answers, at most 1 + --retries times (default 3). A list (--file, or
+stdin when no target is given) holds one target a line and is always a sweep;
+an empty list or range pings nothing and exits 1, printing nothing.
 
 Ctrl-C prints the statistics and stops; SIGQUIT (Ctrl-\\) prints them and goes on.
 Exit status: one host: 0 if a reply came back (with -w, if -c replies did), 1 if
@@ -34,9 +41,12 @@ none; many hosts: 0 if every host answered, 1 if any did not; 2 on errors.";
 // `netdx ping [OPTIONS] TARGET…` (no doc comment: see cli::Command)
 #[derive(Debug, Args)]
 pub struct PingArgs {
-    /// Host names, addresses, or CIDR blocks (10.0.0.0/24); several make an fping-style sweep
-    #[arg(value_name = "TARGET", required = true, value_parser = TargetSpec::parse)]
+    /// Host names, addresses, or CIDR blocks (10.0.0.0/24); several make an fping-style sweep; none: read them from standard input when it is not a terminal (as fping does)
+    #[arg(value_name = "TARGET", value_parser = TargetSpec::parse)]
     pub targets: Vec<TargetSpec>,
+    /// Read the targets from FILE, one a line, '-' for standard input; blank lines and # comments are skipped (fping -f; -f here is iputils' flood)
+    #[arg(long = "file", value_name = "FILE", value_parser = ListSource::parse, conflicts_with_all = ["targets", "generate"])]
+    pub file: Option<ListSource>,
     /// Stop after COUNT probes (per host when sweeping)
     #[arg(short = 'c', allow_hyphen_values = true, value_name = "COUNT", value_parser = values::count)]
     pub count: Option<u64>,
@@ -82,7 +92,7 @@ pub struct PingArgs {
     /// Report probes still unanswered when the next one is sent
     #[arg(short = 'O')]
     pub report_outstanding: bool,
-    /// Treat the targets as networks to sweep (fping -g); 10.0.0.0/24 sweeps on its own too
+    /// Sweep networks, or the range START END, both ends included (fping -g); 10.0.0.0/24 sweeps on its own too
     #[arg(short = 'g', long = "generate")]
     pub generate: bool,
     /// Print only the targets that answered, one per line (fping -a)
@@ -97,7 +107,7 @@ pub struct PingArgs {
     /// Seconds between probes to the same host when sweeping with -c (fping -p) [default: 1]
     #[arg(long = "period", value_name = "SECS", value_parser = values::positive_seconds)]
     pub period: Option<Duration>,
-    /// Allow sweeps larger than a /16
+    /// Allow sweeps (blocks, ranges, lists) larger than a /16
     #[arg(long = "force")]
     pub force: bool,
 }

@@ -13,6 +13,7 @@ Examples:
   netdx trace --tcp -p 443 10.0.3.2    TCP SYNs to port 443 (through firewalls that pass it)
   netdx trace -n -c 10 -q 1 10.0.3.2   ten rounds: loss and min/avg/max per hop, like mtr --report
   netdx trace --json -n 10.0.3.2       every probe as JSON
+  netdx trace --json-stream 10.0.3.2   a JSON line per hop as it completes
   netdx trace -6 -n example.net        the IPv6 path (ICMPv6 errors, hop limits)
 
 Probes for up to -N hops are in flight at once (traceroute -N), and a hop is

@@ -1,7 +1,7 @@
 //! `netdx echo serve` and `netdx echo probe`.
 
 use std::io::{IsTerminal, Write};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, Once, PoisonError};
 use std::time::Duration;
 
 use crate::cli::echo::{FramingChoice, LogFormat, SocketArgs};
@@ -16,6 +16,8 @@ use crate::echo::{
 };
 use crate::error::{Error, Outcome};
 use crate::render::echo as view;
+use crate::render::stream::StreamWriter;
+use crate::render::stream::echo::{self as events, Intervals, ProbeEvent, Start, Summary};
 use crate::render::{self, Output};
 use crate::signals::Interrupts;
 use crate::sockopt;
@@ -101,7 +103,7 @@ fn serve(args: &ServeArgs, out: &Output) -> Result<Outcome, Error> {
         max_conns: args.max_conns,
         max_datagram,
         framing: framing(args.framing, args.max_frame.unwrap_or(DEFAULT_MAX_FRAME)),
-        events: args.verbose || args.log == LogFormat::Json,
+        events: args.verbose || args.log == LogFormat::Json || out.stream,
     };
     setup::raise_fd_limit();
     let bound = serve::bind(config)?;
@@ -113,7 +115,7 @@ fn serve(args: &ServeArgs, out: &Output) -> Result<Outcome, Error> {
     }
     let readings = bound.readings.clone();
     let protos: Vec<Proto> = readings.iter().map(|(proto, _, _)| *proto).collect();
-    if args.socket.show_sockopts && !out.json {
+    if args.socket.show_sockopts && !out.json && !out.stream {
         let mut text = String::new();
         for (proto, address, readings) in &readings {
             text.push_str(&format!("{proto} socket on {address}:\n"));
@@ -121,29 +123,47 @@ fn serve(args: &ServeArgs, out: &Output) -> Result<Outcome, Error> {
         }
         render::print(&text)?;
     }
-    let json_log = args.log == LogFormat::Json;
-    let (json, verbose) = (out.json, args.verbose);
+    // --log json and --json-stream write the same lines, through one writer.
+    let json_lines = args.log == LogFormat::Json || out.stream;
+    let (json, verbose, stream) = (out.json, args.verbose, out.stream);
+    let writer = Arc::new(Mutex::new(StreamWriter::stdout()));
+    let lines = Arc::clone(&writer);
+    let watching = Once::new();
     let sink: serve::Sink = Arc::new(move |event: &Event| {
-        let line = if json_log {
-            view::event_json(event)
-        } else if json {
-            return;
+        if json_lines {
+            if stream && matches!(event, Event::Listening { .. }) {
+                // Watched from here, where the server takes SIGTERM as a stop.
+                watching.call_once(|| {
+                    let _ = render::stream::when_reader_leaves(serve::request_stop);
+                });
+            }
+            // A failed write stops the service, as for every command: the
+            // reader of the log or the stream went away.
+            return lines
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .emit(&view::event_value(event));
+        }
+        let line = if json {
+            return Ok(());
         } else if verbose || matches!(event, Event::Listening { .. } | Event::AcceptFailed { .. }) {
             format!("{}\n", view::event_line(event))
         } else {
-            return;
+            return Ok(());
         };
-        // A reader that went away must not stop the service; its totals
-        // will fail to print instead.
-        let mut stdout = std::io::stdout().lock();
-        let _ = stdout
-            .write_all(line.as_bytes())
-            .and_then(|()| stdout.flush());
+        // A failed write stops the service: `netdx echo serve -v | head`
+        // ends with its reader, quietly when the pipe closed.
+        render::print(&line)
     });
     let totals = serve::run(bound, sink)?;
-    let text = if json_log {
-        view::stopped_json(&totals)
-    } else if out.json {
+    if json_lines {
+        writer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .emit(&view::stopped_value(&totals))?;
+        return Ok(Outcome::Success);
+    }
+    let text = if out.json {
         view::serve_json(&readings, args.socket.show_sockopts, &totals)
     } else {
         format!("\n{}", view::totals(&totals, &protos))
@@ -193,6 +213,10 @@ fn probe(args: &ProbeArgs, out: &Output) -> Result<Outcome, Error> {
         what: "signal handling",
         source,
     })?;
+    super::stop_when_reader_leaves(out, &interrupts).map_err(|source| EchoError::Start {
+        what: "watching stdout",
+        source,
+    })?;
     if args.connections.is_some() || args.duration.is_some() {
         if args.interval.is_some() {
             return Err(Error::Usage(
@@ -238,12 +262,26 @@ fn probe(args: &ProbeArgs, out: &Output) -> Result<Outcome, Error> {
         connect_timeout: args.connect_timeout,
         keep_records: out.json && args.verbose,
     };
+    let (interval, timeout, deadline) = (config.interval, config.timeout, config.deadline);
     let session = probe::connect(config)?;
     let sockopts = args
         .socket
         .show_sockopts
         .then(|| session.readings().to_vec());
-    if !out.json {
+    let mut stream = out.stream.then(StreamWriter::stdout);
+    if let Some(lines) = &mut stream {
+        lines.emit(&ProbeEvent::Start(Start {
+            target,
+            proto,
+            local: session.local(),
+            size: args.size,
+            count: args.count,
+            interval_ms: Some(millis(interval)),
+            timeout_ms: millis(timeout),
+            deadline_ms: deadline.map(millis),
+            connections: None,
+        }))?;
+    } else if !out.json {
         let mut text = view::header(&args.target.host, target, proto, session.local(), args.size);
         if let Some(readings) = &sockopts {
             text.push_str(&render::sockopt::table(readings, out));
@@ -252,6 +290,9 @@ fn probe(args: &ProbeArgs, out: &Output) -> Result<Outcome, Error> {
     }
     let lines = !out.json && !args.quiet;
     let (report, _) = session.run(&interrupts, &mut |observation| {
+        if let Some(stream) = &mut stream {
+            return stream.emit(&events::observation(observation));
+        }
         if !lines {
             return Ok(());
         }
@@ -260,17 +301,21 @@ fn probe(args: &ProbeArgs, out: &Output) -> Result<Outcome, Error> {
             None => Ok(()),
         }
     })?;
+    if let Some(lines) = &mut stream {
+        lines.emit(&ProbeEvent::Summary(Summary {
+            report: &report,
+            connections: None,
+            sockopts: sockopts.as_deref(),
+        }))?;
+        return Ok(verdict(&report));
+    }
     let text = if out.json {
         view::probe_json(&report, None, sockopts.as_deref())
     } else {
         view::summary(&report, None)
     };
     render::print(&text)?;
-    Ok(if report.counts.received > 0 {
-        Outcome::Success
-    } else {
-        Outcome::Negative
-    })
+    Ok(verdict(&report))
 }
 
 fn load_run(
@@ -290,7 +335,20 @@ fn load_run(
     } else {
         None
     };
-    if !out.json {
+    let mut stream = out.stream.then(StreamWriter::stdout);
+    if let Some(lines) = &mut stream {
+        lines.emit(&ProbeEvent::Start(Start {
+            target: config.target,
+            proto: config.proto,
+            local: None,
+            size: config.size,
+            count: config.count,
+            interval_ms: None,
+            timeout_ms: millis(config.timeout),
+            deadline_ms: config.duration.map(millis),
+            connections: Some(config.connections as u64),
+        }))?;
+    } else if !out.json {
         let mut text = format!(
             "LOAD {} {}: {} connections, {} bytes per message, {}\n",
             config.target,
@@ -308,8 +366,12 @@ fn load_run(
         }
         render::print(&text)?;
     }
-    let live = !out.json && std::io::stderr().is_terminal();
+    let live = !out.json && !out.stream && std::io::stderr().is_terminal();
+    let mut intervals = Intervals::default();
     let (report, connections, _) = load::run(config, interrupts, &mut |progress| {
+        if let Some(lines) = &mut stream {
+            lines.emit(&intervals.next(progress))?;
+        }
         if live {
             let mut stderr = std::io::stderr().lock();
             stderr.write_all(view::progress(progress).as_bytes())?;
@@ -320,15 +382,32 @@ fn load_run(
     if live {
         eprint!("{}", view::clear_progress());
     }
+    if let Some(lines) = &mut stream {
+        lines.emit(&ProbeEvent::Summary(Summary {
+            report: &report,
+            connections: Some(&connections),
+            sockopts: sockopts.as_deref(),
+        }))?;
+        return Ok(verdict(&report));
+    }
     let text = if out.json {
         view::probe_json(&report, Some(&connections), sockopts.as_deref())
     } else {
         view::summary(&report, Some(&connections))
     };
     render::print(&text)?;
-    Ok(if report.counts.received > 0 {
+    Ok(verdict(&report))
+}
+
+/// A probe run answers yes when any good echo came back.
+fn verdict(report: &probe::Report) -> Outcome {
+    if report.counts.received > 0 {
         Outcome::Success
     } else {
         Outcome::Negative
-    })
+    }
+}
+
+fn millis(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
 }

@@ -16,10 +16,22 @@ pub mod trace;
 use crate::cli::{Cli, Command};
 use crate::error::{Error, Outcome};
 use crate::render::Output;
+use crate::signals::Interrupts;
 
 /// Runs the command the user asked for.
 pub fn dispatch(cli: Cli) -> Result<Outcome, Error> {
-    let out = Output::for_stdout(cli.global.json, cli.global.color);
+    if cli.global.json_stream {
+        // clap's conflicts_with catches both flags on one level only; one
+        // before the command and one after it reach here.
+        if cli.global.json {
+            return Err(Error::Usage(
+                "the argument '--json-stream' cannot be used with '--json': --json prints one document at the end, --json-stream a line per event".into(),
+            ));
+        }
+        check_streams(&cli.command)?;
+    }
+    let out =
+        Output::for_stdout(cli.global.json, cli.global.color).streaming(cli.global.json_stream);
     match cli.command {
         Command::Ifconfig(args) => ifconfig::run(&args, &out),
         Command::Ping(args) => ping::run(&args, &out),
@@ -34,4 +46,44 @@ pub fn dispatch(cli: Cli) -> Result<Outcome, Error> {
         Command::Completions(args) => completions::run(&args, &out),
         Command::Man(args) => man::run(&args, &out),
     }
+}
+
+/// `--json-stream` is for commands that run a while and report as they go;
+/// the others print one document, and say so instead of ignoring the flag.
+/// Every command is named here, so a new one has to decide.
+fn check_streams(command: &Command) -> Result<(), Error> {
+    use crate::cli::EchoCommand;
+    let name = match command {
+        Command::Ping(_) | Command::Trace(_) => return Ok(()),
+        Command::Echo(echo) => match echo.command {
+            EchoCommand::Serve(_) | EchoCommand::Probe(_) => return Ok(()),
+        },
+        Command::Ifconfig(_) => "ifconfig",
+        Command::Netstat(_) => "netstat",
+        Command::Port(_) => "port",
+        Command::Lsof(_) => "lsof",
+        Command::Sockopt(_) => "sockopt",
+        Command::Lab(_) => "lab",
+        Command::Icmp(_) => "icmp",
+        Command::Completions(_) | Command::Man(_) => {
+            return Err(Error::Usage(
+                "--json-stream: `completions` and `man` print a shell script or roff, not JSON"
+                    .into(),
+            ));
+        }
+    };
+    Err(Error::Usage(format!(
+        "--json-stream: `{name}` prints one document; use --json (streaming: ping, trace, echo probe, echo serve)"
+    )))
+}
+
+/// With `--json-stream`, a reader that goes away stops the run as Ctrl-C
+/// would, at once rather than at the next line (which may be a probe
+/// interval away); the last lines then fail to write, quietly.
+fn stop_when_reader_leaves(out: &Output, interrupts: &Interrupts) -> std::io::Result<()> {
+    if !out.stream {
+        return Ok(());
+    }
+    let stopper = interrupts.stopper()?;
+    crate::render::stream::when_reader_leaves(move || stopper.stop())
 }

@@ -3,15 +3,36 @@
 use crate::cli::PingArgs;
 use crate::error::{Error, Outcome};
 use crate::ping::session::{self, Request, Verdict};
-use crate::ping::{Event, FamilyChoice, PingError};
+use crate::ping::{Event, FamilyChoice, PingError, TargetSpec, target};
 use crate::render::Output;
 use crate::render::ping_stream::{Printer, PrinterOptions};
 use crate::signals::Interrupts;
+use crate::targets::ListSource;
+
+/// No target on the command line and a terminal on stdin.
+const NO_TARGET: &str = "no target: give hosts, addresses or networks, --file FILE, or pipe a list in on standard input; try 'netdx ping --help'";
+
+/// The targets and whether they came from a list: the command line's; or
+/// `--file`'s; or, with none given, standard input's when it is not a
+/// terminal, as fping reads it (on a terminal nobody is piping a list in:
+/// the usual "no target" error instead of a silent wait for one).
+fn targets(args: &PingArgs) -> Result<(Vec<TargetSpec>, bool), Error> {
+    let source = match (&args.file, args.targets.is_empty()) {
+        (Some(source), _) => source.clone(),
+        (None, false) => return Ok((args.targets.clone(), false)),
+        // -g names what it needs itself.
+        (None, true) if args.generate => return Ok((Vec::new(), false)),
+        (None, true) => ListSource::piped_stdin().ok_or_else(|| Error::Usage(NO_TARGET.into()))?,
+    };
+    Ok((target::read_list(&source, args.force)?, true))
+}
 
 /// Pings, prints as it goes, and answers with the exit status.
 pub fn run(args: &PingArgs, out: &Output) -> Result<Outcome, Error> {
+    let (targets, listed) = targets(args)?;
     let request = Request {
-        targets: args.targets.clone(),
+        targets,
+        listed,
         family: FamilyChoice::from_flags(args.ipv4, args.ipv6),
         count: args.count,
         interval: args.interval,
@@ -31,7 +52,12 @@ pub fn run(args: &PingArgs, out: &Output) -> Result<Outcome, Error> {
         keep_replies: out.json,
     };
     let prepared = session::prepare(&request)?;
+    if prepared.total == 0 {
+        // An empty range or list: nothing to ping, nothing to print (fping).
+        return Ok(Outcome::Negative);
+    }
     let interrupts = Interrupts::install().map_err(PingError::Signals)?;
+    super::stop_when_reader_leaves(out, &interrupts).map_err(PingError::Signals)?;
     let mut verdict = Verdict::new(&prepared.plan);
     let options = PrinterOptions {
         alive: args.alive,

@@ -2,9 +2,10 @@
 
 use crate::cli::TraceArgs;
 use crate::error::{Error, Outcome};
+use crate::render::stream::{StreamWriter, trace as events};
 use crate::render::trace::{self as view, Names};
 use crate::render::{self, Output};
-use crate::trace::{self, Hop, Method, Request};
+use crate::trace::{self, Event, Method, Request, TraceNetwork};
 
 /// Walks the path.
 pub fn run(args: &TraceArgs, out: &Output) -> Result<Outcome, Error> {
@@ -32,8 +33,11 @@ pub fn run(args: &TraceArgs, out: &Output) -> Result<Outcome, Error> {
         wait: args.wait,
         rounds,
     };
-    let live = !out.json && args.count.is_none();
     let sockets = trace::Sockets::open(&request)?;
+    if out.stream {
+        return stream(args, &request, sockets);
+    }
+    let live = !out.json && args.count.is_none();
     let header = view::header(&args.host, &request);
     if live {
         render::print(&header)?;
@@ -43,7 +47,10 @@ pub fn run(args: &TraceArgs, out: &Output) -> Result<Outcome, Error> {
     let no_names = Names::new();
     // One budget for the whole walk: a dead resolver delays it once, not per hop.
     let mut lookups = crate::names::Reverse::new(crate::names::DEADLINE);
-    let mut on_hop = |hop: &Hop| -> std::io::Result<()> {
+    let mut on_hop = |event: Event<'_>| -> std::io::Result<()> {
+        let Event::Hop { round: 1, hop } = event else {
+            return Ok(());
+        };
         if !live {
             return Ok(());
         }
@@ -73,4 +80,60 @@ pub fn run(args: &TraceArgs, out: &Output) -> Result<Outcome, Error> {
     } else {
         Outcome::Negative
     })
+}
+
+/// `--json-stream`: each hop as it completes (each round with `-c`), then
+/// the document.
+fn stream(args: &TraceArgs, request: &Request, sockets: trace::Sockets) -> Result<Outcome, Error> {
+    let mut lines = StreamWriter::stdout();
+    lines.emit(&events::start(&args.host, request, sockets.source()))?;
+    // A walk waits on its sockets alone, so it has no stop to ask for; it
+    // holds nothing that needs undoing either, so a reader that leaves
+    // ends it there and then (as SIGPIPE ends traceroute, but with 0).
+    crate::render::stream::when_reader_leaves(|| std::process::exit(0))?;
+    let rounds = args.count.is_some();
+    // One budget for the whole trace, as in the live view.
+    let mut lookups = crate::names::Reverse::new(crate::names::DEADLINE);
+    let numeric = args.numeric;
+    let report = trace::run(request, sockets, &mut |event| match event {
+        Event::Hop { round, hop } if !rounds => {
+            let names = names(&mut lookups, numeric, std::slice::from_ref(hop));
+            lines.emit(&events::hop(round, hop, names))
+        }
+        Event::Round { round, walk } if rounds => {
+            let names = names(&mut lookups, numeric, &walk.hops);
+            lines.emit(&events::round(round, walk, names))
+        }
+        _ => Ok(()),
+    })?;
+    let responders = report
+        .hops
+        .iter()
+        .flat_map(|h| h.responders.iter().copied());
+    let names = if numeric {
+        lookups.lookup([])
+    } else {
+        lookups.lookup(responders)
+    };
+    lines.emit(&events::summary(&report, names))?;
+    Ok(if report.reached {
+        Outcome::Success
+    } else {
+        Outcome::Negative
+    })
+}
+
+/// Names of the responders of `hops` (none with `-n`), within the trace's one budget.
+fn names<'a>(
+    lookups: &'a mut crate::names::Reverse,
+    numeric: bool,
+    hops: &[trace::Hop],
+) -> &'a Names {
+    if numeric {
+        return lookups.lookup([]);
+    }
+    lookups.lookup(
+        hops.iter()
+            .flat_map(|hop| hop.probes.iter().filter_map(|p| p.responder)),
+    )
 }

@@ -191,8 +191,9 @@ impl Counters {
     }
 }
 
-/// Where events go.
-pub type Sink = Arc<dyn Fn(&Event) + Send + Sync>;
+/// Where events go. An error (stdout closed, say) stops the server, which
+/// then returns it from [`run`] as [`EchoError::Output`].
+pub type Sink = Arc<dyn Fn(&Event) -> io::Result<()> + Send + Sync>;
 
 /// Sockets bound and ready to serve.
 pub struct Bound {
@@ -266,7 +267,8 @@ fn local_address(socket: &socket2::Socket) -> Option<SocketAddr> {
     socket.local_addr().ok()?.as_socket()
 }
 
-/// Serves until SIGINT or SIGTERM, then returns the totals.
+/// Serves until SIGINT or SIGTERM, then returns the totals; or until the
+/// sink fails, then returns its error.
 ///
 /// One single-threaded tokio runtime per core, each owning the
 /// connections handed to it: no work stealing, so an echo is read and
@@ -279,6 +281,8 @@ pub fn run(bound: Bound, sink: Sink) -> Result<Totals, EchoError> {
     let mut signals =
         signal_hook::iterator::Signals::new([SIGINT, SIGTERM]).map_err(start("signal handling"))?;
     let shared = Arc::new(Shared {
+        stop: signals.handle(),
+        sink_failed: std::sync::Mutex::new(None),
         idle_timeout: bound.config.idle_timeout,
         max_conns: bound.config.max_conns,
         max_datagram: bound.config.max_datagram,
@@ -321,14 +325,27 @@ pub fn run(bound: Bound, sink: Sink) -> Result<Totals, EchoError> {
             .map_err(start("the accept thread"))?;
     }
     for (proto, address, _) in &bound.readings {
-        (shared.sink)(&Event::Listening {
+        shared.deliver(&Event::Listening {
             proto: *proto,
             address: *address,
         });
     }
-    // Block until SIGINT or SIGTERM; the runtimes' threads end with the process.
+    // Block until SIGINT or SIGTERM (or a failed sink closes the handle);
+    // the runtimes' threads end with the process.
     let _ = signals.forever().next();
+    if let Some(err) = shared.sink_failed.lock().ok().and_then(|mut e| e.take()) {
+        return Err(EchoError::Output(err));
+    }
     Ok(shared.counters.totals(started.elapsed()))
+}
+
+/// Asks the server [`run`] is running to stop as SIGTERM does (totals and
+/// all), from any of its threads: for when nothing it writes can be read
+/// any more. Its events have started by then ([`Event::Listening`] comes
+/// after the signal handlers are in place).
+pub fn request_stop() {
+    // Only fails for an invalid signal number.
+    let _ = signal_hook::low_level::raise(signal_hook::consts::SIGTERM);
 }
 
 /// Accepts connections and deals them out to the runtimes in turn.
@@ -346,7 +363,7 @@ fn accept_loop(
                 // Out of descriptors or memory: say so, give the
                 // connections that hold them a moment, and go on.
                 shared.counters.errors.fetch_add(1, Relaxed);
-                (shared.sink)(&Event::AcceptFailed {
+                shared.deliver(&Event::AcceptFailed {
                     errno: err.raw_os_error().unwrap_or(0),
                 });
                 std::thread::sleep(Duration::from_millis(50));
@@ -376,7 +393,7 @@ fn accept_loop(
                 Err(err) => {
                     shared.counters.active.fetch_sub(1, Relaxed);
                     shared.counters.errors.fetch_add(1, Relaxed);
-                    (shared.sink)(&Event::AcceptFailed {
+                    shared.deliver(&Event::AcceptFailed {
                         errno: err.raw_os_error().unwrap_or(0),
                     });
                 }
@@ -387,6 +404,10 @@ fn accept_loop(
 
 /// What every task shares.
 struct Shared {
+    /// Ends the wait in [`run`] when the sink fails.
+    stop: signal_hook::iterator::Handle,
+    /// The sink's first error, for [`run`] to return.
+    sink_failed: std::sync::Mutex<Option<io::Error>>,
     idle_timeout: Option<Duration>,
     max_conns: Option<u64>,
     max_datagram: usize,
@@ -400,7 +421,18 @@ struct Shared {
 impl Shared {
     fn emit(&self, event: Event) {
         if self.events {
-            (self.sink)(&event);
+            self.deliver(&event);
+        }
+    }
+
+    /// Hands `event` to the sink; its first failure stops the server (a
+    /// log nobody reads any more ends it, as `yes | head -1` ends yes).
+    fn deliver(&self, event: &Event) {
+        if let Err(err) = (self.sink)(event) {
+            if let Ok(mut first) = self.sink_failed.lock() {
+                first.get_or_insert(err);
+            }
+            self.stop.close();
         }
     }
 

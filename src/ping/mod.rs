@@ -68,6 +68,14 @@ pub enum Event<'a> {
         /// The syscall error.
         error: &'a io::Error,
     },
+    /// A probe's timeout (`-W`) passed with no reply and no error: it is
+    /// lost (a reply may still come, late).
+    Timeout {
+        /// The target.
+        target: &'a Target,
+        /// The icmp_seq given up on.
+        seq: u16,
+    },
     /// The previous probe is still unanswered as the next goes out (`-O`).
     NoAnswerYet {
         /// The target.
@@ -113,8 +121,10 @@ pub enum ReplyStatus {
     Corrupted(Corruption),
 }
 
-/// What was wrong with a damaged reply.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What was wrong with a damaged reply (JSON: `kind` is `bad_checksum`,
+/// `length` or `wrong_byte`, with the other fields beside it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Corruption {
     /// The ICMP checksum does not verify.
     BadChecksum,
@@ -161,6 +171,17 @@ pub struct ReplyRecord {
     pub rtt_ms: f64,
     /// A duplicate of an earlier reply.
     pub dup: bool,
+}
+
+impl From<&Reply> for ReplyRecord {
+    fn from(reply: &Reply) -> Self {
+        ReplyRecord {
+            seq: reply.seq,
+            ttl: reply.ttl,
+            rtt_ms: reply.rtt.as_secs_f64() * 1000.0,
+            dup: reply.status == ReplyStatus::Duplicate,
+        }
+    }
 }
 
 /// The outcome for one target.

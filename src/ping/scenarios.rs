@@ -236,6 +236,7 @@ impl EchoNetwork for SimNet {
 struct Seen {
     replies: Vec<(u16, ReplyStatus, Duration)>,
     errors: Vec<u16>,
+    timeouts: Vec<u16>,
     send_failures: u64,
     done: Vec<TargetReport>,
     started: u64,
@@ -296,6 +297,7 @@ fn run(plan: &Plan, net: &mut SimNet, clock: &SimClock, targets: Vec<Target>) ->
             }
             Event::Reply { reply, .. } => seen.replies.push((reply.seq, reply.status, reply.rtt)),
             Event::Error { error, .. } => seen.errors.push(error.seq),
+            Event::Timeout { seq, .. } => seen.timeouts.push(seq),
             Event::SendFailed { target, .. } => {
                 seen.send_failures += 1;
                 started.insert(target.index);
@@ -333,6 +335,42 @@ fn replies_after(ms: u64) -> impl FnMut(u16, u64) -> Vec<Response> {
             after: Duration::from_millis(ms),
         }]
     }
+}
+
+#[test]
+fn every_probe_of_a_counted_run_ends_in_one_good_reply_error_or_timeout() {
+    let router = host(254);
+    let (seen, _) = ping_host(&one_host(10, 100, 300), move |seq, _| match seq % 5 {
+        1 => replies_after(2)(seq, 0),
+        2 => vec![Response::Error {
+            after: Duration::from_millis(1),
+            from: router,
+            about: None,
+        }],
+        3 => vec![Response::Corrupt {
+            after: Duration::from_millis(2),
+        }],
+        4 => replies_after(400)(seq, 0),
+        _ => vec![],
+    });
+    let good = seen
+        .replies
+        .iter()
+        .filter(|r| r.1 == ReplyStatus::Good)
+        .map(|r| r.0);
+    let mut ends: Vec<u16> = good
+        .chain(seen.errors.iter().copied())
+        .chain(seen.timeouts.iter().copied())
+        .collect();
+    ends.sort_unstable();
+    assert_eq!(ends, (1..=10).collect::<Vec<u16>>());
+    // Corrupted, late and silent probes are the ones given up on.
+    assert_eq!(seen.timeouts, [3, 4, 5, 8, 9, 10]);
+    let report = &seen.done[0];
+    assert_eq!(
+        report.transmitted - report.received - report.errors,
+        seen.timeouts.len() as u64
+    );
 }
 
 #[test]

@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::echo::{EchoSocket, SocketOptions, Source};
 use super::engine::{self, Mode, Observer, Plan};
 use super::network::Sockets;
-use super::target::{FamilyChoice, Target, TargetSpec, Targets};
+use super::target::{self, FamilyChoice, Target, TargetSpec, Targets};
 use super::{PingError, TargetReport};
 use crate::clock::SystemClock;
 use crate::privilege;
@@ -55,6 +55,9 @@ pub struct Request {
     pub generate: bool,
     /// fping-style output was asked for (`-a`/`-u`), even for one target.
     pub sweep_output: bool,
+    /// The targets came from a list (`--file`, standard input): a sweep,
+    /// as fping's, however many the list holds.
+    pub listed: bool,
     /// `--retries`.
     pub retries: Option<u32>,
     /// `--period`.
@@ -104,6 +107,7 @@ pub fn prepare(request: &Request) -> Result<Prepared, PingError> {
     let shape = if request.targets.len() > 1
         || request.generate
         || request.sweep_output
+        || request.listed
         || request
             .targets
             .iter()
@@ -113,23 +117,18 @@ pub fn prepare(request: &Request) -> Result<Prepared, PingError> {
     } else {
         Shape::OneHost
     };
-    if request.generate
-        && let Some(TargetSpec::Host(host)) = request
-            .targets
-            .iter()
-            .find(|t| matches!(t, TargetSpec::Host(_)))
-    {
-        return Err(PingError::Usage(format!(
-            "-g sweeps networks: '{host}' is not in CIDR notation (e.g. 10.0.0.0/24)"
-        )));
-    }
+    let specs = if request.generate {
+        target::generate(&request.targets)?
+    } else {
+        request.targets.clone()
+    };
     if shape == Shape::Sweep && request.flood {
         return Err(PingError::Usage(
             "-f floods one host; give a single target".into(),
         ));
     }
 
-    let targets = Targets::new(&request.targets, request.family, request.force)?;
+    let targets = Targets::new(&specs, request.family, request.force)?;
     let total = targets.total();
     let (has_v4, has_v6) = targets.families();
     let max_payload = if has_v4 {

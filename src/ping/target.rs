@@ -1,5 +1,5 @@
-//! Targets: host names and addresses resolved once, and CIDR blocks
-//! expanded lazily so a /16 never sits in memory as a list.
+//! Targets: host names and addresses resolved once, and CIDR blocks and
+//! address ranges expanded lazily so a /16 never sits in memory as a list.
 #![forbid(unsafe_code)]
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -7,6 +7,7 @@ use std::str::FromStr;
 
 use super::PingError;
 pub use crate::net::FamilyChoice;
+use crate::targets::{Limits, ListError, ListSource};
 
 /// A network in CIDR notation, e.g. `10.0.0.0/24` or `fd00::/120`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,6 +74,11 @@ impl Cidr {
     /// IPv6 /127, /128), otherwise without the network address and, for
     /// IPv4, without the broadcast address.
     pub fn host_range(&self) -> (u128, u128) {
+        let span = self.span();
+        (span.first, span.last)
+    }
+
+    fn span(&self) -> Span {
         let base = match self.network {
             IpAddr::V4(v4) => u128::from(u32::from(v4)),
             IpAddr::V6(v6) => u128::from(v6),
@@ -84,19 +90,20 @@ impl Cidr {
             1u128 << bits
         };
         let last = base + (size - 1);
-        if bits <= 1 {
+        let v6 = self.network.is_ipv6();
+        let (first, last) = if bits <= 1 {
             (base, last)
-        } else if self.network.is_ipv4() {
-            (base + 1, last - 1)
-        } else {
+        } else if v6 {
             (base + 1, last)
-        }
+        } else {
+            (base + 1, last - 1)
+        };
+        Span { first, last, v6 }
     }
 
     /// How many targets the block expands to.
     pub fn host_count(&self) -> u128 {
-        let (first, last) = self.host_range();
-        last - first + 1
+        self.span().count()
     }
 
     /// Whether the block is larger than a /16 worth of hosts.
@@ -106,13 +113,84 @@ impl Cidr {
 
     /// The targets, generated one at a time.
     pub fn hosts(&self) -> impl Iterator<Item = IpAddr> + use<> {
-        let (first, last) = self.host_range();
-        let v4 = self.network.is_ipv4();
-        (first..=last).map(move |n| {
-            if v4 {
-                IpAddr::V4(Ipv4Addr::from(n as u32))
-            } else {
+        self.span().hosts()
+    }
+}
+
+/// An inclusive range of IPv4 addresses, fping's `-g START END`: every
+/// address from START to END, both ends included (no network or broadcast
+/// address is left out), none when START is past END.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ipv4Range {
+    first: Ipv4Addr,
+    last: Ipv4Addr,
+}
+
+/// A /16's worth of addresses: the most a range holds without `--force`.
+const SLASH16: u128 = 1 << 16;
+
+impl Ipv4Range {
+    /// START to END, inclusive.
+    pub fn new(first: Ipv4Addr, last: Ipv4Addr) -> Self {
+        Ipv4Range { first, last }
+    }
+
+    fn span(&self) -> Span {
+        Span {
+            first: u128::from(u32::from(self.first)),
+            last: u128::from(u32::from(self.last)),
+            v6: false,
+        }
+    }
+
+    /// How many targets the range expands to (0 when START is past END).
+    pub fn host_count(&self) -> u128 {
+        self.span().count()
+    }
+
+    /// Whether the range holds more addresses than a /16.
+    pub fn larger_than_slash16(&self) -> bool {
+        self.host_count() > SLASH16
+    }
+
+    /// The targets, generated one at a time.
+    pub fn hosts(&self) -> impl Iterator<Item = IpAddr> + use<> {
+        self.span().hosts()
+    }
+}
+
+impl std::fmt::Display for Ipv4Range {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.first, self.last)
+    }
+}
+
+/// Consecutive addresses of one family, as numbers: what a block or a
+/// range expands to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Span {
+    first: u128,
+    last: u128,
+    v6: bool,
+}
+
+impl Span {
+    fn count(&self) -> u128 {
+        if self.first > self.last {
+            0
+        } else {
+            // An IPv6 /0 holds 2^128 addresses, one more than u128 counts.
+            (self.last - self.first).saturating_add(1)
+        }
+    }
+
+    fn hosts(self) -> impl Iterator<Item = IpAddr> {
+        let v6 = self.v6;
+        (self.first..=self.last).map(move |n| {
+            if v6 {
                 IpAddr::V6(Ipv6Addr::from(n))
+            } else {
+                IpAddr::V4(Ipv4Addr::from(n as u32))
             }
         })
     }
@@ -125,6 +203,8 @@ pub enum TargetSpec {
     Host(String),
     /// Every host of a network.
     Network(Cidr),
+    /// Every address from START to END (`-g START END`).
+    Range(Ipv4Range),
 }
 
 impl TargetSpec {
@@ -137,6 +217,79 @@ impl TargetSpec {
         } else {
             Ok(TargetSpec::Host(text.to_string()))
         }
+    }
+}
+
+/// The most targets a list (`--file`, standard input) may hold: a /16's
+/// worth, as for a block, unless `--force`; even then a ceiling, since
+/// every listed target is kept (and resolved) before the first probe.
+pub fn list_limits(force: bool) -> Limits {
+    if force {
+        Limits {
+            max_targets: 1 << 20,
+            remedy: "the most one run takes; split the list",
+        }
+    } else {
+        Limits {
+            max_targets: 1 << 16,
+            remedy: "lists larger than a /16 need --force",
+        }
+    }
+}
+
+/// Reads a target list: one host, address or CIDR block a line.
+pub fn read_list(source: &ListSource, force: bool) -> Result<Vec<TargetSpec>, ListError> {
+    crate::targets::read(source, list_limits(force), TargetSpec::parse)
+}
+
+/// Reads `-g`'s targets the way fping does: networks in CIDR notation
+/// (several of them here), or two IPv4 addresses START END that stand for
+/// every address between them, both included.
+pub fn generate(specs: &[TargetSpec]) -> Result<Vec<TargetSpec>, PingError> {
+    let literal = |spec: &TargetSpec| match spec {
+        TargetSpec::Host(host) => host.parse::<IpAddr>().ok(),
+        _ => None,
+    };
+    match specs {
+        [] => Err(PingError::Usage(
+            "-g needs a network (10.0.0.0/24) or a range START END (10.0.0.1 10.0.0.20)".into(),
+        )),
+        [start, end] if literal(start).is_some() || literal(end).is_some() => {
+            match (literal(start), literal(end)) {
+                (Some(IpAddr::V4(first)), Some(IpAddr::V4(last))) => {
+                    Ok(vec![TargetSpec::Range(Ipv4Range::new(first, last))])
+                }
+                (Some(IpAddr::V6(_)), _) | (_, Some(IpAddr::V6(_))) => Err(PingError::Usage(
+                    "-g START END takes IPv4 addresses (as fping's does); sweep IPv6 as a network in CIDR notation (fd00::/120)".into(),
+                )),
+                _ => {
+                    let other = if literal(start).is_some() { end } else { start };
+                    Err(PingError::Usage(format!(
+                        "-g START END takes two IPv4 addresses: '{}' is not one",
+                        spec_text(other)
+                    )))
+                }
+            }
+        }
+        _ => match specs
+            .iter()
+            .find(|spec| !matches!(spec, TargetSpec::Network(_)))
+        {
+            Some(host) => Err(PingError::Usage(format!(
+                "-g sweeps networks: '{}' is not in CIDR notation (e.g. 10.0.0.0/24); a range is two IPv4 addresses, -g START END",
+                spec_text(host)
+            ))),
+            None => Ok(specs.to_vec()),
+        },
+    }
+}
+
+/// A target as the user wrote it, for a message.
+fn spec_text(spec: &TargetSpec) -> String {
+    match spec {
+        TargetSpec::Host(host) => host.clone(),
+        TargetSpec::Network(cidr) => cidr.to_string(),
+        TargetSpec::Range(range) => range.to_string(),
     }
 }
 
@@ -185,54 +338,56 @@ pub fn resolve(host: &str, family: FamilyChoice) -> Result<(IpAddr, u32, bool), 
 }
 
 /// Yields every target of a run in order, resolving host names up front
-/// (so a bad name fails before anything is sent) and expanding blocks lazily.
+/// (so a bad name fails before anything is sent) and expanding blocks and
+/// ranges lazily.
 pub struct Targets {
     hosts: std::vec::IntoIter<(String, IpAddr, u32, bool)>,
-    blocks: std::vec::IntoIter<Cidr>,
+    spans: std::vec::IntoIter<Span>,
     current: Option<Box<dyn Iterator<Item = IpAddr>>>,
     next_index: usize,
     total: u128,
 }
 
 impl Targets {
-    /// Resolves and checks `specs`; `force` lifts the /16 limit on blocks.
+    /// Resolves and checks `specs`; `force` lifts the /16 limit on blocks and ranges.
     pub fn new(specs: &[TargetSpec], family: FamilyChoice, force: bool) -> Result<Self, PingError> {
         let mut hosts = Vec::new();
-        let mut blocks = Vec::new();
+        let mut spans = Vec::new();
         let mut total: u128 = 0;
         for spec in specs {
-            match spec {
+            let (span, too_large) = match spec {
                 TargetSpec::Host(host) => {
                     let (address, scope_id, named) = resolve(host, family)?;
                     hosts.push((host.clone(), address, scope_id, named));
                     total += 1;
+                    continue;
                 }
-                TargetSpec::Network(cidr) => {
-                    let wanted = match family {
-                        FamilyChoice::V4 => !cidr.is_ipv6(),
-                        FamilyChoice::V6 => cidr.is_ipv6(),
-                        FamilyChoice::Any => true,
-                    };
-                    if !wanted {
-                        return Err(PingError::WrongFamily {
-                            host: cidr.to_string(),
-                            flag: family.flag(),
-                        });
-                    }
-                    if cidr.larger_than_slash16() && !force {
-                        return Err(PingError::SweepTooLarge {
-                            network: cidr.to_string(),
-                            hosts: cidr.host_count(),
-                        });
-                    }
-                    total = total.saturating_add(cidr.host_count());
-                    blocks.push(*cidr);
-                }
+                TargetSpec::Network(cidr) => (cidr.span(), cidr.larger_than_slash16()),
+                TargetSpec::Range(range) => (range.span(), range.larger_than_slash16()),
+            };
+            let wanted = match family {
+                FamilyChoice::V4 => !span.v6,
+                FamilyChoice::V6 => span.v6,
+                FamilyChoice::Any => true,
+            };
+            if !wanted {
+                return Err(PingError::WrongFamily {
+                    host: spec_text(spec),
+                    flag: family.flag(),
+                });
             }
+            if too_large && !force {
+                return Err(PingError::SweepTooLarge {
+                    network: spec_text(spec),
+                    hosts: span.count(),
+                });
+            }
+            total = total.saturating_add(span.count());
+            spans.push(span);
         }
         Ok(Targets {
             hosts: hosts.into_iter(),
-            blocks: blocks.into_iter(),
+            spans: spans.into_iter(),
             current: None,
             next_index: 0,
             total,
@@ -242,9 +397,14 @@ impl Targets {
     /// Which address families the run needs: (IPv4, IPv6).
     pub fn families(&self) -> (bool, bool) {
         let hosts = self.hosts.as_slice();
-        let blocks = self.blocks.as_slice();
-        let v4 = hosts.iter().any(|h| h.1.is_ipv4()) || blocks.iter().any(|b| !b.is_ipv6());
-        let v6 = hosts.iter().any(|h| h.1.is_ipv6()) || blocks.iter().any(Cidr::is_ipv6);
+        let spans: Vec<&Span> = self
+            .spans
+            .as_slice()
+            .iter()
+            .filter(|s| s.count() > 0)
+            .collect();
+        let v4 = hosts.iter().any(|h| h.1.is_ipv4()) || spans.iter().any(|s| !s.v6);
+        let v6 = hosts.iter().any(|h| h.1.is_ipv6()) || spans.iter().any(|s| s.v6);
         (v4, v6)
     }
 
@@ -280,8 +440,8 @@ impl Iterator for Targets {
                     named: false,
                 });
             }
-            let block = self.blocks.next()?;
-            self.current = Some(Box::new(block.hosts()));
+            let span = self.spans.next()?;
+            self.current = Some(Box::new(span.hosts()));
         }
     }
 }
@@ -349,6 +509,113 @@ mod tests {
         assert_eq!(
             targets.iter().map(|t| t.index).collect::<Vec<_>>(),
             [0, 1, 2]
+        );
+    }
+
+    fn range(start: &str, end: &str) -> Result<Vec<TargetSpec>, PingError> {
+        generate(&[
+            TargetSpec::parse(start).unwrap(),
+            TargetSpec::parse(end).unwrap(),
+        ])
+    }
+
+    fn names(specs: &[TargetSpec]) -> Vec<String> {
+        Targets::new(specs, FamilyChoice::Any, false)
+            .unwrap()
+            .map(|t| t.name)
+            .collect()
+    }
+
+    #[test]
+    fn a_range_holds_both_ends_and_everything_between() {
+        let specs = range("10.0.0.254", "10.0.1.1").unwrap();
+        assert_eq!(
+            names(&specs),
+            ["10.0.0.254", "10.0.0.255", "10.0.1.0", "10.0.1.1"],
+            "no address is left out as network or broadcast"
+        );
+        assert_eq!(names(&range("10.0.0.7", "10.0.0.7").unwrap()), ["10.0.0.7"]);
+    }
+
+    #[test]
+    fn a_range_whose_start_is_past_its_end_is_empty() {
+        let specs = range("10.0.0.5", "10.0.0.1").unwrap();
+        let targets = Targets::new(&specs, FamilyChoice::Any, false).unwrap();
+        assert_eq!(targets.total(), 0);
+        assert_eq!(targets.families(), (false, false), "no socket to open");
+        assert_eq!(targets.count(), 0);
+    }
+
+    #[test]
+    fn ranges_over_a_slash16_need_force() {
+        let slash16 = range("10.0.0.0", "10.0.255.255").unwrap();
+        assert_eq!(
+            Targets::new(&slash16, FamilyChoice::Any, false)
+                .unwrap()
+                .total(),
+            65_536
+        );
+        let over = range("10.0.0.0", "10.1.0.0").unwrap();
+        let err = Targets::new(&over, FamilyChoice::Any, false).err().unwrap();
+        assert_eq!(
+            err.to_string(),
+            "'10.0.0.0 10.1.0.0' expands to 65537 targets; sweeps larger than a /16 need --force"
+        );
+        let all = range("0.0.0.0", "255.255.255.255").unwrap();
+        let forced = Targets::new(&all, FamilyChoice::Any, true).unwrap();
+        assert_eq!(forced.total(), 1 << 32);
+    }
+
+    #[test]
+    fn generate_takes_networks_or_one_ipv4_range_and_refuses_the_rest() {
+        let blocks = [
+            TargetSpec::parse("10.0.0.0/30").unwrap(),
+            TargetSpec::parse("10.0.1.0/30").unwrap(),
+        ];
+        assert_eq!(generate(&blocks).unwrap(), blocks);
+        let refused = |specs: &[&str]| {
+            let specs: Vec<TargetSpec> = specs
+                .iter()
+                .map(|s| TargetSpec::parse(s).unwrap())
+                .collect();
+            generate(&specs).unwrap_err().to_string()
+        };
+        assert!(refused(&[]).contains("-g needs a network"));
+        assert!(refused(&["localhost"]).contains("'localhost' is not in CIDR notation"));
+        assert!(refused(&["10.0.0.1", "10.0.0.2", "10.0.0.3"]).contains("not in CIDR notation"));
+        assert!(refused(&["10.0.0.0/24", "host"]).contains("'host' is not in CIDR notation"));
+        assert!(refused(&["::1", "::3"]).contains("IPv4 addresses"));
+        assert!(refused(&["10.0.0.1", "fd00::1"]).contains("IPv4 addresses"));
+        assert!(refused(&["10.0.0.1", "gateway"]).contains("'gateway' is not one"));
+        assert!(refused(&["10.0.0.1", "10.0.0.0/24"]).contains("'10.0.0.0/24' is not one"));
+    }
+
+    #[test]
+    fn a_range_is_ipv4_so_dash_6_refuses_it() {
+        let specs = range("10.0.0.1", "10.0.0.3").unwrap();
+        assert!(matches!(
+            Targets::new(&specs, FamilyChoice::V6, false),
+            Err(PingError::WrongFamily { .. })
+        ));
+    }
+
+    #[test]
+    fn a_list_holds_hosts_and_blocks_one_a_line() {
+        let text = b"# lab hosts\n127.0.0.1\n\n10.1.0.0/30  # rack 1\r\n";
+        let specs =
+            crate::targets::read_from(&text[..], "'hosts'", list_limits(false), TargetSpec::parse)
+                .unwrap();
+        assert_eq!(names(&specs), ["127.0.0.1", "10.1.0.1", "10.1.0.2"]);
+        let err = crate::targets::read_from(
+            &b"127.0.0.1\n10.0.0.0/33\n"[..],
+            "'hosts'",
+            list_limits(false),
+            TargetSpec::parse,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "'hosts' line 2: '10.0.0.0/33': the prefix length must be 0 to 32"
         );
     }
 

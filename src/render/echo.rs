@@ -314,9 +314,10 @@ pub fn serve_json(
     })
 }
 
-/// One `--log json` line for an event: its fields, plus the words for a
-/// close (`detail`) or an accept failure (`error`).
-pub fn event_json(event: &Event) -> String {
+/// One server event as its JSON object (a `--log json` / `--json-stream`
+/// line): its fields, plus the words for a close (`detail`) or an accept
+/// failure (`error`).
+pub fn event_value(event: &Event) -> serde_json::Value {
     let mut value = serde_json::to_value(event)
         .unwrap_or_else(|e| serde_json::json!({"event": "unprintable", "error": e.to_string()}));
     if let Some(fields) = value.as_object_mut() {
@@ -330,16 +331,12 @@ pub fn event_json(event: &Event) -> String {
             _ => {}
         }
     }
-    let mut line = value.to_string();
-    line.push('\n');
-    line
+    value
 }
 
-/// The `--log json` line for the stop, with the totals.
-pub fn stopped_json(totals: &Totals) -> String {
-    let mut line = serde_json::json!({ "event": "stopped", "totals": totals }).to_string();
-    line.push('\n');
-    line
+/// The stop, with the totals, as its JSON object (the last line of `--log json`).
+pub fn stopped_value(totals: &Totals) -> serde_json::Value {
+    serde_json::json!({ "event": "stopped", "totals": totals })
 }
 
 /// The live load line (carriage return, no newline).
@@ -399,8 +396,7 @@ mod tests {
             ),
             (Close::Reset, "reset", "connection reset by peer"),
         ] {
-            let json: serde_json::Value =
-                serde_json::from_str(&event_json(&closed(close))).unwrap();
+            let json: serde_json::Value = event_value(&closed(close));
             assert_eq!(json["event"], "closed");
             assert_eq!(json["reason"], reason, "{json}");
             assert_eq!(json["detail"], detail, "{json}");
@@ -411,7 +407,7 @@ mod tests {
         let error = Close::Error {
             errno: libc::ETIMEDOUT,
         };
-        let json: serde_json::Value = serde_json::from_str(&event_json(&closed(error))).unwrap();
+        let json: serde_json::Value = event_value(&closed(error));
         assert_eq!(json["reason"], "error");
         assert!(
             json["detail"].as_str().unwrap().contains("timed out"),
@@ -420,7 +416,7 @@ mod tests {
         let failed = Event::AcceptFailed {
             errno: libc::EMFILE,
         };
-        let json: serde_json::Value = serde_json::from_str(&event_json(&failed)).unwrap();
+        let json: serde_json::Value = event_value(&failed);
         assert_eq!(json["event"], "accept_failed");
         assert!(
             json["error"].as_str().unwrap().contains("open files"),

@@ -33,8 +33,10 @@ impl<'w> ArrayWriter<'w> {
             return;
         }
         let separator: &[u8] = if self.count == 0 { b"\n  " } else { b",\n  " };
+        // `io::Error::from` hands back the writer's own error (an EPIPE
+        // stays an EPIPE, so a closed pipe still ends the run quietly).
         let result = self.w.write_all(separator).and_then(|()| {
-            serde_json::to_writer(&mut *self.w, value).map_err(std::io::Error::other)
+            serde_json::to_writer(&mut *self.w, value).map_err(std::io::Error::from)
         });
         self.count += 1;
         self.error = result.err();
@@ -66,5 +68,35 @@ mod tests {
             let parsed: Vec<i32> = serde_json::from_slice(&out).unwrap();
             assert_eq!(parsed, items);
         }
+    }
+
+    /// Takes `room` bytes, then fails the way a closed pipe does.
+    struct ClosingPipe {
+        room: usize,
+    }
+
+    impl std::io::Write for ClosingPipe {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.room == 0 {
+                return Err(std::io::ErrorKind::BrokenPipe.into());
+            }
+            let taken = buf.len().min(self.room);
+            self.room -= taken;
+            Ok(taken)
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_pipe_closed_inside_an_element_is_still_a_broken_pipe() {
+        let mut pipe = ClosingPipe { room: 5 };
+        let mut array = ArrayWriter::new(&mut pipe);
+        array.push(&"an element longer than the pipe takes");
+        array.push(&2);
+        let err = array.finish().unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::BrokenPipe);
     }
 }

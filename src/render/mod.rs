@@ -15,6 +15,7 @@ pub mod ping;
 pub mod ping_stream;
 pub mod sockets;
 pub mod sockopt;
+pub mod stream;
 pub mod table;
 pub mod trace;
 pub mod units;
@@ -99,6 +100,9 @@ impl Style {
 pub struct Output {
     /// One JSON document instead of text.
     pub json: bool,
+    /// One JSON object per line as events happen (`--json-stream`, through
+    /// [`stream::StreamWriter`]); never set together with `json`.
+    pub stream: bool,
     /// stdout is a terminal (tables get borders, progress lines may be drawn).
     pub tty: bool,
     /// Colouring.
@@ -112,9 +116,15 @@ impl Output {
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         Output {
             json,
+            stream: false,
             tty,
             style: Style::resolve(color, tty, no_color),
         }
+    }
+
+    /// The same settings, streaming JSON lines when `stream` is set (`--json-stream`).
+    pub fn streaming(self, stream: bool) -> Self {
+        Output { stream, ..self }
     }
 }
 
@@ -200,6 +210,33 @@ pub fn print(text: &str) -> std::io::Result<()> {
     stdout.flush()
 }
 
+/// Whether `err` means stdout's reader went away (`netdx … | head -1`),
+/// the one failure a command ends on quietly with exit 0.
+///
+/// Rust ignores SIGPIPE, so a write to a closed pipe returns EPIPE; but a
+/// socket whose peer left returns the same EPIPE. Asking stdout itself
+/// tells them apart: a pipe (or socket) on stdout whose far end is gone
+/// polls as POLLERR/POLLHUP, so any writer — the render layer's, a
+/// BufWriter's, an observer's — is recognised without tagging its errors,
+/// and an EPIPE from a socket while stdout is still read is never taken
+/// for one.
+pub fn output_closed(err: &std::io::Error) -> bool {
+    use std::os::fd::AsFd;
+    err.kind() == std::io::ErrorKind::BrokenPipe && hung_up(std::io::stdout().as_fd())
+}
+
+/// `fd`'s far end is closed (a pipe without readers, a socket shut down).
+fn hung_up(fd: std::os::fd::BorrowedFd<'_>) -> bool {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    let mut fds = [PollFd::new(fd, PollFlags::POLLOUT)];
+    match poll(&mut fds, PollTimeout::ZERO) {
+        Ok(_) => fds[0]
+            .revents()
+            .is_some_and(|events| events.intersects(PollFlags::POLLERR | PollFlags::POLLHUP)),
+        Err(_) => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -245,6 +282,23 @@ mod tests {
         assert_eq!(clipped("abcdef", 5), "abcd…");
         assert_eq!(clipped("日本語テキスト", 3), "日本…");
         assert_eq!(clipped(&"x".repeat(100_000), 200).chars().count(), 200);
+    }
+
+    #[test]
+    fn only_a_closed_far_end_counts_as_a_closed_output() {
+        use std::os::fd::AsFd;
+        let (reader, writer) = nix::unistd::pipe().unwrap();
+        assert!(!hung_up(writer.as_fd()), "a pipe with a reader is open");
+        drop(reader);
+        assert!(hung_up(writer.as_fd()), "a pipe without readers is closed");
+        // A socket whose peer left fails with the same EPIPE, but an output
+        // that is still read is not closed by it.
+        let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+        drop(theirs);
+        let err = std::io::Write::write(&mut &ours, b"x").unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::BrokenPipe);
+        let (_reader, output) = nix::unistd::pipe().unwrap();
+        assert!(!hung_up(output.as_fd()));
     }
 
     #[test]

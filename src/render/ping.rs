@@ -163,18 +163,18 @@ pub fn error_line(
 
 /// The stderr line for a local error on the error queue (e.g. EMSGSIZE).
 pub fn local_error_line(error: &IcmpErrorReport) -> Option<String> {
+    local_error_text(error).map(|text| format!("netdx: local error: {text}\n"))
+}
+
+/// A local error on the error queue in words (`message too long, mtu=1400`).
+pub fn local_error_text(error: &IcmpErrorReport) -> Option<String> {
     let IcmpErrorKind::Local { errno, info } = error.kind else {
         return None;
     };
     if errno == libc::EMSGSIZE {
-        Some(format!(
-            "netdx: local error: message too long, mtu={info}\n"
-        ))
+        Some(format!("message too long, mtu={info}"))
     } else {
-        Some(format!(
-            "netdx: local error: {}\n",
-            std::io::Error::from_raw_os_error(errno)
-        ))
+        Some(std::io::Error::from_raw_os_error(errno).to_string())
     }
 }
 

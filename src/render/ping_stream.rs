@@ -1,11 +1,12 @@
 //! ping's live output: each event written as it happens (iputils lines,
-//! flood dots, fping lists, a progress line on a terminal), then the
-//! summary, table or JSON document at the end.
+//! flood dots, fping lists, a progress line on a terminal, or JSON lines
+//! with `--json-stream`), then the summary, table or JSON document at the end.
 
 use std::io::{self, BufWriter, IsTerminal, Stdout, Write};
 use std::time::{Instant, SystemTime};
 
 use super::ping::{self as view, LineOptions, SummaryOptions};
+use super::stream::ping::PingStream;
 use super::{Output, json};
 use crate::ping::session::{Prepared, Shape};
 use crate::ping::{Event, ReplyStatus, TargetReport};
@@ -40,6 +41,8 @@ enum View {
     Flood,
     /// One JSON document at the end.
     Json,
+    /// JSON lines as events happen (`--json-stream`).
+    Stream,
     /// fping `-a` / `-u`: target names as they are decided.
     List { alive: bool },
     /// A table of every target at the end.
@@ -56,6 +59,8 @@ pub struct Printer {
     progress: Option<Progress>,
     flood: bool,
     flushed: Instant,
+    /// The JSON lines of `--json-stream`.
+    json_lines: Option<PingStream>,
 }
 
 /// How long output may sit in the buffer when stdout is a pipe.
@@ -72,6 +77,7 @@ impl Printer {
     /// A printer for `prepared`'s run.
     pub fn new(args: &PrinterOptions, out: &Output, prepared: &Prepared) -> Self {
         let view = match (prepared.shape, out.json) {
+            _ if out.stream => View::Stream,
             (_, true) => View::Json,
             (Shape::Sweep, _) if args.alive => View::List { alive: true },
             (Shape::Sweep, _) if args.unreachable => View::List { alive: false },
@@ -81,12 +87,13 @@ impl Printer {
             (Shape::OneHost, _) => View::Lines,
         };
         let progress =
-            (prepared.shape == Shape::Sweep && io::stderr().is_terminal()).then_some(Progress {
-                total: prepared.total,
-                done: 0,
-                alive: 0,
-                drawn: None,
-            });
+            (prepared.shape == Shape::Sweep && view != View::Stream && io::stderr().is_terminal())
+                .then_some(Progress {
+                    total: prepared.total,
+                    done: 0,
+                    alive: 0,
+                    drawn: None,
+                });
         Printer {
             out: *out,
             view,
@@ -99,6 +106,7 @@ impl Printer {
             progress,
             flood: args.flood,
             flushed: Instant::now(),
+            json_lines: (view == View::Stream).then(PingStream::new),
         }
     }
 
@@ -114,6 +122,9 @@ impl Printer {
 
     /// The lines iputils prints before the first probe.
     pub fn start(&mut self, prepared: &Prepared, args: &PrinterOptions) -> io::Result<()> {
+        if let Some(lines) = &mut self.json_lines {
+            return lines.start(prepared);
+        }
         if matches!(self.view, View::Json | View::List { .. } | View::Table) {
             return Ok(());
         }
@@ -136,6 +147,10 @@ impl Printer {
 
     /// Writes what `event` shows; keeps finished reports for the end.
     pub fn event(&mut self, event: Event<'_>, reports: &mut Vec<TargetReport>) -> io::Result<()> {
+        if let Some(lines) = &mut self.json_lines {
+            // Every line is out already: nothing is kept for the end.
+            return lines.event(&event);
+        }
         match event {
             Event::Sent { .. } if self.view == View::Flood => self.write("."),
             Event::Reply { target, reply } => match self.view {
@@ -223,6 +238,7 @@ impl Printer {
             eprint!("{}", view::clear_progress());
         }
         let text = match self.view {
+            View::Stream => return Ok(()),
             View::Json => json::document(reports),
             View::Table => view::sweep_table(reports, &self.out),
             View::List { .. } => String::new(),

@@ -133,6 +133,7 @@ mod tests {
     fn plain() -> Output {
         Output {
             json: false,
+            stream: false,
             tty: false,
             style: Style::plain(),
         }

@@ -341,24 +341,50 @@ fn receive<N: TraceNetwork, C: Clock>(
     Ok(())
 }
 
+/// What a trace reports as it goes.
+#[derive(Debug, Clone, Copy)]
+pub enum Event<'a> {
+    /// A hop of round `round` (from 1) is complete: all of its probes are
+    /// answered or given up on.
+    Hop {
+        /// The round.
+        round: u32,
+        /// The hop.
+        hop: &'a Hop,
+    },
+    /// Round `round` (from 1) has walked the whole path.
+    Round {
+        /// The round.
+        round: u32,
+        /// Its walk.
+        walk: &'a Walk,
+    },
+}
+
+/// Observes a trace; an error (a closed stdout) stops it.
+pub type Observer<'a> = dyn FnMut(Event<'_>) -> io::Result<()> + 'a;
+
 /// Runs `request.rounds` walks on `network` (for real: [`Sockets::open`])
-/// with `clock`: `on_hop` sees the first walk's hops as they complete
-/// (traceroute's live view); the report aggregates every round.
+/// with `clock`: `observe` sees each hop as it completes (the first
+/// round's are traceroute's live view) and each round as it ends; the
+/// report aggregates every round.
 pub fn run_with<N: TraceNetwork, C: Clock>(
     request: &Request,
     network: &mut N,
     clock: &C,
-    on_hop: &mut dyn FnMut(&Hop) -> io::Result<()>,
+    observe: &mut Observer<'_>,
 ) -> Result<Report, TraceError> {
     let per_walk = (usize::from(request.max_hops - request.first_ttl) + 1)
         * usize::from(request.probes.max(1));
     let mut walks = Vec::new();
-    for round in 0..request.rounds.max(1) {
-        let base = ((round as usize * per_walk) % 0xfffe) as u16;
-        let mut quiet = |_: &Hop| Ok(());
-        let observer: &mut dyn FnMut(&Hop) -> io::Result<()> =
-            if round == 0 { on_hop } else { &mut quiet };
-        walks.push(walk(request, network, clock, base, observer)?);
+    for index in 0..request.rounds.max(1) {
+        let base = ((index as usize * per_walk) % 0xfffe) as u16;
+        let round = index + 1;
+        let done = walk(request, network, clock, base, &mut |hop| {
+            observe(Event::Hop { round, hop })
+        })?;
+        observe(Event::Round { round, walk: &done }).map_err(TraceError::Output)?;
+        walks.push(done);
     }
     Ok(Report::new(request, network.source(), walks))
 }
@@ -367,7 +393,7 @@ pub fn run_with<N: TraceNetwork, C: Clock>(
 pub fn run(
     request: &Request,
     mut sockets: Sockets,
-    on_hop: &mut dyn FnMut(&Hop) -> io::Result<()>,
+    observe: &mut Observer<'_>,
 ) -> Result<Report, TraceError> {
-    run_with(request, &mut sockets, &SystemClock, on_hop)
+    run_with(request, &mut sockets, &SystemClock, observe)
 }

@@ -109,8 +109,10 @@ fn answers_from_its_own_hop_cut_a_lost_probes_wait_to_here_times_their_round_tri
     let clock = SimClock::new();
     let mut network = SimNetwork::new(&clock, hops);
     let mut reported_at = Vec::new();
-    let mut on_hop = |hop: &Hop| {
-        reported_at.push((hop.ttl, clock.elapsed()));
+    let mut on_hop = |event: Event<'_>| {
+        if let Event::Hop { hop, .. } = event {
+            reported_at.push((hop.ttl, clock.elapsed()));
+        }
         Ok(())
     };
     let report = run_with(
@@ -245,4 +247,40 @@ fn a_hop_silent_in_every_round_reports_full_loss_and_no_responder() {
     assert!(stats.responders.is_empty());
     assert_eq!(stats.avg_ms, None);
     assert_eq!(report.hops[2].loss_pct, 0.0);
+}
+
+#[test]
+fn every_rounds_hops_are_observed_in_order_and_each_round_after_its_hops() {
+    let clock = SimClock::new();
+    let mut network = SimNetwork::new(&clock, silent_second_hop(1));
+    let mut seen = Vec::new();
+    let mut walks = Vec::new();
+    let report = run_with(
+        &request(only_max(50), 3),
+        &mut network,
+        &clock,
+        &mut |event| {
+            match event {
+                Event::Hop { round, hop } => seen.push((round, Some(hop.ttl))),
+                Event::Round { round, walk } => {
+                    seen.push((round, None));
+                    walks.push(walk.clone());
+                }
+            }
+            Ok(())
+        },
+    )
+    .unwrap();
+    let expected: Vec<(u32, Option<u8>)> = (1..=3)
+        .flat_map(|round| {
+            [
+                (round, Some(1)),
+                (round, Some(2)),
+                (round, Some(3)),
+                (round, None),
+            ]
+        })
+        .collect();
+    assert_eq!(seen, expected);
+    assert_eq!(walks, report.walks, "each round's walk is the report's");
 }

@@ -134,3 +134,116 @@ macro_rules! require_root {
         }
     };
 }
+
+/// The lines of a `--json-stream` run, each parsed; fails unless every line
+/// is one JSON object with a string `event` field.
+pub fn json_lines(bytes: &[u8]) -> Vec<serde_json::Value> {
+    let text = String::from_utf8_lossy(bytes);
+    assert!(
+        text.is_empty() || text.ends_with('\n'),
+        "the last line is whole: {text:?}"
+    );
+    text.lines().map(json_line).collect()
+}
+
+/// One `--json-stream` line, parsed; fails unless it is a JSON object with
+/// a string `event` field.
+pub fn json_line(line: &str) -> serde_json::Value {
+    let value: serde_json::Value = serde_json::from_str(line)
+        .unwrap_or_else(|err| panic!("not a JSON line ({err}): {line:?}"));
+    assert!(
+        value.is_object() && value["event"].is_string(),
+        "every line is an object with an `event`: {line}"
+    );
+    value
+}
+
+/// The `event` of every line, in order.
+pub fn event_names(lines: &[serde_json::Value]) -> Vec<&str> {
+    lines
+        .iter()
+        .map(|line| line["event"].as_str().unwrap_or_default())
+        .collect()
+}
+
+/// Lines of a running command's stdout, read on a thread of their own so a
+/// test can wait for the next one with a deadline instead of sleeping.
+pub struct LineFeed {
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl LineFeed {
+    /// Starts reading `source` line by line.
+    pub fn new(source: impl std::io::Read + Send + 'static) -> LineFeed {
+        use std::io::BufRead;
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(source).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        LineFeed { lines }
+    }
+
+    /// The next line within `timeout`; `None` at the end of the output.
+    /// Fails when nothing comes in time.
+    pub fn next(&self, timeout: std::time::Duration) -> Option<String> {
+        use std::sync::mpsc::RecvTimeoutError;
+        match self.lines.recv_timeout(timeout) {
+            Ok(line) => Some(line),
+            Err(RecvTimeoutError::Disconnected) => None,
+            Err(RecvTimeoutError::Timeout) => panic!("no line within {timeout:?}"),
+        }
+    }
+
+    /// Parsed lines until one whose `event` is `name` (that one included).
+    pub fn until(&self, name: &str, timeout: std::time::Duration) -> Vec<serde_json::Value> {
+        let deadline = std::time::Instant::now() + timeout;
+        let mut seen = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let Some(line) = self.next(left) else {
+                panic!("the output ended before a {name:?} line: {seen:?}");
+            };
+            let value = json_line(&line);
+            let done = value["event"] == name;
+            seen.push(value);
+            if done {
+                return seen;
+            }
+        }
+    }
+
+    /// Every line left, parsed, until the output ends (within `timeout`).
+    pub fn rest(&self, timeout: std::time::Duration) -> Vec<serde_json::Value> {
+        let deadline = std::time::Instant::now() + timeout;
+        let mut seen = Vec::new();
+        while let Some(line) =
+            self.next(deadline.saturating_duration_since(std::time::Instant::now()))
+        {
+            seen.push(json_line(&line));
+        }
+        seen
+    }
+}
+
+/// Waits up to `timeout` for `child` to exit; fails if it does not.
+pub fn wait_exit(
+    child: &mut std::process::Child,
+    timeout: std::time::Duration,
+) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        if let Some(status) = child.try_wait().expect("waiting for the child") {
+            return status;
+        }
+        if std::time::Instant::now() >= deadline {
+            let _ = child.kill();
+            panic!("still running after {timeout:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+}

@@ -50,6 +50,12 @@ impl<N: EchoNetwork, C: Clock> Engine<'_, '_, N, C> {
         {
             self.ready.push(Reverse((now, probe.target)));
         }
+        let target = active.target.clone();
+        (self.observer)(Event::Timeout {
+            target: &target,
+            seq,
+        })
+        .map_err(PingError::Output)?;
         self.check_done(probe.target)
     }
 

@@ -89,12 +89,7 @@ impl<N: EchoNetwork, C: Clock> Engine<'_, '_, N, C> {
             status,
         };
         if self.plan.keep_replies && matches!(status, ReplyStatus::Good | ReplyStatus::Duplicate) {
-            active.report.replies.push(ReplyRecord {
-                seq,
-                ttl,
-                rtt_ms: rtt.as_secs_f64() * 1000.0,
-                dup: status == ReplyStatus::Duplicate,
-            });
+            active.report.replies.push(ReplyRecord::from(&reply));
         }
         let target = active.target.clone();
         (self.observer)(Event::Reply {
