@@ -27,12 +27,30 @@ fn installed(tool: &str, test: &str) -> bool {
     false
 }
 
-/// A directory of this test's own, emptied first.
-fn scratch(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("netdx-shell-{}-{test}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("a temporary directory");
-    dir
+/// A directory of this test's own, removed when the test ends (a failing
+/// one too).
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(test: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("netdx-shell-{}-{test}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("a temporary directory");
+        Scratch(dir)
+    }
+}
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// `netdx completions SHELL`, written to a file in `dir`.
@@ -96,7 +114,7 @@ fn fish_completes(script: &Path, line: &str) -> Vec<String> {
 
 #[test]
 fn bash_completes_commands_lab_names_and_known_values() {
-    let dir = scratch("bash");
+    let dir = Scratch::new("bash");
     let script = script("bash", &dir);
     assert_eq!(bash_completes(&script, &["netdx", "pi"]), ["ping"]);
     assert_eq!(
@@ -121,7 +139,6 @@ fn bash_completes_commands_lab_names_and_known_values() {
         bash_completes(&script, &["netdx", "trace", "--ic"]),
         ["--icmp"]
     );
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
@@ -129,7 +146,7 @@ fn fish_completes_lab_names_option_names_and_commands() {
     if !installed("fish", "fish_completes_lab_names_option_names_and_commands") {
         return;
     }
-    let dir = scratch("fish");
+    let dir = Scratch::new("fish");
     let script = script("fish", &dir);
     let out = Command::new("fish")
         .arg("--no-execute")
@@ -155,7 +172,6 @@ fn fish_completes_lab_names_option_names_and_commands() {
     let mut colours = fish_completes(&script, "netdx ping --color ");
     colours.sort();
     assert_eq!(colours, ["always", "auto", "never"]);
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
@@ -163,7 +179,7 @@ fn zsh_script_parses_and_knows_lab_and_option_names() {
     if !installed("zsh", "zsh_script_parses_and_knows_lab_and_option_names") {
         return;
     }
-    let dir = scratch("zsh");
+    let dir = Scratch::new("zsh");
     let script = script("zsh", &dir);
     let out = Command::new("zsh")
         .arg("-n")
@@ -181,7 +197,6 @@ fn zsh_script_parses_and_knows_lab_and_option_names() {
     ] {
         assert!(text.contains(value), "zsh script lacks {value}");
     }
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
@@ -260,7 +275,7 @@ fn every_page_renders_with_man_and_groff_without_warnings() {
     if !installed("man", test) || !installed("groff", test) {
         return;
     }
-    let dir = scratch("pages");
+    let dir = Scratch::new("pages");
     let pages = pages(&dir);
     let names: Vec<String> = pages
         .iter()
@@ -335,7 +350,6 @@ fn every_page_renders_with_man_and_groff_without_warnings() {
             "{shown}: NAME should be the command's summary: {name}"
         );
     }
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
@@ -346,7 +360,7 @@ fn examples_are_one_per_line_with_what_they_show_beneath() {
     ) {
         return;
     }
-    let dir = scratch("ping-page");
+    let dir = Scratch::new("ping-page");
     let out = netdx(&["man", "ping"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let page = dir.join("netdx-ping.1");
@@ -367,7 +381,6 @@ fn examples_are_one_per_line_with_what_they_show_beneath() {
         "One host: 0 if a reply came back (with -w, if -c replies did), 1 if none; \
          many hosts: 0 if every host answered, 1 if any did not; 2 on errors."
     );
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
@@ -410,7 +423,7 @@ fn nested_commands_have_pages_of_their_own() {
 
 #[test]
 fn a_page_asked_for_is_the_page_written_with_dir() {
-    let dir = scratch("same-page");
+    let dir = Scratch::new("same-page");
     let _ = pages(&dir);
     for (args, file) in [
         (&["man"][..], "netdx.1"),
@@ -423,7 +436,6 @@ fn a_page_asked_for_is_the_page_written_with_dir() {
         let written = std::fs::read(dir.join(file)).expect("the page");
         assert_eq!(netdx(args).stdout, written, "{args:?}");
     }
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
