@@ -72,6 +72,16 @@ pub enum Error {
     /// The answer to a confirmation prompt could not be read.
     #[error("reading the answer from stdin: {0}")]
     Prompt(std::io::Error),
+    /// A file or directory netdx was asked to write could not be.
+    #[error("{action} {}: {source}", path.display())]
+    File {
+        /// What was being done: "writing", "creating directory".
+        action: &'static str,
+        /// The file or directory.
+        path: std::path::PathBuf,
+        /// Why not.
+        source: std::io::Error,
+    },
     /// stdout could not be written (other than a closed pipe).
     #[error("writing output: {0}")]
     Output(std::io::Error),

@@ -30,6 +30,29 @@ fn command_help_shows_examples() {
 }
 
 #[test]
+fn every_command_help_opens_with_the_summary_the_top_help_lists() {
+    let top = stdout(&netdx(&["--help"]));
+    let listed: Vec<(&str, &str)> = top
+        .lines()
+        .skip_while(|line| *line != "Commands:")
+        .skip(1)
+        .take_while(|line| !line.is_empty())
+        .filter(|line| line.starts_with("  ") && !line.starts_with("   "))
+        .filter_map(|line| line.trim().split_once(' '))
+        .filter(|(name, _)| *name != "help")
+        .collect();
+    assert!(listed.len() >= 10, "{top}");
+    for (name, summary) in listed {
+        let help = stdout(&netdx(&[name, "--help"]));
+        let first = help.lines().next().unwrap_or_default();
+        // The top help wraps summaries: compare the words that fit its first line.
+        let summary: Vec<&str> = summary.split_whitespace().collect();
+        let opening: Vec<&str> = first.split_whitespace().take(summary.len()).collect();
+        assert_eq!(opening, summary, "netdx {name} --help opens with: {first}");
+    }
+}
+
+#[test]
 fn version_names_the_binary_and_its_version() {
     let out = netdx(&["--version"]);
     assert_eq!(out.status.code(), Some(0));

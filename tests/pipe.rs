@@ -299,6 +299,19 @@ fn every_unprivileged_command_ends_quietly_on_a_closed_stdout() {
         ],
     ]));
     cases.push(vec!["port".into(), port.clone(), "-t".into()]);
+    // Text only: a script and roff, which refuse --json.
+    for case in [
+        &["completions", "bash"][..],
+        &["completions", "zsh"],
+        &["completions", "fish"],
+        &["completions", "elvish"],
+        &["completions", "powershell"],
+        &["man"],
+        &["man", "ping"],
+        &["man", "echo", "serve"],
+    ] {
+        cases.push(case.iter().map(|s| s.to_string()).collect());
+    }
     for lab in lab_names() {
         cases.push(vec!["lab".into(), lab.clone()]);
         cases.push(vec!["--json".into(), "lab".into(), lab]);

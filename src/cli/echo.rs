@@ -53,7 +53,7 @@ an echo that differs is 'corrupted', one after -W is 'late', a second copy is
 'duplicated', one overtaken by a later probe's is 'reordered' (UDP).
 Exit status: 0 if at least one good echo came back, 1 if none, 2 on errors.";
 
-/// `netdx echo …`
+// `netdx echo …` (no doc comment: see cli::Command)
 #[derive(Debug, Args)]
 pub struct EchoArgs {
     /// Serve or probe.
@@ -61,7 +61,7 @@ pub struct EchoArgs {
     pub command: EchoCommand,
 }
 
-/// The two halves of an echo.
+// The two halves of an echo (no doc comment: it would replace `netdx echo`'s summary).
 #[derive(Debug, Subcommand)]
 pub enum EchoCommand {
     /// Run a TCP/UDP echo service

@@ -23,7 +23,7 @@ and sequence, and ICMP errors quoting it. Needs CAP_NET_RAW (root, or
 setcap cap_net_raw+ep); capabilities are dropped once the socket is open.
 Exit status: 0 if any probe got a reply or an ICMP error about it, 1 if none did, 2 on errors.";
 
-/// `netdx icmp [OPTIONS] HOST`
+// `netdx icmp [OPTIONS] HOST` (no doc comment: see cli::Command)
 #[derive(Debug, Args)]
 pub struct IcmpArgs {
     /// Host name or address

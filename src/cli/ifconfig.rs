@@ -16,7 +16,7 @@ Counters mean what ifconfig's mean: RX dropped includes packets the NIC missed,
 RX frame sums length/overflow/CRC/frame errors, TX carrier sums carrier/aborted/
 window/heartbeat errors.";
 
-/// `netdx ifconfig [-a] [-s] [IFACE]`
+// `netdx ifconfig [-a] [-s] [IFACE]` (no doc comment: see cli::Command)
 #[derive(Debug, Args)]
 pub struct IfconfigArgs {
     /// Show every interface, including those that are down

@@ -1,6 +1,9 @@
 //! `netdx lab` arguments.
 
 use clap::Args;
+use clap::builder::PossibleValue;
+
+use super::completing::Completing;
 
 pub(super) const LAB_EXAMPLES: &str = "\
 Examples:
@@ -14,13 +17,21 @@ the kernel actually returned.
 Exit status: 0 when the kernel behaved as the lab expects, 1 when it did
 something else (the lab says what and why that can be), 2 on errors.";
 
-/// `netdx lab [NAME] [--step]`
+// `netdx lab [NAME] [--step]` (no doc comment: see cli::Command)
 #[derive(Debug, Args)]
 pub struct LabArgs {
     /// The lab to run; without one, the list
-    #[arg(value_name = "NAME")]
+    #[arg(value_name = "NAME", value_parser = Completing(lab_names))]
     pub name: Option<String>,
     /// Wait for Enter between calls (on a terminal)
     #[arg(long)]
     pub step: bool,
+}
+
+/// Every lab's name, with what it shows (fish and zsh print it beside the name).
+fn lab_names() -> Vec<PossibleValue> {
+    crate::lab::LABS
+        .iter()
+        .map(|lab| PossibleValue::new(lab.name).help(lab.summary))
+        .collect()
 }

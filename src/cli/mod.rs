@@ -6,11 +6,14 @@
 
 use clap::{Args, Parser, Subcommand};
 
+mod completing;
+mod completions;
 pub mod echo;
 mod icmp;
 mod ifconfig;
 mod lab;
 mod lsof;
+mod man;
 mod netstat;
 mod ping;
 mod port;
@@ -19,11 +22,13 @@ pub mod sockopt;
 mod trace;
 pub mod values;
 
+pub use completions::CompletionsArgs;
 pub use echo::{EchoArgs, EchoCommand, ProbeArgs, ServeArgs};
 pub use icmp::IcmpArgs;
 pub use ifconfig::IfconfigArgs;
 pub use lab::LabArgs;
 pub use lsof::LsofArgs;
+pub use man::ManArgs;
 pub use netstat::NetstatArgs;
 pub use ping::PingArgs;
 pub use port::PortArgs;
@@ -89,6 +94,11 @@ pub struct GlobalArgs {
 
 /// The subcommands. Each one's arguments are built only when it is the one
 /// invoked (`defer`): building all of them is most of a short command's CPU.
+///
+/// Each variant's doc comment is its summary (the list in `netdx --help`, the
+/// first line of `netdx COMMAND --help`, the NAME of its man page). Its
+/// arguments struct has no doc comment: built deferred, after the variant's
+/// attributes, a doc comment there would replace the summary.
 #[derive(Debug, Subcommand)]
 #[command(defer = true)]
 pub enum Command {
@@ -105,6 +115,7 @@ pub enum Command {
     #[command(after_help = port::PORT_EXAMPLES)]
     Port(PortArgs),
     /// `lsof -i :PORT` spelled as lsof spells it; the same answer as `netdx port`
+    #[command(after_help = lsof::LSOF_EXAMPLES)]
     Lsof(LsofArgs),
     /// TCP/UDP echo: a service (serve) and a prober that checks every byte and loads it (probe)
     #[command(after_help = echo::ECHO_EXAMPLES)]
@@ -124,4 +135,19 @@ pub enum Command {
     /// The JSON Schema of a command's --json document (draft 2020-12; also in docs/schema/)
     #[command(after_help = schema::SCHEMA_EXAMPLES)]
     Schema(SchemaArgs),
+    /// Print the completion script for a shell: bash, zsh, fish, elvish or powershell
+    #[command(after_help = completions::COMPLETIONS_EXAMPLES)]
+    Completions(CompletionsArgs),
+    /// Print a man page: netdx(1), or netdx-COMMAND(1) for a command; or write them all
+    #[command(after_help = man::MAN_EXAMPLES)]
+    Man(ManArgs),
+}
+
+/// The whole command line with every deferred subcommand built, nested ones
+/// too: what completion scripts are made from, and the command names `netdx
+/// man` completes. Only the `completions` and `man` commands pay for it.
+pub fn command_tree() -> clap::Command {
+    let mut command = <Cli as clap::CommandFactory>::command();
+    command.build();
+    command
 }

@@ -21,7 +21,7 @@ kernel by state, port and address; /proc/net is read only where netlink is not
 available (a note on stderr says so). Without -n, ports are named from
 /etc/services; addresses are never looked up in DNS unless --resolve.";
 
-/// `netdx netstat [OPTIONS]`
+// `netdx netstat [OPTIONS]` (no doc comment: see cli::Command)
 #[derive(Debug, Args)]
 pub struct NetstatArgs {
     /// TCP sockets

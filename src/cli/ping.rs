@@ -38,7 +38,7 @@ Ctrl-C prints the statistics and stops; SIGQUIT (Ctrl-\\) prints them and goes o
 Exit status: one host: 0 if a reply came back (with -w, if -c replies did), 1 if
 none; many hosts: 0 if every host answered, 1 if any did not; 2 on errors.";
 
-/// `netdx ping [OPTIONS] TARGET…`
+// `netdx ping [OPTIONS] TARGET…` (no doc comment: see cli::Command)
 #[derive(Debug, Args)]
 pub struct PingArgs {
     /// Host names, addresses, or CIDR blocks (10.0.0.0/24); several make an fping-style sweep; none: read them from standard input when it is not a terminal (as fping does)

@@ -16,7 +16,7 @@ Examples:
 
 Exit status: 0 if a socket uses the port, 1 if none does, 2 on errors.";
 
-/// `netdx port PORT[,PORT…]`
+// `netdx port PORT[,PORT…]` (no doc comment: see cli::Command)
 #[derive(Debug, Args)]
 pub struct PortArgs {
     /// Ports: 8080, :8080, tcp:8080, udp:53, 8000-8100, comma-separated

@@ -14,9 +14,12 @@ Examples:
 
 Schemas are JSON Schema draft 2020-12, generated from the types netdx
 serialises; the same files are in docs/schema/. Fields are only ever added:
-a rename or a type change is a breaking change, called out in CHANGELOG.md.";
+a rename or a type change is a breaking change, called out in CHANGELOG.md.
 
-/// `netdx schema [NAME]`
+Exit status: 0 the schema (or the list) was printed, 2 an unknown name.";
+
+// `netdx schema [NAME]` (a plain comment: a doc comment here would replace
+// the command's summary in --help and its man page)
 #[derive(Debug, Args)]
 pub struct SchemaArgs {
     /// The document whose schema to print; without one, the list

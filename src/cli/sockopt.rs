@@ -1,7 +1,9 @@
 //! `netdx sockopt` arguments.
 
+use clap::builder::PossibleValue;
 use clap::{Args, Subcommand};
 
+use super::completing::Completing;
 use super::values;
 use crate::sockopt::session::Setting;
 
@@ -22,7 +24,7 @@ prefix and are not case-sensitive.
 Exit status: 0 when every request was honoured, 1 when the kernel refused one
 (its row says why), 2 on bad names, values or other errors.";
 
-/// `netdx sockopt …`
+// `netdx sockopt …` (no doc comment: see cli::Command)
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct SockoptArgs {
@@ -58,13 +60,33 @@ pub struct SockoptArgs {
     pub connect: Option<String>,
 }
 
-/// `netdx sockopt explain NAME`.
+// `netdx sockopt explain NAME` (no doc comment: it would replace `netdx sockopt`'s summary).
 #[derive(Debug, Subcommand)]
 pub enum SockoptCommand {
     /// What an option does, its default on this kernel, when to use it, its pitfalls
+    #[command(after_help = EXPLAIN_EXAMPLES)]
     Explain {
         /// The option: SO_REUSEADDR, reuseaddr, TCP_NODELAY, …
-        #[arg(value_name = "NAME")]
+        #[arg(value_name = "NAME", value_parser = Completing(explained_names), hide_possible_values = true)]
         name: String,
     },
+}
+
+const EXPLAIN_EXAMPLES: &str = "\
+Examples:
+  netdx sockopt explain SO_REUSEADDR     what it does, its default here, its pitfalls
+  netdx sockopt explain nodelay          names may drop their prefix, in any case
+  netdx sockopt explain SO_LINGER --json the explanation as JSON
+
+'netdx sockopt' lists every option with its value on a fresh socket.
+Exit status: 0 when the option is explained, 2 when netdx does not know it.";
+
+/// The options `explain` knows, by their C names, with the catalog's one line
+/// on each (the help lists none: `netdx sockopt` shows them all).
+fn explained_names() -> Vec<PossibleValue> {
+    crate::sockopt::CATALOG
+        .iter()
+        .filter(|spec| crate::sockopt::explain::explanation(spec.name).is_some())
+        .map(|spec| PossibleValue::new(spec.name).help(spec.meaning))
+        .collect()
 }

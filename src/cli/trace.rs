@@ -32,7 +32,7 @@ Needs CAP_NET_RAW (root, or setcap cap_net_raw+ep). IPv4 and IPv6 targets;
 -4 / -6 choose when a name has addresses of both families.
 Exit status: 0 if the target answered, 1 if it did not, 2 on errors.";
 
-/// `netdx trace [OPTIONS] HOST`
+// `netdx trace [OPTIONS] HOST` (no doc comment: see cli::Command)
 #[derive(Debug, Args)]
 pub struct TraceArgs {
     /// Host name, IPv4 or IPv6 address

@@ -1,10 +1,12 @@
 //! One thin module per subcommand: arguments → domain → render → exit code.
 #![forbid(unsafe_code)]
 
+pub mod completions;
 pub mod echo;
 pub mod icmp;
 pub mod ifconfig;
 pub mod lab;
+pub mod man;
 pub mod netstat;
 pub mod ping;
 pub mod port;
@@ -43,6 +45,8 @@ pub fn dispatch(cli: Cli) -> Result<Outcome, Error> {
         Command::Icmp(args) => icmp::run(&args, &out),
         Command::Trace(args) => trace::run(&args, &out),
         Command::Schema(args) => schema::run(&args, &out),
+        Command::Completions(args) => completions::run(&args, &out),
+        Command::Man(args) => man::run(&args, &out),
     }
 }
 
@@ -64,6 +68,12 @@ fn check_streams(command: &Command) -> Result<(), Error> {
         Command::Lab(_) => "lab",
         Command::Icmp(_) => "icmp",
         Command::Schema(_) => "schema",
+        Command::Completions(_) | Command::Man(_) => {
+            return Err(Error::Usage(
+                "--json-stream: `completions` and `man` print a shell script or roff, not JSON"
+                    .into(),
+            ));
+        }
     };
     Err(Error::Usage(format!(
         "--json-stream: `{name}` prints one document; use --json (streaming: ping, trace, echo probe, echo serve)"

@@ -4,11 +4,13 @@
 //! text, and [`print`] writes it. A new output format is a new function here.
 #![forbid(unsafe_code)]
 
+pub mod completions;
 pub mod echo;
 pub mod icmp;
 pub mod iface;
 pub mod json;
 pub mod lab;
+pub mod man;
 pub mod ping;
 pub mod ping_stream;
 pub mod schema;
