@@ -438,8 +438,11 @@ fn a_thousand_clients_times_a_thousand_messages_all_return_while_a_stalled_clien
 #[test]
 fn a_misbehaving_udp_service_is_counted_exactly() {
     // Probe 2 flipped, 3 and 9 dropped, 4 doubled, 5 late, 6 overtaken by 7.
+    // Margins of 0.3 s or more on a loaded machine: 6 waits 0.15 s for 7
+    // (-W 0.45); 5 comes 0.8 s after it was sent, 0.35 s past -W and 0.4 s
+    // before the run ends (the last probe's -W).
     let responder = Responder::start(&[
-        "udp", "64", "--flip", "2", "--drop", "3,9", "--dup", "4", "--late", "5", "--delay", "0.4",
+        "udp", "64", "--flip", "2", "--drop", "3,9", "--dup", "4", "--late", "5", "--delay", "0.8",
         "--swap", "6",
     ]);
     let (output, json) = probe(&[
@@ -448,9 +451,9 @@ fn a_misbehaving_udp_service_is_counted_exactly() {
         "-c",
         "10",
         "-i",
-        "0.1",
+        "0.15",
         "-W",
-        "0.25",
+        "0.45",
         "--verbose",
     ]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
@@ -487,11 +490,12 @@ fn a_misbehaving_udp_service_is_counted_exactly() {
 
 #[test]
 fn a_misbehaving_tcp_service_is_counted_exactly() {
-    // 4's echo comes 0.7 s late, past -W 0.5; 5, sent 0.4 s after 4, waits
-    // behind it on the stream but still comes back within its own 0.5 s.
+    // 4's echo comes 1.2 s late, 0.4 s past -W 0.8; 5, sent 0.8 s after 4,
+    // waits behind it on the stream but still comes back 0.4 s within its
+    // own 0.8 s. Margins of 0.4 s either way hold on a loaded machine.
     let responder =
-        Responder::start(&["tcp", "64", "--flip", "2", "--late", "4", "--delay", "0.7"]);
-    let (output, json) = probe(&[&responder.address(), "-c", "6", "-i", "0.4", "-W", "0.5"]);
+        Responder::start(&["tcp", "64", "--flip", "2", "--late", "4", "--delay", "1.2"]);
+    let (output, json) = probe(&[&responder.address(), "-c", "6", "-i", "0.8", "-W", "0.8"]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(count(&json, "transmitted"), 6, "{json}");
     assert_eq!(count(&json, "corrupted"), 1, "{json}");
@@ -1410,11 +1414,11 @@ fn stream_probe_has_start_a_line_per_echo_and_the_json_document_last() {
 fn stream_probe_lines_tell_corrupted_lost_late_duplicated_and_reordered_echoes_apart() {
     // The misbehaving UDP service of a_misbehaving_udp_service_is_counted_exactly.
     let responder = Responder::start(&[
-        "udp", "64", "--flip", "2", "--drop", "3,9", "--dup", "4", "--late", "5", "--delay", "0.4",
+        "udp", "64", "--flip", "2", "--drop", "3,9", "--dup", "4", "--late", "5", "--delay", "0.8",
         "--swap", "6",
     ]);
     let address = responder.address();
-    let (code, lines) = probe_stream(&["--udp", &address, "-c", "10", "-i", "0.1", "-W", "0.25"]);
+    let (code, lines) = probe_stream(&["--udp", &address, "-c", "10", "-i", "0.15", "-W", "0.45"]);
     assert_eq!(code, Some(0));
     let of = |seq: u64| -> Vec<&str> {
         lines
