@@ -25,6 +25,7 @@ use super::icmp::IcmpDocument;
 use super::lab::LabEntry;
 use super::sockets::StatisticsDocument;
 use super::sockopt::ExplainView;
+use super::stream::ping::PingEvent;
 use super::trace::TraceDocument;
 use crate::iface::Interface;
 use crate::ping::TargetReport;
@@ -151,6 +152,11 @@ pub const DOCUMENTS: &[Document] = &[
         "trace",
         "netdx trace --json",
         "Every walk of the path (one, or one per round with -c), the per-hop statistics and the responders' names.",
+    ),
+    Document::of::<PingEvent<'static>>(
+        "ping.stream",
+        "netdx ping --json-stream",
+        "One line of the stream: start, a reply, error or timeout per probe, a summary per target (interim on SIGQUIT).",
     ),
     Document::of::<Vec<Entry>>(
         "schema-list",
