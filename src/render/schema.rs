@@ -26,6 +26,7 @@ use super::lab::LabEntry;
 use super::sockets::StatisticsDocument;
 use super::sockopt::ExplainView;
 use super::stream::ping::PingEvent;
+use super::stream::trace::TraceEvent;
 use super::trace::TraceDocument;
 use crate::iface::Interface;
 use crate::ping::TargetReport;
@@ -157,6 +158,11 @@ pub const DOCUMENTS: &[Document] = &[
         "ping.stream",
         "netdx ping --json-stream",
         "One line of the stream: start, a reply, error or timeout per probe, a summary per target (interim on SIGQUIT).",
+    ),
+    Document::of::<TraceEvent<'static>>(
+        "trace.stream",
+        "netdx trace --json-stream",
+        "One line of the stream: start, each hop as it completes (each round with -c), the --json document as the summary.",
     ),
     Document::of::<Vec<Entry>>(
         "schema-list",
