@@ -66,7 +66,7 @@ pub fn close_detail(close: &Close) -> String {
     }
 }
 
-/// An errno as the system words it (`Too many open files (EMFILE)`).
+/// An errno as the system words it (`EMFILE (Too many open files)`).
 pub fn errno_words(errno: i32) -> String {
     if errno == 0 {
         return "an error without an errno".into();

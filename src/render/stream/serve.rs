@@ -67,7 +67,7 @@ pub enum ServeEvent {
     },
     /// accept() failed (out of descriptors, …); the server goes on.
     AcceptFailed {
-        /// Why, in words (`Too many open files (EMFILE)`).
+        /// Why, in words (`EMFILE (Too many open files)`).
         error: String,
     },
     /// The server stopped (Ctrl-C, SIGTERM, or its reader went away): the last line.
