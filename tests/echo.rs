@@ -84,7 +84,11 @@ impl Server {
             let mut line = String::new();
             lines.read_line(&mut line).unwrap();
             let event: Value = if json {
-                serde_json::from_str(&line).unwrap_or(Value::Null)
+                let event = serde_json::from_str(&line).unwrap_or(Value::Null);
+                if event["event"] == "listening" {
+                    serve_line_valid(&event);
+                }
+                event
             } else {
                 // listening on 127.0.0.1:40000 (tcp); Ctrl-C stops …
                 let mut words = line.split_whitespace().skip(2);
@@ -126,18 +130,31 @@ impl Server {
         self.udp.unwrap().to_string()
     }
 
+    /// The next event the server logged, held to its schema; `None` once
+    /// the server is gone.
+    fn next_event(&mut self) -> Option<Value> {
+        let mut line = String::new();
+        if self.lines.read_line(&mut line).unwrap_or(0) == 0 {
+            return None;
+        }
+        let event = common::json_line(&line);
+        serve_line_valid(&event);
+        Some(event)
+    }
+
     /// Ctrl-C: the server's exit status and every event it logged, the totals last.
     fn stop(mut self) -> (Option<i32>, Vec<Value>) {
         signal(self.child.id(), "INT");
-        let mut events = Vec::new();
-        let mut line = String::new();
-        while self.lines.read_line(&mut line).unwrap_or(0) > 0 {
-            events.push(serde_json::from_str(&line).expect("--log json writes JSON lines"));
-            line.clear();
-        }
+        let events = std::iter::from_fn(|| self.next_event()).collect();
         let status = self.child.wait().unwrap();
         (status.code(), events)
     }
+}
+
+/// Asserts that `event` is an `echo-serve.stream` line: every `--log json`
+/// and `--json-stream` line a server writes (closed: no undeclared field).
+fn serve_line_valid(event: &Value) {
+    common::assert_schema_valid("echo-serve.stream", event);
 }
 
 impl Drop for Server {
@@ -856,12 +873,7 @@ fn announced_frames_cost_the_server_nothing_until_their_bytes_arrive() {
     // Every announcer was accepted and its bytes read before we look.
     let mut connected = 0;
     while connected < announcers.len() {
-        let mut line = String::new();
-        assert!(
-            server.lines.read_line(&mut line).unwrap() > 0,
-            "the server died"
-        );
-        let event: Value = serde_json::from_str(&line).unwrap();
+        let event = server.next_event().expect("the server died");
         if event["event"] == "connected" {
             connected += 1;
         }
@@ -893,9 +905,7 @@ fn announced_frames_cost_the_server_nothing_until_their_bytes_arrive() {
     // Each announcer's end is logged with how far its frame got.
     let mut mid_frame = 0;
     while mid_frame < announcers.len() {
-        let mut line = String::new();
-        assert!(server.lines.read_line(&mut line).unwrap() > 0);
-        let event: Value = serde_json::from_str(&line).unwrap();
+        let event = server.next_event().expect("the server died");
         if event["event"] == "closed" {
             let detail = event["detail"].as_str().unwrap_or_default();
             if detail.contains("mid-frame") {
@@ -1346,13 +1356,23 @@ fn the_server_shows_its_sockets_options_as_the_kernel_set_them() {
 
 // ---- --json-stream ---------------------------------------------------------
 
-/// `netdx echo probe --json-stream ARGS…`: exit code and every line, parsed.
+/// `netdx echo probe --json-stream ARGS…`: exit code and every line,
+/// parsed and held to docs/schema/echo-probe.stream.json.
 fn probe_stream(args: &[&str]) -> (Option<i32>, Vec<Value>) {
     let mut all = vec!["echo", "probe", "--json-stream"];
     all.extend_from_slice(args);
     let output = netdx(&all);
     assert_eq!(stderr(&output), "", "nothing on stderr");
-    (output.status.code(), common::json_lines(&output.stdout))
+    let lines = common::json_lines(&output.stdout);
+    for line in &lines {
+        probe_line_valid(line);
+    }
+    (output.status.code(), lines)
+}
+
+/// Asserts that `line` is an `echo-probe.stream` line (closed).
+fn probe_line_valid(line: &Value) {
+    common::assert_schema_valid("echo-probe.stream", line);
 }
 
 /// The object keys of `value`, sorted.
@@ -1494,6 +1514,81 @@ fn stream_load_mode_gives_an_interval_a_second_and_the_connections_last() {
 }
 
 #[test]
+fn stream_probe_gives_a_stray_line_for_a_datagram_no_probe_asked_for() {
+    // A service that sends something else first, then the echo.
+    let service = UdpSocket::bind("127.0.0.1:0").unwrap();
+    service
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let address = service.local_addr().unwrap().to_string();
+    let answering = std::thread::spawn(move || {
+        let mut buf = [0u8; 2048];
+        let (n, peer) = service.recv_from(&mut buf).expect("a probe within 10 s");
+        service.send_to(b"not a probe", peer).unwrap();
+        service.send_to(&buf[..n], peer).unwrap();
+    });
+    let (code, lines) = probe_stream(&["--udp", &address, "-c", "1", "-W", "2"]);
+    answering.join().unwrap();
+    assert_eq!(code, Some(0), "{lines:?}");
+    assert_eq!(
+        common::event_names(&lines),
+        ["start", "stray", "probe", "summary"]
+    );
+    assert_eq!(lines[1]["bytes"], 11);
+    assert_eq!(lines[2]["outcome"], "ok");
+    assert_eq!(count(&lines[3], "stray"), 1);
+}
+
+#[test]
+fn stream_probe_summary_carries_the_sockets_options_with_show_sockopts() {
+    let server = Server::start(&["--tcp"]);
+    let (code, lines) = probe_stream(&[&server.tcp(), "-c", "1", "--show-sockopts"]);
+    assert_eq!(code, Some(0), "{lines:?}");
+    let summary = lines.last().unwrap();
+    let names: Vec<&str> = summary["sockopts"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{summary}"))
+        .iter()
+        .map(|reading| reading["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"SO_RCVBUF"), "{names:?}");
+    assert!(summary.get("connections").is_none(), "{summary}");
+}
+
+#[test]
+fn a_failed_accept_is_logged_with_its_reason_and_the_server_goes_on() {
+    // Few descriptors (prlimit's hard limit, which the server cannot raise):
+    // connections past them queue in the backlog and accept() fails.
+    let mut command = Command::new("prlimit");
+    command.arg("--nofile=48").arg(netdx_bin());
+    let mut server = Server::spawn_in(command, "127.0.0.1:0", &["--tcp"], &["--log", "json"]);
+    let address = server.tcp.unwrap();
+    let mut clients = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let failed = loop {
+        assert!(Instant::now() < deadline, "accept never failed");
+        if clients.len() < 200 {
+            clients.push(TcpStream::connect(address).unwrap());
+        }
+        let event = server.next_event().expect("the server died");
+        if event["event"] == "accept_failed" {
+            break event;
+        }
+    };
+    assert!(
+        failed["error"].as_str().unwrap().contains("EMFILE"),
+        "{failed}"
+    );
+    // With the descriptors back, a new client is served.
+    drop(clients);
+    let (output, _) = probe(&[&address.to_string(), "-c", "1"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let (code, events) = server.stop();
+    assert_eq!(code, Some(0));
+    assert!(count(totals(&events), "errors") >= 1, "{events:?}");
+}
+
+#[test]
 fn stream_serve_writes_each_connection_and_the_totals_last_like_log_json() {
     let server = Server::start_streaming(&[]);
     let (output, _) = probe(&[&server.tcp(), "-c", "2", "-i", "0"]);
@@ -1543,11 +1638,14 @@ fn stream_readers_that_leave_end_probe_and_server_at_once_and_quietly() {
         .unwrap();
     // Both have a second or more to their next line (the probe's interval,
     // the server's next connection): leaving must end them well before.
-    for mut child in [probe, streaming] {
+    for (mut child, valid) in [
+        (probe, probe_line_valid as fn(&Value)),
+        (streaming, serve_line_valid),
+    ] {
         let mut stdout = BufReader::new(child.stdout.take().unwrap());
         let mut line = String::new();
         stdout.read_line(&mut line).unwrap();
-        common::json_line(&line);
+        valid(&common::json_line(&line));
         drop(stdout);
         let left = Instant::now();
         let status = common::wait_exit(&mut child, Duration::from_secs(5));

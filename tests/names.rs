@@ -411,6 +411,37 @@ fn trace_names_a_hop_from_its_ptr_record() {
         hops[1].starts_with(" 2  hop-two.test (10.9.11.2)  "),
         "{text}"
     );
+    // The stream names each hop's responders on its own line (and on each
+    // round's with -c), and all of them in the summary.
+    let named = serde_json::json!({"10.9.11.2": "hop-two.test"});
+    for (extra, event) in [(&[][..], "hop"), (&["-c", "2"][..], "round")] {
+        let args = [
+            &["trace", "--json-stream", "-q", "1"][..],
+            extra,
+            &[Chain::TARGET],
+        ]
+        .concat();
+        let (output, _) = netdx_with_etc(
+            &chain.client,
+            &[(&hosts, "/etc/hosts"), (&resolv, "/etc/resolv.conf")],
+            &args,
+        );
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        let lines = common::json_lines(&output.stdout);
+        for line in &lines {
+            common::assert_schema_valid("trace.stream", line);
+        }
+        let of =
+            |name: &str| -> Vec<&Value> { lines.iter().filter(|l| l["event"] == name).collect() };
+        let names: Vec<&Value> = of(event).iter().map(|line| &line["names"]).collect();
+        if event == "hop" {
+            let empty = serde_json::json!({});
+            assert_eq!(names, [&empty, &named, &empty], "{lines:?}");
+        } else {
+            assert_eq!(names, [&named, &named], "{lines:?}");
+        }
+        assert_eq!(of("summary")[0]["names"], named, "{lines:?}");
+    }
 }
 
 /// The files a run of netdx opened (strace), one path a line.

@@ -1093,13 +1093,31 @@ fn a_sweeps_memory_grows_by_a_small_result_per_target_not_by_probes() {
 
 // ---- --json-stream ---------------------------------------------------------
 
-/// `netdx ping --json-stream args…` in `ns`: exit code and every line, parsed.
+/// `netdx ping --json-stream args…` in `ns`: exit code and every line,
+/// parsed and held to docs/schema/ping.stream.json.
 fn ping_stream(ns: &Netns, args: &[&str]) -> (Option<i32>, Vec<serde_json::Value>) {
     let mut full = vec!["ping", "--json-stream"];
     full.extend_from_slice(args);
     let out = ns.netdx(&full);
     assert_eq!(stderr(&out), "", "nothing on stderr");
-    (out.status.code(), common::json_lines(&out.stdout))
+    let lines = common::json_lines(&out.stdout);
+    assert_stream_valid(&lines);
+    (out.status.code(), lines)
+}
+
+/// Asserts that every line is a `ping.stream` line (closed: no field the
+/// schema does not declare).
+fn assert_stream_valid(lines: &[serde_json::Value]) {
+    for line in lines {
+        common::assert_schema_valid("ping.stream", line);
+    }
+}
+
+/// One line of a running stream, parsed and held to its schema.
+fn stream_line(line: &str) -> serde_json::Value {
+    let value = common::json_line(line);
+    assert_stream_valid(std::slice::from_ref(&value));
+    value
 }
 
 /// The lines whose `event` is `name`.
@@ -1261,6 +1279,59 @@ fn stream_reports_icmp_errors_and_bad_replies_on_their_own_lines() {
 }
 
 #[test]
+fn stream_reply_lines_tell_late_and_each_kind_of_corrupted_reply_apart() {
+    require_root!();
+    let pair = scripted("streambad", "late:0.5,echo,badsum,truncate,corrupt");
+    let (code, lines) = ping_stream(
+        &pair.client,
+        &["-c", "5", "-i", "0.4", "-W", "0.2", Pair::HOST_V4],
+    );
+    assert_eq!(code, Some(0), "{lines:?}");
+    let mut replies: Vec<(u64, &str, &serde_json::Value)> = events(&lines, "reply")
+        .iter()
+        .map(|r| {
+            let kind = &r["corruption"]["kind"];
+            (
+                r["seq"].as_u64().unwrap(),
+                r["status"].as_str().unwrap(),
+                kind,
+            )
+        })
+        .collect();
+    replies.sort_by_key(|(seq, ..)| *seq);
+    let null = serde_json::Value::Null;
+    assert_eq!(
+        replies,
+        [
+            (1, "late", &null),
+            (2, "good", &null),
+            (3, "corrupted", &"bad_checksum".into()),
+            (4, "corrupted", &"length".into()),
+            (5, "corrupted", &"wrong_byte".into()),
+        ],
+        "{lines:?}"
+    );
+    // The late reply comes after its probe's timeout line.
+    let position = |event: &str, seq: u64| {
+        lines
+            .iter()
+            .position(|l| l["event"] == event && l["seq"] == seq)
+    };
+    let timeout = position("timeout", 1).expect("seq 1 timed out first");
+    assert!(Some(timeout) < position("reply", 1), "{lines:?}");
+    let summary = lines.last().unwrap();
+    assert_eq!(
+        (
+            summary["received"].as_u64(),
+            summary["late"].as_u64(),
+            summary["corrupted"].as_u64()
+        ),
+        (Some(1), Some(1), Some(3)),
+        "{summary}"
+    );
+}
+
+#[test]
 fn stream_sigquit_gives_an_interim_summary_and_ctrl_c_the_final_one() {
     require_root!();
     let mut child = spawn_ping(&["ping", "--json-stream", "-i", "0.05", "127.0.0.1"]);
@@ -1272,7 +1343,8 @@ fn stream_sigquit_gives_an_interim_summary_and_ctrl_c_the_final_one() {
         .args(["-QUIT", &child.id().to_string()])
         .status()
         .unwrap();
-    let interim = feed.until("summary", wait).pop().unwrap();
+    let to_interim = feed.until("summary", wait);
+    let interim = to_interim.last().unwrap();
     assert_eq!(interim["interim"], true, "{interim}");
     assert!(interim["transmitted"].as_u64().unwrap() >= 1);
     // The run goes on: more replies, then Ctrl-C.
@@ -1288,8 +1360,9 @@ fn stream_sigquit_gives_an_interim_summary_and_ctrl_c_the_final_one() {
         (&"summary".into(), &false.into())
     );
     assert!(last["transmitted"].as_u64() >= interim["transmitted"].as_u64());
-    let replies = [&first[..], &more[..], &rest[..]]
-        .concat()
+    // Every line, the replies between SIGQUIT and its summary included.
+    let lines = [&first[..], &to_interim[..], &more[..], &rest[..]].concat();
+    let replies = lines
         .iter()
         .filter(|line| line["event"] == "reply" && line["status"] == "good")
         .count() as u64;
@@ -1298,6 +1371,7 @@ fn stream_sigquit_gives_an_interim_summary_and_ctrl_c_the_final_one() {
         Some(replies),
         "one reply line per reply"
     );
+    assert_stream_valid(&lines);
     let status = common::wait_exit(&mut child, wait);
     assert_eq!(status.code(), Some(0));
     let mut err = String::new();
@@ -1319,7 +1393,7 @@ fn stream_first_line_comes_at_once_and_a_reader_that_leaves_ends_the_run_quietly
         let mut line = String::new();
         std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
         best = best.min(started.elapsed());
-        assert_eq!(common::json_line(&line)["event"], "start");
+        assert_eq!(stream_line(&line)["event"], "start");
         // The reader goes away; the next probe is a second off, but netdx
         // must not wait for it to notice.
         drop(stdout);
@@ -1354,7 +1428,7 @@ fn stream_first_line_comes_at_once_and_a_reader_that_leaves_ends_the_run_quietly
     let text = stdout(&out);
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 2, "{text}");
-    assert_eq!(common::json_line(lines[0])["event"], "start");
+    assert_eq!(stream_line(lines[0])["event"], "start");
     assert_eq!(lines[1], "0", "netdx's exit status");
     assert_eq!(stderr(&out), "");
 }
@@ -1386,7 +1460,7 @@ fn stream_to_a_slow_reader_holds_the_flood_back_instead_of_growing() {
     while started.elapsed() < Duration::from_secs(3) {
         line.clear();
         std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
-        common::json_line(&line);
+        stream_line(&line);
         read += 1;
         if started.elapsed() > Duration::from_millis(500) {
             let rss = rss_kib(pid);
@@ -1403,6 +1477,9 @@ fn stream_to_a_slow_reader_holds_the_flood_back_instead_of_growing() {
     std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
     let status = common::wait_exit(&mut child, Duration::from_secs(5));
     assert_eq!(status.code(), Some(0));
+    for line in rest.lines() {
+        stream_line(line);
+    }
     let summary = common::json_line(rest.lines().last().expect("the summary"));
     assert_eq!(summary["event"], "summary");
     let baseline = baseline.unwrap();

@@ -136,6 +136,108 @@ fn each_schema_prints_alone_and_list_names_the_command_behind_it() {
     assert_eq!(schema["type"], "array");
     // --json changes nothing for a schema, which is JSON already.
     assert_eq!(netdx(&["--json", "schema", "ping"]).stdout, out.stdout);
+    // Each stream's lines have theirs, listed with the command that streams.
+    for (name, command) in STREAMS.map(|(name, command, _)| (name, command)) {
+        assert!(
+            list.lines()
+                .any(|l| l.starts_with(&format!("{name} ")) && l.ends_with(command)),
+            "{list}"
+        );
+        let out = netdx(&["schema", name]);
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        assert!(out.stderr.is_empty());
+        let schema: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(schema["title"], command);
+        assert!(schema["oneOf"].is_array(), "{name}: {schema}");
+    }
+}
+
+/// Every `--json-stream`: its schema's name, the command, and its events.
+const STREAMS: [(&str, &str, &[&str]); 4] = [
+    (
+        "ping.stream",
+        "netdx ping --json-stream",
+        &["start", "reply", "error", "timeout", "summary"],
+    ),
+    (
+        "trace.stream",
+        "netdx trace --json-stream",
+        &["start", "hop", "round", "summary"],
+    ),
+    (
+        "echo-probe.stream",
+        "netdx echo probe --json-stream",
+        &["start", "probe", "stray", "error", "interval", "summary"],
+    ),
+    (
+        "echo-serve.stream",
+        "netdx echo serve --json-stream",
+        &[
+            "listening",
+            "connected",
+            "closed",
+            "rejected",
+            "oversized",
+            "accept_failed",
+            "stopped",
+        ],
+    ),
+];
+
+#[test]
+fn a_stream_schema_is_one_of_its_events_each_named_by_a_constant_event() {
+    for (name, _, events) in STREAMS {
+        let schema = committed_schema(name);
+        let named: Vec<&str> = schema["oneOf"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{name} is not a oneOf"))
+            .iter()
+            .map(|branch| {
+                assert_eq!(branch["required"][0], "event", "{name}: {branch}");
+                branch["properties"]["event"]["const"]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{name}: a branch without a const event: {branch}"))
+            })
+            .collect();
+        assert_eq!(named, events, "{name}");
+    }
+}
+
+#[test]
+fn closed_validation_of_stream_lines_holds_each_line_to_its_own_event() {
+    let ping = jsonschema::draft202012::new(&closed(committed_schema("ping.stream"))).unwrap();
+    let timeout = json!({"event": "timeout", "target": "gw", "address": "10.0.0.1", "seq": 1});
+    assert!(ping.is_valid(&timeout));
+    let mut undeclared = timeout.clone();
+    undeclared["undeclared"] = json!(1);
+    // A field of another event (reply's `status`) is undeclared for this one.
+    let mut borrowed = timeout.clone();
+    borrowed["status"] = json!("good");
+    let mut renamed = timeout.clone();
+    renamed["event"] = json!("reply");
+    let mut unnamed = timeout.clone();
+    unnamed.as_object_mut().unwrap().remove("event");
+    for (what, line) in [
+        ("an undeclared field", undeclared),
+        ("another event's field", borrowed),
+        ("another event's name", renamed),
+        ("no event", unnamed),
+    ] {
+        assert!(!ping.is_valid(&line), "{what} passed: {line}");
+    }
+    // A close's `reason` comes from a nested oneOf; closure sees through it.
+    let serve =
+        jsonschema::draft202012::new(&closed(committed_schema("echo-serve.stream"))).unwrap();
+    let closed_line = json!({
+        "event": "closed", "id": 1, "peer": "127.0.0.1:40000", "bytes_in": 2, "bytes_out": 2,
+        "duration_ms": 1.0, "reason": "peer_closed", "detail": "peer closed"
+    });
+    assert!(serve.is_valid(&closed_line));
+    for (key, value) in [("reason", json!("bored")), ("have", json!(5))] {
+        let mut line = closed_line.clone();
+        line[key] = value;
+        assert!(!serve.is_valid(&line), "{key} passed: {line}");
+    }
 }
 
 #[test]

@@ -530,13 +530,18 @@ fn without_cap_net_raw_it_says_how_to_get_it() {
 
 // ---- --json-stream ---------------------------------------------------------
 
-/// `netdx trace -n --json-stream ARGS` in the chain's client: exit code and lines.
+/// `netdx trace -n --json-stream ARGS` in the chain's client: exit code and
+/// lines, each held to docs/schema/trace.stream.json.
 fn trace_stream(chain: &Chain, args: &[&str]) -> (Option<i32>, Vec<Value>) {
     let out = chain
         .client
         .netdx(&[&["trace", "-n", "--json-stream"], args].concat());
     assert_eq!(stderr(&out), "", "nothing on stderr");
-    (out.status.code(), common::json_lines(&out.stdout))
+    let lines = common::json_lines(&out.stdout);
+    for line in &lines {
+        common::assert_schema_valid("trace.stream", line);
+    }
+    (out.status.code(), lines)
 }
 
 /// `line` without the fields a stream line adds to the document's object.
@@ -621,6 +626,37 @@ fn stream_report_mode_gives_each_round_as_it_ends_and_the_statistics_last() {
 }
 
 #[test]
+fn stream_lines_of_every_method_and_of_an_unreachable_verdict_match_the_schema() {
+    require_root!();
+    let chain = Chain::new("trstreamm");
+    for (method, port) in [
+        ("--udp", Some(33434)),
+        ("--icmp", None),
+        ("--tcp", Some(80)),
+    ] {
+        let (code, lines) = trace_stream(&chain, &[method, "-q", "1", Chain::TARGET]);
+        assert_eq!(code, Some(0), "{method}: {lines:?}");
+        assert_eq!(lines[0]["method"], method.trim_start_matches('-'));
+        assert_eq!(lines[0]["port"].as_u64(), port, "{method}");
+        assert_eq!(lines.last().unwrap()["reached"], true, "{method}");
+    }
+    // Router B refuses the target: hop 3 answers host unreachable, in a
+    // hop line and in a round line.
+    chain
+        .router_b
+        .sh("iptables -A FORWARD -d 10.9.12.2 -j REJECT --reject-with icmp-host-unreachable");
+    let unreachable = serde_json::json!({"unreachable": {"kind": "host"}});
+    let (code, lines) = trace_stream(&chain, &["-q", "1", Chain::TARGET]);
+    assert_eq!(code, Some(1), "{lines:?}");
+    assert_eq!(lines[3]["event"], "hop", "{lines:?}");
+    assert_eq!(lines[3]["probes"][0]["answer"], unreachable);
+    let (code, lines) = trace_stream(&chain, &["-c", "2", "-q", "1", Chain::TARGET]);
+    assert_eq!(code, Some(1), "{lines:?}");
+    assert_eq!(lines[2]["event"], "round", "{lines:?}");
+    assert_eq!(lines[2]["hops"][2]["probes"][0]["answer"], unreachable);
+}
+
+#[test]
 fn stream_of_an_unanswered_target_ends_with_exit_1_and_a_reader_that_leaves_ends_it_at_once() {
     require_root!();
     let chain = Chain::new("trstreamx");
@@ -647,7 +683,9 @@ fn stream_of_an_unanswered_target_ends_with_exit_1_and_a_reader_that_leaves_ends
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
     stdout.read_line(&mut line).unwrap();
-    assert_eq!(common::json_line(&line)["event"], "start");
+    let start = common::json_line(&line);
+    common::assert_schema_valid("trace.stream", &start);
+    assert_eq!(start["event"], "start");
     drop(stdout);
     let closed = std::time::Instant::now();
     let status = common::wait_exit(&mut child, std::time::Duration::from_secs(10));

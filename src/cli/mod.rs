@@ -132,7 +132,7 @@ pub enum Command {
     /// The path to a host, hop by hop: UDP, ICMP or TCP probes, Paris-style (traceroute, mtr --report)
     #[command(after_help = trace::TRACE_EXAMPLES)]
     Trace(TraceArgs),
-    /// The JSON Schema of a command's --json document (draft 2020-12; also in docs/schema/)
+    /// The JSON Schema of a command's --json document or --json-stream line (draft 2020-12; also in docs/schema/)
     #[command(after_help = schema::SCHEMA_EXAMPLES)]
     Schema(SchemaArgs),
     /// Print the completion script for a shell: bash, zsh, fish, elvish or powershell

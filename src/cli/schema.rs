@@ -9,6 +9,7 @@ pub(super) const SCHEMA_EXAMPLES: &str = "\
 Examples:
   netdx schema                   every document that has a schema, and what prints it
   netdx schema ping              the JSON Schema of 'netdx ping --json'
+  netdx schema ping.stream       the JSON Schema of each 'netdx ping --json-stream' line
   netdx schema trace > trace.schema.json
                                  for any draft 2020-12 validator
 

@@ -18,6 +18,7 @@ use crate::error::{Error, Outcome};
 use crate::render::echo as view;
 use crate::render::stream::StreamWriter;
 use crate::render::stream::echo::{self as events, Intervals, ProbeEvent, Start, Summary};
+use crate::render::stream::serve::{self as serve_events, ServeEvent};
 use crate::render::{self, Output};
 use crate::signals::Interrupts;
 use crate::sockopt;
@@ -142,7 +143,7 @@ fn serve(args: &ServeArgs, out: &Output) -> Result<Outcome, Error> {
             return lines
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
-                .emit(&view::event_value(event));
+                .emit(&ServeEvent::from(event));
         }
         let line = if json {
             return Ok(());
@@ -160,7 +161,7 @@ fn serve(args: &ServeArgs, out: &Output) -> Result<Outcome, Error> {
         writer
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .emit(&view::stopped_value(&totals))?;
+            .emit(&serve_events::stopped(&totals))?;
         return Ok(Outcome::Success);
     }
     let text = if out.json {

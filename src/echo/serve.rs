@@ -66,9 +66,9 @@ pub struct ServeConfig {
     pub events: bool,
 }
 
-/// Something the server did, for `-v` and `--log json`.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
-#[serde(tag = "event", rename_all = "snake_case")]
+/// Something the server did, for `-v` and `--log json` (render's
+/// `stream::serve` writes the JSON lines, words included).
+#[derive(Debug, Clone)]
 pub enum Event {
     /// A socket is bound and serving.
     Listening {
@@ -96,9 +96,7 @@ pub enum Event {
         bytes_out: u64,
         /// How long it was open.
         duration_ms: f64,
-        /// Why (JSON: `reason`, one of `peer_closed`, `idle_timeout`,
-        /// `frame_too_large`, `reset` or `error`).
-        #[serde(flatten)]
+        /// Why.
         close: Close,
     },
     /// A connection past `--max-conns` was accepted and closed at once.
@@ -120,7 +118,6 @@ pub enum Event {
     /// accept() failed (out of descriptors, …); the server goes on.
     AcceptFailed {
         /// Why: the errno (the words are render's).
-        #[serde(skip)]
         errno: i32,
     },
 }
@@ -449,14 +446,19 @@ impl Shared {
     }
 }
 
-/// Why a connection ended.
+/// Why a connection ended (JSON: `reason`, one of `peer_closed`,
+/// `idle_timeout`, `frame_too_large`, `reset` or `error`; the details are
+/// render's words).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum Close {
     /// The client shut down its side, and everything was echoed.
     PeerClosed,
     /// The client shut down its side in the middle of a frame.
+    // Written as `peer_closed` too; the schema has that word once, from
+    // `PeerClosed`, or `oneOf` would match it twice.
     #[serde(rename = "peer_closed")]
+    #[schemars(skip)]
     PeerClosedMidFrame {
         /// Bytes of the frame received, prefix included.
         #[serde(skip)]

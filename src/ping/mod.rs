@@ -124,7 +124,7 @@ pub enum ReplyStatus {
 
 /// What was wrong with a damaged reply (JSON: `kind` is `bad_checksum`,
 /// `length` or `wrong_byte`, with the other fields beside it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Corruption {
     /// The ICMP checksum does not verify.

@@ -66,8 +66,8 @@ pub fn close_detail(close: &Close) -> String {
     }
 }
 
-/// An errno as the system words it (`Too many open files (EMFILE)`).
-fn errno_words(errno: i32) -> String {
+/// An errno as the system words it (`EMFILE (Too many open files)`).
+pub fn errno_words(errno: i32) -> String {
     if errno == 0 {
         return "an error without an errno".into();
     }
@@ -334,31 +334,6 @@ pub fn serve_json(
     })
 }
 
-/// One server event as its JSON object (a `--log json` / `--json-stream`
-/// line): its fields, plus the words for a close (`detail`) or an accept
-/// failure (`error`).
-pub fn event_value(event: &Event) -> serde_json::Value {
-    let mut value = serde_json::to_value(event)
-        .unwrap_or_else(|e| serde_json::json!({"event": "unprintable", "error": e.to_string()}));
-    if let Some(fields) = value.as_object_mut() {
-        match event {
-            Event::Closed { close, .. } => {
-                fields.insert("detail".into(), close_detail(close).into());
-            }
-            Event::AcceptFailed { errno } => {
-                fields.insert("error".into(), errno_words(*errno).into());
-            }
-            _ => {}
-        }
-    }
-    value
-}
-
-/// The stop, with the totals, as its JSON object (the last line of `--log json`).
-pub fn stopped_value(totals: &Totals) -> serde_json::Value {
-    serde_json::json!({ "event": "stopped", "totals": totals })
-}
-
 /// The live load line (carriage return, no newline).
 pub fn progress(progress: &Progress) -> String {
     let seconds = progress.elapsed.as_secs_f64().max(1e-9);
@@ -380,69 +355,6 @@ pub fn clear_progress() -> &'static str {
 mod tests {
     use super::*;
     use crate::echo::payload::Difference;
-
-    #[test]
-    fn close_events_keep_their_reason_codes_and_get_their_words_here() {
-        let peer: SocketAddr = "127.0.0.1:40000".parse().unwrap();
-        let closed = |close| Event::Closed {
-            id: 3,
-            peer,
-            bytes_in: 10,
-            bytes_out: 8,
-            duration_ms: 1.5,
-            close,
-        };
-        for (close, reason, detail) in [
-            (Close::PeerClosed, "peer_closed", "peer closed"),
-            (
-                Close::PeerClosedMidFrame { have: 5, want: 9 },
-                "peer_closed",
-                "peer closed mid-frame (5 of 9 bytes)",
-            ),
-            (
-                Close::IdleTimeout {
-                    limit: Duration::from_millis(1500),
-                },
-                "idle_timeout",
-                "idle for 1.5 s",
-            ),
-            (
-                Close::FrameTooLarge {
-                    length: 101,
-                    max: 100,
-                },
-                "frame_too_large",
-                "frame of 101 bytes is over --max-frame 100",
-            ),
-            (Close::Reset, "reset", "connection reset by peer"),
-        ] {
-            let json: serde_json::Value = event_value(&closed(close));
-            assert_eq!(json["event"], "closed");
-            assert_eq!(json["reason"], reason, "{json}");
-            assert_eq!(json["detail"], detail, "{json}");
-            assert_eq!(json["bytes_in"], 10);
-            assert!(json.get("have").is_none() && json.get("limit").is_none());
-            assert!(event_line(&closed(close)).ends_with(&format!("({detail})")));
-        }
-        let error = Close::Error {
-            errno: libc::ETIMEDOUT,
-        };
-        let json: serde_json::Value = event_value(&closed(error));
-        assert_eq!(json["reason"], "error");
-        assert!(
-            json["detail"].as_str().unwrap().contains("timed out"),
-            "{json}"
-        );
-        let failed = Event::AcceptFailed {
-            errno: libc::EMFILE,
-        };
-        let json: serde_json::Value = event_value(&failed);
-        assert_eq!(json["event"], "accept_failed");
-        assert!(
-            json["error"].as_str().unwrap().contains("open files"),
-            "{json}"
-        );
-    }
 
     #[test]
     fn echo_lines_read_like_ping() {

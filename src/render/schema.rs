@@ -25,6 +25,10 @@ use super::icmp::IcmpDocument;
 use super::lab::LabEntry;
 use super::sockets::StatisticsDocument;
 use super::sockopt::ExplainView;
+use super::stream::echo::ProbeEvent;
+use super::stream::ping::PingEvent;
+use super::stream::serve::ServeEvent;
+use super::stream::trace::TraceEvent;
 use super::trace::TraceDocument;
 use crate::iface::Interface;
 use crate::ping::TargetReport;
@@ -151,6 +155,26 @@ pub const DOCUMENTS: &[Document] = &[
         "trace",
         "netdx trace --json",
         "Every walk of the path (one, or one per round with -c), the per-hop statistics and the responders' names.",
+    ),
+    Document::of::<PingEvent<'static>>(
+        "ping.stream",
+        "netdx ping --json-stream",
+        "One line of the stream: start, a reply, error or timeout per probe, a summary per target (interim on SIGQUIT).",
+    ),
+    Document::of::<TraceEvent<'static>>(
+        "trace.stream",
+        "netdx trace --json-stream",
+        "One line of the stream: start, each hop as it completes (each round with -c), the --json document as the summary.",
+    ),
+    Document::of::<ProbeEvent<'static>>(
+        "echo-probe.stream",
+        "netdx echo probe --json-stream",
+        "One line of the stream: start, a probe line per echo or timeout, stray and error lines, intervals in load mode, the --json document as the summary.",
+    ),
+    Document::of::<ServeEvent>(
+        "echo-serve.stream",
+        "netdx echo serve --json-stream",
+        "One line of the stream (and of --log json): listening, each connection and drop as it happens, stopped with the totals last.",
     ),
     Document::of::<Vec<Entry>>(
         "schema-list",

@@ -11,15 +11,13 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::echo::Proto;
-use crate::echo::load::{Connections, Progress};
+use crate::echo::load::Progress;
 use crate::echo::payload::Difference;
-use crate::echo::probe::{Observation, Report, Verdict};
-use crate::sockopt::Reading;
+use crate::echo::probe::{Observation, Verdict};
+use crate::render::echo::ProbeDocument;
 
-/// One line of `echo probe --json-stream`.
-// schema: needs JsonSchema on Proto, Difference, Report (Counts,
-// RttSummary, Throughput, Record), Connections and Reading.
-#[derive(Debug, Serialize)]
+/// One line of `echo probe --json-stream` (schema `echo-probe.stream`).
+#[derive(Debug, Serialize, JsonSchema)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum ProbeEvent<'a> {
     /// Before the first probe.
@@ -37,7 +35,7 @@ pub enum ProbeEvent<'a> {
 }
 
 /// What the run is about to do.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Start {
     /// The service.
     pub target: SocketAddr,
@@ -76,8 +74,7 @@ pub enum ProbeOutcome {
 }
 
 /// One probe's news.
-// schema: needs JsonSchema on Difference (crate::echo::payload).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct ProbeLine {
     /// The probe.
     pub seq: u64,
@@ -91,6 +88,7 @@ pub struct ProbeLine {
     pub reordered: bool,
     /// A corrupted echo's first differing byte, `{offset, sent, got}`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Difference")]
     pub difference: Option<Difference>,
 }
 
@@ -127,19 +125,8 @@ pub struct Interval {
     pub bytes_per_sec: f64,
 }
 
-/// The whole run.
-#[derive(Debug, Serialize)]
-pub struct Summary<'a> {
-    /// Every field of the `--json` document.
-    #[serde(flatten)]
-    pub report: &'a Report,
-    /// Load mode: how the connections fared.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub connections: Option<&'a Connections>,
-    /// With `--show-sockopts`: the probe socket's options.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sockopts: Option<&'a [Reading]>,
-}
+/// The whole run: the `--json` document, every field.
+pub type Summary<'a> = ProbeDocument<'a>;
 
 fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
@@ -222,7 +209,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_schemas_of_interval_and_error_lines_name_the_fields_written() {
+    fn the_schemas_of_every_line_name_the_fields_written() {
         fn properties<T: JsonSchema>() -> Vec<String> {
             let schema = serde_json::to_value(schemars::schema_for!(T)).unwrap();
             let mut names: Vec<String> = schema["properties"]
@@ -255,6 +242,33 @@ mod tests {
             error: crate::echo::setup::Failure::Reset,
         };
         assert_eq!(properties::<ErrorLine>(), written(observation(&failed)));
+        let stray = Observation::Stray { bytes: 9 };
+        assert_eq!(properties::<Stray>(), written(observation(&stray)));
+        // A corrupted echo's line is the one with every field.
+        let corrupted = Observation::Echo {
+            seq: 1,
+            bytes: 64,
+            rtt: Duration::from_micros(10),
+            verdict: Verdict::Corrupted(Difference {
+                offset: 0,
+                sent: Some(1),
+                got: Some(2),
+            }),
+            reordered: false,
+        };
+        assert_eq!(properties::<ProbeLine>(), written(observation(&corrupted)));
+        let start = Start {
+            target: "127.0.0.1:7".parse().unwrap(),
+            proto: Proto::Udp,
+            local: None,
+            size: 64,
+            count: None,
+            interval_ms: None,
+            timeout_ms: 1000.0,
+            deadline_ms: None,
+            connections: None,
+        };
+        assert_eq!(properties::<Start>(), written(ProbeEvent::Start(start)));
     }
 
     #[test]

@@ -16,8 +16,8 @@ use crate::ping::{
 };
 use crate::render::ping as view;
 
-/// One line of `ping --json-stream`.
-#[derive(Debug, Serialize)]
+/// One line of `ping --json-stream` (schema `ping.stream`).
+#[derive(Debug, Serialize, JsonSchema)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum PingEvent<'a> {
     /// Before the first probe.
@@ -86,8 +86,7 @@ pub enum ReplyKind {
 }
 
 /// An echo reply.
-// schema: needs JsonSchema on ReplyRecord and Corruption (crate::ping).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct ReplyEvent<'a> {
     /// The target as given.
     pub target: &'a str,
@@ -153,8 +152,7 @@ pub struct TimeoutEvent<'a> {
 }
 
 /// A target's statistics.
-// schema: needs JsonSchema on TargetReport (crate::ping).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct SummaryEvent<'a> {
     /// The fields of one element of the `--json` document (`replies` is
     /// empty: every reply had its own line).
@@ -408,8 +406,30 @@ mod tests {
     }
 
     #[test]
-    fn the_schemas_of_start_error_and_timeout_lines_name_the_fields_written() {
+    fn the_schemas_of_every_line_name_the_fields_written() {
         let target = target();
+        let reply_ = Reply {
+            from: target.address,
+            seq: 1,
+            bytes: 64,
+            ttl: None,
+            rtt: Duration::from_micros(80),
+            at: SystemTime::UNIX_EPOCH,
+            status: ReplyStatus::Good,
+        };
+        assert_eq!(
+            schema_properties::<ReplyEvent<'_>>(),
+            keys(&line(&PingEvent::Reply(reply(&target, &reply_))))
+        );
+        let report = TargetReport::new(&target);
+        let summary = SummaryEvent {
+            report: &report,
+            interim: true,
+        };
+        assert_eq!(
+            schema_properties::<SummaryEvent<'_>>(),
+            keys(&line(&PingEvent::Summary(summary)))
+        );
         let error_ = send_failed(&target, 1, &io::Error::from_raw_os_error(libc::ENETUNREACH));
         assert_eq!(error_.errno, Some(libc::ENETUNREACH));
         assert_eq!(

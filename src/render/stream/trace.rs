@@ -5,15 +5,14 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::render::trace::Names;
 use crate::trace::{Hop, Method, Report, Request, Walk};
 
-/// One line of `trace --json-stream`.
-// schema: needs JsonSchema on Method, Hop (ProbeResult, Answer,
-// UnreachableKind), Walk and Report (HopStats) in crate::trace.
-#[derive(Debug, Serialize)]
+/// One line of `trace --json-stream` (schema `trace.stream`).
+#[derive(Debug, Serialize, JsonSchema)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum TraceEvent<'a> {
     /// Before the first probe.
@@ -27,7 +26,7 @@ pub enum TraceEvent<'a> {
 }
 
 /// What the trace is about to do.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct Start<'a> {
     /// The host as given.
     pub host: &'a str,
@@ -52,7 +51,7 @@ pub struct Start<'a> {
 }
 
 /// One hop of one round.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct HopEvent<'a> {
     /// The round, from 1.
     pub round: u32,
@@ -64,7 +63,7 @@ pub struct HopEvent<'a> {
 }
 
 /// One round.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct RoundEvent<'a> {
     /// The round, from 1.
     pub round: u32,
@@ -76,7 +75,7 @@ pub struct RoundEvent<'a> {
 }
 
 /// The whole trace.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct SummaryEvent<'a> {
     /// Every field of the `--json` document.
     #[serde(flatten)]
