@@ -5,7 +5,7 @@ mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream, UdpSocket};
-use std::process::{Child, ChildStdout, Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{assert_one_line_error, netdx, netdx_bin, responder, stderr, stdout};
@@ -14,7 +14,13 @@ use serde_json::Value;
 /// A running `netdx echo serve --log json` on a free port.
 struct Server {
     child: Child,
-    lines: BufReader<ChildStdout>,
+    /// Its event lines, read on a thread so a wait for one can time out.
+    lines: std::sync::mpsc::Receiver<String>,
+    /// Lines read ahead while settling, not yet handed out.
+    ahead: std::collections::VecDeque<Value>,
+    /// `connected` and `closed` events seen so far.
+    opened: usize,
+    closed: usize,
     tcp: Option<SocketAddr>,
     udp: Option<SocketAddr>,
 }
@@ -110,9 +116,20 @@ impl Server {
                 _ => udp = Some(address),
             }
         }
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in lines.lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
         Server {
             child,
-            lines,
+            lines: rx,
+            ahead: Default::default(),
+            opened: 0,
+            closed: 0,
             tcp,
             udp,
         }
@@ -133,17 +150,50 @@ impl Server {
     /// The next event the server logged, held to its schema; `None` once
     /// the server is gone.
     fn next_event(&mut self) -> Option<Value> {
-        let mut line = String::new();
-        if self.lines.read_line(&mut line).unwrap_or(0) == 0 {
-            return None;
+        if let Some(event) = self.ahead.pop_front() {
+            return Some(event);
         }
-        let event = common::json_line(&line);
-        serve_line_valid(&event);
-        Some(event)
+        let line = self.lines.recv().ok()?;
+        Some(self.seen(&line))
     }
 
-    /// Ctrl-C: the server's exit status and every event it logged, the totals last.
+    fn seen(&mut self, line: &str) -> Value {
+        let event = common::json_line(line);
+        serve_line_valid(&event);
+        match event["event"].as_str() {
+            Some("connected") => self.opened += 1,
+            Some("closed") => self.closed += 1,
+            _ => {}
+        }
+        event
+    }
+
+    /// Waits (up to a deadline, then goes on) until every connection the
+    /// server logged has its `closed` line: a client that has closed its
+    /// end reaches the server on the server's own time, and a stop before
+    /// then would count it as still open.
+    fn settle(&mut self) {
+        while let Ok(line) = self.lines.try_recv() {
+            let event = self.seen(&line);
+            self.ahead.push_back(event);
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while self.closed < self.opened {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    let event = self.seen(&line);
+                    self.ahead.push_back(event);
+                }
+                Err(_) => break,
+            }
+        }
+    }
+
+    /// Ctrl-C once its connections have settled: the server's exit status
+    /// and every event it logged, the totals last.
     fn stop(mut self) -> (Option<i32>, Vec<Value>) {
+        self.settle();
         signal(self.child.id(), "INT");
         let events = std::iter::from_fn(|| self.next_event()).collect();
         let status = self.child.wait().unwrap();
@@ -1212,11 +1262,15 @@ fn ctrl_c_stops_the_server_with_totals() {
         connection.contains("connection from 127.0.0.1:"),
         "{connection}"
     );
+    // The probe has exited, but its close reaches the server on its own
+    // time: stop the server once it has logged it, so the totals count it.
+    let mut closed = String::new();
+    lines.read_line(&mut closed).unwrap();
+    assert!(closed.contains("closed 127.0.0.1:"), "{closed}");
     signal(child.id(), "INT");
     let mut rest = String::new();
     lines.read_to_string(&mut rest).unwrap();
     assert_eq!(child.wait().unwrap().code(), Some(0));
-    assert!(rest.contains("closed 127.0.0.1:"), "{rest}");
     assert!(rest.contains("--- echo service statistics ---"), "{rest}");
     assert!(rest.contains("tcp: 1 connections"), "{rest}");
     assert!(rest.contains("128 bytes in, 128 bytes out"), "{rest}");
