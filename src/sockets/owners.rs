@@ -139,17 +139,23 @@ fn from_iterator(
     keep: &(dyn Fn(u32) -> bool + Sync),
 ) -> Found {
     let mut found = Found {
-        entries: Vec::new(),
+        entries: Vec::with_capacity(files.len()),
         names: HashMap::new(),
         hidden: 0,
     };
+    // The iterator reports a process's descriptors together: its name is
+    // looked up once per run of its records, and made a string once.
+    let mut named = None;
     for file in files {
         let Ok(inode) = u32::try_from(file.inode) else {
             continue;
         };
         if keep(inode) {
             found.entries.push((inode, file.pid, file.fd));
-            found.names.entry(file.pid).or_insert(file.name);
+            if named != Some(file.pid) {
+                found.names.entry(file.pid).or_insert_with(|| file.name());
+                named = Some(file.pid);
+            }
         }
     }
     found.entries.sort_unstable();

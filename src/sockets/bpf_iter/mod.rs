@@ -34,8 +34,17 @@ pub struct SocketFile {
     pub fd: u32,
     /// Socket inode.
     pub inode: u64,
-    /// Command name (task comm).
-    pub name: String,
+    /// Command name (task comm), NUL-padded: a process's records all carry
+    /// it, and [`SocketFile::name`] makes it a string once per process.
+    pub comm: [u8; 16],
+}
+
+impl SocketFile {
+    /// The command name.
+    pub fn name(&self) -> String {
+        let end = self.comm.iter().position(|&b| b == 0).unwrap_or(16);
+        String::from_utf8_lossy(&self.comm[..end]).into_owned()
+    }
 }
 
 /// Why the iterator could not run (the caller then scans /proc instead).
@@ -113,13 +122,13 @@ fn decode(record: &[u8]) -> SocketFile {
     };
     let mut inode = [0u8; 8];
     inode.copy_from_slice(&record[24..32]);
-    let comm = &record[..16];
-    let end = comm.iter().position(|&b| b == 0).unwrap_or(16);
+    let mut comm = [0u8; 16];
+    comm.copy_from_slice(&record[..16]);
     SocketFile {
         pid: u32_at(16),
         fd: u32_at(20),
         inode: u64::from_ne_bytes(inode),
-        name: String::from_utf8_lossy(&comm[..end]).into_owned(),
+        comm,
     }
 }
 
@@ -240,12 +249,13 @@ mod tests {
             .unwrap();
         let files = socket_files().expect("the task_file iterator runs as root");
         let me = std::process::id();
-        assert!(
-            files
-                .iter()
-                .any(|f| f.pid == me && f.fd == fd && f.inode == u64::from(inode)),
-            "{} records, none for pid {me} fd {fd}",
-            files.len()
-        );
+        let mine = files
+            .iter()
+            .find(|f| f.pid == me && f.fd == fd && f.inode == u64::from(inode));
+        let Some(mine) = mine else {
+            panic!("{} records, none for pid {me} fd {fd}", files.len());
+        };
+        let comm = std::fs::read_to_string("/proc/self/comm").unwrap();
+        assert_eq!(mine.name(), comm.trim_end());
     }
 }
