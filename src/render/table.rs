@@ -76,6 +76,13 @@ impl Rows {
         }
     }
 
+    /// Makes room for `rows` more rows of about `bytes` each, so a large
+    /// table's text grows once instead of doubling its way up.
+    pub fn reserve(&mut self, rows: usize, bytes: usize) {
+        self.text.reserve(rows.saturating_mul(bytes));
+        self.ends.reserve(rows.saturating_mul(self.columns));
+    }
+
     /// Appends one cell (rows fill left to right, `columns` cells each).
     pub fn push(&mut self, value: impl std::fmt::Display) {
         use std::fmt::Write;
@@ -166,7 +173,8 @@ fn display_width(text: &str) -> usize {
 
 /// Rows as a table (see [`grid_to`]), returned as text.
 pub fn grid(headers: &[&str], rows: &Rows, numeric: &[usize], out: &Output) -> String {
-    let mut text = Vec::new();
+    // The cells, and about as much again for padding (separators, short cells).
+    let mut text = Vec::with_capacity(rows.text.len().saturating_mul(2));
     // Writing into a Vec cannot fail.
     let _ = grid_to(headers, rows, numeric, out, &mut text);
     String::from_utf8(text).unwrap_or_default()
