@@ -195,21 +195,16 @@ pub fn pin_owners(sockets: &[Socket]) -> Vec<Owner> {
 fn describe_owners(sockets: &mut [Socket], index: &owners::OwnerIndex) -> usize {
     let mut details: HashMap<u32, Option<process::ProcessInfo>> = HashMap::new();
     for socket in sockets.iter_mut() {
-        socket.processes = index
-            .holders(socket.inode)
-            .iter()
-            .map(|holder| {
-                let info = details
-                    .entry(holder.pid)
-                    .or_insert_with(|| process::info(holder.pid));
-                let mut holder = holder.clone();
-                if let Some(info) = info {
-                    holder.user = info.user.clone();
-                    holder.cmdline = Some(info.cmdline.clone());
-                }
-                holder
-            })
-            .collect();
+        socket.processes = index.holders(socket.inode);
+        for holder in &mut socket.processes {
+            let info = details
+                .entry(holder.pid)
+                .or_insert_with(|| process::info(holder.pid));
+            if let Some(info) = info {
+                holder.user.clone_from(&info.user);
+                holder.cmdline = Some(info.cmdline.clone());
+            }
+        }
     }
     index.hidden
 }
