@@ -81,8 +81,10 @@ pub enum Unavailable {
     Read(io::Error),
 }
 
-/// Every socket descriptor of every process in this pid namespace.
-pub fn socket_files() -> Result<Vec<SocketFile>, Unavailable> {
+/// Every socket descriptor of every process in this pid namespace;
+/// `expected` (about how many descriptors the host has open) sizes the
+/// buffer the records are read into, so it is not regrown on the way.
+pub fn socket_files(expected: usize) -> Result<Records, Unavailable> {
     let btf = BtfBytes::open().map_err(Unavailable::Btf)?;
     let btf = Btf::parse(btf.bytes()).ok_or(Unavailable::MalformedBtf)?;
     // One pass over the kernel's ~100,000 types finds all four.
@@ -108,9 +110,34 @@ pub fn socket_files() -> Result<Vec<SocketFile>, Unavailable> {
     let prog = load(&program, attach)?;
     let link = link_create(&prog)?;
     let mut iter = iter_create(&link)?;
-    let mut raw = Vec::new();
+    let mut raw = Vec::with_capacity(expected.min(MAX_EXPECTED).saturating_mul(RECORD));
     iter.read_to_end(&mut raw).map_err(Unavailable::Read)?;
-    Ok(raw.chunks_exact(RECORD).map(decode).collect())
+    Ok(Records(raw))
+}
+
+/// The most records worth sizing the buffer for up front (64 MiB).
+const MAX_EXPECTED: usize = 1 << 21;
+
+/// The iterator's records, as it wrote them.
+#[derive(Debug, Default)]
+pub struct Records(Vec<u8>);
+
+impl Records {
+    /// Each socket descriptor, in the order the kernel walked them
+    /// (processes by pid, each one's descriptors by number).
+    pub fn iter(&self) -> impl Iterator<Item = SocketFile> + '_ {
+        self.0.chunks_exact(RECORD).map(decode)
+    }
+
+    /// How many there are.
+    pub fn len(&self) -> usize {
+        self.0.len() / RECORD
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// Bytes per record: comm[16], tgid u32, fd u32, inode u64.
@@ -247,7 +274,10 @@ mod tests {
             .ok()
             .and_then(|l| super::super::owners::socket_inode(l.as_os_str().as_encoded_bytes()))
             .unwrap();
-        let files = socket_files().expect("the task_file iterator runs as root");
+        let files: Vec<SocketFile> = socket_files(0)
+            .expect("the task_file iterator runs as root")
+            .iter()
+            .collect();
         let me = std::process::id();
         let mine = files
             .iter()
