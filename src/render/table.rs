@@ -173,11 +173,17 @@ fn display_width(text: &str) -> usize {
 
 /// Rows as a table (see [`grid_to`]), returned as text.
 pub fn grid(headers: &[&str], rows: &Rows, numeric: &[usize], out: &Output) -> String {
+    if out.tty {
+        return finish(&framed(headers, rows, numeric, out));
+    }
     // The cells, and about as much again for padding (separators, short cells).
-    let mut text = Vec::with_capacity(rows.text.len().saturating_mul(2));
-    // Writing into a Vec cannot fail.
-    let _ = grid_to(headers, rows, numeric, out, &mut text);
-    String::from_utf8(text).unwrap_or_default()
+    let mut text = String::with_capacity(rows.text.len().saturating_mul(2));
+    // Appending to a String cannot fail.
+    let _ = plain_lines(headers, rows, numeric, &mut |line| {
+        text.push_str(line);
+        Ok(())
+    });
+    text
 }
 
 /// Rows as a table, written to `w`: comfy-table with borders on a
@@ -191,12 +197,29 @@ pub fn grid_to(
     w: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
     if out.tty {
-        let mut table = new(headers, numeric, out);
-        for index in 0..rows.len() {
-            table.add_row(rows.row(index).collect::<Vec<_>>());
-        }
-        return w.write_all(finish(&table).as_bytes());
+        return w.write_all(finish(&framed(headers, rows, numeric, out)).as_bytes());
     }
+    plain_lines(headers, rows, numeric, &mut |line| {
+        w.write_all(line.as_bytes())
+    })
+}
+
+/// The rows in a comfy-table, for a terminal.
+fn framed(headers: &[&str], rows: &Rows, numeric: &[usize], out: &Output) -> Table {
+    let mut table = new(headers, numeric, out);
+    for index in 0..rows.len() {
+        table.add_row(rows.row(index).collect::<Vec<_>>());
+    }
+    table
+}
+
+/// Hands `emit` each line of the plain table (header first), newline included.
+fn plain_lines(
+    headers: &[&str],
+    rows: &Rows,
+    numeric: &[usize],
+    emit: &mut dyn FnMut(&str) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let mut widths: Vec<usize> = headers.iter().map(|h| display_width(h)).collect();
     for index in 0..rows.len() {
         for (i, cell) in rows.row(index).enumerate() {
@@ -225,7 +248,7 @@ pub fn grid_to(
         let trimmed = line.trim_end().len();
         line.truncate(trimmed);
         line.push('\n');
-        w.write_all(line.as_bytes())
+        emit(&line)
     };
     write_line(&mut headers.iter().copied())?;
     for index in 0..rows.len() {
