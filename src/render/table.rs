@@ -149,8 +149,9 @@ pub fn push_decimal(out: &mut String, mut value: u64) {
             break;
         }
     }
-    // Only ASCII digits were written.
-    out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
+    // ASCII digits, pushed as chars: no UTF-8 check and no copy call for
+    // the 150,000 short numbers of a large table.
+    out.extend(digits[at..].iter().map(|&digit| char::from(digit)));
 }
 
 /// Appends `count` spaces.
