@@ -358,7 +358,10 @@ pub fn port_table(sockets: &[Socket], out: &Output) -> String {
             rows.push_u64(u64::from(holder.fd));
             let cmdline = holder.cmdline.as_deref().unwrap_or("");
             match shown.get(&holder.pid) {
-                Some((raw, text)) if *raw == cmdline => rows.push_str(text),
+                // Holders share their process's text: the same pointer, mostly.
+                Some((raw, text)) if std::ptr::eq(*raw, cmdline) || *raw == cmdline => {
+                    rows.push_str(text);
+                }
                 _ => {
                     let text = clipped(&printable(cmdline), COMMAND_LINE_WIDTH).into_owned();
                     rows.push_str(&text);
