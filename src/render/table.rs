@@ -64,6 +64,11 @@ pub struct Rows {
     /// Where each cell ends in `text` (it starts where the previous one ends).
     ends: Vec<u32>,
     columns: usize,
+    /// The widest cell of each column so far, kept as cells arrive so the
+    /// table needs no second look at them before it is laid out.
+    widths: Vec<usize>,
+    /// The column the next cell goes in.
+    column: usize,
 }
 
 impl Rows {
@@ -73,6 +78,8 @@ impl Rows {
             text: String::new(),
             ends: Vec::new(),
             columns,
+            widths: vec![0; columns],
+            column: 0,
         }
     }
 
@@ -110,6 +117,16 @@ impl Rows {
     }
 
     fn end_cell(&mut self) {
+        let start = self.ends.last().map_or(0, |&end| end as usize);
+        let width = display_width(self.text.get(start..).unwrap_or_default());
+        if let Some(widest) = self.widths.get_mut(self.column) {
+            *widest = (*widest).max(width);
+        }
+        self.column = if self.column + 1 >= self.columns {
+            0
+        } else {
+            self.column + 1
+        };
         // Offsets fit in u32: a table of 4 GiB of text is not printed.
         self.ends.push(self.text.len() as u32);
     }
@@ -221,14 +238,11 @@ fn plain_lines(
     numeric: &[usize],
     emit: &mut dyn FnMut(&str) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
-    let mut widths: Vec<usize> = headers.iter().map(|h| display_width(h)).collect();
-    for index in 0..rows.len() {
-        for (i, cell) in rows.row(index).enumerate() {
-            if let Some(width) = widths.get_mut(i) {
-                *width = (*width).max(display_width(cell));
-            }
-        }
-    }
+    let widths: Vec<usize> = headers
+        .iter()
+        .enumerate()
+        .map(|(i, h)| display_width(h).max(rows.widths.get(i).copied().unwrap_or(0)))
+        .collect();
     let mut line = String::new();
     let mut write_line = |cells: &mut dyn Iterator<Item = &str>| -> std::io::Result<()> {
         line.clear();
