@@ -314,21 +314,37 @@ pub const COMMAND_LINE_WIDTH: usize = 200;
 /// What a port table row usually takes (addresses, a short command line).
 const PORT_ROW_BYTES: usize = 160;
 
-/// The lsof-style listing of `netdx port`: one row per holder (or per socket without one).
+/// The port table's columns.
+const PORT_HEADERS: [&str; 9] = [
+    "Proto",
+    "Local",
+    "Peer",
+    "State",
+    "PID",
+    "User",
+    "Command",
+    "FD",
+    "Command line",
+];
+
+/// The lsof-style listing of `netdx port` as text (see [`port_table_to`]).
 pub fn port_table(sockets: &[Socket], out: &Output) -> String {
-    let headers = [
-        "Proto",
-        "Local",
-        "Peer",
-        "State",
-        "PID",
-        "User",
-        "Command",
-        "FD",
-        "Command line",
-    ];
+    table::grid(&PORT_HEADERS, &port_rows(sockets), &[4, 7], out)
+}
+
+/// The lsof-style listing of `netdx port`, written to `w`: one row per
+/// holder (or per socket without one).
+pub fn port_table_to(
+    sockets: &[Socket],
+    out: &Output,
+    w: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    table::grid_to(&PORT_HEADERS, &port_rows(sockets), &[4, 7], out, w)
+}
+
+fn port_rows(sockets: &[Socket]) -> table::Rows {
     let view = SocketView::default();
-    let mut rows = table::Rows::new(headers.len());
+    let mut rows = table::Rows::new(PORT_HEADERS.len());
     let count: usize = sockets.iter().map(|s| s.processes.len().max(1)).sum();
     rows.reserve(count, PORT_ROW_BYTES);
     // Thousands of rows share a few processes: each one's command line is
@@ -370,7 +386,7 @@ pub fn port_table(sockets: &[Socket], out: &Output) -> String {
             }
         }
     }
-    table::grid(&headers, &rows, &[4, 7], out)
+    rows
 }
 
 /// `lsof -t`: the holders' pids, once each, in order.
