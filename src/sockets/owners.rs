@@ -22,7 +22,7 @@ use nix::fcntl::OFlag;
 use nix::sys::stat::Mode;
 use serde::Serialize;
 
-use super::bpf_iter::Records;
+use super::bpf_iter::SocketFile;
 
 /// A process holding a socket through one of its descriptors.
 ///
@@ -67,9 +67,11 @@ impl OwnerIndex {
     /// The holders of `inode`, by pid then fd.
     pub fn holders(&self, inode: u32) -> Vec<Holder> {
         let start = self.entries.partition_point(|e| e.0 < inode);
-        self.entries[start..]
+        let end = start + self.entries[start..].partition_point(|e| e.0 == inode);
+        // Sized exactly (a take_while would start at four): most sockets
+        // have one holder, and a port bench has 12,500 of them.
+        self.entries[start..end]
             .iter()
-            .take_while(|e| e.0 == inode)
             .map(|&(_, pid, fd)| Holder {
                 pid,
                 name: self.names.get(&pid).cloned().unwrap_or_else(unknown_name),
@@ -132,45 +134,71 @@ fn scan_with(keep: &(dyn Fn(u32) -> bool + Sync)) -> Found {
     };
     if use_bpf {
         let expected = usize::try_from(open_files()).unwrap_or(0);
-        match super::bpf_iter::socket_files(expected) {
-            Ok(files) => return from_iterator(&files, keep),
+        let mut walk = IteratorWalk::new(expected, keep);
+        match super::bpf_iter::socket_files(&mut |file| walk.add(file)) {
+            Ok(()) => return walk.finish(),
             Err(_) if forced.as_deref() == Some("bpf") => {
-                return from_iterator(&Records::default(), keep);
+                return IteratorWalk::new(0, keep).finish();
             }
+            // What was read so far is dropped: /proc is scanned whole instead.
             Err(_) => {}
         }
     }
     scan_proc(keep)
 }
 
-fn from_iterator(files: &Records, keep: &(dyn Fn(u32) -> bool + Sync)) -> Found {
-    let mut found = Found {
-        entries: Vec::with_capacity(files.len()),
-        names: HashMap::new(),
-        hidden: 0,
-    };
-    // The iterator reports a process's descriptors together: its name is
-    // looked up once per run of its records, and made a string once.
-    let mut named = None;
-    // Whether the records came by (pid, fd), as the kernel walks them.
-    let mut walked_in_order = true;
-    let mut last = (0, 0);
-    for file in files.iter() {
-        let Ok(inode) = u32::try_from(file.inode) else {
-            continue;
-        };
-        if keep(inode) {
-            walked_in_order &= (file.pid, file.fd) >= last;
-            last = (file.pid, file.fd);
-            found.entries.push((inode, file.pid, file.fd));
-            if named != Some(file.pid) {
-                found.names.entry(file.pid).or_insert_with(|| file.name());
-                named = Some(file.pid);
-            }
+/// The owners found so far in the BPF iterator's records.
+struct IteratorWalk<'k> {
+    found: Found,
+    keep: &'k (dyn Fn(u32) -> bool + Sync),
+    /// The process whose name is known: the iterator reports a process's
+    /// descriptors together, so its name is looked up once per run of its
+    /// records, and made a string once.
+    named: Option<u32>,
+    /// Whether the records came by (pid, fd), as the kernel walks them.
+    in_order: bool,
+    last: (u32, u32),
+}
+
+impl<'k> IteratorWalk<'k> {
+    fn new(expected: usize, keep: &'k (dyn Fn(u32) -> bool + Sync)) -> Self {
+        IteratorWalk {
+            found: Found {
+                // Reserved, not touched: only what is filled costs memory.
+                entries: Vec::with_capacity(expected.min(1 << 22)),
+                names: HashMap::new(),
+                hidden: 0,
+            },
+            keep,
+            named: None,
+            in_order: true,
+            last: (0, 0),
         }
     }
-    sort_entries(&mut found.entries, walked_in_order);
-    found
+
+    fn add(&mut self, file: SocketFile) {
+        let Ok(inode) = u32::try_from(file.inode) else {
+            return;
+        };
+        if !(self.keep)(inode) {
+            return;
+        }
+        self.in_order &= (file.pid, file.fd) >= self.last;
+        self.last = (file.pid, file.fd);
+        self.found.entries.push((inode, file.pid, file.fd));
+        if self.named != Some(file.pid) {
+            self.found
+                .names
+                .entry(file.pid)
+                .or_insert_with(|| file.name());
+            self.named = Some(file.pid);
+        }
+    }
+
+    fn finish(mut self) -> Found {
+        sort_entries(&mut self.found.entries, self.in_order);
+        self.found
+    }
 }
 
 /// Sorts (inode, pid, fd) entries. Entries already in (pid, fd) order need
@@ -412,6 +440,31 @@ mod tests {
         assert_eq!(socket_inode(b"/dev/null"), None);
         assert_eq!(socket_inode(b"socket:[]"), None);
         assert_eq!(socket_inode(b"socket:[99999999999]"), None);
+    }
+
+    #[test]
+    fn an_index_gives_each_inode_its_holders_by_pid_then_fd() {
+        let index = OwnerIndex {
+            entries: vec![(5, 10, 3), (7, 10, 4), (7, 11, 4), (7, 11, 9), (9, 12, 0)],
+            names: HashMap::from([(10, Arc::from("parent")), (11, Arc::from("child"))]),
+            hidden: 0,
+        };
+        let holders = index.holders(7);
+        let found: Vec<(u32, &str, u32)> =
+            holders.iter().map(|h| (h.pid, &*h.name, h.fd)).collect();
+        assert_eq!(
+            found,
+            [(10, "parent", 4), (11, "child", 4), (11, "child", 9)]
+        );
+        assert_eq!(holders.capacity(), 3);
+        assert_eq!(
+            &*index.holders(9)[0].name,
+            "?",
+            "a process gone before its name was read"
+        );
+        for absent in [0, 6, 8, 10] {
+            assert!(index.holders(absent).is_empty());
+        }
     }
 
     #[test]

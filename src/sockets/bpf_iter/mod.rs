@@ -81,10 +81,13 @@ pub enum Unavailable {
     Read(io::Error),
 }
 
-/// Every socket descriptor of every process in this pid namespace;
-/// `expected` (about how many descriptors the host has open) sizes the
-/// buffer the records are read into, so it is not regrown on the way.
-pub fn socket_files(expected: usize) -> Result<Records, Unavailable> {
+/// Hands `each` every socket descriptor of every process in this pid
+/// namespace, in the order the kernel walks them (processes by pid, each
+/// one's descriptors by number), as the records are read: 64 KiB at a
+/// time, never the whole table (1.6 MB for 50,000 sockets) at once.
+///
+/// An error can come after some descriptors were handed over.
+pub fn socket_files(each: &mut dyn FnMut(SocketFile)) -> Result<(), Unavailable> {
     let btf = BtfBytes::open().map_err(Unavailable::Btf)?;
     let btf = Btf::parse(btf.bytes()).ok_or(Unavailable::MalformedBtf)?;
     // One pass over the kernel's ~100,000 types finds all four.
@@ -110,35 +113,29 @@ pub fn socket_files(expected: usize) -> Result<Records, Unavailable> {
     let prog = load(&program, attach)?;
     let link = link_create(&prog)?;
     let mut iter = iter_create(&link)?;
-    let mut raw = Vec::with_capacity(expected.min(MAX_EXPECTED).saturating_mul(RECORD));
-    iter.read_to_end(&mut raw).map_err(Unavailable::Read)?;
-    Ok(Records(raw))
-}
-
-/// The most records worth sizing the buffer for up front (64 MiB).
-const MAX_EXPECTED: usize = 1 << 21;
-
-/// The iterator's records, as it wrote them.
-#[derive(Debug, Default)]
-pub struct Records(Vec<u8>);
-
-impl Records {
-    /// Each socket descriptor, in the order the kernel walked them
-    /// (processes by pid, each one's descriptors by number).
-    pub fn iter(&self) -> impl Iterator<Item = SocketFile> + '_ {
-        self.0.chunks_exact(RECORD).map(decode)
-    }
-
-    /// How many there are.
-    pub fn len(&self) -> usize {
-        self.0.len() / RECORD
-    }
-
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+    let mut buffer = vec![0u8; READ_BUFFER];
+    // Bytes of a record a read cut short, waiting for the rest.
+    let mut kept = 0;
+    loop {
+        let n = match iter.read(&mut buffer[kept..]) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            Err(err) => return Err(Unavailable::Read(err)),
+        };
+        let filled = kept + n;
+        let whole = filled - filled % RECORD;
+        buffer[..whole]
+            .chunks_exact(RECORD)
+            .map(decode)
+            .for_each(&mut *each);
+        buffer.copy_within(whole..filled, 0);
+        kept = filled - whole;
     }
 }
+
+/// How much of the iterator's output is read at a time (a whole number of records).
+const READ_BUFFER: usize = 2048 * RECORD;
 
 /// Bytes per record: comm[16], tgid u32, fd u32, inode u64.
 const RECORD: usize = 32;
@@ -274,10 +271,8 @@ mod tests {
             .ok()
             .and_then(|l| super::super::owners::socket_inode(l.as_os_str().as_encoded_bytes()))
             .unwrap();
-        let files: Vec<SocketFile> = socket_files(0)
-            .expect("the task_file iterator runs as root")
-            .iter()
-            .collect();
+        let mut files = Vec::new();
+        socket_files(&mut |file| files.push(file)).expect("the task_file iterator runs as root");
         let me = std::process::id();
         let mine = files
             .iter()
