@@ -41,3 +41,27 @@ peak_rss_kb() {
 ratio() {
     python3 -c 'import sys; print("%.2f" % (float(sys.argv[1]) / float(sys.argv[2])))' "$1" "$2"
 }
+
+# start_socket_holder NS PAIRS PROCS LOG: a fresh namespace NS whose
+# bench/hold_sockets.py holds 2 x PAIRS loopback TCP sockets over 2 x PROCS
+# processes (its output in LOG); returns once they are all open.
+# stop_socket_holder NS removes it again.
+start_socket_holder() {
+    local ns=$1 pairs=$2 procs=$3 log=$4
+    stop_socket_holder "$ns"
+    ip netns add "$ns"
+    ip -n "$ns" link set lo up
+    # In a subshell: no job to report as "Killed" when it is stopped.
+    (ip netns exec "$ns" python3 "$BENCH_DIR/hold_sockets.py" "$pairs" "$procs" >"$log" 2>&1 &)
+    for _ in $(seq 120); do
+        grep -q ready "$log" && return 0
+        sleep 0.5
+    done
+    echo "socket holder did not start: $(cat "$log")" >&2
+    return 1
+}
+
+stop_socket_holder() {
+    ip netns pids "$1" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
+    ip netns del "$1" 2>/dev/null || true
+}

@@ -9,20 +9,11 @@ NS=netdx-bench-sockets
 json=$(mktemp --suffix .json)
 holder_log=$(mktemp)
 cleanup() {
-    ip netns pids "$NS" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
-    ip netns del "$NS" 2>/dev/null || true
+    stop_socket_holder "$NS"
     rm -f "$json" "$holder_log"
 }
 trap cleanup EXIT
-cleanup
-ip netns add "$NS"
-ip -n "$NS" link set lo up
-ip netns exec "$NS" python3 "$BENCH_DIR/hold_sockets.py" 25000 4 >"$holder_log" 2>&1 &
-for _ in $(seq 120); do
-    grep -q ready "$holder_log" && break
-    sleep 0.5
-done
-grep -q ready "$holder_log" || { echo "socket holder did not start" >&2; exit 1; }
+start_socket_holder "$NS" 25000 4 "$holder_log"
 in_ns() { ip netns exec "$NS" "$@"; }
 sockets=$(in_ns ss -tan | tail -n +2 | wc -l)
 holders=$(in_ns ss -tanp | grep -o 'pid=[0-9]*' | sort -u | wc -l)

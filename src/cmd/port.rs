@@ -1,6 +1,6 @@
 //! `netdx port` and `netdx lsof -i`: who is using a port.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, BufWriter, IsTerminal, Write};
 
 use crate::cli::{LsofArgs, PortArgs};
 use crate::error::{Error, Outcome};
@@ -146,16 +146,17 @@ fn report(
     if let Some(note) = view::hidden_note(listing.hidden_processes) {
         eprint!("{note}");
     }
-    let text = if out.json {
-        render::json::document(&listing.sockets)
+    if out.json {
+        render::print(&render::json::document(&listing.sockets))?;
     } else if terse {
-        view::pids(&listing.sockets)
-    } else if listing.sockets.is_empty() {
-        String::new()
-    } else {
-        view::port_table(&listing.sockets, out)
-    };
-    render::print(&text)?;
+        render::print(&view::pids(&listing.sockets))?;
+    } else if !listing.sockets.is_empty() {
+        // Thousands of rows go out through one buffer as they are laid out,
+        // rather than as one text of megabytes first.
+        let mut w = BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+        view::port_table_to(&listing.sockets, out, &mut w)?;
+        w.flush()?;
+    }
     if let (Some(signal), Some(owners)) = (kill, owners) {
         signal_owners(owners, signal, yes)?;
     }

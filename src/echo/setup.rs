@@ -276,9 +276,9 @@ fn in_use(address: SocketAddr, proto: Proto, options: &SocketOptions) -> InUse {
         .iter()
         .flat_map(|socket| {
             socket.processes.iter().map(move |holder| PortHolder {
-                name: holder.name.clone(),
+                name: holder.name.to_string(),
                 pid: holder.pid,
-                user: holder.user.clone(),
+                user: holder.user.as_deref().map(str::to_owned),
                 state: socket.state,
             })
         })

@@ -110,15 +110,6 @@ fn write_addr(
     let _ = write!(text, "{}", Addr(endpoint, proto, interface, view));
 }
 
-fn endpoint(
-    endpoint: &Endpoint,
-    proto: Proto,
-    interface: Option<&str>,
-    view: &SocketView<'_>,
-) -> String {
-    Addr(endpoint, proto, interface, view).to_string()
-}
-
 /// ss's `users:(("name",pid=1,fd=3),…)`.
 pub fn processes(socket: &Socket) -> String {
     if socket.processes.is_empty() {
@@ -332,45 +323,82 @@ pub fn socket_table(sockets: &[Socket], view: &SocketView<'_>, out: &Output) -> 
 /// Characters of a command line the port table shows (JSON has it whole).
 pub const COMMAND_LINE_WIDTH: usize = 200;
 
-/// The lsof-style listing of `netdx port`: one row per holder (or per socket without one).
+/// What a port table row usually takes (addresses, a short command line).
+const PORT_ROW_BYTES: usize = 160;
+
+/// The port table's columns.
+const PORT_HEADERS: [&str; 9] = [
+    "Proto",
+    "Local",
+    "Peer",
+    "State",
+    "PID",
+    "User",
+    "Command",
+    "FD",
+    "Command line",
+];
+
+/// The lsof-style listing of `netdx port` as text (see [`port_table_to`]).
 pub fn port_table(sockets: &[Socket], out: &Output) -> String {
-    let headers = [
-        "Proto",
-        "Local",
-        "Peer",
-        "State",
-        "PID",
-        "User",
-        "Command",
-        "FD",
-        "Command line",
-    ];
+    table::grid(&PORT_HEADERS, &port_rows(sockets), &[4, 7], out)
+}
+
+/// The lsof-style listing of `netdx port`, written to `w`: one row per
+/// holder (or per socket without one).
+pub fn port_table_to(
+    sockets: &[Socket],
+    out: &Output,
+    w: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    table::grid_to(&PORT_HEADERS, &port_rows(sockets), &[4, 7], out, w)
+}
+
+fn port_rows(sockets: &[Socket]) -> table::Rows {
     let view = SocketView::default();
-    let mut rows = table::Rows::new(headers.len());
+    let mut rows = table::Rows::new(PORT_HEADERS.len());
+    let count: usize = sockets.iter().map(|s| s.processes.len().max(1)).sum();
+    rows.reserve(count, PORT_ROW_BYTES);
+    // Thousands of rows share a few processes: each one's command line is
+    // escaped and clipped once (keyed by pid, and used only while the text
+    // is the same).
+    let mut shown: HashMap<u32, (&str, String)> = HashMap::new();
     for s in sockets {
         let base = |rows: &mut table::Rows| {
-            rows.push(netid(s));
-            rows.push(endpoint(&s.local, s.proto, s.interface.as_deref(), &view));
-            rows.push(endpoint(&s.peer, s.proto, None, &view));
-            rows.push(s.state.name());
+            rows.push_str(netid(s));
+            rows.push_with(|text| {
+                write_addr(text, &s.local, s.proto, s.interface.as_deref(), &view)
+            });
+            rows.push_with(|text| write_addr(text, &s.peer, s.proto, None, &view));
+            rows.push_str(s.state.name());
         };
         if s.processes.is_empty() {
             base(&mut rows);
             for _ in 0..5 {
-                rows.push("-");
+                rows.push_str("-");
             }
         }
         for holder in &s.processes {
             base(&mut rows);
-            rows.push(holder.pid);
-            rows.push(holder.user.as_deref().unwrap_or("-"));
-            rows.push(printable(&holder.name));
-            rows.push(holder.fd);
-            let cmdline = printable(holder.cmdline.as_deref().unwrap_or(""));
-            rows.push(clipped(&cmdline, COMMAND_LINE_WIDTH));
+            rows.push_u64(u64::from(holder.pid));
+            rows.push_str(holder.user.as_deref().unwrap_or("-"));
+            rows.push_str(&printable(&holder.name));
+            rows.push_u64(u64::from(holder.fd));
+            let cmdline = holder.cmdline.as_deref().unwrap_or("");
+            match shown.get(&holder.pid) {
+                // Holders share their process's text: the same pointer, mostly.
+                Some((raw, text)) if std::ptr::eq(*raw, cmdline) || *raw == cmdline => {
+                    rows.push_str(text);
+                }
+                _ => {
+                    let text = clipped(&printable(cmdline), COMMAND_LINE_WIDTH).into_owned();
+                    rows.push_str(&text);
+                    shown.insert(holder.pid, (cmdline, text));
+                }
+            }
         }
     }
-    table::grid(&headers, &rows, &[4, 7], out)
+    rows
 }
 
 /// `lsof -t`: the holders' pids, once each, in order.
@@ -462,6 +490,7 @@ pub fn routes(routes: &[Route], out: &Output) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sockets::Holder;
 
     #[test]
     fn the_fast_numeric_endpoint_writes_what_the_display_writes() {
@@ -496,6 +525,97 @@ mod tests {
             table::push_decimal(&mut text, n);
             assert_eq!(text, n.to_string());
         }
+    }
+
+    fn tcp(local: &str, peer: &str, state: u8, processes: Vec<Holder>) -> Socket {
+        let end = |text: &str| {
+            let addr: std::net::SocketAddr = text.parse().unwrap();
+            Endpoint::Inet {
+                address: addr.ip(),
+                port: addr.port(),
+            }
+        };
+        Socket {
+            proto: Proto::Tcp,
+            family: crate::sockets::Family::Inet,
+            unix_type: None,
+            state: crate::sockets::State(state),
+            recv_q: 0,
+            send_q: 0,
+            local: end(local),
+            peer: end(peer),
+            interface: None,
+            uid: Some(0),
+            inode: 1,
+            processes,
+            tcp_info: None,
+            timer: None,
+            memory: None,
+        }
+    }
+
+    fn holder(pid: u32, name: &str, fd: u32, cmdline: &str) -> Holder {
+        Holder {
+            pid,
+            name: name.into(),
+            fd,
+            user: Some("root".into()),
+            cmdline: Some(cmdline.into()),
+        }
+    }
+
+    #[test]
+    fn the_port_table_has_a_row_per_holder_with_escaped_and_clipped_command_lines() {
+        let long = format!("python3 {}", "x".repeat(300));
+        let sockets = [
+            tcp(
+                "127.0.0.1:8080",
+                "0.0.0.0:0",
+                10,
+                vec![
+                    holder(41, "server", 3, "server --port 8080"),
+                    holder(42, "server", 3, "server\n--child"),
+                ],
+            ),
+            tcp(
+                "[::1]:8080",
+                "[::1]:40000",
+                1,
+                vec![holder(41, "server", 5, "server --port 8080")],
+            ),
+            tcp(
+                "127.0.0.1:40000",
+                "127.0.0.1:8080",
+                1,
+                vec![holder(7, "py\x1b[2J", 4, &long)],
+            ),
+            // The same pid with another command line (it exec'd between reads).
+            tcp(
+                "127.0.0.1:40001",
+                "127.0.0.1:8080",
+                1,
+                vec![holder(7, "py", 6, "other")],
+            ),
+            tcp("127.0.0.1:8080", "127.0.0.1:40002", 6, vec![]),
+        ];
+        let out = Output {
+            json: false,
+            stream: false,
+            tty: false,
+            style: crate::render::Style::resolve(crate::render::ColorChoice::Never, false, false),
+        };
+        let text = port_table(&sockets, &out);
+        let clipped_long = format!("python3 {}…", "x".repeat(COMMAND_LINE_WIDTH - 9));
+        let expected = [
+            "Proto  Local            Peer             State      PID  User  Command    FD  Command line".to_string(),
+            "tcp    127.0.0.1:8080   0.0.0.0:*        LISTEN      41  root  server      3  server --port 8080".to_string(),
+            "tcp    127.0.0.1:8080   0.0.0.0:*        LISTEN      42  root  server      3  server\\n--child".to_string(),
+            "tcp    [::1]:8080       [::1]:40000      ESTAB       41  root  server      5  server --port 8080".to_string(),
+            format!("tcp    127.0.0.1:40000  127.0.0.1:8080   ESTAB        7  root  py\\x1b[2J   4  {clipped_long}"),
+            "tcp    127.0.0.1:40001  127.0.0.1:8080   ESTAB        7  root  py          6  other".to_string(),
+            "tcp    127.0.0.1:8080   127.0.0.1:40002  TIME-WAIT    -  -     -           -  -".to_string(),
+        ];
+        assert_eq!(text.lines().collect::<Vec<_>>(), expected, "{text}");
     }
 
     #[test]
