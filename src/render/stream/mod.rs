@@ -15,6 +15,7 @@
 
 pub mod echo;
 pub mod ping;
+pub mod scan;
 pub mod trace;
 
 use std::io::{self, Stdout, Write};
