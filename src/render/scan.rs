@@ -188,7 +188,7 @@ pub fn host_text(report: &HostReport, names: &Names) -> String {
     if !not_shown.is_empty() {
         let _ = writeln!(text, "Not shown: {}", not_shown.join(", "));
     }
-    let rows: Vec<(String, &str, String, &str)> = report
+    let rows: Vec<(String, &str, String, &str, u16)> = report
         .ports
         .iter()
         .zip(&report.slots)
@@ -199,6 +199,7 @@ pub fn host_text(report: &HostReport, names: &Names) -> String {
                 state_word(slot.state),
                 names.service(*port, proto).unwrap_or("unknown").to_string(),
                 reason_word(slot.reason),
+                *port,
             )
         })
         .collect();
@@ -217,21 +218,15 @@ pub fn host_text(report: &HostReport, names: &Names) -> String {
             "{:w0$}  {:w1$}  {:w2$}  REASON",
             "PORT", "STATE", "SERVICE"
         );
-        for (i, (port, state, service, reason)) in rows.iter().enumerate() {
+        for (port, state, service, reason, number) in &rows {
             let _ = writeln!(text, "{port:w0$}  {state:w1$}  {service:w2$}  {reason}");
-            let number: u16 = port
-                .split('/')
-                .next()
-                .and_then(|p| p.parse().ok())
-                .unwrap_or(0);
-            if let Some(banner) = report.banners.get(&number) {
+            if let Some(banner) = report.banners.get(number) {
                 let _ = writeln!(
                     text,
                     "| banner: {}",
                     super::printable(&String::from_utf8_lossy(banner))
                 );
             }
-            let _ = i;
         }
     }
     if let Some(line) = rate_limit_line(report) {

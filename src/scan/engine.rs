@@ -426,7 +426,6 @@ impl<'p> Engine<'p> {
         now: Instant,
         observer: &mut dyn FnMut(Event<'_>) -> io::Result<()>,
     ) -> Result<(), ScanError> {
-        let method = self.plan.method;
         let nh = self.targets.len();
         let fresh_done = self.cursor > (self.plan.ports.len() - 1) * nh + h as usize;
         let host = &mut self.hosts[h as usize];
@@ -487,7 +486,6 @@ impl<'p> Engine<'p> {
             }
             _ => {}
         }
-        let _ = method;
         Ok(())
     }
 
@@ -607,11 +605,9 @@ impl<'p> Engine<'p> {
                         self.hosts[h as usize].canaries_to_send -= 1;
                     }
                 }
-                Phase::Measure => {
-                    if now >= self.hosts[h as usize].next_canary && self.pace(now) {
-                        self.canary(network, h, now)?;
-                        self.hosts[h as usize].next_canary = now + MEASURE_SPACING;
-                    }
+                Phase::Measure if now >= self.hosts[h as usize].next_canary && self.pace(now) => {
+                    self.canary(network, h, now)?;
+                    self.hosts[h as usize].next_canary = now + MEASURE_SPACING;
                 }
                 Phase::Exact => {
                     let host = &self.hosts[h as usize];
