@@ -1,0 +1,4 @@
+//! netdx scan: which ports to probe, and what to send them.
+#![forbid(unsafe_code)]
+
+pub mod ports;
