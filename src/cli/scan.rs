@@ -8,7 +8,6 @@ use super::values;
 use crate::net::FamilyChoice;
 use crate::ping::TargetSpec;
 use crate::scan::Method;
-use crate::scan::ports::PortSpec;
 use crate::targets::ListSource;
 
 pub(super) const SCAN_EXAMPLES: &str = "\
@@ -58,8 +57,13 @@ pub struct ScanArgs {
     #[arg(long)]
     pub udp: bool,
     /// Ports, nmap's syntax: 22, 1-1024, - (all), 22,80,8000-8100, T:80,U:53
-    #[arg(short = 'p', value_name = "PORTS", value_parser = PortSpec::parse, allow_hyphen_values = true, conflicts_with = "top")]
-    pub ports: Option<PortSpec>,
+    #[arg(
+        short = 'p',
+        value_name = "PORTS",
+        allow_hyphen_values = true,
+        conflicts_with = "top"
+    )]
+    pub ports: Option<String>,
     /// The N most commonly open ports
     #[arg(long, value_name = "N", value_parser = top)]
     pub top: Option<usize>,

@@ -7,13 +7,14 @@ use std::time::{Duration, Instant};
 use crate::cli::ScanArgs;
 use crate::clock::SystemClock;
 use crate::error::{Error, Outcome};
+use crate::names::services::{Services, Transport};
 use crate::ping::target::{Targets, read_list};
 use crate::render::scan::{self as view, Names};
 use crate::render::stream::StreamWriter;
 use crate::render::stream::scan::{Done, PortEvent, ScanEvent, Start};
 use crate::render::{self, Output};
 use crate::scan::connect::ConnectNetwork;
-use crate::scan::ports::PortSpec;
+use crate::scan::ports::{self, PortSet, PortSpec, PortsError};
 use crate::scan::syn::SynNetwork;
 use crate::scan::udp::UdpNetwork;
 use crate::scan::{
@@ -26,23 +27,9 @@ const BANNER_WAIT: Duration = Duration::from_millis(800);
 /// Runs the scans.
 pub fn run(args: &ScanArgs, out: &Output) -> Result<Outcome, Error> {
     let targets = targets(args)?;
-    let spec = match (&args.ports, args.top) {
-        (Some(spec), _) => spec.clone(),
-        (None, Some(n)) => {
-            // Placeholder until scanparts' --top: the first N of the default list.
-            let mut spec = PortSpec::default_lists();
-            spec.tcp.truncate(n);
-            spec.udp.truncate(n);
-            spec
-        }
-        (None, None) => PortSpec::default_lists(),
-    };
     let methods = args.methods();
-    if methods.iter().all(|m| spec.ports(m.proto()).is_empty()) {
-        return Err(Error::Usage(
-            "-p names no port of the protocols scanned; qualify with T: (TCP) or U: (UDP)".into(),
-        ));
-    }
+    let scanned: Vec<Transport> = methods.iter().map(|m| m.proto().transport()).collect();
+    let (tcp, udp) = port_sets(args, &scanned)?;
     let nofile = limits::raise_nofile();
     // Every network is opened before any probe goes out: the raw sockets
     // first, then privileges are dropped for good.
@@ -68,7 +55,11 @@ pub fn run(args: &ScanArgs, out: &Output) -> Result<Outcome, Error> {
     }
     let text = !out.json && !out.stream;
     for (method, mut network) in networks {
-        let ports = spec.ports(method.proto());
+        let set = match method.proto() {
+            scan::Proto::Tcp => &tcp,
+            scan::Proto::Udp => &udp,
+        };
+        let ports: Vec<u16> = set.iter().collect();
         if ports.is_empty() {
             continue;
         }
@@ -169,6 +160,27 @@ impl<N: ScanNetwork + ?Sized> ScanNetwork for Box<N> {
     fn forget(&mut self, host: u32, port: u16) {
         (**self).forget(host, port)
     }
+}
+
+/// The TCP and UDP ports to scan: `-p`, `--top N`, or netdx's default lists.
+fn port_sets(args: &ScanArgs, scanned: &[Transport]) -> Result<(PortSet, PortSet), Error> {
+    if let Some(text) = &args.ports {
+        let spec = PortSpec::parse(text, &Services::load()).map_err(usage)?;
+        spec.require(scanned).map_err(usage)?;
+        return Ok((spec.tcp, spec.udp));
+    }
+    let list = |proto| match args.top {
+        Some(n) => ports::top(n, proto).map(|top| top.ports),
+        None => Ok(ports::common(proto)),
+    };
+    Ok((
+        list(Transport::Tcp).map_err(usage)?,
+        list(Transport::Udp).map_err(usage)?,
+    ))
+}
+
+fn usage(err: PortsError) -> Error {
+    Error::Usage(err.to_string())
 }
 
 /// Every host to scan, resolved (names before anything is sent), blocks

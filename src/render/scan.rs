@@ -13,8 +13,8 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use serde::ser::SerializeSeq;
 
+use crate::names::services::Services;
 use crate::scan::{Counts, HostReport, Method, PortResult, Proto, Reason, Slot, State};
-use crate::sockets::services::Services;
 
 /// Groups of more closed or filtered ports than this are summarised in a
 /// "Not shown" line, as nmap does.
@@ -35,11 +35,7 @@ impl Names {
 
     /// The service name of `port`/`proto`.
     pub fn service(&self, port: u16, proto: Proto) -> Option<&str> {
-        let proto = match proto {
-            Proto::Tcp => crate::sockets::Proto::Tcp,
-            Proto::Udp => crate::sockets::Proto::Udp,
-        };
-        self.services.as_ref()?.name(port, proto)
+        self.services.as_ref()?.name(port, proto.transport())
     }
 }
 

@@ -76,6 +76,16 @@ pub enum Proto {
     Udp,
 }
 
+impl Proto {
+    /// The same protocol in /etc/services' and the port parser's terms.
+    pub fn transport(self) -> crate::names::services::Transport {
+        match self {
+            Proto::Tcp => crate::names::services::Transport::Tcp,
+            Proto::Udp => crate::names::services::Transport::Udp,
+        }
+    }
+}
+
 /// A port's state, as nmap defines them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, JsonSchema)]
 pub enum State {

@@ -18,7 +18,8 @@ use nix::sys::socket::{setsockopt, sockopt};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use super::network::{Answer, Received, ScanNetwork, Sent};
-use super::{Reason, ScanError, Target, payloads};
+use super::payloads::Payloads;
+use super::{Reason, ScanError, Target};
 use crate::net::{self, ErrorOrigin, SocketError};
 
 /// Receive buffer asked for: the error queue is charged against it, and
@@ -31,6 +32,7 @@ pub struct UdpNetwork {
     v6: Option<Socket>,
     hosts: HashMap<IpAddr, u32>,
     ready: VecDeque<Received>,
+    payloads: Payloads,
 }
 
 impl UdpNetwork {
@@ -57,6 +59,7 @@ impl UdpNetwork {
                 .map(|(i, t)| (t.address, i as u32))
                 .collect(),
             ready: VecDeque::new(),
+            payloads: Payloads::new(),
         })
     }
 
@@ -203,11 +206,12 @@ impl ScanNetwork for UdpNetwork {
         let Some(socket) = socket else {
             return Ok(Sent::Sent);
         };
+        let payload = self.payloads.get(port);
         let to = match address {
             IpAddr::V4(_) => SocketAddr::new(address, port),
             IpAddr::V6(v6) => SocketAddr::V6(SocketAddrV6::new(v6, port, 0, scope_id)),
         };
-        match socket.send_to(&payloads::for_port(port), &SockAddr::from(to)) {
+        match socket.send_to(payload, &SockAddr::from(to)) {
             Ok(_) => Ok(Sent::Sent),
             Err(e) if matches!(e.raw_os_error(), Some(libc::ENOBUFS | libc::EAGAIN)) => {
                 Ok(Sent::Busy)
@@ -216,7 +220,7 @@ impl ScanNetwork for UdpNetwork {
             // not go; send it again (the queue has the error's details).
             Err(e) if answer_errno(&e) => {
                 let _ = host;
-                match socket.send_to(&payloads::for_port(port), &SockAddr::from(to)) {
+                match socket.send_to(payload, &SockAddr::from(to)) {
                     Ok(_) => Ok(Sent::Sent),
                     Err(_) => Ok(Sent::Busy),
                 }
