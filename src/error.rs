@@ -54,6 +54,9 @@ pub enum Error {
     /// A trace could not start or go on.
     #[error(transparent)]
     Trace(crate::trace::TraceError),
+    /// A scan could not start or go on.
+    #[error(transparent)]
+    Scan(crate::scan::ScanError),
     /// The socket to inspect could not be created.
     #[error(transparent)]
     Sockopt(#[from] crate::sockopt::session::SockoptError),
@@ -113,6 +116,15 @@ impl From<crate::trace::TraceError> for Error {
         match err {
             crate::trace::TraceError::Output(io) => Error::from(io),
             other => Error::Trace(other),
+        }
+    }
+}
+
+impl From<crate::scan::ScanError> for Error {
+    fn from(err: crate::scan::ScanError) -> Self {
+        match err {
+            crate::scan::ScanError::Output(io) => Error::from(io),
+            other => Error::Scan(other),
         }
     }
 }

@@ -33,6 +33,7 @@ pub mod protostats;
 pub mod render;
 pub mod routes;
 pub mod rtt;
+pub mod scan;
 pub mod signals;
 pub mod sockets;
 pub mod sockopt;

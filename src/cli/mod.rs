@@ -17,6 +17,7 @@ mod man;
 mod netstat;
 mod ping;
 mod port;
+mod scan;
 mod schema;
 pub mod sockopt;
 mod trace;
@@ -32,6 +33,7 @@ pub use man::ManArgs;
 pub use netstat::NetstatArgs;
 pub use ping::PingArgs;
 pub use port::PortArgs;
+pub use scan::ScanArgs;
 pub use schema::SchemaArgs;
 pub use sockopt::{SockoptArgs, SockoptCommand};
 pub use trace::TraceArgs;
@@ -55,6 +57,7 @@ Examples:
   netdx lab reuseaddr            why a restarted server gets EADDRINUSE
   netdx icmp --ttl 1 10.0.3.2    a hand-built ICMP probe, every reply decoded
   netdx trace -n 10.0.3.2        the path, hop by hop (traceroute, mtr --report)
+  netdx scan -p- 10.0.3.2        which TCP ports answer (nmap -sT); --syn, --udp
   netdx schema ping              the JSON Schema of 'netdx ping --json'
 
 Exit status: 0 success, 1 a negative answer (no reply, port free), 2 an error.";
@@ -84,7 +87,7 @@ pub struct GlobalArgs {
     /// Print one JSON document on stdout instead of text (fields: docs/json.md; schemas: netdx schema)
     #[arg(long, global = true)]
     pub json: bool,
-    /// Print one JSON object per line as events happen, for commands that run a while (ping, trace, echo)
+    /// Print one JSON object per line as events happen, for commands that run a while (ping, trace, scan, echo)
     #[arg(long, global = true, conflicts_with = "json")]
     pub json_stream: bool,
     /// When to colour the output; NO_COLOR in the environment turns `auto` off
@@ -132,6 +135,9 @@ pub enum Command {
     /// The path to a host, hop by hop: UDP, ICMP or TCP probes, Paris-style (traceroute, mtr --report)
     #[command(after_help = trace::TRACE_EXAMPLES)]
     Trace(TraceArgs),
+    /// Which ports answer on a host: TCP connect, SYN and UDP scans with nmap's states (scan only hosts you may)
+    #[command(after_help = scan::SCAN_EXAMPLES)]
+    Scan(ScanArgs),
     /// The JSON Schema of a command's --json document or --json-stream line (draft 2020-12; also in docs/schema/)
     #[command(after_help = schema::SCHEMA_EXAMPLES)]
     Schema(SchemaArgs),

@@ -10,6 +10,7 @@ pub mod man;
 pub mod netstat;
 pub mod ping;
 pub mod port;
+pub mod scan;
 pub mod schema;
 pub mod sockopt;
 pub mod trace;
@@ -44,6 +45,7 @@ pub fn dispatch(cli: Cli) -> Result<Outcome, Error> {
         Command::Lab(args) => lab::run(&args, &out),
         Command::Icmp(args) => icmp::run(&args, &out),
         Command::Trace(args) => trace::run(&args, &out),
+        Command::Scan(args) => scan::run(&args, &out),
         Command::Schema(args) => schema::run(&args, &out),
         Command::Completions(args) => completions::run(&args, &out),
         Command::Man(args) => man::run(&args, &out),
@@ -56,7 +58,7 @@ pub fn dispatch(cli: Cli) -> Result<Outcome, Error> {
 fn check_streams(command: &Command) -> Result<(), Error> {
     use crate::cli::EchoCommand;
     let name = match command {
-        Command::Ping(_) | Command::Trace(_) => return Ok(()),
+        Command::Ping(_) | Command::Trace(_) | Command::Scan(_) => return Ok(()),
         Command::Echo(echo) => match echo.command {
             EchoCommand::Serve(_) | EchoCommand::Probe(_) => return Ok(()),
         },
@@ -76,7 +78,7 @@ fn check_streams(command: &Command) -> Result<(), Error> {
         }
     };
     Err(Error::Usage(format!(
-        "--json-stream: `{name}` prints one document; use --json (streaming: ping, trace, echo probe, echo serve)"
+        "--json-stream: `{name}` prints one document; use --json (streaming: ping, trace, scan, echo probe, echo serve)"
     )))
 }
 

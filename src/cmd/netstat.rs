@@ -7,9 +7,9 @@ use std::net::IpAddr;
 use crate::cli::NetstatArgs;
 use crate::error::{Error, Outcome};
 use crate::iface::{self, Selection};
+use crate::names::services::Services;
 use crate::render::sockets::{self as view, SocketTable, SocketView};
 use crate::render::{self, Output};
-use crate::sockets::services::Services;
 use crate::sockets::{self, Families, Filter, Protocols, Query, SourceChoice, StateMask};
 use crate::{protostats, routes};
 

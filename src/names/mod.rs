@@ -9,6 +9,7 @@ pub mod dns;
 pub mod hosts;
 pub mod lookup;
 pub mod resolv;
+pub mod services;
 pub mod users;
 
 pub use crate::net::FamilyChoice;

@@ -23,7 +23,7 @@ use nix::sys::time::TimeSpec;
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 pub use error::SocketError;
-pub use socket::{Datagram, ErrorOrigin, ProbeSocket, QueuedError, SocketKind};
+pub use socket::{Datagram, ErrorOrigin, ProbeSocket, QueuedError, SocketKind, read_error_queue};
 
 /// Which address family the user asked for (`-4` / `-6`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

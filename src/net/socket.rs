@@ -111,6 +111,39 @@ pub struct QueuedError<'a> {
     pub quoted: &'a [u8],
 }
 
+/// Reads one entry of `fd`'s error queue without waiting (IP_RECVERR /
+/// IPV6_RECVERR set): where it came from, and the destination (address and
+/// port) of the datagram or connection it is about. For sockets that are
+/// not [`ProbeSocket`]s: a connecting TCP socket, a UDP scan socket.
+pub fn read_error_queue(
+    fd: BorrowedFd<'_>,
+) -> io::Result<Option<(ErrorOrigin, Option<SocketAddr>)>> {
+    let mut buffer = [0u8; 64];
+    let mut cmsg = nix::cmsg_space!(libc::sock_extended_err, libc::sockaddr_in6);
+    loop {
+        let mut iov = [IoSliceMut::new(&mut buffer)];
+        let message = match recvmsg::<SockaddrStorage>(
+            fd.as_raw_fd(),
+            &mut iov,
+            Some(&mut cmsg),
+            MsgFlags::MSG_ERRQUEUE | MsgFlags::MSG_DONTWAIT,
+        ) {
+            Ok(message) => message,
+            Err(Errno::EINTR) => continue,
+            Err(Errno::EAGAIN) => return Ok(None),
+            Err(errno) => return Err(errno.into()),
+        };
+        let target = message.address.as_ref().and_then(super::socket_addr_of);
+        let origin = message
+            .cmsgs()
+            .ok()
+            .and_then(|mut cmsgs| cmsgs.find_map(error_origin));
+        if let Some(origin) = origin {
+            return Ok(Some((origin, target)));
+        }
+    }
+}
+
 /// A socket2 setter of an integer option.
 type SetU32 = fn(&Socket, u32) -> io::Result<()>;
 

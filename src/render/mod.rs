@@ -13,6 +13,7 @@ pub mod lab;
 pub mod man;
 pub mod ping;
 pub mod ping_stream;
+pub mod scan;
 pub mod schema;
 pub mod sockets;
 pub mod sockopt;

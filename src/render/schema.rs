@@ -176,6 +176,16 @@ pub const DOCUMENTS: &[Document] = &[
         "netdx echo serve --json-stream",
         "One line of the stream (and of --log json): listening, each connection and drop as it happens, stopped with the totals last.",
     ),
+    Document::of::<super::scan::ScanDocument>(
+        "scan",
+        "netdx scan --json",
+        "One object per host and protocol scanned: every port with its state, reason and round trip, the counts, and whether the host's ICMP rate limit held answers back.",
+    ),
+    Document::of::<super::stream::scan::ScanEvent<'static>>(
+        "scan.stream",
+        "netdx scan --json-stream",
+        "One line of the stream: start (per method), port (each verdict), host (each host done, without ports), done.",
+    ),
     Document::of::<Vec<Entry>>(
         "schema-list",
         "netdx schema --json",

@@ -6,9 +6,9 @@ use std::fmt::Write;
 use std::net::IpAddr;
 
 use super::{Output, clipped, printable, table};
+use crate::names::services::Services;
 use crate::protostats::Group;
 use crate::routes::Route;
-use crate::sockets::services::Services;
 use crate::sockets::{
     Endpoint, Memory, Proto, Socket, Source, TcpInfo, Timer, TimerKind, UnixType,
 };
@@ -64,7 +64,11 @@ impl std::fmt::Display for Addr<'_> {
                 if *port == 0 {
                     return f.write_str(":*");
                 }
-                match view.services.and_then(|s| s.name(*port, *proto)) {
+                match view
+                    .services
+                    .zip(proto.transport())
+                    .and_then(|(s, transport)| s.name(*port, transport))
+                {
                     Some(name) => write!(f, ":{name}"),
                     None => write!(f, ":{port}"),
                 }

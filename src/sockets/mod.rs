@@ -9,7 +9,6 @@ pub mod filter;
 pub mod owners;
 pub mod port;
 mod procfs;
-pub mod services;
 pub mod state;
 pub mod tcp_info;
 
@@ -37,6 +36,18 @@ pub enum Proto {
     Raw,
     /// Unix domain.
     Unix,
+}
+
+impl Proto {
+    /// The transport whose service names apply (/etc/services), if any.
+    pub fn transport(self) -> Option<crate::names::services::Transport> {
+        use crate::names::services::Transport;
+        match self {
+            Proto::Tcp => Some(Transport::Tcp),
+            Proto::Udp => Some(Transport::Udp),
+            Proto::Raw | Proto::Unix => None,
+        }
+    }
 }
 
 /// Address family of a socket.

@@ -26,9 +26,8 @@ use serde::Serialize;
 use super::bpf_iter::SocketFile;
 
 /// A process holding a socket through one of its descriptors.
-///
-/// The texts are shared: a process holding 12,000 sockets has its name,
-/// user and command line once, not once per socket.
+// The texts are shared: a process holding 12,000 sockets has its name,
+// user and command line once, not once per socket.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Holder {
     /// Process id.

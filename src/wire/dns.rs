@@ -35,6 +35,10 @@ pub const MAX_LABEL: usize = 63;
 const POINTER: u8 = 0xc0;
 /// Class IN.
 pub const CLASS_IN: u16 = 1;
+/// Class CHAOS, where servers answer `version.bind` (RFC 1035 §3.2.4).
+pub const CLASS_CH: u16 = 3;
+/// The top bit of an mDNS question's class: "unicast response wanted" (RFC 6762 §5.4).
+pub const CLASS_UNICAST_RESPONSE: u16 = 0x8000;
 
 /// The record types netdx asks for or follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,10 +47,14 @@ pub struct RecordType(pub u16);
 impl RecordType {
     /// An IPv4 address.
     pub const A: RecordType = RecordType(1);
+    /// A zone's name servers.
+    pub const NS: RecordType = RecordType(2);
     /// An alias for another name.
     pub const CNAME: RecordType = RecordType(5);
     /// The name of an address (under in-addr.arpa / ip6.arpa).
     pub const PTR: RecordType = RecordType(12);
+    /// Text strings (`version.bind` answers in one).
+    pub const TXT: RecordType = RecordType(16);
     /// An IPv6 address.
     pub const AAAA: RecordType = RecordType(28);
 }
@@ -144,9 +152,25 @@ pub struct Reply {
 
 /// Builds a recursive query for `name` (dotted, trailing dot optional).
 pub fn emit_query(id: u16, name: &str, kind: RecordType) -> Result<Vec<u8>, WireError> {
+    emit_question(
+        id,
+        true,
+        &Question {
+            name: name.to_string(),
+            kind,
+            class: CLASS_IN,
+        },
+    )
+}
+
+/// Builds a standard query with one `question` of any class, with
+/// recursion desired (RD) or not.
+pub fn emit_question(id: u16, recursion: bool, question: &Question) -> Result<Vec<u8>, WireError> {
+    let name = question.name.as_str();
     let mut message = Vec::with_capacity(HEADER_LEN + name.len() + 2 + QUESTION_TAIL);
     message.extend_from_slice(&id.to_be_bytes());
-    message.extend_from_slice(&FLAG_RD.to_be_bytes());
+    let flags = if recursion { FLAG_RD } else { 0 };
+    message.extend_from_slice(&flags.to_be_bytes());
     message.extend_from_slice(&1u16.to_be_bytes()); // one question
     message.extend_from_slice(&[0; 6]); // no answers, authorities, additionals
     let name = name.strip_suffix('.').unwrap_or(name);
@@ -172,9 +196,53 @@ pub fn emit_query(id: u16, name: &str, kind: RecordType) -> Result<Vec<u8>, Wire
             "'{name}' is longer than {MAX_NAME} bytes"
         )));
     }
-    message.extend_from_slice(&kind.0.to_be_bytes());
-    message.extend_from_slice(&CLASS_IN.to_be_bytes());
+    message.extend_from_slice(&question.kind.0.to_be_bytes());
+    message.extend_from_slice(&question.class.to_be_bytes());
     Ok(message)
+}
+
+/// A query, as far as netdx reads one (its own probes, in tests).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Query {
+    /// The query id.
+    pub id: u16,
+    /// Recursion desired.
+    pub recursion: bool,
+    /// The one question.
+    pub question: Question,
+}
+
+/// Reads a standard query with exactly one question and nothing else.
+pub fn parse_query(message: &[u8]) -> Result<Query, WireError> {
+    need(message, HEADER_LEN, "DNS header")?;
+    let flags = be16(message, FLAGS_AT);
+    let malformed = |why: &str| WireError::Malformed {
+        what: "DNS query",
+        why: why.into(),
+    };
+    if flags & FLAG_QR != 0 {
+        return Err(malformed("a response, not a query"));
+    }
+    if flags & OPCODE_MASK != 0 {
+        return Err(malformed("not a standard query"));
+    }
+    if be16(message, QDCOUNT_AT) != 1 || message[ANCOUNT_AT..HEADER_LEN].iter().any(|&b| b != 0) {
+        return Err(malformed("not exactly one question and no records"));
+    }
+    let (name, end) = read_name(message, HEADER_LEN)?;
+    need(message, end + QUESTION_TAIL, "DNS question")?;
+    if message.len() != end + QUESTION_TAIL {
+        return Err(malformed("bytes after the question"));
+    }
+    Ok(Query {
+        id: be16(message, ID_AT),
+        recursion: flags & FLAG_RD != 0,
+        question: Question {
+            name,
+            kind: RecordType(be16(message, end)),
+            class: be16(message, end + 2),
+        },
+    })
 }
 
 /// Reads a reply. A reply cut short with TC set keeps the records that

@@ -170,3 +170,35 @@ fn pseudo_random_bytes_are_survived() {
         let _ = parse_reply(&bytes);
     }
 }
+
+#[test]
+fn any_class_question_round_trips_and_replies_are_not_queries() {
+    let question = Question {
+        name: "version.bind".into(),
+        kind: RecordType::TXT,
+        class: CLASS_CH,
+    };
+    let bytes = emit_question(0x1234, false, &question).unwrap();
+    let query = parse_query(&bytes).unwrap();
+    assert_eq!((query.id, query.recursion), (0x1234, false));
+    assert!(query.question.matches(&question));
+    let mut reply = bytes.clone();
+    reply[2] |= 0x80;
+    assert!(parse_query(&reply).is_err(), "QR set: a response");
+    let mut trailing = bytes;
+    trailing.push(0);
+    assert!(parse_query(&trailing).is_err());
+    assert_eq!(
+        emit_query(7, "x.test", RecordType::A).unwrap(),
+        emit_question(
+            7,
+            true,
+            &Question {
+                name: "x.test".into(),
+                kind: RecordType::A,
+                class: CLASS_IN
+            }
+        )
+        .unwrap()
+    );
+}

@@ -14,6 +14,7 @@ pub mod icmp;
 pub mod ipv4;
 pub mod names;
 pub mod quoted;
+pub mod tcp;
 
 use thiserror::Error;
 

@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod netns;
+pub mod scan_target;
 pub mod schema;
 
 use std::process::{Command, Output};

@@ -16,6 +16,7 @@
 pub mod echo;
 pub mod ping;
 pub mod serve;
+pub mod scan;
 pub mod trace;
 
 use std::io::{self, Stdout, Write};
