@@ -15,8 +15,8 @@
 
 pub mod echo;
 pub mod ping;
-pub mod serve;
 pub mod scan;
+pub mod serve;
 pub mod trace;
 
 use std::io::{self, Stdout, Write};
