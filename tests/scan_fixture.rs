@@ -90,12 +90,12 @@ fn nmap_connect_scan_sees_what_expected_says() {
         &["-sT", "-T4", ScanTarget::TARGET_V4],
         &ports,
     );
-    assert_nmap_agrees(
-        &fixture,
-        Scan::Connect,
-        &["-6", "-sT", "-T4", ScanTarget::TARGET_V6],
-        &ports,
-    );
+    // Not over IPv6: there this kernel drops the ICMPv6 answer to a
+    // connect()'s first SYN while connect holds the socket lock
+    // (TcpExtLockDroppedIcmps), so nmap -6 -sT calls closed and prohibited
+    // ports filtered in some runs and not others: the anchor itself is
+    // unreliable there (see scan_target.rs). tests/scan.rs checks netdx's
+    // IPv6 scans against the rules directly.
 }
 
 #[test]
