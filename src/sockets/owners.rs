@@ -64,6 +64,42 @@ pub struct OwnerIndex {
 }
 
 impl OwnerIndex {
+    /// The holders of each of `inodes` (in any order), as [`OwnerIndex::holders`]
+    /// gives them: the inodes are sorted and the index is read once, front
+    /// to back, instead of searched once per inode (12,500 binary searches
+    /// of 50,000 entries miss the cache at nearly every step).
+    pub fn holders_of_each(&self, inodes: &[u32]) -> Vec<Vec<Holder>> {
+        let mut order: Vec<(u32, usize)> = inodes.iter().copied().zip(0..).collect();
+        order.sort_unstable();
+        let mut all = vec![Vec::new(); inodes.len()];
+        let mut at = 0;
+        for (inode, position) in order {
+            while self.entries.get(at).is_some_and(|e| e.0 < inode) {
+                at += 1;
+            }
+            let end = at
+                + self.entries[at..]
+                    .iter()
+                    .take_while(|e| e.0 == inode)
+                    .count();
+            all[position] = self.entries[at..end]
+                .iter()
+                .map(|&(_, pid, fd)| self.holder(pid, fd))
+                .collect();
+        }
+        all
+    }
+
+    fn holder(&self, pid: u32, fd: u32) -> Holder {
+        Holder {
+            pid,
+            name: self.names.get(&pid).cloned().unwrap_or_else(unknown_name),
+            fd,
+            user: None,
+            cmdline: None,
+        }
+    }
+
     /// The holders of `inode`, by pid then fd.
     pub fn holders(&self, inode: u32) -> Vec<Holder> {
         let start = self.entries.partition_point(|e| e.0 < inode);
@@ -72,13 +108,7 @@ impl OwnerIndex {
         // have one holder, and a port bench has 12,500 of them.
         self.entries[start..end]
             .iter()
-            .map(|&(_, pid, fd)| Holder {
-                pid,
-                name: self.names.get(&pid).cloned().unwrap_or_else(unknown_name),
-                fd,
-                user: None,
-                cmdline: None,
-            })
+            .map(|&(_, pid, fd)| self.holder(pid, fd))
             .collect()
     }
 }
@@ -464,6 +494,11 @@ mod tests {
         );
         for absent in [0, 6, 8, 10] {
             assert!(index.holders(absent).is_empty());
+        }
+        let asked = [9, 7, 0, 5, 7, 10];
+        let each = index.holders_of_each(&asked);
+        for (inode, holders) in asked.iter().zip(&each) {
+            assert_eq!(*holders, index.holders(*inode), "inode {inode}");
         }
     }
 

@@ -194,8 +194,9 @@ fn describe_owners(sockets: &mut [Socket], index: &owners::OwnerIndex) -> usize 
     // Read once per process, shared by all its holders: (user, command line).
     type Details = Option<(Option<Arc<str>>, Arc<str>)>;
     let mut details: HashMap<u32, Details> = HashMap::new();
-    for socket in sockets.iter_mut() {
-        socket.processes = index.holders(socket.inode);
+    let inodes: Vec<u32> = sockets.iter().map(|s| s.inode).collect();
+    for (socket, holders) in sockets.iter_mut().zip(index.holders_of_each(&inodes)) {
+        socket.processes = holders;
         for holder in &mut socket.processes {
             let info = details.entry(holder.pid).or_insert_with(|| {
                 process::info(holder.pid)
