@@ -74,14 +74,24 @@ impl std::fmt::Display for Addr<'_> {
     }
 }
 
+/// The IPv4 address [`write_addr`] wrote last in a column, as text: the
+/// rows of a large table mostly repeat a few addresses.
+#[derive(Default)]
+struct LastV4 {
+    address: Option<std::net::Ipv4Addr>,
+    text: String,
+}
+
 /// Writes what [`Addr`] shows into `text`; a plain numeric IPv4 endpoint
-/// (most rows of a large table) is written without the formatting machinery.
+/// (most rows of a large table) is written without the formatting
+/// machinery, its address copied from `last` when it is the same one.
 fn write_addr(
     text: &mut String,
     endpoint: &Endpoint,
     proto: Proto,
     interface: Option<&str>,
     view: &SocketView<'_>,
+    last: &mut LastV4,
 ) {
     if let Endpoint::Inet {
         address: IpAddr::V4(v4),
@@ -91,12 +101,17 @@ fn write_addr(
         && view.hosts.is_none()
         && view.services.is_none()
     {
-        for (i, octet) in v4.octets().into_iter().enumerate() {
-            if i > 0 {
-                text.push('.');
+        if last.address != Some(*v4) {
+            last.text.clear();
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    last.text.push('.');
+                }
+                table::push_decimal(&mut last.text, u64::from(octet));
             }
-            table::push_decimal(text, u64::from(octet));
+            last.address = Some(*v4);
         }
+        text.push_str(&last.text);
         if *port == 0 {
             text.push_str(":*");
         } else {
@@ -228,6 +243,8 @@ pub struct SocketTable<'a> {
     view: &'a SocketView<'a>,
     headers: Vec<&'static str>,
     rows: table::Rows,
+    local: LastV4,
+    peer: LastV4,
 }
 
 impl<'a> SocketTable<'a> {
@@ -261,18 +278,22 @@ impl<'a> SocketTable<'a> {
             view,
             headers,
             rows,
+            local: LastV4::default(),
+            peer: LastV4::default(),
         }
     }
 
     /// Adds one socket's row.
     pub fn add(&mut self, s: &Socket) {
         let (view, rows) = (self.view, &mut self.rows);
+        let (local, peer) = (&mut self.local, &mut self.peer);
         rows.push_str(netid(s));
         rows.push_str(s.state.name());
         rows.push_u64(u64::from(s.recv_q));
         rows.push_u64(u64::from(s.send_q));
-        rows.push_with(|text| write_addr(text, &s.local, s.proto, s.interface.as_deref(), view));
-        rows.push_with(|text| write_addr(text, &s.peer, s.proto, None, view));
+        let interface = s.interface.as_deref();
+        rows.push_with(|text| write_addr(text, &s.local, s.proto, interface, view, local));
+        rows.push_with(|text| write_addr(text, &s.peer, s.proto, None, view, peer));
         if view.processes {
             rows.push(processes(s));
         }
@@ -351,13 +372,15 @@ fn port_rows(sockets: &[Socket]) -> table::Rows {
     // escaped and clipped once (keyed by pid, and used only while the text
     // is the same).
     let mut shown: HashMap<u32, (&str, String)> = HashMap::new();
+    let (mut local, mut peer) = (LastV4::default(), LastV4::default());
     for s in sockets {
-        let base = |rows: &mut table::Rows| {
+        let mut base = |rows: &mut table::Rows| {
+            let interface = s.interface.as_deref();
             rows.push_str(netid(s));
             rows.push_with(|text| {
-                write_addr(text, &s.local, s.proto, s.interface.as_deref(), &view)
+                write_addr(text, &s.local, s.proto, interface, &view, &mut local)
             });
-            rows.push_with(|text| write_addr(text, &s.peer, s.proto, None, &view));
+            rows.push_with(|text| write_addr(text, &s.peer, s.proto, None, &view, &mut peer));
             rows.push_str(s.state.name());
         };
         if s.processes.is_empty() {
@@ -473,8 +496,10 @@ mod tests {
             services: None,
             hosts: None,
         };
+        let mut last = LastV4::default();
         for (address, port) in [
             ("127.0.0.1", 22u16),
+            ("127.0.0.1", 40000),
             ("0.0.0.0", 0),
             ("255.255.255.255", 65535),
             ("10.9.0.1", 8),
@@ -486,8 +511,21 @@ mod tests {
                 port,
             };
             let mut fast = String::new();
-            write_addr(&mut fast, &endpoint, Proto::Tcp, None, &view);
+            write_addr(
+                &mut fast,
+                &endpoint,
+                Proto::Tcp,
+                None,
+                &view,
+                &mut LastV4::default(),
+            );
             assert_eq!(fast, Addr(&endpoint, Proto::Tcp, None, &view).to_string());
+            // Again after another address, and twice in a row, through one memo.
+            for _ in 0..2 {
+                let mut again = String::new();
+                write_addr(&mut again, &endpoint, Proto::Tcp, None, &view, &mut last);
+                assert_eq!(again, fast);
+            }
         }
         let mut text = String::new();
         for n in [0u64, 7, 10, 65535, u64::MAX] {
