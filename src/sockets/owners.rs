@@ -90,6 +90,20 @@ impl OwnerIndex {
         all
     }
 
+    /// An index of `entries` (inode, pid, fd), for tests elsewhere in the crate.
+    #[cfg(test)]
+    pub(crate) fn from_entries(mut entries: Vec<(u32, u32, u32)>, names: &[(u32, &str)]) -> Self {
+        entries.sort_unstable();
+        OwnerIndex {
+            entries,
+            names: names
+                .iter()
+                .map(|&(pid, name)| (pid, Arc::from(name)))
+                .collect(),
+            hidden: 0,
+        }
+    }
+
     fn holder(&self, pid: u32, fd: u32) -> Holder {
         Holder {
             pid,
