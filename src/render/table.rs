@@ -131,6 +131,17 @@ impl Rows {
         self.ends.push(self.text.len() as u32);
     }
 
+    /// Appends `other`'s rows after these (tables of the same columns,
+    /// built apart, e.g. on two threads).
+    pub fn append(&mut self, other: &Rows) {
+        let base = self.text.len() as u32;
+        self.text.push_str(&other.text);
+        self.ends.extend(other.ends.iter().map(|end| base + end));
+        for (widest, &width) in self.widths.iter_mut().zip(&other.widths) {
+            *widest = (*widest).max(width);
+        }
+    }
+
     /// Number of complete rows.
     pub fn len(&self) -> usize {
         self.ends.len().checked_div(self.columns).unwrap_or(0)
