@@ -242,7 +242,13 @@ fn framed(headers: &[&str], rows: &Rows, numeric: &[usize], out: &Output) -> Tab
     table
 }
 
-/// Hands `emit` each line of the plain table (header first), newline included.
+/// Rows below which laying out the second half on another thread costs
+/// more than it saves.
+const SPLIT_AT: usize = 4096;
+
+/// Hands `emit` each line of the plain table (header first), newline
+/// included. A long table's second half is laid out on another thread
+/// meanwhile, into text handed over once the first half is out.
 fn plain_lines(
     headers: &[&str],
     rows: &Rows,
@@ -254,31 +260,151 @@ fn plain_lines(
         .enumerate()
         .map(|(i, h)| display_width(h).max(rows.widths.get(i).copied().unwrap_or(0)))
         .collect();
+    let layout = Layout {
+        widths: &widths,
+        numeric,
+    };
     let mut line = String::new();
-    let mut write_line = |cells: &mut dyn Iterator<Item = &str>| -> std::io::Result<()> {
+    layout.line(&mut line, &mut headers.iter().copied());
+    emit(&line)?;
+    let count = rows.len();
+    if count < SPLIT_AT {
+        return layout.rows(rows, 0..count, &mut line, emit);
+    }
+    let middle = count / 2;
+    std::thread::scope(|scope| {
+        let second = scope.spawn(|| {
+            let mut text = String::with_capacity(rows.text.len());
+            let mut line = String::new();
+            // Appending to a String cannot fail.
+            let _ = layout.rows(rows, middle..count, &mut line, &mut |l| {
+                text.push_str(l);
+                Ok(())
+            });
+            text
+        });
+        layout.rows(rows, 0..middle, &mut line, emit)?;
+        match second.join() {
+            Ok(text) => emit(&text),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    })
+}
+
+/// How the plain table pads its cells.
+struct Layout<'a> {
+    widths: &'a [usize],
+    numeric: &'a [usize],
+}
+
+impl Layout<'_> {
+    /// Lays out rows `range` one by one into `line`, handing each to `emit`.
+    fn rows(
+        &self,
+        rows: &Rows,
+        range: std::ops::Range<usize>,
+        line: &mut String,
+        emit: &mut dyn FnMut(&str) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
+        for index in range {
+            self.line(line, &mut rows.row(index));
+            emit(line)?;
+        }
+        Ok(())
+    }
+
+    /// One line: cells padded to their column's width (numbers to the
+    /// right), two spaces apart, no trailing blanks, a newline.
+    fn line(&self, line: &mut String, cells: &mut dyn Iterator<Item = &str>) {
         line.clear();
         for (i, cell) in cells.enumerate() {
-            let width = widths.get(i).copied().unwrap_or(0);
+            let width = self.widths.get(i).copied().unwrap_or(0);
             let pad = width.saturating_sub(display_width(cell));
             if i > 0 {
                 line.push_str("  ");
             }
-            if numeric.contains(&i) {
-                push_spaces(&mut line, pad);
+            if self.numeric.contains(&i) {
+                push_spaces(line, pad);
                 line.push_str(cell);
             } else {
                 line.push_str(cell);
-                push_spaces(&mut line, pad);
+                push_spaces(line, pad);
             }
         }
         let trimmed = line.trim_end().len();
         line.truncate(trimmed);
         line.push('\n');
-        emit(&line)
-    };
-    write_line(&mut headers.iter().copied())?;
-    for index in 0..rows.len() {
-        write_line(&mut rows.row(index))?;
     }
-    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::{ColorChoice, Style};
+
+    fn pipe() -> Output {
+        Output {
+            json: false,
+            stream: false,
+            tty: false,
+            style: Style::resolve(ColorChoice::Never, false, false),
+        }
+    }
+
+    #[test]
+    fn a_long_table_laid_out_in_two_halves_reads_as_one() {
+        let mut rows = Rows::new(3);
+        for i in 0..SPLIT_AT as u64 + 3 {
+            rows.push_u64(i * 7);
+            rows.push_str(if i % 5 == 0 { "" } else { "name" });
+            // The widest cell of a column sits in the second half.
+            rows.push_str(if i == SPLIT_AT as u64 {
+                "a long last cell  "
+            } else {
+                "x"
+            });
+        }
+        let headers = ["N", "Name", "Last"];
+        let text = grid(&headers, &rows, &[0], &pipe());
+        let widths = [rows.widths[0].max(1), 4, rows.widths[2]];
+        let layout = Layout {
+            widths: &widths,
+            numeric: &[0],
+        };
+        let mut expected = String::new();
+        let mut line = String::new();
+        layout.line(&mut line, &mut headers.iter().copied());
+        expected.push_str(&line);
+        let _ = layout.rows(&rows, 0..rows.len(), &mut line, &mut |l| {
+            expected.push_str(l);
+            Ok(())
+        });
+        assert_eq!(text, expected);
+        assert_eq!(text.lines().count(), rows.len() + 1);
+        assert!(
+            text.lines().all(|l| l == l.trim_end()),
+            "no trailing blanks"
+        );
+        assert!(
+            text.lines().nth(1).unwrap().starts_with("    0"),
+            "numbers to the right"
+        );
+        let mut streamed = Vec::new();
+        grid_to(&headers, &rows, &[0], &pipe(), &mut streamed).unwrap();
+        assert_eq!(String::from_utf8(streamed).unwrap(), text);
+    }
+
+    #[test]
+    fn appended_rows_keep_their_cells_and_the_wider_columns() {
+        let mut first = Rows::new(2);
+        first.push_str("a");
+        first.push_str("bbb");
+        let mut second = Rows::new(2);
+        second.push_str("cccc");
+        second.push_u64(7);
+        first.append(&second);
+        assert_eq!(first.len(), 2);
+        assert_eq!(first.row(1).collect::<Vec<_>>(), ["cccc", "7"]);
+        assert_eq!(first.widths, [4, 3]);
+    }
 }
