@@ -131,17 +131,6 @@ impl Rows {
         self.ends.push(self.text.len() as u32);
     }
 
-    /// Appends `other`'s rows after these (tables of the same columns,
-    /// built apart, e.g. on two threads).
-    pub fn append(&mut self, other: &Rows) {
-        let base = self.text.len() as u32;
-        self.text.push_str(&other.text);
-        self.ends.extend(other.ends.iter().map(|end| base + end));
-        for (widest, &width) in self.widths.iter_mut().zip(&other.widths) {
-            *widest = (*widest).max(width);
-        }
-    }
-
     /// Number of complete rows.
     pub fn len(&self) -> usize {
         self.ends.len().checked_div(self.columns).unwrap_or(0)
@@ -182,6 +171,16 @@ pub fn push_decimal(out: &mut String, mut value: u64) {
     out.extend(digits[at..].iter().map(|&digit| char::from(digit)));
 }
 
+/// How many digits `value` has in decimal.
+pub fn decimal_width(mut value: u64) -> usize {
+    let mut digits = 1;
+    while value >= 10 {
+        value /= 10;
+        digits += 1;
+    }
+    digits
+}
+
 /// Appends `count` spaces.
 fn push_spaces(out: &mut String, mut count: usize) {
     const SPACES: &str = "                                                                ";
@@ -192,7 +191,8 @@ fn push_spaces(out: &mut String, mut count: usize) {
     }
 }
 
-fn display_width(text: &str) -> usize {
+/// How many columns `text` takes in a table (its chars; its bytes when ASCII).
+pub fn display_width(text: &str) -> usize {
     if text.is_ascii() {
         text.len()
     } else {
@@ -244,7 +244,7 @@ fn framed(headers: &[&str], rows: &Rows, numeric: &[usize], out: &Output) -> Tab
 
 /// Rows below which laying out the second half on another thread costs
 /// more than it saves.
-const SPLIT_AT: usize = 4096;
+pub const SPLIT_AT: usize = 4096;
 
 /// Hands `emit` each line of the plain table (header first), newline
 /// included. A long table's second half is laid out on another thread
@@ -260,30 +260,35 @@ fn plain_lines(
         .enumerate()
         .map(|(i, h)| display_width(h).max(rows.widths.get(i).copied().unwrap_or(0)))
         .collect();
-    let layout = Layout {
-        widths: &widths,
-        numeric,
-    };
-    let mut line = String::new();
-    layout.line(&mut line, &mut headers.iter().copied());
-    emit(&line)?;
+    let mut line = PlainLine::new(&widths, numeric);
+    emit(line.of(&mut headers.iter().copied()))?;
     let count = rows.len();
+    let write = |line: &mut PlainLine<'_>,
+                 range: std::ops::Range<usize>,
+                 emit: &mut dyn FnMut(&str) -> std::io::Result<()>| {
+        range
+            .into_iter()
+            .try_for_each(|index| emit(line.of(&mut rows.row(index))))
+    };
     if count < SPLIT_AT {
-        return layout.rows(rows, 0..count, &mut line, emit);
+        return write(&mut line, 0..count, emit);
     }
     let middle = count / 2;
     std::thread::scope(|scope| {
         let second = scope.spawn(|| {
             let mut text = String::with_capacity(rows.text.len());
-            let mut line = String::new();
             // Appending to a String cannot fail.
-            let _ = layout.rows(rows, middle..count, &mut line, &mut |l| {
-                text.push_str(l);
-                Ok(())
-            });
+            let _ = write(
+                &mut PlainLine::new(&widths, numeric),
+                middle..count,
+                &mut |l| {
+                    text.push_str(l);
+                    Ok(())
+                },
+            );
             text
         });
-        layout.rows(rows, 0..middle, &mut line, emit)?;
+        write(&mut line, 0..middle, emit)?;
         match second.join() {
             Ok(text) => emit(&text),
             Err(panic) => std::panic::resume_unwind(panic),
@@ -291,49 +296,95 @@ fn plain_lines(
     })
 }
 
-/// How the plain table pads its cells.
-struct Layout<'a> {
+/// Lines of a plain table written cell by cell: cells padded to their
+/// column's width (the `numeric` columns to the right), two spaces apart,
+/// no trailing blanks, a newline. [`grid_to`] lays its rows out with it; a
+/// table that knows its columns' widths before its rows are written can
+/// use it directly, without collecting the cells first.
+pub struct PlainLine<'a> {
     widths: &'a [usize],
     numeric: &'a [usize],
+    line: String,
+    column: usize,
+    /// A right-aligned cell, written before its padding is known.
+    scratch: String,
 }
 
-impl Layout<'_> {
-    /// Lays out rows `range` one by one into `line`, handing each to `emit`.
-    fn rows(
-        &self,
-        rows: &Rows,
-        range: std::ops::Range<usize>,
-        line: &mut String,
-        emit: &mut dyn FnMut(&str) -> std::io::Result<()>,
-    ) -> std::io::Result<()> {
-        for index in range {
-            self.line(line, &mut rows.row(index));
-            emit(line)?;
+impl<'a> PlainLine<'a> {
+    /// A line of columns `widths` wide.
+    pub fn new(widths: &'a [usize], numeric: &'a [usize]) -> Self {
+        PlainLine {
+            widths,
+            numeric,
+            line: String::new(),
+            column: 0,
+            scratch: String::new(),
         }
-        Ok(())
     }
 
-    /// One line: cells padded to their column's width (numbers to the
-    /// right), two spaces apart, no trailing blanks, a newline.
-    fn line(&self, line: &mut String, cells: &mut dyn Iterator<Item = &str>) {
-        line.clear();
-        for (i, cell) in cells.enumerate() {
-            let width = self.widths.get(i).copied().unwrap_or(0);
-            let pad = width.saturating_sub(display_width(cell));
-            if i > 0 {
-                line.push_str("  ");
-            }
-            if self.numeric.contains(&i) {
-                push_spaces(line, pad);
-                line.push_str(cell);
-            } else {
-                line.push_str(cell);
-                push_spaces(line, pad);
-            }
+    /// Starts the next cell; returns how wide its column is.
+    fn start_cell(&mut self) -> usize {
+        if self.column == 0 {
+            self.line.clear();
+        } else {
+            self.line.push_str("  ");
         }
-        let trimmed = line.trim_end().len();
-        line.truncate(trimmed);
-        line.push('\n');
+        self.widths.get(self.column).copied().unwrap_or(0)
+    }
+
+    /// Appends the next cell.
+    pub fn cell(&mut self, text: &str) {
+        let width = self.start_cell();
+        let pad = width.saturating_sub(display_width(text));
+        if self.numeric.contains(&self.column) {
+            push_spaces(&mut self.line, pad);
+            self.line.push_str(text);
+        } else {
+            self.line.push_str(text);
+            push_spaces(&mut self.line, pad);
+        }
+        self.column += 1;
+    }
+
+    /// Appends the next cell as `write` writes it.
+    pub fn cell_with(&mut self, write: impl FnOnce(&mut String)) {
+        if self.numeric.contains(&self.column) {
+            let mut text = std::mem::take(&mut self.scratch);
+            text.clear();
+            write(&mut text);
+            self.cell(&text);
+            self.scratch = text;
+            return;
+        }
+        let width = self.start_cell();
+        let start = self.line.len();
+        write(&mut self.line);
+        let pad = width.saturating_sub(display_width(&self.line[start..]));
+        push_spaces(&mut self.line, pad);
+        self.column += 1;
+    }
+
+    /// Appends the next cell, a number.
+    pub fn cell_u64(&mut self, value: u64) {
+        self.cell_with(|text| push_decimal(text, value));
+    }
+
+    /// Ends the line: trailing blanks trimmed, a newline. The next cell
+    /// starts a new line.
+    pub fn end(&mut self) -> &str {
+        let trimmed = self.line.trim_end().len();
+        self.line.truncate(trimmed);
+        self.line.push('\n');
+        self.column = 0;
+        &self.line
+    }
+
+    /// One whole line of `cells`.
+    fn of(&mut self, cells: &mut dyn Iterator<Item = &str>) -> &str {
+        for cell in cells {
+            self.cell(cell);
+        }
+        self.end()
     }
 }
 
@@ -367,18 +418,11 @@ mod tests {
         let headers = ["N", "Name", "Last"];
         let text = grid(&headers, &rows, &[0], &pipe());
         let widths = [rows.widths[0].max(1), 4, rows.widths[2]];
-        let layout = Layout {
-            widths: &widths,
-            numeric: &[0],
-        };
-        let mut expected = String::new();
-        let mut line = String::new();
-        layout.line(&mut line, &mut headers.iter().copied());
-        expected.push_str(&line);
-        let _ = layout.rows(&rows, 0..rows.len(), &mut line, &mut |l| {
-            expected.push_str(l);
-            Ok(())
-        });
+        let mut line = PlainLine::new(&widths, &[0]);
+        let mut expected = line.of(&mut headers.iter().copied()).to_string();
+        for index in 0..rows.len() {
+            expected.push_str(line.of(&mut rows.row(index)));
+        }
         assert_eq!(text, expected);
         assert_eq!(text.lines().count(), rows.len() + 1);
         assert!(
@@ -395,16 +439,17 @@ mod tests {
     }
 
     #[test]
-    fn appended_rows_keep_their_cells_and_the_wider_columns() {
-        let mut first = Rows::new(2);
-        first.push_str("a");
-        first.push_str("bbb");
-        let mut second = Rows::new(2);
-        second.push_str("cccc");
-        second.push_u64(7);
-        first.append(&second);
-        assert_eq!(first.len(), 2);
-        assert_eq!(first.row(1).collect::<Vec<_>>(), ["cccc", "7"]);
-        assert_eq!(first.widths, [4, 3]);
+    fn a_line_written_cell_by_cell_pads_numbers_left_and_text_right() {
+        let widths = [5, 6, 4];
+        let mut line = PlainLine::new(&widths, &[0]);
+        line.cell_u64(42);
+        line.cell_with(|text| text.push_str("héllo"));
+        line.cell("a");
+        assert_eq!(line.end(), "   42  héllo   a\n");
+        // A new line after end(); an empty last cell leaves no blanks.
+        line.cell_with(|text| text.push('7'));
+        line.cell("x");
+        line.cell("");
+        assert_eq!(line.end(), "    7  x\n");
     }
 }
