@@ -7,6 +7,7 @@ use std::fmt::Write;
 use std::net::IpAddr;
 
 use super::{Output, clipped, printable, table};
+use crate::process::PidMap;
 use crate::protostats::Group;
 use crate::routes::Route;
 use crate::sockets::services::Services;
@@ -448,53 +449,62 @@ pub fn port_table_to(
 
 /// What the port table shows of each process, escaped and clipped once:
 /// thousands of rows share a few processes.
-struct ProcessTexts<'a>(HashMap<u32, ShownProcess<'a>>);
+struct ProcessTexts<'a>(PidMap<ShownProcess<'a>>);
 
+/// A holder's command and command line as the port table shows them.
+#[derive(Clone)]
 struct ShownProcess<'a> {
     /// The holder's own texts these were made from.
     name: &'a str,
     cmdline: &'a str,
-    /// As shown.
     shown_name: Cow<'a, str>,
     shown_cmdline: String,
+    name_width: usize,
+    cmdline_width: usize,
+}
+
+impl<'a> ShownProcess<'a> {
+    fn of(holder: &'a Holder) -> Self {
+        let cmdline = holder.cmdline.as_deref().unwrap_or("");
+        let shown_name = printable(&holder.name);
+        let shown_cmdline = clipped(&printable(cmdline), COMMAND_LINE_WIDTH).into_owned();
+        ShownProcess {
+            name: &holder.name,
+            cmdline,
+            name_width: table::display_width(&shown_name),
+            cmdline_width: table::display_width(&shown_cmdline),
+            shown_name,
+            shown_cmdline,
+        }
+    }
+
+    /// Whether these are `holder`'s texts (holders share their process's
+    /// texts: the same pointers, mostly).
+    fn made_from(&self, holder: &Holder) -> bool {
+        let same = |a: &str, b: &str| std::ptr::eq(a, b) || a == b;
+        same(self.name, &holder.name) && same(self.cmdline, holder.cmdline.as_deref().unwrap_or(""))
+    }
 }
 
 impl<'a> ProcessTexts<'a> {
     fn of(sockets: &'a [Socket]) -> Self {
-        let mut texts = HashMap::new();
+        let mut texts = PidMap::default();
         for holder in sockets.iter().flat_map(|s| &s.processes) {
-            texts.entry(holder.pid).or_insert_with(|| {
-                let cmdline = holder.cmdline.as_deref().unwrap_or("");
-                ShownProcess {
-                    name: &holder.name,
-                    cmdline,
-                    shown_name: printable(&holder.name),
-                    shown_cmdline: shown_cmdline(cmdline),
-                }
-            });
+            texts
+                .entry(holder.pid)
+                .or_insert_with(|| ShownProcess::of(holder));
         }
         ProcessTexts(texts)
     }
 
-    /// The command and command line shown for `holder`: its process's,
-    /// while its texts are the ones they were made from (holders share
-    /// their process's texts: the same pointers, mostly), else its own.
-    fn shown<'s>(&'s self, holder: &'s Holder) -> (Cow<'s, str>, Cow<'s, str>) {
-        let cmdline = holder.cmdline.as_deref().unwrap_or("");
-        let same = |a: &str, b: &str| std::ptr::eq(a, b) || a == b;
+    /// `holder`'s shown texts: its process's, while they were made from
+    /// the same texts, else its own.
+    fn shown<'s>(&'s self, holder: &'s Holder) -> Cow<'s, ShownProcess<'s>> {
         match self.0.get(&holder.pid) {
-            Some(p) if same(p.name, &holder.name) && same(p.cmdline, cmdline) => (
-                Cow::Borrowed(&*p.shown_name),
-                Cow::Borrowed(&p.shown_cmdline),
-            ),
-            _ => (printable(&holder.name), Cow::Owned(shown_cmdline(cmdline))),
+            Some(shown) if shown.made_from(holder) => Cow::Borrowed(shown),
+            _ => Cow::Owned(ShownProcess::of(holder)),
         }
     }
-}
-
-/// A command line as the port table shows it: escaped, and clipped.
-fn shown_cmdline(cmdline: &str) -> String {
-    clipped(&printable(cmdline), COMMAND_LINE_WIDTH).into_owned()
 }
 
 /// The width of each of the port table's columns.
@@ -516,15 +526,15 @@ fn port_widths(sockets: &[Socket], texts: &ProcessTexts<'_>) -> [usize; 9] {
             (4..9).for_each(|column| wide(column, 1));
         }
         for holder in &s.processes {
-            let (name, cmdline) = texts.shown(holder);
+            let shown = texts.shown(holder);
             wide(4, table::decimal_width(u64::from(holder.pid)));
             wide(
                 5,
                 table::display_width(holder.user.as_deref().unwrap_or("-")),
             );
-            wide(6, table::display_width(&name));
+            wide(6, shown.name_width);
             wide(7, table::decimal_width(u64::from(holder.fd)));
-            wide(8, table::display_width(&cmdline));
+            wide(8, shown.cmdline_width);
         }
     }
     widths
@@ -556,12 +566,12 @@ fn write_port_rows(
         }
         for holder in &s.processes {
             base(line);
-            let (name, cmdline) = texts.shown(holder);
+            let shown = texts.shown(holder);
             line.cell_u64(u64::from(holder.pid));
             line.cell(holder.user.as_deref().unwrap_or("-"));
-            line.cell(&name);
+            line.cell(&shown.shown_name);
             line.cell_u64(u64::from(holder.fd));
-            line.cell(&cmdline);
+            line.cell(&shown.shown_cmdline);
             emit(line.end())?;
         }
     }
@@ -594,12 +604,12 @@ fn port_rows(sockets: &[Socket]) -> table::Rows {
         }
         for holder in &s.processes {
             base(&mut rows);
-            let (name, cmdline) = texts.shown(holder);
+            let shown = texts.shown(holder);
             rows.push_u64(u64::from(holder.pid));
             rows.push_str(holder.user.as_deref().unwrap_or("-"));
-            rows.push_str(&name);
+            rows.push_str(&shown.shown_name);
             rows.push_u64(u64::from(holder.fd));
-            rows.push_str(&cmdline);
+            rows.push_str(&shown.shown_cmdline);
         }
     }
     rows

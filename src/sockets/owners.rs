@@ -23,6 +23,7 @@ use nix::sys::stat::Mode;
 use serde::Serialize;
 
 use super::bpf_iter::SocketFile;
+use crate::process::PidMap;
 
 /// A process holding a socket through one of its descriptors.
 ///
@@ -58,7 +59,7 @@ pub struct OwnerMap {
 #[derive(Debug, Default)]
 pub struct OwnerIndex {
     entries: Vec<(u32, u32, u32)>,
-    names: HashMap<u32, Arc<str>>,
+    names: PidMap<Arc<str>>,
     /// Processes whose descriptors could not be read (EACCES).
     pub hidden: usize,
 }
@@ -133,7 +134,7 @@ const MAX_THREADS: usize = 8;
 /// One scan's raw findings.
 struct Found {
     entries: Vec<(u32, u32, u32)>,
-    names: HashMap<u32, String>,
+    names: PidMap<String>,
     hidden: usize,
 }
 
@@ -210,7 +211,7 @@ impl<'k> IteratorWalk<'k> {
             found: Found {
                 // Reserved, not touched: only what is filled costs memory.
                 entries: Vec::with_capacity(expected.min(1 << 22)),
-                names: HashMap::new(),
+                names: PidMap::default(),
                 hidden: 0,
             },
             keep,
@@ -275,7 +276,7 @@ fn scan_proc(keep: &(dyn Fn(u32) -> bool + Sync)) -> Found {
     });
     let mut all = Found {
         entries: Vec::new(),
-        names: HashMap::new(),
+        names: PidMap::default(),
         hidden: 0,
     };
     for part in parts {
@@ -324,7 +325,7 @@ pub fn scan_all() -> OwnerIndex {
 }
 
 /// Each process's name made shareable, once.
-fn shared(names: HashMap<u32, String>) -> HashMap<u32, Arc<str>> {
+fn shared(names: PidMap<String>) -> PidMap<Arc<str>> {
     names
         .into_iter()
         .map(|(pid, name)| (pid, Arc::from(name)))
@@ -350,7 +351,7 @@ fn list_pids() -> Vec<u32> {
 fn scan_pids(pids: &[u32], next: &AtomicUsize, keep: &(dyn Fn(u32) -> bool + Sync)) -> Found {
     let mut found = Found {
         entries: Vec::new(),
-        names: HashMap::new(),
+        names: PidMap::default(),
         hidden: 0,
     };
     let mut fds: Vec<u32> = Vec::new();
@@ -490,7 +491,7 @@ mod tests {
     fn an_index_gives_each_inode_its_holders_by_pid_then_fd() {
         let index = OwnerIndex {
             entries: vec![(5, 10, 3), (7, 10, 4), (7, 11, 4), (7, 11, 9), (9, 12, 0)],
-            names: HashMap::from([(10, Arc::from("parent")), (11, Arc::from("child"))]),
+            names: PidMap::from_iter([(10, Arc::from("parent")), (11, Arc::from("child"))]),
             hidden: 0,
         };
         let holders = index.holders(7);

@@ -2,7 +2,6 @@
 //! the local end), each with the processes holding it and who they are.
 #![forbid(unsafe_code)]
 
-use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::Arc;
 
@@ -209,7 +208,7 @@ fn describe_owners(sockets: &mut [Socket], index: &owners::OwnerIndex) -> usize 
     };
     // Read once per process, shared by all its holders: (user, command line).
     type Details = Option<(Option<Arc<str>>, Arc<str>)>;
-    let mut details: HashMap<u32, Details> = HashMap::new();
+    let mut details: process::PidMap<Details> = process::PidMap::default();
     for (socket, holders) in sockets.iter_mut().zip(holders) {
         socket.processes = holders;
         for holder in &mut socket.processes {
