@@ -409,3 +409,100 @@ fn the_bpf_iterator_and_the_proc_scan_find_the_same_owners() {
         );
     }
 }
+
+/// (inode, pid, fd) of every holder in `netdx port --json` output.
+fn holders_in(json: &Value) -> BTreeSet<(u64, u64, u64)> {
+    json.as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| {
+            let inode = s["inode"].as_u64().unwrap();
+            s["processes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(move |p| (inode, p["pid"].as_u64().unwrap(), p["fd"].as_u64().unwrap()))
+        })
+        .collect()
+}
+
+#[test]
+fn a_crowded_port_lists_every_holder_through_the_iterator_and_proc_alike() {
+    require_root!();
+    let mut ns = Netns::new("crowd");
+    // Enough sockets that the owner lookup and the table are split in two
+    // and the iterator's records take several reads.
+    let file = format!("/tmp/netdx-crowd-{}.json", std::process::id());
+    ns.spawn_ready("python3", &[&responder("crowded_port.py"), &file, "2600"]);
+    let facts: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let _ = std::fs::remove_file(&file);
+    let port = facts["port"].to_string();
+    let held: BTreeSet<(u64, u64, u64)> = facts["holders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            let n = |k: &str| h[k].as_u64().unwrap();
+            (n("inode"), n("pid"), n("fd"))
+        })
+        .collect();
+    assert_eq!(held.len(), 2 + 2 * 2600 + 1);
+
+    let run = |way: &str, args: &[&str]| -> std::process::Output {
+        let output = ns
+            .command(common::netdx_bin(), args)
+            .env("NETDX_OWNERS", way)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(0), "{way}: {}", stderr(&output));
+        output
+    };
+    let bpf: Value =
+        serde_json::from_slice(&run("bpf", &["port", &port, "--json"]).stdout).unwrap();
+    let proc: Value =
+        serde_json::from_slice(&run("proc", &["port", &port, "--json"]).stdout).unwrap();
+    assert_eq!(bpf, proc);
+    assert_eq!(
+        bpf.as_array().unwrap().len(),
+        1 + 2 * 2600,
+        "the listener and both ends of each connection"
+    );
+    assert_eq!(
+        holders_in(&bpf),
+        held,
+        "exactly the holders the process knows it has"
+    );
+
+    // The passed socket has two holders, the parent's and the receiver's.
+    let passed = facts["holders"].as_array().unwrap().last().unwrap();
+    let shared = bpf
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["inode"] == passed["inode"])
+        .unwrap();
+    let pids: Vec<u64> = shared["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["pid"].as_u64().unwrap())
+        .collect();
+    let mut sorted = pids.clone();
+    sorted.sort_unstable();
+    assert_eq!(pids.len(), 2);
+    assert_eq!(pids, sorted, "holders by pid");
+
+    // The table: a row per holder, the same whichever way owners were found.
+    let text = stdout(&run("bpf", &["port", &port]));
+    assert_eq!(text, stdout(&run("proc", &["port", &port])));
+    assert_eq!(text.lines().count(), 1 + held.len());
+    let me = facts["pid"].to_string();
+    let row = text
+        .lines()
+        .find(|l| l.contains("LISTEN") && l.contains(&me))
+        .unwrap();
+    assert!(
+        row.contains("python3") && row.contains("crowded_port.py"),
+        "{row}"
+    );
+}

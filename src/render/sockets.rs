@@ -1,16 +1,18 @@
 //! Socket views: the netstat/ss table, lsof-style port listings, protocol
 //! counters and the routing table.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 use std::net::IpAddr;
 
 use super::{Output, clipped, printable, table};
 use crate::names::services::Services;
+use crate::process::PidMap;
 use crate::protostats::Group;
 use crate::routes::Route;
 use crate::sockets::{
-    Endpoint, Memory, Proto, Socket, Source, TcpInfo, Timer, TimerKind, UnixType,
+    Endpoint, Holder, Memory, Proto, Socket, Source, TcpInfo, Timer, TimerKind, UnixType,
 };
 
 /// Which extra columns the socket table has and how addresses are written.
@@ -80,38 +82,95 @@ impl std::fmt::Display for Addr<'_> {
     }
 }
 
+/// The IPv4 address [`write_addr`] wrote last in a column, as text: the
+/// rows of a large table mostly repeat a few addresses.
+#[derive(Default)]
+struct LastV4 {
+    address: Option<std::net::Ipv4Addr>,
+    text: String,
+}
+
 /// Writes what [`Addr`] shows into `text`; a plain numeric IPv4 endpoint
-/// (most rows of a large table) is written without the formatting machinery.
+/// (most rows of a large table) is written without the formatting
+/// machinery, its address copied from `last` when it is the same one.
 fn write_addr(
     text: &mut String,
     endpoint: &Endpoint,
     proto: Proto,
     interface: Option<&str>,
     view: &SocketView<'_>,
+    last: &mut LastV4,
 ) {
-    if let Endpoint::Inet {
-        address: IpAddr::V4(v4),
-        port,
-    } = endpoint
-        && interface.is_none()
-        && view.hosts.is_none()
-        && view.services.is_none()
-    {
-        for (i, octet) in v4.octets().into_iter().enumerate() {
-            if i > 0 {
-                text.push('.');
+    if let Some((v4, port)) = plain_v4(endpoint, interface, view) {
+        if last.address != Some(v4) {
+            last.text.clear();
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    last.text.push('.');
+                }
+                table::push_decimal(&mut last.text, u64::from(octet));
             }
-            table::push_decimal(text, u64::from(octet));
+            last.address = Some(v4);
         }
-        if *port == 0 {
+        text.push_str(&last.text);
+        if port == 0 {
             text.push_str(":*");
         } else {
             text.push(':');
-            table::push_decimal(text, u64::from(*port));
+            table::push_decimal(text, u64::from(port));
         }
         return;
     }
     let _ = write!(text, "{}", Addr(endpoint, proto, interface, view));
+}
+
+/// The address and port of an endpoint [`write_addr`] writes by itself: a
+/// numeric IPv4 one, with no interface and no names to show.
+fn plain_v4(
+    endpoint: &Endpoint,
+    interface: Option<&str>,
+    view: &SocketView<'_>,
+) -> Option<(std::net::Ipv4Addr, u16)> {
+    match endpoint {
+        Endpoint::Inet {
+            address: IpAddr::V4(v4),
+            port,
+        } if interface.is_none() && view.hosts.is_none() && view.services.is_none() => {
+            Some((*v4, *port))
+        }
+        _ => None,
+    }
+}
+
+/// How wide [`write_addr`] writes `endpoint`: counted for a plain numeric
+/// IPv4 endpoint, written into `scratch` and measured otherwise.
+fn addr_width(
+    endpoint: &Endpoint,
+    proto: Proto,
+    interface: Option<&str>,
+    view: &SocketView<'_>,
+    scratch: &mut String,
+) -> usize {
+    if let Some((v4, port)) = plain_v4(endpoint, interface, view) {
+        let digits = |n: u64| table::decimal_width(n);
+        let address: usize = v4.octets().iter().map(|&o| digits(u64::from(o))).sum();
+        let port = if port == 0 {
+            1
+        } else {
+            digits(u64::from(port))
+        };
+        return address + 3 + 1 + port;
+    }
+    scratch.clear();
+    write_addr(
+        scratch,
+        endpoint,
+        proto,
+        interface,
+        view,
+        &mut LastV4::default(),
+    );
+    table::display_width(scratch)
 }
 
 /// ss's `users:(("name",pid=1,fd=3),…)`.
@@ -244,6 +303,8 @@ pub struct SocketTable<'a> {
     view: &'a SocketView<'a>,
     headers: Vec<&'static str>,
     rows: table::Rows,
+    local: LastV4,
+    peer: LastV4,
 }
 
 impl<'a> SocketTable<'a> {
@@ -277,18 +338,22 @@ impl<'a> SocketTable<'a> {
             view,
             headers,
             rows,
+            local: LastV4::default(),
+            peer: LastV4::default(),
         }
     }
 
     /// Adds one socket's row.
     pub fn add(&mut self, s: &Socket) {
         let (view, rows) = (self.view, &mut self.rows);
+        let (local, peer) = (&mut self.local, &mut self.peer);
         rows.push_str(netid(s));
         rows.push_str(s.state.name());
         rows.push_u64(u64::from(s.recv_q));
         rows.push_u64(u64::from(s.send_q));
-        rows.push_with(|text| write_addr(text, &s.local, s.proto, s.interface.as_deref(), view));
-        rows.push_with(|text| write_addr(text, &s.peer, s.proto, None, view));
+        let interface = s.interface.as_deref();
+        rows.push_with(|text| write_addr(text, &s.local, s.proto, interface, view, local));
+        rows.push_with(|text| write_addr(text, &s.peer, s.proto, None, view, peer));
         if view.processes {
             rows.push(processes(s));
         }
@@ -343,37 +408,208 @@ const PORT_HEADERS: [&str; 9] = [
     "Command line",
 ];
 
-/// The lsof-style listing of `netdx port` as text (see [`port_table_to`]).
+/// Which of the port table's columns hold numbers (right-aligned).
+const PORT_NUMERIC: [usize; 2] = [4, 7];
+
+/// The lsof-style listing of `netdx port` as text, laid out from a table
+/// of its cells (as on a terminal; [`port_table_to`] writes the same text
+/// to a pipe without collecting the cells).
 pub fn port_table(sockets: &[Socket], out: &Output) -> String {
-    table::grid(&PORT_HEADERS, &port_rows(sockets), &[4, 7], out)
+    table::grid(&PORT_HEADERS, &port_rows(sockets), &PORT_NUMERIC, out)
 }
 
 /// The lsof-style listing of `netdx port`, written to `w`: one row per
-/// holder (or per socket without one).
+/// holder (or per socket without one). In a pipe the columns' widths are
+/// measured first and each row is then written once, straight into its
+/// line; a long listing's second half is written on another thread
+/// meanwhile.
 pub fn port_table_to(
     sockets: &[Socket],
     out: &Output,
     w: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
-    table::grid_to(&PORT_HEADERS, &port_rows(sockets), &[4, 7], out, w)
+    if out.tty {
+        return table::grid_to(&PORT_HEADERS, &port_rows(sockets), &PORT_NUMERIC, out, w);
+    }
+    let texts = ProcessTexts::of(sockets);
+    let widths = port_widths(sockets, &texts);
+    let mut line = table::PlainLine::new(&widths, &PORT_NUMERIC);
+    for header in PORT_HEADERS {
+        line.cell(header);
+    }
+    w.write_all(line.end().as_bytes())?;
+    if sockets.len() < table::SPLIT_AT {
+        return write_port_rows(sockets, &texts, &mut line, &mut |l| {
+            w.write_all(l.as_bytes())
+        });
+    }
+    let (first, second) = sockets.split_at(sockets.len() / 2);
+    std::thread::scope(|scope| {
+        let other = scope.spawn(|| {
+            let mut text = String::with_capacity(second.len().saturating_mul(PORT_ROW_BYTES));
+            let mut line = table::PlainLine::new(&widths, &PORT_NUMERIC);
+            // Appending to a String cannot fail.
+            let _ = write_port_rows(second, &texts, &mut line, &mut |l| {
+                text.push_str(l);
+                Ok(())
+            });
+            text
+        });
+        write_port_rows(first, &texts, &mut line, &mut |l| w.write_all(l.as_bytes()))?;
+        match other.join() {
+            Ok(text) => w.write_all(text.as_bytes()),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    })
 }
 
+/// What the port table shows of each process, escaped and clipped once:
+/// thousands of rows share a few processes.
+struct ProcessTexts<'a>(PidMap<ShownProcess<'a>>);
+
+/// A holder's command and command line as the port table shows them.
+#[derive(Clone)]
+struct ShownProcess<'a> {
+    /// The holder's own texts these were made from.
+    name: &'a str,
+    cmdline: &'a str,
+    shown_name: Cow<'a, str>,
+    shown_cmdline: String,
+    name_width: usize,
+    cmdline_width: usize,
+}
+
+impl<'a> ShownProcess<'a> {
+    fn of(holder: &'a Holder) -> Self {
+        let cmdline = holder.cmdline.as_deref().unwrap_or("");
+        let shown_name = printable(&holder.name);
+        let shown_cmdline = clipped(&printable(cmdline), COMMAND_LINE_WIDTH).into_owned();
+        ShownProcess {
+            name: &holder.name,
+            cmdline,
+            name_width: table::display_width(&shown_name),
+            cmdline_width: table::display_width(&shown_cmdline),
+            shown_name,
+            shown_cmdline,
+        }
+    }
+
+    /// Whether these are `holder`'s texts (holders share their process's
+    /// texts: the same pointers, mostly).
+    fn made_from(&self, holder: &Holder) -> bool {
+        let same = |a: &str, b: &str| std::ptr::eq(a, b) || a == b;
+        same(self.name, &holder.name) && same(self.cmdline, holder.cmdline.as_deref().unwrap_or(""))
+    }
+}
+
+impl<'a> ProcessTexts<'a> {
+    fn of(sockets: &'a [Socket]) -> Self {
+        let mut texts = PidMap::default();
+        for holder in sockets.iter().flat_map(|s| &s.processes) {
+            texts
+                .entry(holder.pid)
+                .or_insert_with(|| ShownProcess::of(holder));
+        }
+        ProcessTexts(texts)
+    }
+
+    /// `holder`'s shown texts: its process's, while they were made from
+    /// the same texts, else its own.
+    fn shown<'s>(&'s self, holder: &'s Holder) -> Cow<'s, ShownProcess<'s>> {
+        match self.0.get(&holder.pid) {
+            Some(shown) if shown.made_from(holder) => Cow::Borrowed(shown),
+            _ => Cow::Owned(ShownProcess::of(holder)),
+        }
+    }
+}
+
+/// The width of each of the port table's columns.
+fn port_widths(sockets: &[Socket], texts: &ProcessTexts<'_>) -> [usize; 9] {
+    let mut widths = PORT_HEADERS.map(table::display_width);
+    let mut wide = |column: usize, width: usize| widths[column] = widths[column].max(width);
+    let view = SocketView::default();
+    let mut scratch = String::new();
+    for s in sockets {
+        let interface = s.interface.as_deref();
+        wide(0, netid(s).len());
+        wide(
+            1,
+            addr_width(&s.local, s.proto, interface, &view, &mut scratch),
+        );
+        wide(2, addr_width(&s.peer, s.proto, None, &view, &mut scratch));
+        wide(3, table::display_width(s.state.name()));
+        if s.processes.is_empty() {
+            (4..9).for_each(|column| wide(column, 1));
+        }
+        for holder in &s.processes {
+            let shown = texts.shown(holder);
+            wide(4, table::decimal_width(u64::from(holder.pid)));
+            wide(
+                5,
+                table::display_width(holder.user.as_deref().unwrap_or("-")),
+            );
+            wide(6, shown.name_width);
+            wide(7, table::decimal_width(u64::from(holder.fd)));
+            wide(8, shown.cmdline_width);
+        }
+    }
+    widths
+}
+
+/// Writes the rows of `sockets` through `line`, handing each to `emit`.
+fn write_port_rows(
+    sockets: &[Socket],
+    texts: &ProcessTexts<'_>,
+    line: &mut table::PlainLine<'_>,
+    emit: &mut dyn FnMut(&str) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let view = SocketView::default();
+    let (mut local, mut peer) = (LastV4::default(), LastV4::default());
+    for s in sockets {
+        let interface = s.interface.as_deref();
+        let mut base = |line: &mut table::PlainLine<'_>| {
+            line.cell(netid(s));
+            line.cell_with(|text| {
+                write_addr(text, &s.local, s.proto, interface, &view, &mut local)
+            });
+            line.cell_with(|text| write_addr(text, &s.peer, s.proto, None, &view, &mut peer));
+            line.cell(s.state.name());
+        };
+        if s.processes.is_empty() {
+            base(line);
+            (0..5).for_each(|_| line.cell("-"));
+            emit(line.end())?;
+        }
+        for holder in &s.processes {
+            base(line);
+            let shown = texts.shown(holder);
+            line.cell_u64(u64::from(holder.pid));
+            line.cell(holder.user.as_deref().unwrap_or("-"));
+            line.cell(&shown.shown_name);
+            line.cell_u64(u64::from(holder.fd));
+            line.cell(&shown.shown_cmdline);
+            emit(line.end())?;
+        }
+    }
+    Ok(())
+}
+
+/// The port table's cells, for a terminal's framed table.
 fn port_rows(sockets: &[Socket]) -> table::Rows {
     let view = SocketView::default();
     let mut rows = table::Rows::new(PORT_HEADERS.len());
     let count: usize = sockets.iter().map(|s| s.processes.len().max(1)).sum();
     rows.reserve(count, PORT_ROW_BYTES);
-    // Thousands of rows share a few processes: each one's command line is
-    // escaped and clipped once (keyed by pid, and used only while the text
-    // is the same).
-    let mut shown: HashMap<u32, (&str, String)> = HashMap::new();
+    let texts = ProcessTexts::of(sockets);
+    let (mut local, mut peer) = (LastV4::default(), LastV4::default());
     for s in sockets {
-        let base = |rows: &mut table::Rows| {
+        let mut base = |rows: &mut table::Rows| {
+            let interface = s.interface.as_deref();
             rows.push_str(netid(s));
             rows.push_with(|text| {
-                write_addr(text, &s.local, s.proto, s.interface.as_deref(), &view)
+                write_addr(text, &s.local, s.proto, interface, &view, &mut local)
             });
-            rows.push_with(|text| write_addr(text, &s.peer, s.proto, None, &view));
+            rows.push_with(|text| write_addr(text, &s.peer, s.proto, None, &view, &mut peer));
             rows.push_str(s.state.name());
         };
         if s.processes.is_empty() {
@@ -384,22 +620,12 @@ fn port_rows(sockets: &[Socket]) -> table::Rows {
         }
         for holder in &s.processes {
             base(&mut rows);
+            let shown = texts.shown(holder);
             rows.push_u64(u64::from(holder.pid));
             rows.push_str(holder.user.as_deref().unwrap_or("-"));
-            rows.push_str(&printable(&holder.name));
+            rows.push_str(&shown.shown_name);
             rows.push_u64(u64::from(holder.fd));
-            let cmdline = holder.cmdline.as_deref().unwrap_or("");
-            match shown.get(&holder.pid) {
-                // Holders share their process's text: the same pointer, mostly.
-                Some((raw, text)) if std::ptr::eq(*raw, cmdline) || *raw == cmdline => {
-                    rows.push_str(text);
-                }
-                _ => {
-                    let text = clipped(&printable(cmdline), COMMAND_LINE_WIDTH).into_owned();
-                    rows.push_str(&text);
-                    shown.insert(holder.pid, (cmdline, text));
-                }
-            }
+            rows.push_str(&shown.shown_cmdline);
         }
     }
     rows
@@ -494,7 +720,6 @@ pub fn routes(routes: &[Route], out: &Output) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sockets::Holder;
 
     #[test]
     fn the_fast_numeric_endpoint_writes_what_the_display_writes() {
@@ -507,8 +732,10 @@ mod tests {
             services: None,
             hosts: None,
         };
+        let mut last = LastV4::default();
         for (address, port) in [
             ("127.0.0.1", 22u16),
+            ("127.0.0.1", 40000),
             ("0.0.0.0", 0),
             ("255.255.255.255", 65535),
             ("10.9.0.1", 8),
@@ -520,8 +747,21 @@ mod tests {
                 port,
             };
             let mut fast = String::new();
-            write_addr(&mut fast, &endpoint, Proto::Tcp, None, &view);
+            write_addr(
+                &mut fast,
+                &endpoint,
+                Proto::Tcp,
+                None,
+                &view,
+                &mut LastV4::default(),
+            );
             assert_eq!(fast, Addr(&endpoint, Proto::Tcp, None, &view).to_string());
+            // Again after another address, and twice in a row, through one memo.
+            for _ in 0..2 {
+                let mut again = String::new();
+                write_addr(&mut again, &endpoint, Proto::Tcp, None, &view, &mut last);
+                assert_eq!(again, fast);
+            }
         }
         let mut text = String::new();
         for n in [0u64, 7, 10, 65535, u64::MAX] {
@@ -620,6 +860,73 @@ mod tests {
             "tcp    127.0.0.1:8080   127.0.0.1:40002  TIME-WAIT    -  -     -           -  -".to_string(),
         ];
         assert_eq!(text.lines().collect::<Vec<_>>(), expected, "{text}");
+    }
+
+    fn pipe() -> Output {
+        Output {
+            json: false,
+            stream: false,
+            tty: false,
+            style: crate::render::Style::resolve(crate::render::ColorChoice::Never, false, false),
+        }
+    }
+
+    fn written(sockets: &[Socket]) -> String {
+        let mut text = Vec::new();
+        port_table_to(sockets, &pipe(), &mut text).unwrap();
+        String::from_utf8(text).unwrap()
+    }
+
+    #[test]
+    fn the_port_table_written_straight_to_a_pipe_is_the_table_laid_out_from_cells() {
+        let odd = "x".repeat(COMMAND_LINE_WIDTH + 5);
+        let mut bound = tcp(
+            "10.1.2.3:443",
+            "[::ffff:1.2.3.4]:0",
+            10,
+            vec![holder(9, "ngïnx", 0, "")],
+        );
+        bound.interface = Some("eth0".into());
+        let mut shifted = holder(9, "ngïnx", 12, "exec'd since");
+        shifted.user = None;
+        let sockets = [
+            bound,
+            tcp(
+                "[fe80::1]:22",
+                "[fe80::2]:50000",
+                1,
+                vec![holder(1, "sshd", 3, "sshd: \x1b[2J")],
+            ),
+            tcp("0.0.0.0:0", "0.0.0.0:0", 7, vec![]),
+            tcp(
+                "127.0.0.1:8",
+                "127.0.0.1:9",
+                1,
+                vec![holder(4_000_000, "py", 10_000, &odd)],
+            ),
+            tcp(
+                "127.0.0.1:8",
+                "127.0.0.1:9",
+                1,
+                vec![shifted, holder(9, "ngïnx", 1, "  ")],
+            ),
+        ];
+        assert_eq!(written(&sockets), port_table(&sockets, &pipe()));
+        // Long enough for the second half to be written on another thread;
+        // the widest cells in the second half.
+        let many: Vec<Socket> = (0..table::SPLIT_AT as u32 + 10)
+            .map(|i| {
+                let holders = (0..i % 3)
+                    .map(|h| holder(100 + h, "server", i, &format!("server --n {i}")))
+                    .collect();
+                let port = 1 + (i % 60_000) as u16;
+                tcp(&format!("127.0.0.1:{port}"), "10.0.0.1:80", 1, holders)
+            })
+            .collect();
+        let text = written(&many);
+        assert_eq!(text, port_table(&many, &pipe()));
+        let rows: usize = many.iter().map(|s| s.processes.len().max(1)).sum();
+        assert_eq!(text.lines().count(), 1 + rows);
     }
 
     #[test]

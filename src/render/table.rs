@@ -171,6 +171,16 @@ pub fn push_decimal(out: &mut String, mut value: u64) {
     out.extend(digits[at..].iter().map(|&digit| char::from(digit)));
 }
 
+/// How many digits `value` has in decimal.
+pub fn decimal_width(mut value: u64) -> usize {
+    let mut digits = 1;
+    while value >= 10 {
+        value /= 10;
+        digits += 1;
+    }
+    digits
+}
+
 /// Appends `count` spaces.
 fn push_spaces(out: &mut String, mut count: usize) {
     const SPACES: &str = "                                                                ";
@@ -181,7 +191,8 @@ fn push_spaces(out: &mut String, mut count: usize) {
     }
 }
 
-fn display_width(text: &str) -> usize {
+/// How many columns `text` takes in a table (its chars; its bytes when ASCII).
+pub fn display_width(text: &str) -> usize {
     if text.is_ascii() {
         text.len()
     } else {
@@ -231,7 +242,13 @@ fn framed(headers: &[&str], rows: &Rows, numeric: &[usize], out: &Output) -> Tab
     table
 }
 
-/// Hands `emit` each line of the plain table (header first), newline included.
+/// Rows below which laying out the second half on another thread costs
+/// more than it saves.
+pub const SPLIT_AT: usize = 4096;
+
+/// Hands `emit` each line of the plain table (header first), newline
+/// included. A long table's second half is laid out on another thread
+/// meanwhile, into text handed over once the first half is out.
 fn plain_lines(
     headers: &[&str],
     rows: &Rows,
@@ -243,31 +260,196 @@ fn plain_lines(
         .enumerate()
         .map(|(i, h)| display_width(h).max(rows.widths.get(i).copied().unwrap_or(0)))
         .collect();
-    let mut line = String::new();
-    let mut write_line = |cells: &mut dyn Iterator<Item = &str>| -> std::io::Result<()> {
-        line.clear();
-        for (i, cell) in cells.enumerate() {
-            let width = widths.get(i).copied().unwrap_or(0);
-            let pad = width.saturating_sub(display_width(cell));
-            if i > 0 {
-                line.push_str("  ");
-            }
-            if numeric.contains(&i) {
-                push_spaces(&mut line, pad);
-                line.push_str(cell);
-            } else {
-                line.push_str(cell);
-                push_spaces(&mut line, pad);
-            }
-        }
-        let trimmed = line.trim_end().len();
-        line.truncate(trimmed);
-        line.push('\n');
-        emit(&line)
+    let mut line = PlainLine::new(&widths, numeric);
+    emit(line.of(&mut headers.iter().copied()))?;
+    let count = rows.len();
+    let write = |line: &mut PlainLine<'_>,
+                 range: std::ops::Range<usize>,
+                 emit: &mut dyn FnMut(&str) -> std::io::Result<()>| {
+        range
+            .into_iter()
+            .try_for_each(|index| emit(line.of(&mut rows.row(index))))
     };
-    write_line(&mut headers.iter().copied())?;
-    for index in 0..rows.len() {
-        write_line(&mut rows.row(index))?;
+    if count < SPLIT_AT {
+        return write(&mut line, 0..count, emit);
     }
-    Ok(())
+    let middle = count / 2;
+    std::thread::scope(|scope| {
+        let second = scope.spawn(|| {
+            let mut text = String::with_capacity(rows.text.len());
+            // Appending to a String cannot fail.
+            let _ = write(
+                &mut PlainLine::new(&widths, numeric),
+                middle..count,
+                &mut |l| {
+                    text.push_str(l);
+                    Ok(())
+                },
+            );
+            text
+        });
+        write(&mut line, 0..middle, emit)?;
+        match second.join() {
+            Ok(text) => emit(&text),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    })
+}
+
+/// Lines of a plain table written cell by cell: cells padded to their
+/// column's width (the `numeric` columns to the right), two spaces apart,
+/// no trailing blanks, a newline. [`grid_to`] lays its rows out with it; a
+/// table that knows its columns' widths before its rows are written can
+/// use it directly, without collecting the cells first.
+pub struct PlainLine<'a> {
+    widths: &'a [usize],
+    numeric: &'a [usize],
+    line: String,
+    column: usize,
+    /// A right-aligned cell, written before its padding is known.
+    scratch: String,
+}
+
+impl<'a> PlainLine<'a> {
+    /// A line of columns `widths` wide.
+    pub fn new(widths: &'a [usize], numeric: &'a [usize]) -> Self {
+        PlainLine {
+            widths,
+            numeric,
+            line: String::new(),
+            column: 0,
+            scratch: String::new(),
+        }
+    }
+
+    /// Starts the next cell; returns how wide its column is.
+    fn start_cell(&mut self) -> usize {
+        if self.column == 0 {
+            self.line.clear();
+        } else {
+            self.line.push_str("  ");
+        }
+        self.widths.get(self.column).copied().unwrap_or(0)
+    }
+
+    /// Appends the next cell.
+    pub fn cell(&mut self, text: &str) {
+        let width = self.start_cell();
+        let pad = width.saturating_sub(display_width(text));
+        if self.numeric.contains(&self.column) {
+            push_spaces(&mut self.line, pad);
+            self.line.push_str(text);
+        } else {
+            self.line.push_str(text);
+            push_spaces(&mut self.line, pad);
+        }
+        self.column += 1;
+    }
+
+    /// Appends the next cell as `write` writes it.
+    pub fn cell_with(&mut self, write: impl FnOnce(&mut String)) {
+        if self.numeric.contains(&self.column) {
+            let mut text = std::mem::take(&mut self.scratch);
+            text.clear();
+            write(&mut text);
+            self.cell(&text);
+            self.scratch = text;
+            return;
+        }
+        let width = self.start_cell();
+        let start = self.line.len();
+        write(&mut self.line);
+        let pad = width.saturating_sub(display_width(&self.line[start..]));
+        push_spaces(&mut self.line, pad);
+        self.column += 1;
+    }
+
+    /// Appends the next cell, a number.
+    pub fn cell_u64(&mut self, value: u64) {
+        self.cell_with(|text| push_decimal(text, value));
+    }
+
+    /// Ends the line: trailing blanks trimmed, a newline. The next cell
+    /// starts a new line.
+    pub fn end(&mut self) -> &str {
+        let trimmed = self.line.trim_end().len();
+        self.line.truncate(trimmed);
+        self.line.push('\n');
+        self.column = 0;
+        &self.line
+    }
+
+    /// One whole line of `cells`.
+    fn of(&mut self, cells: &mut dyn Iterator<Item = &str>) -> &str {
+        for cell in cells {
+            self.cell(cell);
+        }
+        self.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::{ColorChoice, Style};
+
+    fn pipe() -> Output {
+        Output {
+            json: false,
+            stream: false,
+            tty: false,
+            style: Style::resolve(ColorChoice::Never, false, false),
+        }
+    }
+
+    #[test]
+    fn a_long_table_laid_out_in_two_halves_reads_as_one() {
+        let mut rows = Rows::new(3);
+        for i in 0..SPLIT_AT as u64 + 3 {
+            rows.push_u64(i * 7);
+            rows.push_str(if i % 5 == 0 { "" } else { "name" });
+            // The widest cell of a column sits in the second half.
+            rows.push_str(if i == SPLIT_AT as u64 {
+                "a long last cell  "
+            } else {
+                "x"
+            });
+        }
+        let headers = ["N", "Name", "Last"];
+        let text = grid(&headers, &rows, &[0], &pipe());
+        let widths = [rows.widths[0].max(1), 4, rows.widths[2]];
+        let mut line = PlainLine::new(&widths, &[0]);
+        let mut expected = line.of(&mut headers.iter().copied()).to_string();
+        for index in 0..rows.len() {
+            expected.push_str(line.of(&mut rows.row(index)));
+        }
+        assert_eq!(text, expected);
+        assert_eq!(text.lines().count(), rows.len() + 1);
+        assert!(
+            text.lines().all(|l| l == l.trim_end()),
+            "no trailing blanks"
+        );
+        assert!(
+            text.lines().nth(1).unwrap().starts_with("    0"),
+            "numbers to the right"
+        );
+        let mut streamed = Vec::new();
+        grid_to(&headers, &rows, &[0], &pipe(), &mut streamed).unwrap();
+        assert_eq!(String::from_utf8(streamed).unwrap(), text);
+    }
+
+    #[test]
+    fn a_line_written_cell_by_cell_pads_numbers_left_and_text_right() {
+        let widths = [5, 6, 4];
+        let mut line = PlainLine::new(&widths, &[0]);
+        line.cell_u64(42);
+        line.cell_with(|text| text.push_str("héllo"));
+        line.cell("a");
+        assert_eq!(line.end(), "   42  héllo   a\n");
+        // A new line after end(); an empty last cell leaves no blanks.
+        line.cell_with(|text| text.push('7'));
+        line.cell("x");
+        line.cell("");
+        assert_eq!(line.end(), "    7  x\n");
+    }
 }

@@ -24,6 +24,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::bpf_iter::SocketFile;
+use crate::process::PidMap;
 
 /// A process holding a socket through one of its descriptors.
 // The texts are shared: a process holding 12,000 sockets has its name,
@@ -60,12 +61,62 @@ pub struct OwnerMap {
 #[derive(Debug, Default)]
 pub struct OwnerIndex {
     entries: Vec<(u32, u32, u32)>,
-    names: HashMap<u32, Arc<str>>,
+    names: PidMap<Arc<str>>,
     /// Processes whose descriptors could not be read (EACCES).
     pub hidden: usize,
 }
 
 impl OwnerIndex {
+    /// The holders of each of `inodes` (in any order), as [`OwnerIndex::holders`]
+    /// gives them: the inodes are sorted and the index is read once, front
+    /// to back, instead of searched once per inode (12,500 binary searches
+    /// of 50,000 entries miss the cache at nearly every step).
+    pub fn holders_of_each(&self, inodes: &[u32]) -> Vec<Vec<Holder>> {
+        let mut order: Vec<(u32, usize)> = inodes.iter().copied().zip(0..).collect();
+        order.sort_unstable();
+        let mut all = vec![Vec::new(); inodes.len()];
+        let mut at = 0;
+        for (inode, position) in order {
+            while self.entries.get(at).is_some_and(|e| e.0 < inode) {
+                at += 1;
+            }
+            let end = at
+                + self.entries[at..]
+                    .iter()
+                    .take_while(|e| e.0 == inode)
+                    .count();
+            all[position] = self.entries[at..end]
+                .iter()
+                .map(|&(_, pid, fd)| self.holder(pid, fd))
+                .collect();
+        }
+        all
+    }
+
+    /// An index of `entries` (inode, pid, fd), for tests elsewhere in the crate.
+    #[cfg(test)]
+    pub(crate) fn from_entries(mut entries: Vec<(u32, u32, u32)>, names: &[(u32, &str)]) -> Self {
+        entries.sort_unstable();
+        OwnerIndex {
+            entries,
+            names: names
+                .iter()
+                .map(|&(pid, name)| (pid, Arc::from(name)))
+                .collect(),
+            hidden: 0,
+        }
+    }
+
+    fn holder(&self, pid: u32, fd: u32) -> Holder {
+        Holder {
+            pid,
+            name: self.names.get(&pid).cloned().unwrap_or_else(unknown_name),
+            fd,
+            user: None,
+            cmdline: None,
+        }
+    }
+
     /// The holders of `inode`, by pid then fd.
     pub fn holders(&self, inode: u32) -> Vec<Holder> {
         let start = self.entries.partition_point(|e| e.0 < inode);
@@ -74,13 +125,7 @@ impl OwnerIndex {
         // have one holder, and a port bench has 12,500 of them.
         self.entries[start..end]
             .iter()
-            .map(|&(_, pid, fd)| Holder {
-                pid,
-                name: self.names.get(&pid).cloned().unwrap_or_else(unknown_name),
-                fd,
-                user: None,
-                cmdline: None,
-            })
+            .map(|&(_, pid, fd)| self.holder(pid, fd))
             .collect()
     }
 }
@@ -91,7 +136,7 @@ const MAX_THREADS: usize = 8;
 /// One scan's raw findings.
 struct Found {
     entries: Vec<(u32, u32, u32)>,
-    names: HashMap<u32, String>,
+    names: PidMap<String>,
     hidden: usize,
 }
 
@@ -168,7 +213,7 @@ impl<'k> IteratorWalk<'k> {
             found: Found {
                 // Reserved, not touched: only what is filled costs memory.
                 entries: Vec::with_capacity(expected.min(1 << 22)),
-                names: HashMap::new(),
+                names: PidMap::default(),
                 hidden: 0,
             },
             keep,
@@ -233,7 +278,7 @@ fn scan_proc(keep: &(dyn Fn(u32) -> bool + Sync)) -> Found {
     });
     let mut all = Found {
         entries: Vec::new(),
-        names: HashMap::new(),
+        names: PidMap::default(),
         hidden: 0,
     };
     for part in parts {
@@ -282,7 +327,7 @@ pub fn scan_all() -> OwnerIndex {
 }
 
 /// Each process's name made shareable, once.
-fn shared(names: HashMap<u32, String>) -> HashMap<u32, Arc<str>> {
+fn shared(names: PidMap<String>) -> PidMap<Arc<str>> {
     names
         .into_iter()
         .map(|(pid, name)| (pid, Arc::from(name)))
@@ -308,7 +353,7 @@ fn list_pids() -> Vec<u32> {
 fn scan_pids(pids: &[u32], next: &AtomicUsize, keep: &(dyn Fn(u32) -> bool + Sync)) -> Found {
     let mut found = Found {
         entries: Vec::new(),
-        names: HashMap::new(),
+        names: PidMap::default(),
         hidden: 0,
     };
     let mut fds: Vec<u32> = Vec::new();
@@ -448,7 +493,7 @@ mod tests {
     fn an_index_gives_each_inode_its_holders_by_pid_then_fd() {
         let index = OwnerIndex {
             entries: vec![(5, 10, 3), (7, 10, 4), (7, 11, 4), (7, 11, 9), (9, 12, 0)],
-            names: HashMap::from([(10, Arc::from("parent")), (11, Arc::from("child"))]),
+            names: PidMap::from_iter([(10, Arc::from("parent")), (11, Arc::from("child"))]),
             hidden: 0,
         };
         let holders = index.holders(7);
@@ -466,6 +511,11 @@ mod tests {
         );
         for absent in [0, 6, 8, 10] {
             assert!(index.holders(absent).is_empty());
+        }
+        let asked = [9, 7, 0, 5, 7, 10];
+        let each = index.holders_of_each(&asked);
+        for (inode, holders) in asked.iter().zip(&each) {
+            assert_eq!(*holders, index.holders(*inode), "inode {inode}");
         }
     }
 

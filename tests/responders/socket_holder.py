@@ -10,8 +10,10 @@ file named by the first argument, prints "ready", and waits to be killed.
 """
 import json
 import os
+import shutil
 import socket
 import sys
+import tempfile
 import time
 
 
@@ -57,12 +59,11 @@ def main() -> None:
         describe("udp6-connected", udp6, local_port=udp6.getsockname()[1]),
     ]
 
-    unix_path = f"/tmp/netdx-holder-{os.getpid()}.sock"
-    # A file of this name is left from a killed holder whose pid was ours.
-    try:
-        os.unlink(unix_path)
-    except FileNotFoundError:
-        pass
+    # A directory of its own: a path named after the pid alone collides with
+    # a file left by an earlier holder that was killed (SIGKILL skips the
+    # unlink below) and had the same pid, and bind() then fails.
+    socket_dir = tempfile.mkdtemp(prefix="netdx-holder-")
+    unix_path = os.path.join(socket_dir, "stream.sock")
     unix_stream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     unix_stream.bind(unix_path)
     unix_stream.listen(4)
@@ -102,7 +103,7 @@ def main() -> None:
         while True:
             time.sleep(3600)
     finally:
-        os.unlink(unix_path)
+        shutil.rmtree(socket_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

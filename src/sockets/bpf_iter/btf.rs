@@ -46,9 +46,13 @@ impl BtfType {
 pub(super) struct Btf<'a> {
     data: &'a [u8],
     strings: &'a [u8],
-    /// Where each type starts in `data`: `starts[id - 1]`. Only the
-    /// offsets are kept (the kernel has ~150,000 types; a few are read).
+    /// Where each type walked so far starts in `data`: `starts[id - 1]`.
+    /// Types are walked only as far as a lookup needs (the kernel has
+    /// ~130,000; the ones netdx wants are in its first half), and only
+    /// their offsets are kept.
     starts: Vec<u32>,
+    /// Where the first type not walked yet starts.
+    next: usize,
 }
 
 fn le32(data: &[u8], at: usize) -> Option<u32> {
@@ -68,6 +72,7 @@ fn extra_len(info: u32) -> usize {
 }
 
 impl<'a> Btf<'a> {
+    /// Checks the header and finds the type and string sections.
     pub(super) fn parse(raw: &'a [u8]) -> Option<Btf<'a>> {
         if u16::from_le_bytes(raw.get(0..2)?.try_into().ok()?) != BTF_MAGIC {
             return None;
@@ -79,17 +84,23 @@ impl<'a> Btf<'a> {
         let str_len = le32(raw, 20)? as usize;
         let data = raw.get(hdr_len + type_off..hdr_len + type_off + type_len)?;
         let strings = raw.get(hdr_len + str_off..hdr_len + str_off + str_len)?;
-        let mut starts = Vec::with_capacity(type_len / 24);
-        let mut at = 0;
-        while at + 12 <= data.len() {
-            starts.push(u32::try_from(at).ok()?);
-            at += 12 + extra_len(le32(data, at + 4)?);
-        }
         Some(Btf {
             data,
             strings,
-            starts,
+            starts: Vec::with_capacity(type_len / 24),
+            next: 0,
         })
+    }
+
+    /// Walks one more type; false at the end of the section.
+    fn walk(&mut self) -> bool {
+        let at = self.next;
+        let (Some(info), Ok(start)) = (le32(self.data, at + 4), u32::try_from(at)) else {
+            return false;
+        };
+        self.starts.push(start);
+        self.next = at + 12 + extra_len(info);
+        true
     }
 
     /// Whether the string at `off` is `name`.
@@ -99,8 +110,14 @@ impl<'a> Btf<'a> {
             && self.strings.get(off + name.len()) == Some(&0)
     }
 
-    fn get(&self, id: u32) -> Option<BtfType> {
-        let at = *self.starts.get((id as usize).checked_sub(1)?)? as usize;
+    fn get(&mut self, id: u32) -> Option<BtfType> {
+        let index = (id as usize).checked_sub(1)?;
+        while self.starts.len() <= index {
+            if !self.walk() {
+                return None;
+            }
+        }
+        let at = self.starts[index] as usize;
         let info = le32(self.data, at + 4)?;
         let start = at + 12;
         Some(BtfType {
@@ -110,11 +127,20 @@ impl<'a> Btf<'a> {
         })
     }
 
-    /// The ids of the first type of each (kind, name), in one pass.
-    pub(super) fn find_all<const N: usize>(&self, wanted: [(u32, &[u8]); N]) -> [Option<u32>; N] {
+    /// The ids of the first type of each (kind, name), in one pass that
+    /// stops once all are found.
+    pub(super) fn find_all<const N: usize>(
+        &mut self,
+        wanted: [(u32, &[u8]); N],
+    ) -> [Option<u32>; N] {
         let mut found = [None; N];
-        for (index, &at) in self.starts.iter().enumerate() {
-            let at = at as usize;
+        let mut index = 0;
+        while found.iter().any(Option::is_none) {
+            if index == self.starts.len() && !self.walk() {
+                break;
+            }
+            let at = self.starts[index] as usize;
+            index += 1;
             let (Some(name_off), Some(info)) = (le32(self.data, at), le32(self.data, at + 4))
             else {
                 break;
@@ -122,18 +148,15 @@ impl<'a> Btf<'a> {
             let kind = (info >> 24) & 0x1f;
             for (slot, (wanted_kind, name)) in found.iter_mut().zip(&wanted) {
                 if slot.is_none() && kind == *wanted_kind && self.named(name_off, name) {
-                    *slot = Some(index as u32 + 1);
+                    *slot = Some(index as u32);
                 }
-            }
-            if found.iter().all(Option::is_some) {
-                break;
             }
         }
         found
     }
 
     /// Skips typedefs and qualifiers.
-    fn resolve(&self, mut id: u32) -> Option<BtfType> {
+    fn resolve(&mut self, mut id: u32) -> Option<BtfType> {
         for _ in 0..32 {
             let t = self.get(id)?;
             match t.kind() {
@@ -148,11 +171,12 @@ impl<'a> Btf<'a> {
 
     /// Byte offset of member `name` in the struct with id `strukt`, looking
     /// inside anonymous structs and unions.
-    pub(super) fn member_offset(&self, strukt: u32, name: &[u8]) -> Option<u32> {
-        self.member_in(&self.get(strukt)?, name, 0)
+    pub(super) fn member_offset(&mut self, strukt: u32, name: &[u8]) -> Option<u32> {
+        let strukt = self.get(strukt)?;
+        self.member_in(&strukt, name, 0)
     }
 
-    fn member_in(&self, t: &BtfType, name: &[u8], base: u32) -> Option<u32> {
+    fn member_in(&mut self, t: &BtfType, name: &[u8], base: u32) -> Option<u32> {
         if t.kind() != KIND_STRUCT && t.kind() != KIND_UNION {
             return None;
         }
@@ -336,19 +360,38 @@ mod tests {
         // A struct whose name starts like another's must not match it.
         b.add("sock_commonx", KIND_STRUCT, 0, 0, &[]); // 8
         let raw = b.bytes();
-        let btf = Btf::parse(&raw).unwrap();
+        let mut btf = Btf::parse(&raw).unwrap();
         let [common, func, missing] = btf.find_all([
             (KIND_STRUCT, b"sock_common".as_slice()),
             (KIND_FUNC, b"bpf_iter_task_file"),
             (KIND_STRUCT, b"sock"),
         ]);
         assert_eq!((common, func, missing), (Some(6), Some(7), None));
-        let offset = |name: &[u8]| btf.member_offset(6, name);
+        let mut offset = |name: &[u8]| btf.member_offset(6, name);
         assert_eq!(offset(b"skc_family"), Some(16));
         assert_eq!(offset(b"skc_dport"), Some(8));
         assert_eq!(offset(b"skc_num"), Some(10));
         assert_eq!(offset(b"skc_portpair"), Some(8));
         assert_eq!(offset(b"skc"), None);
+    }
+
+    #[test]
+    fn a_member_whose_type_comes_later_is_found_past_where_the_search_stopped() {
+        let mut b = Blob::new();
+        b.add("int", KIND_INT, 0, 4, &[32]); // 1
+        let outer = b.members(&[("first", 1, 0), ("", 3, 4)]);
+        b.add("early", KIND_STRUCT, 2, 12, &outer); // 2: refers to 3, walked after it
+        let inner = b.members(&[("late", 1, 4)]);
+        b.add("", KIND_UNION, 1, 8, &inner); // 3
+        let raw = b.bytes();
+        let mut btf = Btf::parse(&raw).unwrap();
+        assert_eq!(
+            btf.find_all([(KIND_STRUCT, b"early".as_slice())]),
+            [Some(2)]
+        );
+        assert_eq!(btf.starts.len(), 2, "the search stopped at what it wanted");
+        assert_eq!(btf.member_offset(2, b"late"), Some(8));
+        assert_eq!(btf.member_offset(2, b"first"), Some(0));
     }
 
     #[test]
@@ -360,7 +403,7 @@ mod tests {
         let raw = b.bytes();
         assert!(Btf::parse(&raw).is_some());
         for len in 0..raw.len() {
-            if let Some(btf) = Btf::parse(&raw[..len]) {
+            if let Some(mut btf) = Btf::parse(&raw[..len]) {
                 let [pair] = btf.find_all([(KIND_STRUCT, b"pair".as_slice())]);
                 let _ = pair.and_then(|id| btf.member_offset(id, b"b"));
             }

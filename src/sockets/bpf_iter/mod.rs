@@ -89,8 +89,8 @@ pub enum Unavailable {
 /// An error can come after some descriptors were handed over.
 pub fn socket_files(each: &mut dyn FnMut(SocketFile)) -> Result<(), Unavailable> {
     let btf = BtfBytes::open().map_err(Unavailable::Btf)?;
-    let btf = Btf::parse(btf.bytes()).ok_or(Unavailable::MalformedBtf)?;
-    // One pass over the kernel's ~100,000 types finds all four.
+    let mut btf = Btf::parse(btf.bytes()).ok_or(Unavailable::MalformedBtf)?;
+    // One pass over the kernel's types finds all four (and stops there).
     let [attach, task, file, inode] = btf.find_all([
         (KIND_FUNC, b"bpf_iter_task_file".as_slice()),
         (KIND_STRUCT, b"task_struct"),
@@ -98,7 +98,7 @@ pub fn socket_files(each: &mut dyn FnMut(SocketFile)) -> Result<(), Unavailable>
         (KIND_STRUCT, b"inode"),
     ]);
     let attach = attach.ok_or(Unavailable::NoIterator)?;
-    let offsets = (|| {
+    let mut offsets = || {
         Some(Offsets {
             task_pid: btf.member_offset(task?, b"pid")?,
             task_tgid: btf.member_offset(task?, b"tgid")?,
@@ -107,8 +107,8 @@ pub fn socket_files(each: &mut dyn FnMut(SocketFile)) -> Result<(), Unavailable>
             inode_mode: btf.member_offset(inode?, b"i_mode")?,
             inode_ino: btf.member_offset(inode?, b"i_ino")?,
         })
-    })()
-    .ok_or(Unavailable::MissingField)?;
+    };
+    let offsets = offsets().ok_or(Unavailable::MissingField)?;
     let program = assemble(&offsets);
     let prog = load(&program, attach)?;
     let link = link_create(&prog)?;
