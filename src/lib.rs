@@ -22,6 +22,7 @@ pub mod echo;
 pub mod error;
 pub mod icmp;
 pub mod iface;
+pub mod intmap;
 pub mod lab;
 pub mod names;
 pub mod net;

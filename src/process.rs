@@ -1,8 +1,6 @@
 //! Processes: who they are (user, command line) and signalling them.
 #![forbid(unsafe_code)]
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::os::fd::OwnedFd;
 
 use nix::errno::Errno;
@@ -10,30 +8,11 @@ use nix::sys::signal::Signal;
 use schemars::JsonSchema;
 use serde::Serialize;
 
-/// A map keyed by process id, hashed with one multiplication instead of
-/// SipHash: pids are numbers the kernel hands out, not keys someone picks
-/// to collide, and a large socket listing looks one up for every row.
-pub type PidMap<V> = HashMap<u32, V, BuildHasherDefault<PidHasher>>;
+use crate::intmap::IntMap;
 
-/// The hasher of [`PidMap`] (Fibonacci hashing of the pid).
-#[derive(Debug, Default, Clone, Copy)]
-pub struct PidHasher(u64);
-
-impl Hasher for PidHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &byte in bytes {
-            self.write_u32(u32::from(byte));
-        }
-    }
-
-    fn write_u32(&mut self, n: u32) {
-        self.0 = (self.0.rotate_left(29) ^ u64::from(n)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    }
-}
+/// A map keyed by process id (pids are numbers the kernel hands out, so
+/// [`IntMap`]'s one-multiplication hash suits them).
+pub type PidMap<V> = IntMap<u32, V>;
 
 /// What `netdx port` shows about a process.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
@@ -237,20 +216,6 @@ fn errno_text(err: rustix::io::Errno) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_pid_map_finds_every_pid_it_holds() {
-        let pids: Vec<u32> = (1..=70_000).chain([4_194_304, u32::MAX]).collect();
-        let map: PidMap<u32> = pids.iter().map(|&pid| (pid, pid ^ 0x5a5a)).collect();
-        assert_eq!(map.len(), pids.len());
-        assert!(pids.iter().all(|pid| map.get(pid) == Some(&(pid ^ 0x5a5a))));
-        assert!(!map.contains_key(&0) && !map.contains_key(&70_001));
-        let mut a = PidHasher::default();
-        let mut b = PidHasher::default();
-        a.write_u32(41);
-        b.write_u32(42);
-        assert_ne!(a.finish(), b.finish());
-    }
 
     #[test]
     fn signals_parse_by_name_prefix_or_number() {

@@ -50,9 +50,8 @@ impl<N: EchoNetwork, C: Clock> Engine<'_, '_, N, C> {
         {
             self.ready.push(Reverse((now, probe.target)));
         }
-        let target = active.target.clone();
         (self.observer)(Event::Timeout {
-            target: &target,
+            target: &active.target,
             seq,
         })
         .map_err(PingError::Output)?;

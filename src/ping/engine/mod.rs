@@ -18,7 +18,7 @@
 #![forbid(unsafe_code)]
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::collections::{BinaryHeap, VecDeque};
 use std::io;
 use std::net::IpAddr;
 use std::time::{Duration, Instant, SystemTime};
@@ -32,6 +32,7 @@ use super::{
     Corruption, Event, IcmpErrorReport, PingError, Reply, ReplyRecord, ReplyStatus, TargetReport,
 };
 use crate::clock::Clock;
+use crate::intmap::IntMap;
 use crate::net::{SocketError, round_trip};
 use crate::signals::Interrupts;
 
@@ -124,7 +125,7 @@ pub fn run<N: EchoNetwork, C: Clock>(
         sent_since_read: 0,
         lazy_reads: 0,
         observer,
-        active: HashMap::new(),
+        active: IntMap::default(),
         ready: BinaryHeap::new(),
         probes: ProbeTable::new(started),
         expiry: VecDeque::new(),
@@ -152,7 +153,7 @@ struct Engine<'a, 'o, N, C> {
     /// Reads done while pacing (every few is a full drain).
     lazy_reads: u64,
     observer: &'a mut Observer<'o>,
-    active: HashMap<usize, Active>,
+    active: IntMap<usize, Active>,
     ready: BinaryHeap<Reverse<(Instant, usize)>>,
     probes: ProbeTable,
     expiry: VecDeque<(Instant, u16, u64)>,
@@ -171,7 +172,7 @@ impl<N: EchoNetwork, C: Clock> Engine<'_, '_, N, C> {
                 break;
             }
             self.expire(now)?;
-            self.send_due()?;
+            self.send_due(now)?;
             if self.finished() {
                 break;
             }
@@ -207,9 +208,13 @@ impl<N: EchoNetwork, C: Clock> Engine<'_, '_, N, C> {
     // ---- sending -------------------------------------------------------
 
     /// Sends every probe that is due now, pacing by the global interval.
-    fn send_due(&mut self) -> Result<(), PingError> {
+    /// `now` is the caller's reading of the clock; later rounds read it again.
+    fn send_due(&mut self, mut now: Instant) -> Result<(), PingError> {
+        let mut first = true;
         loop {
-            let now = self.clock.now();
+            if !std::mem::take(&mut first) {
+                now = self.clock.now();
+            }
             if now < self.next_allowed {
                 return Ok(());
             }
@@ -291,9 +296,8 @@ impl<N: EchoNetwork, C: Clock> Engine<'_, '_, N, C> {
                 .get(seq)
                 .is_some_and(|slot| slot.token == token && !slot.answered)
         {
-            let target = active.target.clone();
             (self.observer)(Event::NoAnswerYet {
-                target: &target,
+                target: &active.target,
                 seq,
             })
             .map_err(PingError::Output)?;
@@ -310,9 +314,9 @@ impl<N: EchoNetwork, C: Clock> Engine<'_, '_, N, C> {
         let Some(active) = self.active.get_mut(&index) else {
             return Ok(());
         };
-        // Taken before the send, as the network's wall-clock stamp is: the
+        // Read before the send, as the network's wall-clock stamp is: the
         // monotonic time since then bounds every honest round trip from above.
-        let sent_mono = self.clock.now();
+        let sent_mono = now;
         let result = self.network.send(&active.target, seq, &self.plan.payload);
         active.attempts += 1;
         active.report.transmitted += 1;
@@ -342,17 +346,10 @@ impl<N: EchoNetwork, C: Clock> Engine<'_, '_, N, C> {
         self.in_flight += 1;
         self.expiry
             .push_back((sent_mono + self.plan.timeout, seq, token));
-        let target = active.target.clone();
+        let target = &active.target;
         let event = match &result {
-            Ok(_) => Event::Sent {
-                target: &target,
-                seq,
-            },
-            Err(error) => Event::SendFailed {
-                target: &target,
-                seq,
-                error,
-            },
+            Ok(_) => Event::Sent { target, seq },
+            Err(error) => Event::SendFailed { target, seq, error },
         };
         (self.observer)(event).map_err(PingError::Output)?;
         self.schedule_next(index, now);
@@ -386,6 +383,18 @@ impl<N: EchoNetwork, C: Clock> Engine<'_, '_, N, C> {
 
     /// Waits for a packet, a signal, or the next timer.
     fn wait(&mut self, interrupts: &Interrupts) -> Result<(), PingError> {
+        if self.plan.flood && self.in_flight > 0 {
+            // In a flood the reply is usually queued by the time sendto()
+            // returns: read it straight away, as iputils does, and only
+            // sleep if it is not there yet.
+            let before = self.in_flight;
+            for family in 0..2 {
+                self.drain_replies(family, Some(before))?;
+            }
+            if self.in_flight < before {
+                return Ok(());
+            }
+        }
         let now = self.clock.now();
         let wake = self.next_wakeup(now);
         if wake.is_none() && !self.active.is_empty() {
@@ -419,18 +428,6 @@ impl<N: EchoNetwork, C: Clock> Engine<'_, '_, N, C> {
                 self.drain_replies(family, budget)?;
             }
             return Ok(());
-        }
-        if self.plan.flood && self.in_flight > 0 {
-            // In a flood the reply is usually queued by the time sendto()
-            // returns: read it straight away, as iputils does, and only
-            // sleep if it is not there yet.
-            let before = self.in_flight;
-            for family in 0..2 {
-                self.drain_replies(family, Some(before))?;
-            }
-            if self.in_flight < before {
-                return Ok(());
-            }
         }
         let ready = self
             .network

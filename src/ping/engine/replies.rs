@@ -91,9 +91,8 @@ impl<N: EchoNetwork, C: Clock> Engine<'_, '_, N, C> {
         if self.plan.keep_replies && matches!(status, ReplyStatus::Good | ReplyStatus::Duplicate) {
             active.report.replies.push(ReplyRecord::from(&reply));
         }
-        let target = active.target.clone();
         (self.observer)(Event::Reply {
-            target: &target,
+            target: &active.target,
             reply: &reply,
         })
         .map_err(PingError::Output)?;
@@ -139,9 +138,8 @@ impl<N: EchoNetwork, C: Clock> Engine<'_, '_, N, C> {
             kind: error.origin,
             at: self.clock.wall(),
         };
-        let target = active.target.clone();
         (self.observer)(Event::Error {
-            target: &target,
+            target: &active.target,
             error: &report,
         })
         .map_err(PingError::Output)?;
