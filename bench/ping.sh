@@ -47,10 +47,12 @@ cat <<OUT
 OUT
 
 # 2. Flood: 20000 echo requests to the host, as fast as replies come back.
-in_client hyperfine -N --warmup 2 --runs 10 --export-json "$json" \
-    "$NETDX ping -f -q -c 20000 10.9.0.2" "ping -f -q -c 20000 10.9.0.2" >/dev/null 2>&1
-netdx_flood=$(median_ms "$json" 0)
-iputils_flood=$(median_ms "$json" 1)
+# Interleaved rounds (bench/interleaved.py): a 0.1 s run is short enough for
+# the VM's drift in speed to favour whichever tool hyperfine runs second.
+in_client "$BENCH_DIR/interleaved.py" 40 \
+    "$NETDX ping -f -q -c 20000 10.9.0.2" "ping -f -q -c 20000 10.9.0.2" >"$json"
+netdx_flood=$(awk 'NR == 1 {print $1}' "$json")
+iputils_flood=$(awk 'NR == 2 {print $1}' "$json")
 netdx_pps=$(python3 -c "print(round(20000 / ($netdx_flood / 1000)))")
 iputils_pps=$(python3 -c "print(round(20000 / ($iputils_flood / 1000)))")
 cat <<OUT
@@ -60,7 +62,7 @@ cat <<OUT
 |---|---:|---:|
 | \`netdx ping -f -q -c 20000 10.9.0.2\` | ${netdx_flood} ms | ${netdx_pps} |
 | \`ping -f -q -c 20000 10.9.0.2\` (iputils) | ${iputils_flood} ms | ${iputils_pps} |
-| ratio netdx / iputils (target ≥ 0.9) | | $(ratio "$netdx_pps" "$iputils_pps") |
+| ratio netdx / iputils (target ≥ 1.0) | | $(ratio "$netdx_pps" "$iputils_pps") |
 
 OUT
 

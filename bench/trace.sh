@@ -11,12 +11,12 @@ build_netdx
 trap 'chain_down; rm -f "$json"' EXIT
 json=$(mktemp --suffix .json)
 chain_up
-RUNS=${RUNS:-30}
+RUNS=${RUNS:-500}
 T=$CHAIN_TARGET_ADDR
 
 echo "### trace — $(date -u +%Y-%m-%d), $(nproc) cores, kernel $(uname -r)"
 echo
-echo "Chain client → router A → router B → target ($T), hyperfine -N, $RUNS runs, inside the client namespace."
+echo "Chain client → router A → router B → target ($T), inside the client namespace: all hops answering in $RUNS interleaved rounds (bench/interleaved.py), the slow scenarios with hyperfine -N."
 echo
 echo "| scenario | command | median wall (ms) | netdx ÷ this |"
 echo "|---|---|---:|---:|"
@@ -35,6 +35,18 @@ bench_pair() {
     done
 }
 
+# Millisecond runs: interleaved rounds (bench/interleaved.py), not hyperfine's
+# one-command-then-the-next, so the VM's drift in speed lands on both sides.
+bench_interleaved() {
+    local scenario=$1 runs=$2; shift 2
+    local netdx_ms
+    in_chain_client "$BENCH_DIR/interleaved.py" "$runs" "$@" >"$json"
+    netdx_ms=$(awk 'NR == 1 {print $1}' "$json")
+    while read -r ms _ cmd; do
+        echo "| $scenario | \`${cmd/$NETDX/netdx}\` | $ms | $(python3 -c 'import sys; print("%.3g" % (float(sys.argv[1]) / float(sys.argv[2])))' "$netdx_ms" "$ms") |"
+    done <"$json"
+}
+
 # rows LABEL FAMILY_FLAG TARGET: every method against traceroute's same method.
 rows() {
     local label=$1 family=$2 target=$3 method tr_flag
@@ -44,7 +56,7 @@ rows() {
             icmp) tr_flag="-I" ;;
             tcp) tr_flag="-T" ;;
         esac
-        bench_pair "${label}all hops answer, $method" "$RUNS" \
+        bench_interleaved "${label}all hops answer, $method" "$RUNS" \
             "$NETDX trace -n $family--$method -q 3 -w 5 $target" \
             "traceroute $family-n -N 16 -q 3 -w 5 $tr_flag $target"
     done
