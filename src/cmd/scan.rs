@@ -14,6 +14,7 @@ use crate::render::stream::StreamWriter;
 use crate::render::stream::scan::{Done, PortEvent, ScanEvent, Start};
 use crate::render::{self, Output};
 use crate::scan::connect::ConnectNetwork;
+use crate::scan::network::Batched;
 use crate::scan::ports::{self, PortSet, PortSpec, PortsError};
 use crate::scan::syn::SynNetwork;
 use crate::scan::udp::UdpNetwork;
@@ -36,8 +37,8 @@ pub fn run(args: &ScanArgs, out: &Output) -> Result<Outcome, Error> {
     let mut networks: Vec<(Method, Box<dyn ScanNetwork>)> = Vec::new();
     for &method in &methods {
         let network: Box<dyn ScanNetwork> = match method {
-            Method::Syn => Box::new(SynNetwork::open(&targets)?),
-            Method::Udp => Box::new(UdpNetwork::open(&targets)?),
+            Method::Syn => Box::new(Batched::new(SynNetwork::open(&targets)?)),
+            Method::Udp => Box::new(Batched::new(UdpNetwork::open(&targets)?)),
             Method::Tcp => {
                 let banner = args.banner.then_some(BANNER_WAIT);
                 Box::new(ConnectNetwork::new(banner)?)
@@ -115,7 +116,7 @@ pub fn run(args: &ScanArgs, out: &Output) -> Result<Outcome, Error> {
             }
             Ok(())
         };
-        let found = scan::run(&plan, &targets, &mut network, &SystemClock, &mut observer)
+        let found = scan::run(&plan, &targets, &mut *network, &SystemClock, &mut observer)
             .map_err(Error::from)?;
         progress.clear();
         reports.extend(found);
@@ -139,27 +140,6 @@ pub fn run(args: &ScanArgs, out: &Output) -> Result<Outcome, Error> {
     } else {
         Outcome::Negative
     })
-}
-
-impl<N: ScanNetwork + ?Sized> ScanNetwork for Box<N> {
-    fn send(
-        &mut self,
-        host: u32,
-        address: std::net::IpAddr,
-        scope_id: u32,
-        port: u16,
-    ) -> Result<scan::Sent, ScanError> {
-        (**self).send(host, address, scope_id, port)
-    }
-    fn recv(&mut self) -> Result<Option<scan::Received>, ScanError> {
-        (**self).recv()
-    }
-    fn wait(&mut self, deadline: Instant) -> Result<bool, ScanError> {
-        (**self).wait(deadline)
-    }
-    fn forget(&mut self, host: u32, port: u16) {
-        (**self).forget(host, port)
-    }
 }
 
 /// The TCP and UDP ports to scan: `-p`, `--top N`, or netdx's default lists.

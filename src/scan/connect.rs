@@ -118,12 +118,7 @@ impl ConnectNetwork {
             _,
         ))) = crate::net::read_error_queue(conn.socket.as_fd())
         {
-            let reason = match (v6, icmp_type) {
-                (false, 3) => Reason::from_icmp_unreach(code),
-                (true, 1) => Reason::from_icmpv6_unreach(code),
-                _ => None,
-            };
-            if let Some(reason) = reason {
+            if let Some(reason) = Reason::from_unreachable(v6, icmp_type, code) {
                 return reason;
             }
         }

@@ -101,7 +101,7 @@ struct Flight {
 /// Scans every port of `plan` on every target through `network`, calling
 /// `observer` with each verdict and each finished host; returns the hosts'
 /// reports in target order.
-pub fn run<N: ScanNetwork, C: Clock>(
+pub fn run<N: ScanNetwork + ?Sized, C: Clock>(
     plan: &Plan,
     targets: &[Target],
     network: &mut N,
@@ -191,7 +191,7 @@ impl<'p> Engine<'p> {
         self.plan.ports.len() * self.targets.len()
     }
 
-    fn run<N: ScanNetwork, C: Clock>(
+    fn run<N: ScanNetwork + ?Sized, C: Clock>(
         &mut self,
         network: &mut N,
         clock: &C,
@@ -347,7 +347,7 @@ impl<'p> Engine<'p> {
         Ok(())
     }
 
-    fn expire<N: ScanNetwork>(
+    fn expire<N: ScanNetwork + ?Sized>(
         &mut self,
         network: &mut N,
         now: Instant,
@@ -406,7 +406,7 @@ impl<'p> Engine<'p> {
         Ok(())
     }
 
-    fn advance_dirty<N: ScanNetwork>(
+    fn advance_dirty<N: ScanNetwork + ?Sized>(
         &mut self,
         network: &mut N,
         now: Instant,
@@ -419,7 +419,7 @@ impl<'p> Engine<'p> {
     }
 
     /// Moves host `h` on to its next phase when its current one is over.
-    fn advance<N: ScanNetwork>(
+    fn advance<N: ScanNetwork + ?Sized>(
         &mut self,
         h: u32,
         network: &mut N,
@@ -542,7 +542,7 @@ impl<'p> Engine<'p> {
         Ok(())
     }
 
-    fn probe<N: ScanNetwork>(
+    fn probe<N: ScanNetwork + ?Sized>(
         &mut self,
         network: &mut N,
         h: u32,
@@ -571,7 +571,7 @@ impl<'p> Engine<'p> {
         Ok(sent)
     }
 
-    fn canary<N: ScanNetwork>(
+    fn canary<N: ScanNetwork + ?Sized>(
         &mut self,
         network: &mut N,
         h: u32,
@@ -592,7 +592,11 @@ impl<'p> Engine<'p> {
         Ok(true)
     }
 
-    fn send<N: ScanNetwork>(&mut self, network: &mut N, now: Instant) -> Result<(), ScanError> {
+    fn send<N: ScanNetwork + ?Sized>(
+        &mut self,
+        network: &mut N,
+        now: Instant,
+    ) -> Result<(), ScanError> {
         for i in 0..self.special.len() {
             let h = self.special[i];
             let phase = self.hosts[h as usize].phase;

@@ -153,6 +153,16 @@ impl Reason {
         )
     }
 
+    /// The reason an ICMP error gives: destination unreachable (ICMPv4 type
+    /// 3, ICMPv6 type 1) by its code; any other message gives none.
+    pub fn from_unreachable(v6: bool, icmp_type: u8, code: u8) -> Option<Reason> {
+        match (v6, icmp_type) {
+            (false, 3) => Reason::from_icmp_unreach(code),
+            (true, 1) => Reason::from_icmpv6_unreach(code),
+            _ => None,
+        }
+    }
+
     /// The reason an ICMP(v4) destination-unreachable `code` gives.
     pub fn from_icmp_unreach(code: u8) -> Option<Reason> {
         Some(match code {

@@ -12,12 +12,11 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::os::fd::AsFd;
-use std::time::Instant;
+use std::os::fd::{AsFd, BorrowedFd};
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
-use super::network::{Answer, Received, ScanNetwork, Sent};
+use super::network::{Answer, BatchSockets, Received, Sent, send_failed};
 use super::{Reason, ScanError, Target};
 use crate::net::{self, ProbeSocket, SocketError};
 use crate::wire::{self, QuotedTransport, emit, ipv4, tcp};
@@ -42,7 +41,6 @@ pub struct SynNetwork {
     sources: Vec<(IpAddr, IpAddr)>,
     hosts: HashMap<IpAddr, u32>,
     secret: u32,
-    ready: VecDeque<Received>,
 }
 
 impl SynNetwork {
@@ -79,7 +77,6 @@ impl SynNetwork {
             sources,
             hosts,
             secret: secret(),
-            ready: VecDeque::new(),
         })
     }
 
@@ -146,11 +143,7 @@ impl SynNetwork {
         if icmp.checksum_ok == Some(false) {
             return None;
         }
-        let reason = match (v6, icmp.kind) {
-            (false, 3) => Reason::from_icmp_unreach(icmp.code)?,
-            (true, 1) => Reason::from_icmpv6_unreach(icmp.code)?,
-            _ => return None,
-        };
+        let reason = Reason::from_unreachable(v6, icmp.kind, icmp.code)?;
         let quoted = icmp.quoted()?;
         let host = *self.hosts.get(&quoted.destination)?;
         match quoted.transport {
@@ -167,36 +160,6 @@ impl SynNetwork {
             }
             _ => None,
         }
-    }
-
-    fn drain(&mut self) -> Result<(), ScanError> {
-        for v6 in [false, true] {
-            let Some(mut family) = (if v6 { self.v6.take() } else { self.v4.take() }) else {
-                continue;
-            };
-            let port = family.source_port;
-            let result = (|| -> Result<(), ScanError> {
-                while let Some(packet) = family.tcp.recv().map_err(SocketError::Receive)? {
-                    if let Some(received) = self.tcp_answer(packet.from, packet.bytes, v6, port) {
-                        self.ready.push_back(received);
-                    }
-                }
-                let ip_header = family.icmp.delivers_ip_header();
-                while let Some(packet) = family.icmp.recv().map_err(SocketError::Receive)? {
-                    if let Some(received) = self.icmp_answer(packet.bytes, v6, ip_header, port) {
-                        self.ready.push_back(received);
-                    }
-                }
-                Ok(())
-            })();
-            if v6 {
-                self.v6 = Some(family);
-            } else {
-                self.v4 = Some(family);
-            }
-            result?;
-        }
-        Ok(())
     }
 }
 
@@ -240,13 +203,11 @@ fn secret() -> u32 {
     nanos ^ std::process::id().rotate_left(16)
 }
 
-impl ScanNetwork for SynNetwork {
+impl BatchSockets for SynNetwork {
     fn send(
         &mut self,
-        host: u32,
-        address: IpAddr,
-        scope_id: u32,
-        port: u16,
+        (host, address, scope_id, port): (u32, IpAddr, u32, u16),
+        answers: &mut VecDeque<Received>,
     ) -> Result<Sent, ScanError> {
         let seq = self.seq(host, port);
         let Some(&(_, source)) = self.sources.get(host as usize) else {
@@ -281,39 +242,52 @@ impl ScanNetwork for SynNetwork {
                 } else {
                     Reason::HostUnreach
                 };
-                self.ready.push_back(Received {
+                answers.push_back(Received {
                     host,
                     port,
                     answer: Answer::Reply(reason),
                 });
                 Ok(Sent::Sent)
             }
-            Err(source) => Err(SocketError::Send {
-                target: address,
-                source,
+            Err(source) => Err(send_failed(address, source)),
+        }
+    }
+
+    fn read(&mut self, answers: &mut VecDeque<Received>) -> Result<(), ScanError> {
+        for v6 in [false, true] {
+            let Some(mut family) = (if v6 { self.v6.take() } else { self.v4.take() }) else {
+                continue;
+            };
+            let port = family.source_port;
+            let result = (|| -> Result<(), ScanError> {
+                while let Some(packet) = family.tcp.recv().map_err(SocketError::Receive)? {
+                    if let Some(received) = self.tcp_answer(packet.from, packet.bytes, v6, port) {
+                        answers.push_back(received);
+                    }
+                }
+                let ip_header = family.icmp.delivers_ip_header();
+                while let Some(packet) = family.icmp.recv().map_err(SocketError::Receive)? {
+                    if let Some(received) = self.icmp_answer(packet.bytes, v6, ip_header, port) {
+                        answers.push_back(received);
+                    }
+                }
+                Ok(())
+            })();
+            if v6 {
+                self.v6 = Some(family);
+            } else {
+                self.v4 = Some(family);
             }
-            .into()),
+            result?;
         }
+        Ok(())
     }
 
-    fn recv(&mut self) -> Result<Option<Received>, ScanError> {
-        if self.ready.is_empty() {
-            self.drain()?;
-        }
-        Ok(self.ready.pop_front())
+    fn fds(&self) -> Vec<BorrowedFd<'_>> {
+        [&self.v4, &self.v6]
+            .into_iter()
+            .flatten()
+            .flat_map(|family| [family.tcp.as_fd(), family.icmp.as_fd()])
+            .collect()
     }
-
-    fn wait(&mut self, deadline: Instant) -> Result<bool, ScanError> {
-        if !self.ready.is_empty() {
-            return Ok(true);
-        }
-        let mut fds = Vec::with_capacity(4);
-        for family in [&self.v4, &self.v6].into_iter().flatten() {
-            fds.push(family.tcp.as_fd());
-            fds.push(family.icmp.as_fd());
-        }
-        Ok(net::wait_readable(&fds, deadline).map_err(SocketError::Poll)?)
-    }
-
-    fn forget(&mut self, _: u32, _: u16) {}
 }

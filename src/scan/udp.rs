@@ -11,13 +11,12 @@ use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::mem::MaybeUninit;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
-use std::os::fd::AsFd;
-use std::time::Instant;
+use std::os::fd::{AsFd, BorrowedFd};
 
 use nix::sys::socket::{setsockopt, sockopt};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
-use super::network::{Answer, Received, ScanNetwork, Sent};
+use super::network::{Answer, BatchSockets, Received, Sent, send_failed};
 use super::payloads::Payloads;
 use super::{Reason, ScanError, Target};
 use crate::net::{self, ErrorOrigin, SocketError};
@@ -31,7 +30,6 @@ pub struct UdpNetwork {
     v4: Option<Socket>,
     v6: Option<Socket>,
     hosts: HashMap<IpAddr, u32>,
-    ready: VecDeque<Received>,
     payloads: Payloads,
 }
 
@@ -58,74 +56,8 @@ impl UdpNetwork {
                 .enumerate()
                 .map(|(i, t)| (t.address, i as u32))
                 .collect(),
-            ready: VecDeque::new(),
             payloads: Payloads::new(),
         })
-    }
-
-    fn drain(&mut self) -> Result<(), ScanError> {
-        for socket in [&self.v4, &self.v6].into_iter().flatten() {
-            let mut buffer = [MaybeUninit::<u8>::uninit(); 1500];
-            loop {
-                match socket.recv_from(&mut buffer) {
-                    Ok((_, from)) => {
-                        if let Some(from) = from.as_socket()
-                            && let Some(&host) = self.hosts.get(&unmapped(from.ip()))
-                        {
-                            self.ready.push_back(Received {
-                                host,
-                                port: from.port(),
-                                answer: Answer::Reply(Reason::UdpResponse),
-                            });
-                        }
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    // An ICMP error also sets the socket's pending error,
-                    // reported once by the next read; the queue has the details.
-                    Err(e) if answer_errno(&e) => {}
-                    Err(source) => return Err(SocketError::Receive(source).into()),
-                }
-            }
-            while let Some((origin, target)) =
-                net::read_error_queue(socket.as_fd()).map_err(SocketError::Receive)?
-            {
-                let Some(target) = target else { continue };
-                let Some(&host) = self.hosts.get(&unmapped(target.ip())) else {
-                    continue;
-                };
-                let reason = match origin {
-                    ErrorOrigin::Icmp {
-                        v6: false,
-                        icmp_type: 3,
-                        code,
-                        ..
-                    } => Reason::from_icmp_unreach(code),
-                    ErrorOrigin::Icmp {
-                        v6: true,
-                        icmp_type: 1,
-                        code,
-                        ..
-                    } => Reason::from_icmpv6_unreach(code),
-                    ErrorOrigin::Icmp { .. } => None,
-                    ErrorOrigin::Local { errno, .. } if errno == libc::ENETUNREACH => {
-                        Some(Reason::NetUnreach)
-                    }
-                    ErrorOrigin::Local { errno, .. } if errno == libc::EHOSTUNREACH => {
-                        Some(Reason::HostUnreach)
-                    }
-                    ErrorOrigin::Local { .. } => None,
-                };
-                if let Some(reason) = reason {
-                    self.ready.push_back(Received {
-                        host,
-                        port: target.port(),
-                        answer: Answer::Reply(reason),
-                    });
-                }
-            }
-        }
-        Ok(())
     }
 }
 
@@ -190,13 +122,11 @@ fn socket(v6: bool) -> Result<Socket, ScanError> {
     Ok(socket)
 }
 
-impl ScanNetwork for UdpNetwork {
+impl BatchSockets for UdpNetwork {
     fn send(
         &mut self,
-        host: u32,
-        address: IpAddr,
-        scope_id: u32,
-        port: u16,
+        (host, address, scope_id, port): (u32, IpAddr, u32, u16),
+        _: &mut VecDeque<Received>,
     ) -> Result<Sent, ScanError> {
         let socket = if address.is_ipv6() {
             &self.v6
@@ -225,32 +155,73 @@ impl ScanNetwork for UdpNetwork {
                     Err(_) => Ok(Sent::Busy),
                 }
             }
-            Err(source) => Err(SocketError::Send {
-                target: address,
-                source,
+            Err(source) => Err(send_failed(address, source)),
+        }
+    }
+
+    fn read(&mut self, answers: &mut VecDeque<Received>) -> Result<(), ScanError> {
+        for socket in [&self.v4, &self.v6].into_iter().flatten() {
+            let mut buffer = [MaybeUninit::<u8>::uninit(); 1500];
+            loop {
+                match socket.recv_from(&mut buffer) {
+                    Ok((_, from)) => {
+                        if let Some(from) = from.as_socket()
+                            && let Some(&host) = self.hosts.get(&unmapped(from.ip()))
+                        {
+                            answers.push_back(Received {
+                                host,
+                                port: from.port(),
+                                answer: Answer::Reply(Reason::UdpResponse),
+                            });
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    // An ICMP error also sets the socket's pending error,
+                    // reported once by the next read; the queue has the details.
+                    Err(e) if answer_errno(&e) => {}
+                    Err(source) => return Err(SocketError::Receive(source).into()),
+                }
             }
-            .into()),
+            while let Some((origin, target)) =
+                net::read_error_queue(socket.as_fd()).map_err(SocketError::Receive)?
+            {
+                let Some(target) = target else { continue };
+                let Some(&host) = self.hosts.get(&unmapped(target.ip())) else {
+                    continue;
+                };
+                let reason = match origin {
+                    ErrorOrigin::Icmp {
+                        v6,
+                        icmp_type,
+                        code,
+                        ..
+                    } => Reason::from_unreachable(v6, icmp_type, code),
+                    ErrorOrigin::Local { errno, .. } if errno == libc::ENETUNREACH => {
+                        Some(Reason::NetUnreach)
+                    }
+                    ErrorOrigin::Local { errno, .. } if errno == libc::EHOSTUNREACH => {
+                        Some(Reason::HostUnreach)
+                    }
+                    ErrorOrigin::Local { .. } => None,
+                };
+                if let Some(reason) = reason {
+                    answers.push_back(Received {
+                        host,
+                        port: target.port(),
+                        answer: Answer::Reply(reason),
+                    });
+                }
+            }
         }
+        Ok(())
     }
 
-    fn recv(&mut self) -> Result<Option<Received>, ScanError> {
-        if self.ready.is_empty() {
-            self.drain()?;
-        }
-        Ok(self.ready.pop_front())
-    }
-
-    fn wait(&mut self, deadline: Instant) -> Result<bool, ScanError> {
-        if !self.ready.is_empty() {
-            return Ok(true);
-        }
-        let fds: Vec<_> = [&self.v4, &self.v6]
+    fn fds(&self) -> Vec<BorrowedFd<'_>> {
+        [&self.v4, &self.v6]
             .into_iter()
             .flatten()
-            .map(|s| s.as_fd())
-            .collect();
-        Ok(net::wait_readable(&fds, deadline).map_err(SocketError::Poll)?)
+            .map(|socket| socket.as_fd())
+            .collect()
     }
-
-    fn forget(&mut self, _: u32, _: u16) {}
 }
