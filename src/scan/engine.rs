@@ -100,6 +100,11 @@ struct Host {
     batch_icmp: u32,
     batch_active: bool,
     batch_size: usize,
+    /// Ports silent in a batch that had tokens to spare, to be confirmed
+    /// by one more batch that ends with a canary.
+    verify: Vec<u32>,
+    verifying: bool,
+    verify_base: u32,
     /// The target's token bucket as we model it (a lower bound).
     tokens: f64,
     tokens_at: Instant,
@@ -179,6 +184,9 @@ impl<'p> Engine<'p> {
                 batch_icmp: 0,
                 batch_active: false,
                 batch_size: 1,
+                verify: Vec::new(),
+                verifying: false,
+                verify_base: 0,
                 tokens: 0.0,
                 tokens_at: now,
             })
@@ -467,12 +475,15 @@ impl<'p> Engine<'p> {
                 host.measure_until = now + MEASURE_LIMIT;
             }
             Phase::Measure => {
-                if host.measured.len() >= 2 {
-                    let gap = host.measured[1] - host.measured[0];
+                if host.measured.len() >= 3 {
+                    // The longer of two gaps: an answer read late (a busy
+                    // machine) or a stray early one shortens one gap, not both.
+                    let gap = (host.measured[1] - host.measured[0])
+                        .max(host.measured[2] - host.measured[1]);
                     host.interval = Some(gap + MEASURE_SPACING);
-                    // The bucket is empty at the second answer.
+                    // The bucket is empty at the last answer.
                     host.tokens = 0.0;
-                    host.tokens_at = host.measured[1];
+                    host.tokens_at = host.measured[2];
                     for (_, port) in host.canaries.drain(..) {
                         network.forget(h, port);
                     }
@@ -489,17 +500,35 @@ impl<'p> Engine<'p> {
                 }
             }
             Phase::Exact => {
-                if host.batch_active && host.batch_in_flight == 0 {
+                if host.batch_active
+                    && host.batch_in_flight == 0
+                    && (!host.verifying || host.canaries.is_empty())
+                {
                     host.batch_active = false;
                     let pending = std::mem::take(&mut host.batch_pending);
-                    if host.batch_icmp < host.batch_tokens {
-                        // The limiter had a token left for every one of them:
-                        // their silence is their own.
-                        host.batch_size = (host.batch_size * 2).min(EXACT_BATCH_MAX);
-                        let verdict = Verdict::of(self.plan.method, Reason::NoResponse);
-                        for idx in pending {
-                            self.settle(h, idx, verdict, None, observer)?;
+                    if host.verifying {
+                        host.verifying = false;
+                        if host.canaries_answered > host.verify_base {
+                            // The canary sent after them was answered: the
+                            // limiter had a token for each, so their silence
+                            // is their own.
+                            let verdict = Verdict::of(self.plan.method, Reason::NoResponse);
+                            for idx in pending {
+                                self.settle(h, idx, verdict, None, observer)?;
+                            }
+                        } else {
+                            host.batch_size = 1;
+                            host.tokens = 0.0;
+                            host.tokens_at = now;
+                            for idx in pending.into_iter().rev() {
+                                host.exact_queue.push_front(idx);
+                            }
                         }
+                    } else if host.batch_icmp < host.batch_tokens {
+                        // By our model of the bucket a token was left for each:
+                        // silent, to be confirmed by the canary-ended batch.
+                        host.batch_size = (host.batch_size * 2).min(EXACT_BATCH_MAX);
+                        host.verify.extend(pending);
                     } else {
                         // The bucket ran dry: whose answer it swallowed is unknown.
                         host.batch_size = 1;
@@ -509,7 +538,7 @@ impl<'p> Engine<'p> {
                     }
                 }
                 let host = &self.hosts[h as usize];
-                if host.exact_queue.is_empty() && !host.batch_active {
+                if host.exact_queue.is_empty() && !host.batch_active && host.verify.is_empty() {
                     return self.finish(h, now, observer);
                 }
             }
@@ -689,8 +718,11 @@ impl<'p> Engine<'p> {
         host.tokens_at = now;
         // A hair short of a token is a token: float steps must not stall it.
         let tokens = (host.tokens + 1e-6).floor() as u32;
-        if tokens == 0 || host.exact_queue.is_empty() {
+        if tokens == 0 {
             return Ok(());
+        }
+        if host.exact_queue.is_empty() {
+            return self.verify_batch(network, h, now);
         }
         let size = host.batch_size.max(tokens as usize);
         host.batch_tokens = tokens;
@@ -715,6 +747,47 @@ impl<'p> Engine<'p> {
         if host.batch_in_flight == 0 {
             host.batch_active = false;
         }
+        Ok(())
+    }
+
+    /// Sends every port waiting for confirmation, then a canary to a port
+    /// known to answer with ICMP: if the canary is answered, the limiter
+    /// still had a token after all of them.
+    fn verify_batch<N: ScanNetwork>(
+        &mut self,
+        network: &mut N,
+        h: u32,
+        now: Instant,
+    ) -> Result<(), ScanError> {
+        let host = &mut self.hosts[h as usize];
+        if host.verify.is_empty() {
+            return Ok(());
+        }
+        let candidates = std::mem::take(&mut host.verify);
+        let mut sent = Vec::new();
+        let mut left = Vec::new();
+        for idx in candidates {
+            if !left.is_empty()
+                || self.in_flight.len() >= self.cap
+                || self.probe(network, h, idx, now)? != Sent::Sent
+            {
+                left.push(idx);
+                continue;
+            }
+            sent.push(idx);
+        }
+        let host = &mut self.hosts[h as usize];
+        host.verify = left;
+        if sent.is_empty() {
+            return Ok(());
+        }
+        host.verify_base = host.canaries_answered;
+        host.batch_in_flight = sent.len() as u32;
+        host.batch_pending = sent;
+        host.batch_active = true;
+        host.verifying = true;
+        host.tokens = (host.tokens - 1.0).max(0.0);
+        self.canary(network, h, now)?;
         Ok(())
     }
 
@@ -743,7 +816,10 @@ impl<'p> Engine<'p> {
                         .min(host.next_canary.max(self.next_send))
                         .min(host.measure_until);
                 }
-                Phase::Exact if !host.batch_active && !host.exact_queue.is_empty() => {
+                Phase::Exact
+                    if !host.batch_active
+                        && !(host.exact_queue.is_empty() && host.verify.is_empty()) =>
+                {
                     let step = margin(host.interval).mul_f64((1.0 - host.tokens).max(0.0))
                         + Duration::from_micros(10);
                     deadline = deadline.min((host.tokens_at + step).max(self.next_send));
