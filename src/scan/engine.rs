@@ -818,7 +818,7 @@ impl<'p> Engine<'p> {
                 }
                 Phase::Exact
                     if !host.batch_active
-                        && !(host.exact_queue.is_empty() && host.verify.is_empty()) =>
+                        && (!host.exact_queue.is_empty() || !host.verify.is_empty()) =>
                 {
                     let step = margin(host.interval).mul_f64((1.0 - host.tokens).max(0.0))
                         + Duration::from_micros(10);
