@@ -89,7 +89,7 @@ PY
 }
 
 timed() { # LABEL CMD… → median wall seconds over RUNS runs
-    hyperfine -N -i --runs "$RUNS" --export-json "$json" "$*" >/dev/null 2>&1
+    in_c hyperfine -N -i --runs "$RUNS" --export-json "$json" "$*" >/dev/null 2>&1
     python3 -c 'import json,sys; print("%.2f" % json.load(open(sys.argv[1]))["results"][0]["median"])' "$json"
 }
 
@@ -102,12 +102,12 @@ echo "|---|---|---:|---|---:|"
 row() { echo "| $1 | \`$2\` | $3 | $4 | ${5:-} |"; }
 
 rate_limit 0
-a=$(in_c timed "$NETDX" scan -n -p- $T); in_c "$NETDX" --json scan -n -p- $T > "$json.1"; ra=$(wrong tcp "$json.1")
-b=$(in_c timed nmap -n -Pn -sT -T5 -p- $T); in_c nmap -n -Pn -sT -T5 -p- -oX "$out" $T >/dev/null; rb=$(nmap_wrong tcp)
+a=$(timed "$NETDX" scan -n -p- $T); in_c "$NETDX" --json scan -n -p- $T > "$json.1"; ra=$(wrong tcp "$json.1")
+b=$(timed nmap -n -Pn -sT -T5 -p- $T); in_c nmap -n -Pn -sT -T5 -p- -oX "$out" $T >/dev/null; rb=$(nmap_wrong tcp)
 row "connect -p-, ICMP limit off" "netdx scan -p- $T" "$a" "$ra" "$(python3 -c "print('%.2f' % ($a/$b))")"
 row "" "nmap -sT -T5 -p- $T" "$b" "$rb"
-a=$(in_c timed "$NETDX" scan -n --syn -p- $T); in_c "$NETDX" --json scan -n --syn -p- $T > "$json.1"; ra=$(wrong syn "$json.1")
-b=$(in_c timed nmap -n -Pn -sS -T5 -p- $T); in_c nmap -n -Pn -sS -T5 -p- -oX "$out" $T >/dev/null; rb=$(nmap_wrong syn)
+a=$(timed "$NETDX" scan -n --syn -p- $T); in_c "$NETDX" --json scan -n --syn -p- $T > "$json.1"; ra=$(wrong syn "$json.1")
+b=$(timed nmap -n -Pn -sS -T5 -p- $T); in_c nmap -n -Pn -sS -T5 -p- -oX "$out" $T >/dev/null; rb=$(nmap_wrong syn)
 row "SYN -p-, ICMP limit off" "netdx scan --syn -p- $T" "$a" "$ra" "$(python3 -c "print('%.2f' % ($a/$b))")"
 row "" "nmap -sS -T5 -p- $T" "$b" "$rb"
 

@@ -32,6 +32,8 @@ const MEASURE_LIMIT: Duration = Duration::from_secs(10);
 pub const DEFAULT_ICMP_INTERVAL: Duration = Duration::from_millis(1000);
 /// The kernel's token-bucket burst (XRLIM_BURST_FACTOR).
 const ICMP_BURST: u32 = 6;
+/// The largest batch of the exact pass.
+const EXACT_BATCH_MAX: usize = 1024;
 /// Pacing may catch up this much after a late wake-up.
 const PACING_SLACK: Duration = Duration::from_millis(5);
 
@@ -89,8 +91,23 @@ struct Host {
     next_canary: Instant,
     measure_until: Instant,
     exact_queue: VecDeque<u32>,
-    exact_outstanding: bool,
-    ready_at: Instant,
+    /// The batch of the exact pass in flight: its ports not answered yet,
+    /// how many are in flight, the limiter tokens there were when it went
+    /// out, and the ICMP errors it got back.
+    batch_pending: Vec<u32>,
+    batch_in_flight: u32,
+    batch_tokens: u32,
+    batch_icmp: u32,
+    batch_active: bool,
+    batch_size: usize,
+    /// Ports silent in a batch that had tokens to spare, to be confirmed
+    /// by one more batch that ends with a canary.
+    verify: Vec<u32>,
+    verifying: bool,
+    verify_base: u32,
+    /// The target's token bucket as we model it (a lower bound).
+    tokens: f64,
+    tokens_at: Instant,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -161,8 +178,17 @@ impl<'p> Engine<'p> {
                 next_canary: now,
                 measure_until: now,
                 exact_queue: VecDeque::new(),
-                exact_outstanding: false,
-                ready_at: now,
+                batch_pending: Vec::new(),
+                batch_in_flight: 0,
+                batch_tokens: 0,
+                batch_icmp: 0,
+                batch_active: false,
+                batch_size: 1,
+                verify: Vec::new(),
+                verifying: false,
+                verify_base: 0,
+                tokens: 0.0,
+                tokens_at: now,
             })
             .collect();
         Engine {
@@ -207,7 +233,7 @@ impl<'p> Engine<'p> {
             while let Some(received) = network.recv()? {
                 self.answer(received.host, received.port, received.answer, now, observer)?;
             }
-            self.expire(network, now, observer)?;
+            self.expire(network, now)?;
             self.advance_dirty(network, now, observer)?;
             if self.done == self.hosts.len() {
                 break;
@@ -281,9 +307,11 @@ impl<'p> Engine<'p> {
                 host.icmp_ports.push(port);
             }
             if host.phase == Phase::Exact {
-                host.exact_outstanding = false;
+                host.batch_in_flight = host.batch_in_flight.saturating_sub(1);
+                host.batch_pending.retain(|&i| i != idx);
                 if reason.is_icmp() {
-                    host.ready_at = now + margin(host.interval);
+                    host.batch_icmp += 1;
+                    host.tokens = (host.tokens - 1.0).max(0.0);
                 }
             } else {
                 host.unsettled -= 1;
@@ -351,7 +379,6 @@ impl<'p> Engine<'p> {
         &mut self,
         network: &mut N,
         now: Instant,
-        observer: &mut dyn FnMut(Event<'_>) -> io::Result<()>,
     ) -> Result<(), ScanError> {
         let timeout = self.rtt.timeout();
         while let Some(&(sent, h, port)) = self.fifo.front() {
@@ -373,14 +400,8 @@ impl<'p> Engine<'p> {
             let tries = host.slots[idx as usize].tries;
             match host.phase {
                 Phase::Exact => {
-                    host.exact_outstanding = false;
-                    if tries <= retries {
-                        host.exact_queue.push_front(idx);
-                    } else {
-                        // A limiter token was there for it: the silence is the port's.
-                        let verdict = Verdict::of(self.plan.method, Reason::NoResponse);
-                        self.settle(h, idx, verdict, None, observer)?;
-                    }
+                    // Judged with its batch (the main pass retried it already).
+                    host.batch_in_flight = host.batch_in_flight.saturating_sub(1);
                 }
                 _ => {
                     if tries <= retries {
@@ -458,10 +479,15 @@ impl<'p> Engine<'p> {
                 host.measure_until = now + MEASURE_LIMIT;
             }
             Phase::Measure => {
-                if host.measured.len() >= 2 {
-                    let gap = host.measured[1] - host.measured[0];
+                if host.measured.len() >= 3 {
+                    // The longer of two gaps: an answer read late (a busy
+                    // machine) or a stray early one shortens one gap, not both.
+                    let gap = (host.measured[1] - host.measured[0])
+                        .max(host.measured[2] - host.measured[1]);
                     host.interval = Some(gap + MEASURE_SPACING);
-                    host.ready_at = host.measured[1];
+                    // The bucket is empty at the last answer.
+                    host.tokens = 0.0;
+                    host.tokens_at = host.measured[2];
                     for (_, port) in host.canaries.drain(..) {
                         network.forget(h, port);
                     }
@@ -472,14 +498,53 @@ impl<'p> Engine<'p> {
                     }
                     host.exact_queue = host.no_answer.drain(..).collect();
                     host.phase = Phase::Exact;
-                    host.ready_at += margin(host.interval);
                     self.dirty.push(h);
                 } else if now >= host.measure_until {
                     return self.settle_silent(h, Reason::IcmpRateLimited, now, observer);
                 }
             }
-            Phase::Exact if host.exact_queue.is_empty() && !host.exact_outstanding => {
-                return self.finish(h, now, observer);
+            Phase::Exact => {
+                if host.batch_active
+                    && host.batch_in_flight == 0
+                    && (!host.verifying || host.canaries.is_empty())
+                {
+                    host.batch_active = false;
+                    let pending = std::mem::take(&mut host.batch_pending);
+                    if host.verifying {
+                        host.verifying = false;
+                        if host.canaries_answered > host.verify_base {
+                            // The canary sent after them was answered: the
+                            // limiter had a token for each, so their silence
+                            // is their own.
+                            let verdict = Verdict::of(self.plan.method, Reason::NoResponse);
+                            for idx in pending {
+                                self.settle(h, idx, verdict, None, observer)?;
+                            }
+                        } else {
+                            host.batch_size = 1;
+                            host.tokens = 0.0;
+                            host.tokens_at = now;
+                            for idx in pending.into_iter().rev() {
+                                host.exact_queue.push_front(idx);
+                            }
+                        }
+                    } else if host.batch_icmp < host.batch_tokens {
+                        // By our model of the bucket a token was left for each:
+                        // silent, to be confirmed by the canary-ended batch.
+                        host.batch_size = (host.batch_size * 2).min(EXACT_BATCH_MAX);
+                        host.verify.extend(pending);
+                    } else {
+                        // The bucket ran dry: whose answer it swallowed is unknown.
+                        host.batch_size = 1;
+                        for idx in pending.into_iter().rev() {
+                            host.exact_queue.push_front(idx);
+                        }
+                    }
+                }
+                let host = &self.hosts[h as usize];
+                if host.exact_queue.is_empty() && !host.batch_active && host.verify.is_empty() {
+                    return self.finish(h, now, observer);
+                }
             }
             Phase::Finishing if host.banners_pending == 0 => {
                 return self.finish(h, now, observer);
@@ -613,19 +678,8 @@ impl<'p> Engine<'p> {
                     self.canary(network, h, now)?;
                     self.hosts[h as usize].next_canary = now + MEASURE_SPACING;
                 }
-                Phase::Exact => {
-                    let host = &self.hosts[h as usize];
-                    if !host.exact_outstanding
-                        && now >= host.ready_at
-                        && self.in_flight.len() < self.cap
-                        && let Some(&idx) = host.exact_queue.front()
-                        && self.pace(now)
-                        && self.probe(network, h, idx, now)? == Sent::Sent
-                    {
-                        let host = &mut self.hosts[h as usize];
-                        host.exact_queue.pop_front();
-                        host.exact_outstanding = true;
-                    }
+                Phase::Exact if !self.hosts[h as usize].batch_active => {
+                    self.exact_batch(network, h, now)?;
                 }
                 _ => {}
             }
@@ -654,6 +708,97 @@ impl<'p> Engine<'p> {
         Ok(())
     }
 
+    /// Sends the exact pass's next batch to host `h` once the limiter has a
+    /// token: as many ports as the last batch proved safe (doubling while
+    /// batches are conclusive, one token's worth after one ran dry), so a
+    /// DROPped range costs a few timeouts and closed ports one interval each.
+    fn exact_batch<N: ScanNetwork + ?Sized>(
+        &mut self,
+        network: &mut N,
+        h: u32,
+        now: Instant,
+    ) -> Result<(), ScanError> {
+        let host = &mut self.hosts[h as usize];
+        let step = margin(host.interval);
+        let gained =
+            now.saturating_duration_since(host.tokens_at).as_secs_f64() / step.as_secs_f64();
+        host.tokens = (host.tokens + gained).min(f64::from(ICMP_BURST));
+        host.tokens_at = now;
+        // A hair short of a token is a token: float steps must not stall it.
+        let tokens = (host.tokens + 1e-6).floor() as u32;
+        if tokens == 0 {
+            return Ok(());
+        }
+        if host.exact_queue.is_empty() {
+            return self.verify_batch(network, h, now);
+        }
+        let size = host.batch_size.max(tokens as usize);
+        host.batch_tokens = tokens;
+        host.batch_icmp = 0;
+        host.batch_active = true;
+        for _ in 0..size {
+            let Some(&idx) = self.hosts[h as usize].exact_queue.front() else {
+                break;
+            };
+            if self.in_flight.len() >= self.cap
+                || !self.pace(now)
+                || self.probe(network, h, idx, now)? != Sent::Sent
+            {
+                break;
+            }
+            let host = &mut self.hosts[h as usize];
+            host.exact_queue.pop_front();
+            host.batch_pending.push(idx);
+            host.batch_in_flight += 1;
+        }
+        let host = &mut self.hosts[h as usize];
+        if host.batch_in_flight == 0 {
+            host.batch_active = false;
+        }
+        Ok(())
+    }
+
+    /// Sends every port waiting for confirmation, then a canary to a port
+    /// known to answer with ICMP: if the canary is answered, the limiter
+    /// still had a token after all of them.
+    fn verify_batch<N: ScanNetwork + ?Sized>(
+        &mut self,
+        network: &mut N,
+        h: u32,
+        now: Instant,
+    ) -> Result<(), ScanError> {
+        let host = &mut self.hosts[h as usize];
+        if host.verify.is_empty() {
+            return Ok(());
+        }
+        let candidates = std::mem::take(&mut host.verify);
+        let mut sent = Vec::new();
+        let mut left = Vec::new();
+        for idx in candidates {
+            if !left.is_empty()
+                || self.in_flight.len() >= self.cap
+                || self.probe(network, h, idx, now)? != Sent::Sent
+            {
+                left.push(idx);
+                continue;
+            }
+            sent.push(idx);
+        }
+        let host = &mut self.hosts[h as usize];
+        host.verify = left;
+        if sent.is_empty() {
+            return Ok(());
+        }
+        host.verify_base = host.canaries_answered;
+        host.batch_in_flight = sent.len() as u32;
+        host.batch_pending = sent;
+        host.batch_active = true;
+        host.verifying = true;
+        host.tokens = (host.tokens - 1.0).max(0.0);
+        self.canary(network, h, now)?;
+        Ok(())
+    }
+
     /// When the loop has something to do next.
     fn deadline(&self, now: Instant) -> Instant {
         let timeout = self.rtt.timeout();
@@ -679,8 +824,13 @@ impl<'p> Engine<'p> {
                         .min(host.next_canary.max(self.next_send))
                         .min(host.measure_until);
                 }
-                Phase::Exact if !host.exact_outstanding && !host.exact_queue.is_empty() => {
-                    deadline = deadline.min(host.ready_at.max(self.next_send));
+                Phase::Exact
+                    if !host.batch_active
+                        && (!host.exact_queue.is_empty() || !host.verify.is_empty()) =>
+                {
+                    let step = margin(host.interval).mul_f64((1.0 - host.tokens).max(0.0))
+                        + Duration::from_micros(10);
+                    deadline = deadline.min((host.tokens_at + step).max(self.next_send));
                 }
                 _ => {}
             }

@@ -256,3 +256,20 @@ fn many_hosts_are_scanned_side_by_side() {
         assert_eq!(report.counts.closed, 98);
     }
 }
+
+#[test]
+fn exact_settles_a_dropped_range_in_a_few_batches_not_a_timeout_each() {
+    let mut plan = plan(Method::Udp, (1..=30).chain(5000..6000));
+    plan.exact = true;
+    let (reports, _, elapsed) = scan(&plan, vec![rate_limited_udp(30, 1000)]);
+    let report = &reports[0];
+    assert_eq!(report.counts.unclassified, 0);
+    assert_eq!(report.counts.closed, 30);
+    assert_eq!(report.counts.open_filtered, 1000);
+    // 24 intervals for the closed ports; the 1,000 silent ones add little.
+    let bound = Duration::from_secs(24);
+    assert!(
+        elapsed <= bound.mul_f64(1.1) + Duration::from_secs(3),
+        "{elapsed:?}"
+    );
+}
