@@ -172,13 +172,17 @@ impl Server {
     /// server logged has its `closed` line: a client that has closed its
     /// end reaches the server on the server's own time, and a stop before
     /// then would count it as still open.
-    fn settle(&mut self) {
+    ///
+    /// And until at least `connections` were logged: a client that has
+    /// finished may still be ahead of the server's `connected` line, and a
+    /// settle before it would wait for nothing.
+    fn settle_after(&mut self, connections: usize) {
         while let Ok(line) = self.lines.try_recv() {
             let event = self.seen(&line);
             self.ahead.push_back(event);
         }
         let deadline = Instant::now() + Duration::from_secs(5);
-        while self.closed < self.opened {
+        while self.opened < connections || self.closed < self.opened {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.lines.recv_timeout(left) {
                 Ok(line) => {
@@ -192,8 +196,13 @@ impl Server {
 
     /// Ctrl-C once its connections have settled: the server's exit status
     /// and every event it logged, the totals last.
-    fn stop(mut self) -> (Option<i32>, Vec<Value>) {
-        self.settle();
+    fn stop(self) -> (Option<i32>, Vec<Value>) {
+        self.stop_after(0)
+    }
+
+    /// [`Server::stop`] once `connections` connections came and went.
+    fn stop_after(mut self, connections: usize) -> (Option<i32>, Vec<Value>) {
+        self.settle_after(connections);
         signal(self.child.id(), "INT");
         let events = std::iter::from_fn(|| self.next_event()).collect();
         let status = self.child.wait().unwrap();
@@ -1647,7 +1656,7 @@ fn stream_serve_writes_each_connection_and_the_totals_last_like_log_json() {
     let server = Server::start_streaming(&[]);
     let (output, _) = probe(&[&server.tcp(), "-c", "2", "-i", "0"]);
     assert_eq!(output.status.code(), Some(0));
-    let (code, events) = server.stop();
+    let (code, events) = server.stop_after(1);
     assert_eq!(code, Some(0));
     assert_eq!(
         common::event_names(&events),
@@ -1661,7 +1670,7 @@ fn stream_serve_writes_each_connection_and_the_totals_last_like_log_json() {
     // The same lines as --log json.
     let logged = Server::start(&[]);
     probe(&[&logged.tcp(), "-c", "2", "-i", "0"]);
-    let (_, logged) = logged.stop();
+    let (_, logged) = logged.stop_after(1);
     assert_eq!(common::event_names(&logged), common::event_names(&events));
     for (streamed, logged) in events.iter().zip(&logged) {
         assert_eq!(keys(streamed), keys(logged));
