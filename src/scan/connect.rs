@@ -131,11 +131,16 @@ impl ConnectNetwork {
             return;
         };
         while let Ok(Some(_)) = crate::net::read_error_queue(conn.socket.as_fd()) {}
+        self.spare(conn, true);
+    }
+
+    /// Puts `conn`'s socket with the spares of its family, if there is room.
+    fn spare(&mut self, conn: Conn, registered: bool) {
         let spares = &mut self.spares[usize::from(conn.target.is_ipv6())];
         if spares.len() < SPARES_MAX {
             spares.push(Spare {
                 socket: conn.socket,
-                registered: true,
+                registered,
             });
         }
     }
@@ -353,7 +358,7 @@ impl ScanNetwork for ConnectNetwork {
             EpollFlags::EPOLLOUT | EpollFlags::EPOLLONESHOT,
             u64::from(idx),
         );
-        let registered = if immediate == Some(Reason::SynAck) || immediate.is_none() {
+        let registered = if matches!(immediate, None | Some(Reason::SynAck)) {
             let fd = spare.socket.as_fd();
             let armed = if spare.registered {
                 self.epoll.modify(fd, &mut event)
@@ -394,13 +399,7 @@ impl ScanNetwork for ConnectNetwork {
                 });
                 // Refused at once: nothing to read back; ready for the next probe.
                 if let Some(conn) = self.remove(idx) {
-                    let spares = &mut self.spares[usize::from(conn.target.is_ipv6())];
-                    if spares.len() < SPARES_MAX {
-                        spares.push(Spare {
-                            socket: conn.socket,
-                            registered,
-                        });
-                    }
+                    self.spare(conn, registered);
                 }
             }
             None => {}

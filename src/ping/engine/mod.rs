@@ -210,11 +210,7 @@ impl<N: EchoNetwork, C: Clock> Engine<'_, '_, N, C> {
     /// Sends every probe that is due now, pacing by the global interval.
     /// `now` is the caller's reading of the clock; later rounds read it again.
     fn send_due(&mut self, mut now: Instant) -> Result<(), PingError> {
-        let mut first = true;
         loop {
-            if !std::mem::take(&mut first) {
-                now = self.clock.now();
-            }
             if now < self.next_allowed {
                 return Ok(());
             }
@@ -239,6 +235,7 @@ impl<N: EchoNetwork, C: Clock> Engine<'_, '_, N, C> {
             } else if self.plan.flood {
                 return Ok(());
             }
+            now = self.clock.now();
         }
     }
 
