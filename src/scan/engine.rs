@@ -23,10 +23,19 @@ use crate::clock::Clock;
 pub const CANARIES: u32 = 12;
 /// Ports kept per host as canaries.
 const CANARY_PORTS: usize = 16;
-/// Spacing of the canaries that measure the limiter's interval.
-const MEASURE_SPACING: Duration = Duration::from_millis(10);
+/// The finest and coarsest spacing of the canaries that measure the
+/// limiter's interval (a hundredth of the interval between the two): an
+/// answer comes at most one spacing after the token that let it through.
+const MEASURE_SPACING_MIN: Duration = Duration::from_millis(1);
+const MEASURE_SPACING_MAX: Duration = Duration::from_millis(10);
+/// Intervals timed, once the bucket is known empty, for the measurement.
+const MEASURE_GAPS: u32 = 2;
 /// The longest a measurement of the limiter may take.
-const MEASURE_LIMIT: Duration = Duration::from_secs(10);
+const MEASURE_LIMIT: Duration = Duration::from_secs(20);
+/// Probes sent at most before the answers are read again: an answer read
+/// only after thousands of sends would time its probe as thousands of
+/// sends slow, and the timeout would follow that instead of the wire.
+const SEND_BURST: usize = 128;
 /// The interval assumed when too few ICMP errors came to measure it: the
 /// kernel's default net.ipv4.icmp_ratelimit.
 pub const DEFAULT_ICMP_INTERVAL: Duration = Duration::from_millis(1000);
@@ -88,6 +97,16 @@ struct Host {
     canaries_sent: u32,
     canaries_answered: u32,
     measured: Vec<Instant>,
+    /// Canary spacing of the measurement.
+    spacing: Duration,
+    /// The measured answer after which the bucket is known to hold less
+    /// than one spacing's worth; `Some(None)`: the next answer is that one.
+    anchor: Option<Option<usize>>,
+    /// Whether the spacing was refined from a first measured interval.
+    refined: bool,
+    /// When an answer to the measurement's first canary would come if
+    /// the bucket held a token.
+    measure_start: Instant,
     next_canary: Instant,
     measure_until: Instant,
     exact_queue: VecDeque<u32>,
@@ -175,6 +194,10 @@ impl<'p> Engine<'p> {
                 canaries_sent: 0,
                 canaries_answered: 0,
                 measured: Vec::new(),
+                spacing: MEASURE_SPACING_MAX,
+                anchor: None,
+                refined: false,
+                measure_start: now,
                 next_canary: now,
                 measure_until: now,
                 exact_queue: VecDeque::new(),
@@ -328,7 +351,8 @@ impl<'p> Engine<'p> {
                 host.canaries.pop_front();
                 host.canaries_answered += 1;
                 if host.phase == Phase::Measure {
-                    host.measured.push(now);
+                    let floor = self.per_packet.unwrap_or(Duration::ZERO);
+                    host.measure_answer(now, floor);
                 }
             }
             return Ok(());
@@ -475,19 +499,19 @@ impl<'p> Engine<'p> {
                 }
                 host.phase = Phase::Measure;
                 host.measured.clear();
+                host.anchor = None;
+                host.refined = false;
+                host.spacing = spacing_for(host.interval.unwrap_or(DEFAULT_ICMP_INTERVAL));
+                host.measure_start = now + self.rtt.srtt().unwrap_or(Duration::ZERO);
                 host.next_canary = now;
                 host.measure_until = now + MEASURE_LIMIT;
             }
             Phase::Measure => {
-                if host.measured.len() >= 3 {
-                    // The longer of two gaps: an answer read late (a busy
-                    // machine) or a stray early one shortens one gap, not both.
-                    let gap = (host.measured[1] - host.measured[0])
-                        .max(host.measured[2] - host.measured[1]);
-                    host.interval = Some(gap + MEASURE_SPACING);
-                    // The bucket is empty at the last answer.
+                if let Some(interval) = host.measured_interval() {
+                    host.interval = Some(interval);
+                    // The bucket holds less than a spacing's worth at the last answer.
                     host.tokens = 0.0;
-                    host.tokens_at = host.measured[2];
+                    host.tokens_at = host.measured.last().copied().unwrap_or(now);
                     for (_, port) in host.canaries.drain(..) {
                         network.forget(h, port);
                     }
@@ -512,6 +536,11 @@ impl<'p> Engine<'p> {
                     let pending = std::mem::take(&mut host.batch_pending);
                     if host.verifying {
                         host.verifying = false;
+                        if host.batch_icmp > 0 {
+                            // A port the model gave a token to was swallowed
+                            // after all: the interval is longer than measured.
+                            host.interval = host.interval.map(|i| i + i / 100);
+                        }
                         if host.canaries_answered > host.verify_base {
                             // The canary sent after them was answered: the
                             // limiter had a token for each, so their silence
@@ -676,7 +705,8 @@ impl<'p> Engine<'p> {
                 }
                 Phase::Measure if now >= self.hosts[h as usize].next_canary && self.pace(now) => {
                     self.canary(network, h, now)?;
-                    self.hosts[h as usize].next_canary = now + MEASURE_SPACING;
+                    let host = &mut self.hosts[h as usize];
+                    host.next_canary = now + host.spacing;
                 }
                 Phase::Exact if !self.hosts[h as usize].batch_active => {
                     self.exact_batch(network, h, now)?;
@@ -685,7 +715,8 @@ impl<'p> Engine<'p> {
             }
         }
         let nh = self.targets.len();
-        while self.in_flight.len() < self.cap {
+        let mut burst = 0;
+        while self.in_flight.len() < self.cap && burst < SEND_BURST {
             let (h, idx, retry) = if let Some(&(h, idx)) = self.retries.front() {
                 (h, idx, true)
             } else if self.cursor < self.fresh_total() {
@@ -704,6 +735,7 @@ impl<'p> Engine<'p> {
             } else {
                 self.cursor += 1;
             }
+            burst += 1;
         }
         Ok(())
     }
@@ -790,6 +822,7 @@ impl<'p> Engine<'p> {
             return Ok(());
         }
         host.verify_base = host.canaries_answered;
+        host.batch_icmp = 0;
         host.batch_in_flight = sent.len() as u32;
         host.batch_pending = sent;
         host.batch_active = true;
@@ -855,8 +888,84 @@ fn estimate_interval(host: &Host) -> Duration {
     }
 }
 
-/// How long after a limiter token was spent the next one is surely there.
+/// How long after a limiter token was spent the next one is surely there:
+/// the measured interval (already rounded up by its spacing) and a hair
+/// for the answer's own trip.
 fn margin(interval: Option<Duration>) -> Duration {
     let interval = interval.unwrap_or(DEFAULT_ICMP_INTERVAL);
-    interval + interval / 50 + Duration::from_millis(2)
+    interval + interval / 1000 + Duration::from_micros(500)
+}
+
+/// The canary spacing that times an interval of about `rough` to a
+/// hundredth of it.
+fn spacing_for(rough: Duration) -> Duration {
+    (rough / 100).clamp(MEASURE_SPACING_MIN, MEASURE_SPACING_MAX)
+}
+
+impl Host {
+    /// Takes in a canary's answer while the limiter is measured. Canaries
+    /// go out every `spacing`; while the bucket holds tokens each is
+    /// answered, so the first answer that comes more than a few spacings
+    /// after the one before follows a canary the limiter swallowed: the
+    /// bucket is empty then, and from there each answer comes within one
+    /// spacing of the token that let it through.
+    fn measure_answer(&mut self, at: Instant, floor: Duration) {
+        self.measured.push(at);
+        let last = self.measured.len() - 1;
+        let spacing = self.spacing.max(floor);
+        match self.anchor {
+            None => {
+                let before = match last {
+                    0 => self.measure_start,
+                    _ => self.measured[last - 1],
+                };
+                if at.saturating_duration_since(before) > spacing * 3 {
+                    self.anchor = Some(Some(last));
+                }
+            }
+            Some(None) => self.anchor = Some(Some(last)),
+            Some(Some(a)) if !self.refined => {
+                // A first interval: time the rest with a hundredth of it.
+                self.refined = true;
+                let fine = spacing_for(at - self.measured[a]);
+                if fine < self.spacing.mul_f64(0.8) {
+                    self.spacing = fine;
+                    // The next answer is the first found at the finer spacing.
+                    self.anchor = Some(None);
+                }
+            }
+            Some(Some(a)) => {
+                // Every gap of the window must agree with their mean: one that
+                // does not (what was left of the burst, a busy machine) moves
+                // the window on by one answer.
+                let gaps = (last - a) as u32;
+                if gaps >= MEASURE_GAPS {
+                    let mean = (at - self.measured[a]) / gaps;
+                    let tolerance = spacing * 2 + mean / 20 + Duration::from_millis(1);
+                    let agree = self.measured[a..=last].windows(2).all(|w| {
+                        let gap = w[1] - w[0];
+                        gap + tolerance >= mean && gap <= mean + tolerance
+                    });
+                    if !agree {
+                        self.anchor = Some(Some(a + 1));
+                    }
+                }
+            }
+        }
+    }
+
+    /// The interval measured, once the window holds enough gaps that
+    /// agree: their mean, rounded up by what one spacing could hide.
+    fn measured_interval(&self) -> Option<Duration> {
+        let Some(Some(a)) = self.anchor else {
+            return None;
+        };
+        let last = self.measured.len().checked_sub(1)?;
+        let gaps = last.checked_sub(a)? as u32;
+        if !self.refined || gaps < MEASURE_GAPS {
+            return None;
+        }
+        let span = self.measured[last] - self.measured[a];
+        Some(span / gaps + self.spacing / gaps)
+    }
 }

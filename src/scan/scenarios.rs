@@ -273,3 +273,27 @@ fn exact_settles_a_dropped_range_in_a_few_batches_not_a_timeout_each() {
         "{elapsed:?}"
     );
 }
+
+#[test]
+fn exact_times_the_limiter_to_a_hundredth_and_ends_within_a_tenth_of_the_bound() {
+    let mut plan = plan(Method::Udp, (101..=250).chain([53]).chain(5000..6000));
+    plan.exact = true;
+    let mut host = rate_limited_udp(150, 1000);
+    host.icmp_limit = Some((Duration::from_millis(100), 6));
+    let (reports, _, elapsed) = scan(&plan, vec![host]);
+    let report = &reports[0];
+    assert_eq!(report.counts.unclassified, 0);
+    assert_eq!(report.counts.closed, 150);
+    assert_eq!(report.counts.open_filtered, 1000);
+    let interval = report.icmp_interval.unwrap();
+    assert!(
+        interval >= Duration::from_millis(100) && interval <= Duration::from_millis(101),
+        "{interval:?}"
+    );
+    // 150 ICMP answers, 6 from the burst: 144 intervals.
+    let bound = Duration::from_millis(100 * 144);
+    assert!(
+        elapsed <= bound.mul_f64(1.1),
+        "{elapsed:?} against {bound:?}"
+    );
+}
