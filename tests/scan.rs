@@ -3,14 +3,16 @@
 //! icmp-admin-prohibited), probed from a client namespace; never the
 //! machine's own network.
 //!
-//! The target fixture here is minimal; branch `scanparts` brings the full
-//! one (tests/common/scan_target.rs), which the integrator keeps.
+//! Most tests use the minimal target below; the last ones scan the shared
+//! fixture (tests/common/scan_target.rs, checked against nmap by
+//! tests/scan_fixture.rs) and compare every port with what it expects.
 
 mod common;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use common::scan_target::{Scan, ScanTarget};
 use common::{Pair, assert_one_line_error, stderr, stdout};
 use serde_json::Value;
 
@@ -146,6 +148,14 @@ fn assert_every_port(
         wrong.len(),
         &wrong[..wrong.len().min(20)]
     );
+}
+
+/// Every port of `json`'s host against the shared fixture's `expected`.
+fn assert_fixture_ports(fixture: &ScanTarget, scan: Scan, json: &Value, count: usize) {
+    assert_every_port(json, count, |port| {
+        let (state, reason) = fixture.expected(scan, port);
+        (state.as_str(), reason.as_str())
+    });
 }
 
 fn states(json: &Value) -> BTreeMap<String, usize> {
@@ -419,4 +429,27 @@ fn syn_scan_without_cap_net_raw_says_how_and_sends_nothing() {
     let out = common::netdx_unprivileged(&["scan", "--syn", "-p", "22", "127.0.0.1"]);
     assert_eq!(out.status.code(), Some(2));
     assert_one_line_error(&out, "setcap cap_net_raw+ep");
+}
+
+#[test]
+fn every_port_of_the_shared_fixture_gets_the_state_and_reason_it_expects() {
+    require_root!();
+    let fixture = ScanTarget::new("scanfx");
+    let target = ScanTarget::TARGET_V4;
+    let (code, json) = fixture.prober.netdx_json(&["scan", "-n", "-p-", target]);
+    assert_eq!(code, Some(0));
+    assert_fixture_ports(&fixture, Scan::Connect, &json, 65535);
+    let (code, json) = fixture
+        .prober
+        .netdx_json(&["scan", "-n", "--syn", "-p-", target]);
+    assert_eq!(code, Some(0));
+    assert_fixture_ports(&fixture, Scan::Syn, &json, 65535);
+    let ports = fixture.sample(Scan::Udp);
+    let list: Vec<String> = ports.iter().map(u16::to_string).collect();
+    let (code, json) =
+        fixture
+            .prober
+            .netdx_json(&["scan", "-n", "--udp", "-p", &list.join(","), target]);
+    assert_eq!(code, Some(0));
+    assert_fixture_ports(&fixture, Scan::Udp, &json, ports.len());
 }

@@ -17,7 +17,7 @@
 //! | `tcp_open` | SYN-ACK (a listener) | open, syn-ack | open, syn-ack |
 //! | `tcp_drop` | nothing (DROP) | filtered, no-response | filtered, no-response |
 //! | `tcp_reset` | RST (REJECT tcp-reset) | closed, conn-refused | closed, reset |
-//! | `tcp_port_unreach` | ICMP port unreachable | closed, conn-refused | filtered, port-unreach |
+//! | `tcp_port_unreach` | ICMP port unreachable | closed, port-unreach (nmap: conn-refused) | filtered, port-unreach |
 //! | `tcp_admin_prohibited` | ICMP admin prohibited | filtered, admin-prohibited | filtered, admin-prohibited |
 //! | any other | RST (the kernel) | closed, conn-refused | closed, reset |
 //!
@@ -134,12 +134,15 @@ impl Reason {
     }
 
     /// The word nmap's `--reason` prints for the same answer in `scan`.
-    /// They differ in one place: nmap's connect scan knows only the errno
-    /// of connect(), and over IPv4 an ICMP admin-prohibited is EHOSTUNREACH
-    /// there, which nmap calls `host-unreach` (over IPv6 it is EACCES, which
-    /// nmap calls `admin-prohibited`).
+    /// They differ where nmap's connect scan knows only the errno of
+    /// connect() and netdx reads the ICMP error itself (IP_RECVERR): a port
+    /// unreachable is ECONNREFUSED there, which nmap calls `conn-refused`
+    /// as it does a RST; over IPv4 an admin-prohibited is EHOSTUNREACH,
+    /// which nmap calls `host-unreach` (over IPv6 it is EACCES, which nmap
+    /// calls `admin-prohibited`).
     pub fn nmap_word(self, scan: Scan, ipv6: bool) -> &'static str {
         match (self, scan, ipv6) {
+            (Reason::PortUnreach, Scan::Connect, _) => "conn-refused",
             (Reason::AdminProhibited, Scan::Connect, false) => "host-unreach",
             (other, _, _) => other.as_str(),
         }
@@ -434,7 +437,7 @@ pub fn expected_in(layout: &Layout, scan: Scan, port: u16) -> (State, Reason) {
                 if syn {
                     (Filtered, PortUnreach)
                 } else {
-                    (Closed, ConnRefused)
+                    (Closed, PortUnreach)
                 }
             } else if l.tcp_admin_prohibited.contains(&port) {
                 (Filtered, AdminProhibited)
