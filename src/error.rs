@@ -57,6 +57,9 @@ pub enum Error {
     /// A scan could not start or go on.
     #[error(transparent)]
     Scan(crate::scan::ScanError),
+    /// A DNS lookup could not be made.
+    #[error(transparent)]
+    Dns(crate::dns::DnsError),
     /// The socket to inspect could not be created.
     #[error(transparent)]
     Sockopt(#[from] crate::sockopt::session::SockoptError),
@@ -125,6 +128,15 @@ impl From<crate::scan::ScanError> for Error {
         match err {
             crate::scan::ScanError::Output(io) => Error::from(io),
             other => Error::Scan(other),
+        }
+    }
+}
+
+impl From<crate::dns::DnsError> for Error {
+    fn from(err: crate::dns::DnsError) -> Self {
+        match err {
+            crate::dns::DnsError::Output(io) => Error::from(io),
+            other => Error::Dns(other),
         }
     }
 }

@@ -18,6 +18,7 @@
 pub mod cli;
 pub mod clock;
 pub mod cmd;
+pub mod dns;
 pub mod echo;
 pub mod error;
 pub mod icmp;

@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 
 mod completing;
 mod completions;
+pub mod dns;
 pub mod echo;
 mod icmp;
 mod ifconfig;
@@ -24,6 +25,7 @@ mod trace;
 pub mod values;
 
 pub use completions::CompletionsArgs;
+pub use dns::DnsArgs;
 pub use echo::{EchoArgs, EchoCommand, ProbeArgs, ServeArgs};
 pub use icmp::IcmpArgs;
 pub use ifconfig::IfconfigArgs;
@@ -58,6 +60,7 @@ Examples:
   netdx icmp --ttl 1 10.0.3.2    a hand-built ICMP probe, every reply decoded
   netdx trace -n 10.0.3.2        the path, hop by hop (traceroute, mtr --report)
   netdx scan -p- 10.0.3.2        which TCP ports answer (nmap -sT); --syn, --udp
+  netdx dns example.org MX       look up records (dig); @SERVER, +short, --json
   netdx schema ping              the JSON Schema of 'netdx ping --json'
 
 Exit status: 0 success, 1 a negative answer (no reply, port free), 2 an error.";
@@ -138,6 +141,9 @@ pub enum Command {
     /// Which ports answer on a host: TCP connect, SYN and UDP scans with nmap's states (scan only hosts you may)
     #[command(after_help = scan::SCAN_EXAMPLES)]
     Scan(ScanArgs),
+    /// Look up DNS records: dig's arguments in any order and its layout; +short, --json (replaces dig)
+    #[command(after_help = dns::DNS_EXAMPLES)]
+    Dns(DnsArgs),
     /// The JSON Schema of a command's --json document or --json-stream line (draft 2020-12; also in docs/schema/)
     #[command(after_help = schema::SCHEMA_EXAMPLES)]
     Schema(SchemaArgs),

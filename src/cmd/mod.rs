@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 pub mod completions;
+pub mod dns;
 pub mod echo;
 pub mod icmp;
 pub mod ifconfig;
@@ -46,6 +47,7 @@ pub fn dispatch(cli: Cli) -> Result<Outcome, Error> {
         Command::Icmp(args) => icmp::run(&args, &out),
         Command::Trace(args) => trace::run(&args, &out),
         Command::Scan(args) => scan::run(&args, &out),
+        Command::Dns(args) => dns::run(&args, &out),
         Command::Schema(args) => schema::run(&args, &out),
         Command::Completions(args) => completions::run(&args, &out),
         Command::Man(args) => man::run(&args, &out),
@@ -69,6 +71,7 @@ fn check_streams(command: &Command) -> Result<(), Error> {
         Command::Sockopt(_) => "sockopt",
         Command::Lab(_) => "lab",
         Command::Icmp(_) => "icmp",
+        Command::Dns(_) => "dns",
         Command::Schema(_) => "schema",
         Command::Completions(_) | Command::Man(_) => {
             return Err(Error::Usage(

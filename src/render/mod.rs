@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod completions;
+pub mod dns;
 pub mod echo;
 pub mod icmp;
 pub mod iface;

@@ -186,6 +186,11 @@ pub const DOCUMENTS: &[Document] = &[
         "netdx scan --json-stream",
         "One line of the stream: start (per method), port (each verdict), host (each host done, without ports), done.",
     ),
+    Document::of::<Vec<super::dns::LookupDocument>>(
+        "dns",
+        "netdx dns --json",
+        "One object per question asked: the server, the transport, the time, and the response's header, question, answer, authority and additional sections, each record with its type's fields.",
+    ),
     Document::of::<Vec<Entry>>(
         "schema-list",
         "netdx schema --json",

@@ -77,15 +77,34 @@ impl Rcode {
 
     /// The mnemonic of RFC 1035 / 2136, as dig prints it.
     pub fn name(self) -> &'static str {
-        match self.0 {
+        self.mnemonic().unwrap_or("an unknown error")
+    }
+
+    /// The IANA mnemonic (RFC 1035, 2136, 6891's extended codes, 7873), if
+    /// the code has one.
+    pub fn mnemonic(self) -> Option<&'static str> {
+        Some(match self.0 {
             0 => "NOERROR",
             1 => "FORMERR",
             2 => "SERVFAIL",
             3 => "NXDOMAIN",
             4 => "NOTIMP",
             5 => "REFUSED",
-            _ => "an unknown error",
-        }
+            6 => "YXDOMAIN",
+            7 => "YXRRSET",
+            8 => "NXRRSET",
+            9 => "NOTAUTH",
+            10 => "NOTZONE",
+            16 => "BADVERS",
+            17 => "BADKEY",
+            18 => "BADTIME",
+            19 => "BADMODE",
+            20 => "BADNAME",
+            21 => "BADALG",
+            22 => "BADTRUNC",
+            23 => "BADCOOKIE",
+            _ => return None,
+        })
     }
 }
 

@@ -1,0 +1,385 @@
+//! `netdx dns` against real servers in a namespace only: NSD serving a
+//! zone with every record type netdx decodes (and one it does not), dig
+//! asked the same questions of the same server, and a scripted server
+//! that lies.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use common::schema::assert_schema_valid_output;
+use common::{Pair, assert_one_line_error, stdout};
+use serde_json::Value;
+
+const ZONE: &str = r#"$ORIGIN example.test.
+$TTL 300
+@         SOA   ns1 hostmaster 2024010101 3600 900 604800 300
+@         NS    ns1
+ns1       A     10.9.0.2
+@         A     192.0.2.10
+@         AAAA  2001:db8::10
+@         MX    10 mail
+@         MX    20 backup.mail
+mail      A     192.0.2.25
+@         TXT   "v=spf1 -all" "second string"
+quoted    TXT   "say \"hi\"" "back\\slash"
+www       CNAME @
+_sip._udp SRV   10 5 5060 sip
+@         CAA   0 issue "ca.example"
+unk       TYPE65534 \# 4 0A000001
+"#;
+
+const REVERSE: &str = r#"$ORIGIN 2.0.192.in-addr.arpa.
+$TTL 300
+@   SOA ns1.example.test. hostmaster.example.test. 1 3600 900 604800 300
+@   NS  ns1.example.test.
+10  PTR example.test.
+"#;
+
+/// NSD in the host namespace of a pair, serving example.test and a
+/// reverse zone on 10.9.0.2:53.
+struct Dns {
+    pair: Pair,
+    dir: PathBuf,
+}
+
+impl Dns {
+    fn new(tag: &str) -> Dns {
+        let mut pair = Pair::new(tag);
+        let dir = std::env::temp_dir().join(format!("netdx-dns-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut big = String::from("big TXT");
+        for _ in 0..6 {
+            big.push_str(&format!(" \"{}\"", "a".repeat(250)));
+        }
+        std::fs::write(dir.join("example.test.zone"), format!("{ZONE}{big}\n")).unwrap();
+        std::fs::write(dir.join("reverse.zone"), REVERSE).unwrap();
+        let d = dir.display();
+        std::fs::write(
+            dir.join("nsd.conf"),
+            format!(
+                "server:\n  ip-address: {host}@53\n  do-ip6: no\n  username: \"\"\n  chroot: \"\"\n  \
+                 zonesdir: \"{d}\"\n  database: \"\"\n  zonelistfile: \"{d}/zone.list\"\n  \
+                 xfrdfile: \"\"\n  xfrdir: \"{d}\"\n  pidfile: \"\"\n  server-count: 1\n  verbosity: 0\n\
+                 remote-control:\n  control-enable: no\n\
+                 zone:\n  name: example.test\n  zonefile: example.test.zone\n\
+                 zone:\n  name: 2.0.192.in-addr.arpa\n  zonefile: reverse.zone\n",
+                host = Pair::HOST_V4
+            ),
+        )
+        .unwrap();
+        let conf = dir.join("nsd.conf");
+        pair.host
+            .spawn("nsd", &["-d", "-c", conf.to_str().unwrap()]);
+        let dns = Dns { pair, dir };
+        dns.wait_ready();
+        dns
+    }
+
+    /// Polls until NSD answers (a deadline, not a sleep).
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let out = self.dig(&["example.test", "SOA", "+short", "+time=1", "+tries=1"]);
+            if !out.trim().is_empty() && !out.contains("timed out") {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "nsd did not answer within 30 s: {out}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn at() -> String {
+        format!("@{}", Pair::HOST_V4)
+    }
+
+    fn dig(&self, args: &[&str]) -> String {
+        let mut full = vec![Self::at()];
+        full.extend(args.iter().map(|a| a.to_string()));
+        let full: Vec<&str> = full.iter().map(String::as_str).collect();
+        stdout(&self.pair.client.run("dig", &full))
+    }
+
+    fn netdx(&self, args: &[&str]) -> std::process::Output {
+        let mut full = vec!["dns".to_string(), Self::at()];
+        full.extend(args.iter().map(|a| a.to_string()));
+        let full: Vec<&str> = full.iter().map(String::as_str).collect();
+        self.pair.client.netdx(&full)
+    }
+
+    fn json(&self, args: &[&str]) -> (Option<i32>, Value) {
+        let mut full = vec!["--json".to_string(), "dns".to_string(), Self::at()];
+        full.extend(args.iter().map(|a| a.to_string()));
+        let full: Vec<&str> = full.iter().map(String::as_str).collect();
+        let output = self.pair.client.netdx(&full);
+        let json = assert_schema_valid_output("dns", &output.stdout);
+        (output.status.code(), json)
+    }
+}
+
+impl Drop for Dns {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn lines(text: &str) -> BTreeSet<String> {
+    text.lines()
+        .map(str::to_string)
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+/// The answer records' zone-file texts of the first lookup.
+fn answer_texts(json: &Value) -> BTreeSet<String> {
+    json[0]["answer"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["text"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn every_record_type_answers_what_dig_gets_from_the_same_server() {
+    require_root!();
+    let dns = Dns::new("dnst");
+    for (name, rtype) in [
+        ("example.test", "A"),
+        ("example.test", "AAAA"),
+        ("example.test", "MX"),
+        ("example.test", "NS"),
+        ("example.test", "SOA"),
+        ("example.test", "TXT"),
+        ("quoted.example.test", "TXT"),
+        ("www.example.test", "CNAME"),
+        ("_sip._udp.example.test", "SRV"),
+        ("example.test", "CAA"),
+        ("unk.example.test", "TYPE65534"),
+        ("10.2.0.192.in-addr.arpa", "PTR"),
+    ] {
+        let dig = lines(&dns.dig(&[name, rtype, "+short"]));
+        assert!(!dig.is_empty(), "dig got nothing for {name} {rtype}");
+        let (code, json) = dns.json(&[name, rtype]);
+        assert_eq!(code, Some(0), "{name} {rtype}");
+        assert_eq!(answer_texts(&json), dig, "{name} {rtype}");
+        let short = lines(&stdout(&dns.netdx(&[name, rtype, "+short"])));
+        assert_eq!(short, dig, "+short {name} {rtype}");
+        assert_eq!(json[0]["status"], "NOERROR");
+        assert_eq!(
+            json[0]["header"]["flags"]["aa"], true,
+            "NSD is authoritative"
+        );
+        assert_eq!(json[0]["transport"], "udp");
+    }
+    // Typed fields beside the text.
+    let (_, json) = dns.json(&["example.test", "MX"]);
+    let exchanges: BTreeSet<(u64, String)> = json[0]["answer"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["data"]["preference"].as_u64().unwrap(),
+                r["data"]["exchange"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        exchanges.contains(&(10, "mail.example.test.".to_string())),
+        "{exchanges:?}"
+    );
+    let (_, json) = dns.json(&["example.test", "TXT"]);
+    assert_eq!(json[0]["answer"][0]["data"]["strings"][1], "second string");
+}
+
+#[test]
+fn dig_layout_has_the_header_flags_sections_and_footer() {
+    require_root!();
+    let dns = Dns::new("dnsl");
+    let output = dns.netdx(&["example.test", "MX"]);
+    assert_eq!(output.status.code(), Some(0));
+    let text = stdout(&output);
+    for needle in [
+        ";; ->>HEADER<<- opcode: QUERY, status: NOERROR, id: ",
+        ";; WARNING: recursion requested but not available",
+        ";; OPT PSEUDOSECTION:",
+        ";; QUESTION SECTION:\n;example.test.\t\t\tIN\tMX\n",
+        ";; ANSWER SECTION:\nexample.test.\t\t300\tIN\tMX\t10 mail.example.test.\n",
+        ";; SERVER: 10.9.0.2#53(10.9.0.2) (UDP)",
+        ";; MSG SIZE  rcvd: ",
+    ] {
+        assert!(text.contains(needle), "no {needle:?} in:\n{text}");
+    }
+    // The same flags, counts, EDNS line and message size as dig saw.
+    let dig = dns.dig(&["example.test", "MX"]);
+    for start in [";; flags:", "; EDNS:", ";; MSG SIZE"] {
+        let line = |t: &str| t.lines().find(|l| l.starts_with(start)).map(str::to_string);
+        assert_eq!(line(&text), line(&dig), "{start}");
+    }
+}
+
+#[test]
+fn a_truncated_udp_answer_is_asked_again_over_tcp() {
+    require_root!();
+    let dns = Dns::new("dnsc");
+    let (code, json) = dns.json(&["big.example.test", "TXT"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(json[0]["retried_over_tcp"], true);
+    assert_eq!(json[0]["transport"], "tcp");
+    let strings = json[0]["answer"][0]["data"]["strings"].as_array().unwrap();
+    assert_eq!(strings.len(), 6);
+    assert!(json[0]["size"].as_u64().unwrap() > 1500);
+    let text = stdout(&dns.netdx(&["big.example.test", "TXT"]));
+    assert!(
+        text.starts_with(";; Truncated, retrying in TCP mode.\n"),
+        "{text}"
+    );
+    assert!(text.contains("(TCP)"), "{text}");
+    assert_eq!(
+        lines(&stdout(&dns.netdx(&["big.example.test", "TXT", "+short"]))),
+        lines(&dns.dig(&["big.example.test", "TXT", "+short"]))
+    );
+    let (_, json) = dns.json(&["example.test", "A", "+tcp"]);
+    assert_eq!(json[0]["transport"], "tcp");
+    assert_eq!(json[0]["retried_over_tcp"], false);
+}
+
+#[test]
+fn nxdomain_nodata_and_silence_are_negative_answers_exit_1() {
+    require_root!();
+    let dns = Dns::new("dnsn");
+    let (code, json) = dns.json(&["nothere.example.test"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(json[0]["status"], "NXDOMAIN");
+    assert_eq!(json[0]["authority"][0]["type"], "SOA");
+    let (code, json) = dns.json(&["mail.example.test", "MX"]);
+    assert_eq!(code, Some(1), "no data");
+    assert_eq!(json[0]["status"], "NOERROR");
+    assert!(json[0]["answer"].as_array().unwrap().is_empty());
+    // A port whose datagrams the host drops: every try times out.
+    dns.pair
+        .host
+        .sh("iptables -A INPUT -p udp --dport 5399 -j DROP");
+    let started = Instant::now();
+    let output = dns.pair.client.netdx(&[
+        "--json",
+        "dns",
+        &Dns::at(),
+        "-p",
+        "5399",
+        "example.test",
+        "--timeout",
+        "0.3",
+        "--retries",
+        "1",
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    let json = assert_schema_valid_output("dns", &output.stdout);
+    assert_eq!(json[0]["status"], "timeout");
+    assert_eq!(json[0]["tries"], 2);
+    assert!(started.elapsed() >= Duration::from_millis(600));
+}
+
+#[test]
+fn an_address_asks_for_its_ptr_as_dig_x_does() {
+    require_root!();
+    let dns = Dns::new("dnsx");
+    let dig = lines(&dns.dig(&["-x", "192.0.2.10", "+short"]));
+    assert_eq!(dig, lines("example.test.\n"));
+    assert_eq!(lines(&stdout(&dns.netdx(&["192.0.2.10", "+short"]))), dig);
+    assert_eq!(
+        lines(&stdout(&dns.netdx(&["-x", "192.0.2.10", "+short"]))),
+        dig
+    );
+}
+
+#[test]
+fn the_server_defaults_to_resolv_confs_first_nameserver() {
+    require_root!();
+    let dns = Dns::new("dnsr");
+    // `ip netns exec` mounts /etc/netns/NAME/resolv.conf over /etc/resolv.conf.
+    let dir = PathBuf::from("/etc/netns").join(dns.pair.client.name());
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("resolv.conf"),
+        format!(
+            "# test\nnameserver {}\noptions timeout:1 attempts:1\n",
+            Pair::HOST_V4
+        ),
+    )
+    .unwrap();
+    let output = dns.pair.client.netdx(&["--json", "dns", "example.test"]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(output.status.code(), Some(0), "{}", common::stderr(&output));
+    let json = assert_schema_valid_output("dns", &output.stdout);
+    assert_eq!(json[0]["server"], "10.9.0.2#53");
+    assert_eq!(answer_texts(&json), lines("192.0.2.10\n"));
+}
+
+#[test]
+fn lies_and_malformed_datagrams_are_dropped_and_the_real_answer_taken() {
+    require_root!();
+    let mut pair = Pair::new("dnsh");
+    let script = common::responder("dns_liar.py");
+    pair.host
+        .spawn_ready("python3", &[&script, Pair::HOST_V4, "5300"]);
+    let at = format!("@{}", Pair::HOST_V4);
+    let output = pair
+        .client
+        .netdx(&["--json", "dns", &at, "-p", "5300", "victim.example"]);
+    assert_eq!(output.status.code(), Some(0), "{}", common::stderr(&output));
+    let json = assert_schema_valid_output("dns", &output.stdout);
+    assert_eq!(answer_texts(&json), lines("192.0.2.99\n"));
+    assert_eq!(
+        json[0]["ignored"], 4,
+        "wrong ID, loop, other question, cut short"
+    );
+}
+
+#[test]
+fn bad_input_is_one_line_with_a_remedy_and_exit_2() {
+    // Each is refused before anything is sent (no @SERVER is needed to
+    // show it, and none of these may reach the machine's own resolver).
+    for (args, fragment) in [
+        (
+            vec!["dns", "+bogus", "example.org"],
+            "unknown option +bogus",
+        ),
+        (vec!["dns", "MX"], "name what to look up"),
+        (
+            vec!["dns", "@10.0.0.1", "@10.0.0.2", "x.org"],
+            "one @SERVER",
+        ),
+        (vec!["dns", "TYPE99999", "x.org"], "unknown record type"),
+        (vec!["dns", "-p", "0", "x.org"], "-p takes a port"),
+        (vec!["dns", "a..b.org"], "empty label"),
+        (vec!["dns", "+trace", "x.org"], "not available yet"),
+    ] {
+        let output = common::netdx(&args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        if !fragment.is_empty() {
+            assert_one_line_error(&output, fragment);
+        }
+    }
+    let long = format!("{}.org", "a".repeat(64));
+    assert_one_line_error(&common::netdx(&["dns", &long]), "longer than 63");
+}
+
+#[test]
+fn a_refused_port_is_an_error_that_names_the_server() {
+    require_root!();
+    let pair = Pair::new("dnsu");
+    let at = format!("@{}", Pair::HOST_V4);
+    let output = pair
+        .client
+        .netdx(&["dns", &at, "-p", "5301", "example.test"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_one_line_error(&output, "10.9.0.2#5301 (UDP)");
+}
