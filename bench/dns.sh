@@ -50,6 +50,7 @@ server:
   pidfile: ""
   server-count: 1
   verbosity: 0
+  rrl-ratelimit: 0
 remote-control:
   control-enable: no
 zone:
@@ -75,3 +76,43 @@ for type in A MX; do
     echo "| \`netdx dns @$A example.test $type +short\` | $a | $(python3 -c "print('%.2f' % ($a/$b))") |"
     echo "| \`dig @$A example.test $type +short\` | $b | 1 |"
 done
+
+# Bulk: NAMES names from a file (every tenth one absent, so NXDOMAIN
+# answers are part of the load), netdx --file against dig -f, answers
+# compared; then peak RSS for BIG names.
+NAMES=${NAMES:-10000}
+BIG=${BIG:-100000}
+list=$dir/names.txt
+python3 - "$list" "$BIG" "$dir/example.test.zone" <<'PY'
+import sys
+path, big, zone = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+with open(zone, "a") as z:
+    for i in range(big):
+        if i % 10:
+            z.write(f"h{i} A 198.18.{(i >> 8) & 255}.{i & 255}\n")
+with open(path, "w") as f:
+    for i in range(big):
+        f.write(f"h{i}.example.test\n")
+PY
+head -n "$NAMES" "$list" > "$list.head"
+ip netns pids "$S" | xargs -r kill; sleep 0.5
+ip netns exec "$S" nsd -d -c "$dir/nsd.conf" >/dev/null 2>&1 &
+for _ in $(seq 300); do
+    ip netns exec "$C" dig @$A h1.example.test +short +time=1 +tries=1 2>/dev/null | grep -q 198.18 && break
+    sleep 0.1
+done
+ip netns exec "$C" hyperfine -N -i -w 1 --runs 5 --export-json "$json" \
+    "$NETDX dns @$A --file $list.head" "dig @$A -f $list.head +short" >/dev/null 2>&1
+a=$(median_ms "$json" 0); b=$(median_ms "$json" 1)
+same=$(diff <(ip netns exec "$C" "$NETDX" dns @$A --file "$list.head" | grep -v '^;;' | awk -F'\t' '$2=="A" && $3 !~ /^[A-Z]+$/ {print $3}' | sort) \
+            <(ip netns exec "$C" dig @$A -f "$list.head" +short | sort) >/dev/null && echo "identical" || echo "DIFFERENT")
+echo
+echo "Bulk: $NAMES names from a file (one in ten NXDOMAIN), median of 5 runs; answers $same."
+echo
+echo "| command | median (ms) | names/s | ÷ dig |"
+echo "|---|---:|---:|---:|"
+echo "| \`netdx dns @$A --file names.txt\` | $a | $(python3 -c "print('%.0f' % ($NAMES / $a * 1000))") | $(python3 -c "print('%.3f' % ($a/$b))") |"
+echo "| \`dig @$A -f names.txt +short\` | $b | $(python3 -c "print('%.0f' % ($NAMES / $b * 1000))") | 1 |"
+rss=$( (ip netns exec "$C" /usr/bin/time -f %M "$NETDX" dns @$A --file "$list" 2>&1 >/dev/null || true) | tail -1)
+echo
+echo "Peak RSS, $BIG names from a file (text output): $((rss / 1024)) MiB."

@@ -60,6 +60,9 @@ pub struct Limits {
     pub max_targets: usize,
     /// What the user can do about a longer list (e.g. "sweeps … need --force").
     pub remedy: &'static str,
+    /// Whether a line may hold more than one word, for a parser that takes
+    /// them (`NAME TYPE` in a dns list); else a space means two targets.
+    pub words: bool,
 }
 
 /// Why a list could not be read.
@@ -221,7 +224,7 @@ pub fn read_from<T>(
             name: name.to_string(),
             line,
         })?;
-        if text.contains(char::is_whitespace) {
+        if !limits.words && text.contains(char::is_whitespace) {
             return Err(ListError::SeveralOnALine {
                 name: name.to_string(),
                 line,
@@ -266,6 +269,7 @@ mod tests {
     const ROOMY: Limits = Limits {
         max_targets: 100,
         remedy: "split it",
+        words: false,
     };
 
     fn words(text: &[u8]) -> Result<Vec<String>, ListError> {
@@ -338,6 +342,22 @@ mod tests {
     }
 
     #[test]
+    fn a_list_of_words_hands_the_whole_trimmed_line_to_its_parser() {
+        let limits = Limits {
+            words: true,
+            ..ROOMY
+        };
+        let lines = read_from(
+            &b"example.org MX  # mail\n  host\tAAAA\n"[..],
+            "'list'",
+            limits,
+            |line| Ok(line.to_string()),
+        )
+        .unwrap();
+        assert_eq!(lines, ["example.org MX", "host\tAAAA"]);
+    }
+
+    #[test]
     fn two_targets_on_one_line_are_refused_with_the_line_number() {
         let err = words(b"10.0.0.1\n10.0.0.2 10.0.0.3\n").unwrap_err();
         assert_eq!(
@@ -361,6 +381,7 @@ mod tests {
         let limits = Limits {
             max_targets: 2,
             remedy: "lists this long need --force",
+            words: false,
         };
         let ok = read_from(&b"a\nb\n# c\n"[..], "'l'", limits, |w| Ok(w.to_string()));
         assert_eq!(ok.unwrap().len(), 2);

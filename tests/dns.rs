@@ -63,7 +63,7 @@ impl Dns {
             format!(
                 "server:\n  ip-address: {host}@53\n  do-ip6: no\n  username: \"\"\n  chroot: \"\"\n  \
                  zonesdir: \"{d}\"\n  database: \"\"\n  zonelistfile: \"{d}/zone.list\"\n  \
-                 xfrdfile: \"\"\n  xfrdir: \"{d}\"\n  pidfile: \"\"\n  server-count: 1\n  verbosity: 0\n\
+                 xfrdfile: \"\"\n  xfrdir: \"{d}\"\n  pidfile: \"\"\n  server-count: 1\n  verbosity: 0\n  rrl-ratelimit: 0\n\
                  remote-control:\n  control-enable: no\n\
                  zone:\n  name: example.test\n  zonefile: example.test.zone\n\
                  zone:\n  name: 2.0.192.in-addr.arpa\n  zonefile: reverse.zone\n",
@@ -370,6 +370,20 @@ fn bad_input_is_one_line_with_a_remedy_and_exit_2() {
     }
     let long = format!("{}.org", "a".repeat(64));
     assert_one_line_error(&common::netdx(&["dns", &long]), "longer than 63");
+    // A bad line of a list names its line (the server is loopback's, so
+    // nothing could leave the machine even if a line were asked).
+    let list = std::env::temp_dir().join(format!("netdx-dns-list-{}", std::process::id()));
+    std::fs::write(&list, "# names\nexample.org NOTATYPE\n").unwrap();
+    let output = common::netdx(&[
+        "dns",
+        "@127.0.0.1",
+        "-p",
+        "9",
+        "--file",
+        list.to_str().unwrap(),
+    ]);
+    let _ = std::fs::remove_file(&list);
+    assert_one_line_error(&output, "line 2");
 }
 
 #[test]
@@ -382,4 +396,90 @@ fn a_refused_port_is_an_error_that_names_the_server() {
         .netdx(&["dns", &at, "-p", "5301", "example.test"]);
     assert_eq!(output.status.code(), Some(2));
     assert_one_line_error(&output, "10.9.0.2#5301 (UDP)");
+}
+
+#[test]
+fn a_file_of_names_is_resolved_concurrently_with_the_answers_dig_gets() {
+    require_root!();
+    let dns = Dns::new("dnsf");
+    let unique = [
+        ("example.test", "A"),
+        ("example.test", "MX"),
+        ("mail.example.test", "A"),
+        ("www.example.test", "CNAME"),
+        ("10.2.0.192.in-addr.arpa", "PTR"),
+        ("nothere.example.test", "A"),
+    ];
+    let mut want = std::collections::BTreeMap::new();
+    for (name, rtype) in unique {
+        want.insert(
+            (format!("{name}."), rtype.to_string()),
+            lines(&dns.dig(&[name, rtype, "+short"])),
+        );
+    }
+    let list = dns.dir.join("names.txt");
+    let mut text = String::from("# a comment, then 300 questions\n");
+    for i in 0..300 {
+        let (name, rtype) = unique[i % unique.len()];
+        text.push_str(&format!("{name} {rtype}\n"));
+    }
+    std::fs::write(&list, text).unwrap();
+    let list = list.to_str().unwrap();
+    let (code, json) = dns.json(&["--file", list, "--concurrency", "50"]);
+    assert_eq!(code, Some(1), "NXDOMAIN among them");
+    let lookups = json.as_array().unwrap();
+    assert_eq!(lookups.len(), 300);
+    for (i, lookup) in lookups.iter().enumerate() {
+        let (name, rtype) = unique[i % unique.len()];
+        let key = (format!("{name}."), rtype.to_string());
+        assert_eq!(
+            lookup["question"][0]["name"],
+            key.0.as_str(),
+            "in list order"
+        );
+        let got: BTreeSet<String> = lookup["answer"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["text"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(got, want[&key], "{key:?}");
+    }
+    // The stream: start, a lookup line per question (each index once), done.
+    let output = dns
+        .pair
+        .client
+        .netdx(&["--json-stream", "dns", &Dns::at(), "--file", list]);
+    let events = common::json_lines(&output.stdout);
+    for event in &events {
+        common::schema::assert_schema_valid("dns.stream", event);
+    }
+    assert_eq!(events.first().unwrap()["event"], "start");
+    let done = events.last().unwrap();
+    assert_eq!(done["event"], "done");
+    assert_eq!(done["questions"], 300);
+    assert_eq!(done["nxdomain"], 50);
+    assert_eq!(done["answered"], 250);
+    let indices: BTreeSet<u64> = events
+        .iter()
+        .filter(|e| e["event"] == "lookup")
+        .map(|e| e["index"].as_u64().unwrap())
+        .collect();
+    assert_eq!(indices, (0..300).collect());
+    // Text: a line per record, and the tally.
+    let output = dns.netdx(&["--file", list]);
+    let text = stdout(&output);
+    assert!(
+        text.contains("nothere.example.test.\tA\tNXDOMAIN\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("example.test.\tMX\t10 mail.example.test.\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains(";; 300 questions in "),
+        "{}",
+        text.lines().last().unwrap_or("")
+    );
 }

@@ -11,6 +11,7 @@ use hickory_proto::rr::{DNSClass, RecordType};
 use super::values;
 use crate::dns::{DnsError, Question, question};
 use crate::net::FamilyChoice;
+use crate::targets::ListSource;
 
 pub(super) const DNS_EXAMPLES: &str = "\
 Examples:
@@ -55,6 +56,12 @@ pub struct DnsArgs {
     /// Tries after the first over UDP (default: resolv.conf's attempts less one, 1 unless it says)
     #[arg(long, value_name = "N", value_parser = retries)]
     pub retries: Option<u32>,
+    /// Read questions from FILE, one a line: NAME [TYPE] ('-': standard input); resolved concurrently
+    #[arg(long = "file", value_name = "FILE", value_parser = ListSource::parse)]
+    pub file: Option<ListSource>,
+    /// Queries in flight at most with --file or --json-stream
+    #[arg(long, value_name = "N", default_value = "100", value_parser = concurrency)]
+    pub concurrency: usize,
     /// Use IPv4 only (the server's address)
     #[arg(short = '4', conflicts_with = "ipv6")]
     pub ipv4: bool,
@@ -80,6 +87,10 @@ pub struct Request {
     pub dnssec: bool,
     /// An OPT record.
     pub edns: bool,
+    /// The types named on the command line (for `--file` lines without one).
+    pub types: Vec<RecordType>,
+    /// The class asked.
+    pub class: DNSClass,
 }
 
 /// A word or option that cannot be used, as the user should read it.
@@ -124,6 +135,8 @@ impl DnsArgs {
             recurse: !self.norecurse,
             dnssec: false,
             edns: true,
+            types: Vec::new(),
+            class: DNSClass::IN,
         };
         for word in &self.words {
             if let Some(at) = word.strip_prefix('@') {
@@ -149,7 +162,7 @@ impl DnsArgs {
         for address in &self.reverse {
             names.push((question::reverse_name(*address), true));
         }
-        if names.is_empty() {
+        if names.is_empty() && self.file.is_none() {
             return Err(RequestError::NoName);
         }
         for (name, reverse) in names {
@@ -168,7 +181,39 @@ impl DnsArgs {
             }
         }
         request.server = server;
+        request.types = types;
+        request.class = class;
         Ok(request)
+    }
+}
+
+impl Request {
+    /// The questions of one line of a `--file` list: `NAME [TYPE]` (the
+    /// command line's types when the line names none).
+    pub fn list_line(&self, line: &str) -> Result<Vec<Question>, String> {
+        let mut words = line.split_whitespace();
+        let text = words.next().ok_or("an empty line")?;
+        let name = question::query_name(text).map_err(|err| err.to_string())?;
+        let reverse = text.parse::<std::net::IpAddr>().is_ok();
+        let types: Vec<RecordType> = match words.next() {
+            Some(word) => vec![question::record_type(word).ok_or_else(|| {
+                format!("{word:?} is not a record type (A, AAAA, MX, TXT, TYPEnnn, …)")
+            })?],
+            None if !self.types.is_empty() => self.types.clone(),
+            None if reverse => vec![RecordType::PTR],
+            None => vec![RecordType::A],
+        };
+        if let Some(extra) = words.next() {
+            return Err(format!("{extra:?} after the type: a line is NAME [TYPE]"));
+        }
+        Ok(types
+            .into_iter()
+            .map(|rtype| Question {
+                name: name.clone(),
+                rtype,
+                class: self.class,
+            })
+            .collect())
     }
 }
 
@@ -205,6 +250,13 @@ fn port(text: &str) -> Result<u16, String> {
     match text.trim().parse::<u16>() {
         Ok(n @ 1..) => Ok(n),
         _ => Err(format!("'{text}': -p takes a port, 1 to 65535")),
+    }
+}
+
+fn concurrency(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(n @ 1..=10000) => Ok(n),
+        _ => Err(format!("'{text}': --concurrency takes 1 to 10000")),
     }
 }
 

@@ -2,14 +2,21 @@
 //! /etc/resolv.conf's first) → one lookup per question → dig's layout,
 //! `+short` or `--json`.
 
+use std::io::Write;
+use std::time::Instant;
+
 use crate::cli::DnsArgs;
-use crate::cli::dns::RequestError;
+use crate::cli::dns::{Request, RequestError};
 use crate::dns::client::{self, Lookup, Options};
-use crate::dns::{DnsError, Server};
+use crate::dns::{DnsError, Question, Server, bulk, server_label};
 use crate::error::{Error, Outcome};
 use crate::names::resolv::{self, ResolvConf};
 use crate::net::FamilyChoice;
+use crate::render::dns::LookupDocument;
+use crate::render::stream::StreamWriter;
+use crate::render::stream::dns::{DnsEvent, LookupEvent, Start, Tally};
 use crate::render::{self, Output};
+use crate::targets::{self, Limits};
 
 /// Runs the lookups.
 pub fn run(args: &DnsArgs, out: &Output) -> Result<Outcome, Error> {
@@ -50,6 +57,9 @@ pub fn run(args: &DnsArgs, out: &Output) -> Result<Outcome, Error> {
         dnssec: request.dnssec,
         edns: request.edns,
     };
+    if args.file.is_some() || out.stream {
+        return bulk(args, &request, &server, &options, out);
+    }
     let command = args.words.join(" ");
     let mut lookups = Vec::with_capacity(request.questions.len());
     for question in &request.questions {
@@ -75,6 +85,122 @@ pub fn run(args: &DnsArgs, out: &Output) -> Result<Outcome, Error> {
         Lookup::NoReply { .. } => false,
     });
     Ok(if all_data {
+        Outcome::Success
+    } else {
+        Outcome::Negative
+    })
+}
+
+/// The most questions a `--file` list may hold.
+const MAX_QUESTIONS: usize = 1_000_000;
+
+/// `--file` and `--json-stream`: every question at once, `--concurrency`
+/// in flight, each reported as it ends; a tally at the end.
+fn bulk(
+    args: &DnsArgs,
+    request: &Request,
+    server: &Server,
+    options: &Options,
+    out: &Output,
+) -> Result<Outcome, Error> {
+    // The list is read on its own thread into a queue a little longer than
+    // the window, so memory holds the queries in flight, not the list.
+    let (queue, questions) = std::sync::mpsc::sync_channel::<Question>(args.concurrency * 2);
+    let mut reader = None;
+    let asked = request.questions.clone();
+    if let Some(source) = args.file.clone() {
+        let request = request.clone();
+        let limits = Limits {
+            max_targets: MAX_QUESTIONS,
+            remedy: "split the list into files of at most a million lines",
+            words: true,
+        };
+        reader = Some(std::thread::spawn(move || {
+            for question in asked {
+                if queue.send(question).is_err() {
+                    return Ok(());
+                }
+            }
+            targets::read(&source, limits, |line| {
+                for question in request.list_line(line)? {
+                    // The receiver is gone only when the run stopped early.
+                    queue
+                        .send(question)
+                        .map_err(|_| "the run stopped".to_string())?;
+                }
+                Ok(())
+            })
+            .map(drop)
+        }));
+    } else {
+        for question in asked {
+            // Room for the command line's questions: a window and more.
+            let _ = queue.try_send(question);
+        }
+        drop(queue);
+    }
+    let label = server_label(server.address);
+    let started = Instant::now();
+    let mut tally = Tally::default();
+    let mut lines = out.stream.then(StreamWriter::stdout);
+    if let Some(lines) = lines.as_mut() {
+        crate::render::stream::when_reader_leaves(|| std::process::exit(0))?;
+        lines.emit(&DnsEvent::Start(Start {
+            server: &label,
+            questions: None,
+            concurrency: args.concurrency,
+        }))?;
+    }
+    let mut collected: Vec<(usize, LookupDocument)> = Vec::new();
+    let stdout = std::io::stdout();
+    let mut text = std::io::BufWriter::new(stdout.lock());
+    let ran = bulk::run(
+        questions.iter(),
+        server,
+        options,
+        args.concurrency,
+        &mut |index, question, lookup| {
+            let document = render::dns::document(question, &lookup);
+            tally.add(&document);
+            if let Some(lines) = lines.as_mut() {
+                lines.emit(&DnsEvent::Lookup(Box::new(LookupEvent {
+                    index,
+                    lookup: document,
+                })))
+            } else if out.json {
+                collected.push((index, document));
+                Ok(())
+            } else {
+                text.write_all(render::dns::bulk_lines(&document).as_bytes())
+            }
+        },
+    );
+    // A bad line stops the reader, and the run with it: its error is the
+    // one to report (unless the run failed first, which stopped the reader).
+    if let Some(reader) = reader {
+        drop(questions);
+        let read = reader.join();
+        if ran.is_ok() {
+            match read {
+                Ok(Err(err)) => return Err(err.into()),
+                Ok(Ok(())) => {}
+                Err(_) => return Err(Error::Usage("the list reader stopped".into())),
+            }
+        }
+    }
+    tally.ignored = ran?;
+    tally.elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    if let Some(lines) = lines.as_mut() {
+        lines.emit(&DnsEvent::Done(tally))?;
+    } else if out.json {
+        collected.sort_unstable_by_key(|(index, _)| *index);
+        let documents: Vec<LookupDocument> = collected.into_iter().map(|(_, d)| d).collect();
+        text.write_all(crate::render::json::document(&documents).as_bytes())?;
+    } else {
+        text.write_all(render::dns::tally_line(&tally).as_bytes())?;
+    }
+    text.flush()?;
+    Ok(if tally.answered == tally.questions {
         Outcome::Success
     } else {
         Outcome::Negative

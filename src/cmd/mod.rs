@@ -60,7 +60,9 @@ pub fn dispatch(cli: Cli) -> Result<Outcome, Error> {
 fn check_streams(command: &Command) -> Result<(), Error> {
     use crate::cli::EchoCommand;
     let name = match command {
-        Command::Ping(_) | Command::Trace(_) | Command::Scan(_) => return Ok(()),
+        Command::Ping(_) | Command::Trace(_) | Command::Scan(_) | Command::Dns(_) => {
+            return Ok(());
+        }
         Command::Echo(echo) => match echo.command {
             EchoCommand::Serve(_) | EchoCommand::Probe(_) => return Ok(()),
         },
@@ -71,7 +73,6 @@ fn check_streams(command: &Command) -> Result<(), Error> {
         Command::Sockopt(_) => "sockopt",
         Command::Lab(_) => "lab",
         Command::Icmp(_) => "icmp",
-        Command::Dns(_) => "dns",
         Command::Schema(_) => "schema",
         Command::Completions(_) | Command::Man(_) => {
             return Err(Error::Usage(

@@ -124,7 +124,7 @@ pub fn lookup(question: &Question, server: &Server, options: &Options) -> Result
 }
 
 /// The query message as bytes.
-fn encode(question: &Question, id: u16, options: &Options) -> Result<Vec<u8>, DnsError> {
+pub(super) fn encode(question: &Question, id: u16, options: &Options) -> Result<Vec<u8>, DnsError> {
     let mut message = Message::new(id, MessageType::Query, OpCode::Query);
     message.metadata.recursion_desired = options.recurse;
     let mut query = Query::query(question.name.clone(), question.rtype);
@@ -143,11 +143,11 @@ fn encode(question: &Question, id: u16, options: &Options) -> Result<Vec<u8>, Dn
 
 /// A fresh, unpredictable query ID (the hasher is keyed from the OS's
 /// random source), so an off-path spoofer has to guess it.
-fn query_id() -> u16 {
+pub(super) fn query_id() -> u16 {
     (RandomState::new().hash_one(Instant::now()) & 0xffff) as u16
 }
 
-fn udp_socket(server: &Server) -> Result<UdpSocket, DnsError> {
+pub(super) fn udp_socket(server: &Server) -> Result<UdpSocket, DnsError> {
     let local: SocketAddr = match server.address {
         SocketAddr::V4(_) => (IpAddr::from([0, 0, 0, 0]), 0).into(),
         SocketAddr::V6(_) => (IpAddr::from([0u16; 8]), 0).into(),
@@ -208,7 +208,7 @@ fn udp_answer(
 
 /// Whether `message` is the response to our query: a response, our ID,
 /// and our question (names compared case-blind, as DNS compares them).
-fn answers(message: &Message, question: &Question, id: u16) -> bool {
+pub(super) fn answers(message: &Message, question: &Question, id: u16) -> bool {
     let meta = &message.metadata;
     meta.id == id
         && meta.message_type == MessageType::Response
@@ -228,7 +228,7 @@ fn answers(message: &Message, question: &Question, id: u16) -> bool {
 
 /// The exchange over TCP: the query after its two-byte length, the answer
 /// read the same way (at most 65,535 bytes, whatever the server claims).
-fn tcp(
+pub(super) fn tcp(
     question: &Question,
     server: &Server,
     query: &[u8],
@@ -319,7 +319,7 @@ fn tcp(
     }))
 }
 
-fn failure(
+pub(super) fn failure(
     action: &'static str,
     server: &Server,
     transport: Transport,

@@ -8,6 +8,7 @@
 //! netdx's.
 #![forbid(unsafe_code)]
 
+pub mod bulk;
 pub mod client;
 pub mod message;
 pub mod question;

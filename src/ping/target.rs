@@ -228,11 +228,13 @@ pub fn list_limits(force: bool) -> Limits {
         Limits {
             max_targets: 1 << 20,
             remedy: "the most one run takes; split the list",
+            words: false,
         }
     } else {
         Limits {
             max_targets: 1 << 16,
             remedy: "lists larger than a /16 need --force",
+            words: false,
         }
     }
 }

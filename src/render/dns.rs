@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::dns::message::{self, Counts, EdnsInfo, Header, QuestionEntry, Record, Response};
 use crate::dns::{Lookup, Question, Transport, server_label};
+use crate::render::stream::dns::Tally;
 
 /// One lookup in `--json`: the message as received, with how it came.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -132,6 +133,48 @@ pub fn short(lookup: &Lookup) -> String {
         }
     }
     text
+}
+
+/// A bulk lookup as lines: `NAME TYPE DATA` per answer record, or
+/// `NAME TYPE STATUS` (NXDOMAIN, NODATA, SERVFAIL, timeout) when it has none.
+pub fn bulk_lines(lookup: &LookupDocument) -> String {
+    let mut text = String::new();
+    if lookup.answer.is_empty() {
+        let (name, rtype) = lookup
+            .question
+            .first()
+            .map_or(("?", "?"), |q| (q.name.as_str(), q.rtype.as_str()));
+        let status = if lookup.status == "NOERROR" {
+            "NODATA"
+        } else {
+            lookup.status.as_str()
+        };
+        let _ = writeln!(text, "{name}\t{rtype}\t{status}");
+    }
+    for record in &lookup.answer {
+        let _ = writeln!(text, "{}\t{}\t{}", record.name, record.rtype, record.text);
+    }
+    text
+}
+
+/// The bulk run's tally, one line.
+pub fn tally_line(tally: &Tally) -> String {
+    format!(
+        ";; {} questions in {:.0} ms: {} answered, {} NODATA, {} NXDOMAIN, {} SERVFAIL, {} other, {} timed out{}\n",
+        tally.questions,
+        tally.elapsed_ms,
+        tally.answered,
+        tally.nodata,
+        tally.nxdomain,
+        tally.servfail,
+        tally.other,
+        tally.timeouts,
+        if tally.ignored > 0 {
+            format!("; {} stray datagrams dropped", tally.ignored)
+        } else {
+            String::new()
+        }
+    )
 }
 
 /// dig's full layout for one lookup; `command` is the command line shown

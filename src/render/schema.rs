@@ -191,6 +191,11 @@ pub const DOCUMENTS: &[Document] = &[
         "netdx dns --json",
         "One object per question asked: the server, the transport, the time, and the response's header, question, answer, authority and additional sections, each record with its type's fields.",
     ),
+    Document::of::<super::stream::dns::DnsEvent<'static>>(
+        "dns.stream",
+        "netdx dns --json-stream",
+        "One line of the stream: start, a lookup line per question as it ends (its --json object with the question's index), done with the tally.",
+    ),
     Document::of::<Vec<Entry>>(
         "schema-list",
         "netdx schema --json",

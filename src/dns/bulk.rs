@@ -1,0 +1,183 @@
+//! Many questions to one server at once (a `--file` of names, dig -f done
+//! concurrently): up to `concurrency` queries in flight over one connected
+//! UDP socket, each with an ID no other query in flight has, every answer
+//! matched by ID and question, a query unanswered after its timeout sent
+//! again until its tries run out, a truncated answer asked again over TCP.
+//! Questions are taken from an iterator as room frees up (a list of a
+//! million names is never held), and lookups reported as they end, with
+//! the question's index in the list.
+#![forbid(unsafe_code)]
+
+use std::collections::{HashMap, VecDeque};
+use std::io;
+use std::time::{Duration, Instant};
+
+use hickory_proto::op::Message;
+
+use super::client::{self, Exchange, Lookup, Options};
+use super::{DnsError, Question, Server, Transport};
+
+/// The largest DNS message (the receive buffer: bounded whatever comes).
+const MAX_MESSAGE: usize = 65535;
+
+struct Flight {
+    index: usize,
+    question: Question,
+    query: Vec<u8>,
+    sent: Instant,
+    tries: u32,
+}
+
+/// Asks `server` every question `questions` yields, at most `concurrency`
+/// at a time; `observer` gets each question's index, the question and how
+/// it ended, in the order they end. Returns the datagrams dropped (not an
+/// answer to any query in flight).
+pub fn run(
+    questions: impl IntoIterator<Item = Question>,
+    server: &Server,
+    options: &Options,
+    concurrency: usize,
+    observer: &mut dyn FnMut(usize, &Question, Lookup) -> io::Result<()>,
+) -> Result<u32, DnsError> {
+    let mut questions = questions.into_iter().fuse();
+    let socket = client::udp_socket(server)?;
+    let mut buffer = vec![0u8; MAX_MESSAGE];
+    let mut in_flight: HashMap<u16, Flight> = HashMap::with_capacity(concurrency);
+    // Send times in order (one timeout for all, so the earliest is first).
+    let mut deadlines: VecDeque<(Instant, u16)> = VecDeque::with_capacity(concurrency);
+    let mut next = 0;
+    let mut ignored = 0u32;
+    let concurrency = concurrency.max(1);
+    loop {
+        while in_flight.len() < concurrency {
+            let Some(question) = questions.next() else {
+                break;
+            };
+            let mut id = client::query_id();
+            while in_flight.contains_key(&id) {
+                id = id.wrapping_add(1);
+            }
+            let query = client::encode(&question, id, options)?;
+            let now = Instant::now();
+            send(&socket, server, &query)?;
+            in_flight.insert(
+                id,
+                Flight {
+                    index: next,
+                    question,
+                    query,
+                    sent: now,
+                    tries: 1,
+                },
+            );
+            deadlines.push_back((now + options.timeout, id));
+            next += 1;
+        }
+        if in_flight.is_empty() {
+            return Ok(ignored);
+        }
+        let wait = deadlines
+            .front()
+            .map_or(options.timeout, |(at, _)| {
+                at.saturating_duration_since(Instant::now())
+            })
+            .max(Duration::from_millis(1));
+        socket.set_read_timeout(Some(wait)).map_err(|source| {
+            client::failure("setting the timeout", server, Transport::Udp, source)
+        })?;
+        match socket.recv(&mut buffer) {
+            Ok(n) => {
+                let matched = Message::from_vec(&buffer[..n]).ok().and_then(|message| {
+                    let id = message.metadata.id;
+                    let flight = in_flight.get(&id)?;
+                    client::answers(&message, &flight.question, id).then_some((id, message))
+                });
+                match matched {
+                    Some((id, message)) => {
+                        let flight = in_flight.remove(&id).expect("matched a query in flight");
+                        let lookup = if message.metadata.truncation && !options.tcp {
+                            client::tcp(&flight.question, server, &flight.query, id, options, true)?
+                        } else {
+                            Lookup::Answered(Exchange {
+                                server: server.clone(),
+                                transport: Transport::Udp,
+                                retried_over_tcp: false,
+                                elapsed: flight.sent.elapsed(),
+                                query_size: flight.query.len(),
+                                size: n,
+                                message,
+                                ignored: 0,
+                            })
+                        };
+                        observer(flight.index, &flight.question, lookup)?;
+                    }
+                    None => ignored += 1,
+                }
+            }
+            Err(err)
+                if matches!(
+                    err.kind(),
+                    io::ErrorKind::WouldBlock
+                        | io::ErrorKind::TimedOut
+                        | io::ErrorKind::Interrupted
+                ) => {}
+            Err(source) => {
+                return Err(client::failure(
+                    "reading answers",
+                    server,
+                    Transport::Udp,
+                    source,
+                ));
+            }
+        }
+        let now = Instant::now();
+        while let Some(&(at, id)) = deadlines.front() {
+            if at > now {
+                break;
+            }
+            deadlines.pop_front();
+            // A deadline of a query answered since, or of an earlier try.
+            let Some(flight) = in_flight.get_mut(&id) else {
+                continue;
+            };
+            if flight.sent + options.timeout > now {
+                continue;
+            }
+            if flight.tries < options.tries.max(1) {
+                flight.tries += 1;
+                flight.sent = now;
+                send(&socket, server, &flight.query)?;
+                deadlines.push_back((now + options.timeout, id));
+            } else {
+                let flight = in_flight.remove(&id).expect("a query in flight");
+                observer(
+                    flight.index,
+                    &flight.question,
+                    Lookup::NoReply {
+                        server: server.clone(),
+                        transport: Transport::Udp,
+                        tries: flight.tries,
+                        ignored: 0,
+                    },
+                )?;
+            }
+        }
+    }
+}
+
+fn send(socket: &std::net::UdpSocket, server: &Server, query: &[u8]) -> Result<(), DnsError> {
+    loop {
+        match socket.send(query) {
+            Ok(_) => return Ok(()),
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(source) => {
+                return Err(client::failure(
+                    "sending a query",
+                    server,
+                    Transport::Udp,
+                    source,
+                ));
+            }
+        }
+    }
+}
