@@ -47,6 +47,12 @@ struct Dns {
 
 impl Dns {
     fn new(tag: &str) -> Dns {
+        Dns::with(tag, false)
+    }
+
+    /// With `signed`, example.test is signed (dnssec-keygen, a KSK and a
+    /// ZSK, dnssec-signzone) and NSD serves the signed zone.
+    fn with(tag: &str, signed: bool) -> Dns {
         let mut pair = Pair::new(tag);
         let dir = std::env::temp_dir().join(format!("netdx-dns-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -57,6 +63,30 @@ impl Dns {
         }
         std::fs::write(dir.join("example.test.zone"), format!("{ZONE}{big}\n")).unwrap();
         std::fs::write(dir.join("reverse.zone"), REVERSE).unwrap();
+        let zonefile = if signed {
+            let d = dir.display();
+            let sh = |script: &str| {
+                let out = std::process::Command::new("sh")
+                    .arg("-c")
+                    .arg(script)
+                    .output()
+                    .unwrap();
+                assert!(
+                    out.status.success(),
+                    "{script}: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            };
+            sh(&format!(
+                "cd {d} && dnssec-keygen -q -a ECDSAP256SHA256 -f KSK example.test >/dev/null && \
+                 dnssec-keygen -q -a ECDSAP256SHA256 example.test >/dev/null && \
+                 for k in K*.key; do echo \"\\$INCLUDE $k\" >> example.test.zone; done && \
+                 dnssec-signzone -q -S -o example.test -N keep example.test.zone >/dev/null"
+            ));
+            "example.test.zone.signed"
+        } else {
+            "example.test.zone"
+        };
         let d = dir.display();
         std::fs::write(
             dir.join("nsd.conf"),
@@ -65,7 +95,7 @@ impl Dns {
                  zonesdir: \"{d}\"\n  database: \"\"\n  zonelistfile: \"{d}/zone.list\"\n  \
                  xfrdfile: \"\"\n  xfrdir: \"{d}\"\n  pidfile: \"\"\n  server-count: 1\n  verbosity: 0\n  rrl-ratelimit: 0\n\
                  remote-control:\n  control-enable: no\n\
-                 zone:\n  name: example.test\n  zonefile: example.test.zone\n\
+                 zone:\n  name: example.test\n  zonefile: {zonefile}\n\
                  zone:\n  name: 2.0.192.in-addr.arpa\n  zonefile: reverse.zone\n",
                 host = Pair::HOST_V4
             ),
@@ -482,4 +512,41 @@ fn a_file_of_names_is_resolved_concurrently_with_the_answers_dig_gets() {
         "{}",
         text.lines().last().unwrap_or("")
     );
+}
+
+#[test]
+fn dnssec_records_read_as_dig_writes_them() {
+    require_root!();
+    let dns = Dns::with("dnss", true);
+    for (name, rtype) in [
+        ("example.test", "DNSKEY"),
+        ("example.test", "RRSIG"),
+        ("example.test", "NSEC"),
+        ("mail.example.test", "NSEC"),
+    ] {
+        let dig = lines(&dns.dig(&[name, rtype, "+short", "+dnssec"]));
+        assert!(!dig.is_empty(), "dig got nothing for {name} {rtype}");
+        let (code, json) = dns.json(&[name, rtype, "+dnssec"]);
+        assert_eq!(code, Some(0), "{name} {rtype}");
+        assert_eq!(answer_texts(&json), dig, "{name} {rtype}");
+        assert_eq!(json[0]["edns"]["dnssec_ok"], true, "the DO bit came back");
+    }
+    // Typed fields: the KSK's flags, and what the signatures cover.
+    let (_, json) = dns.json(&["example.test", "DNSKEY", "+dnssec"]);
+    let flags: BTreeSet<u64> = json[0]["answer"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["type"] == "DNSKEY")
+        .map(|r| r["data"]["flags"].as_u64().unwrap())
+        .collect();
+    assert_eq!(flags, [256, 257].into_iter().collect());
+    let signed = json[0]["answer"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["type"] == "RRSIG")
+        .expect("the DNSKEY set comes signed with +dnssec");
+    assert_eq!(signed["data"]["type_covered"], "DNSKEY");
+    assert_eq!(signed["data"]["signer"], "example.test.");
 }

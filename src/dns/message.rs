@@ -175,7 +175,57 @@ pub enum Data {
         /// The value.
         value: String,
     },
-    /// A type netdx has no fields for (SSHFP, TLSA, HTTPS, NAPTR, …).
+    /// DNSKEY, CDNSKEY.
+    Dnskey {
+        /// 256: a zone key; 257: also a secure entry point (a KSK).
+        flags: u16,
+        /// Always 3.
+        protocol: u8,
+        /// The signing algorithm (13: ECDSA P-256 SHA-256, …).
+        algorithm: u8,
+        /// The key, base64 in chunks of 56 as dig writes it.
+        public_key: String,
+    },
+    /// DS, CDS.
+    Ds {
+        /// The tag of the key it hashes.
+        key_tag: u16,
+        /// That key's algorithm.
+        algorithm: u8,
+        /// 1: SHA-1, 2: SHA-256, 4: SHA-384.
+        digest_type: u8,
+        /// The digest, hex in chunks of 56.
+        digest: String,
+    },
+    /// RRSIG.
+    Rrsig {
+        /// The type of the records signed.
+        type_covered: String,
+        /// The signing algorithm.
+        algorithm: u8,
+        /// Labels of the owner name (a wildcard has more than it).
+        labels: u8,
+        /// The records' TTL when signed.
+        original_ttl: u32,
+        /// Not valid after, YYYYMMDDHHMMSS UTC.
+        expiration: String,
+        /// Not valid before, YYYYMMDDHHMMSS UTC.
+        inception: String,
+        /// The tag of the signing key.
+        key_tag: u16,
+        /// The zone that signed.
+        signer: String,
+        /// The signature, base64 in chunks of 56.
+        signature: String,
+    },
+    /// NSEC.
+    Nsec {
+        /// The next owner name in the zone.
+        next: String,
+        /// The types this name has.
+        types: Vec<String>,
+    },
+    /// A type netdx has no fields for (NSEC3, SSHFP, TLSA, HTTPS, NAPTR, …).
     Other {
         /// Its zone-file form.
         text: String,
@@ -335,7 +385,8 @@ fn data_of(rdata: &RData) -> Data {
             tag: caa.tag.clone(),
             value: escape(&caa.value),
         },
-        RData::Unknown { rdata, .. } => raw(&rdata.anything),
+        RData::Unknown { code, rdata } => super::dnssec::decode(u16::from(*code), &rdata.anything)
+            .unwrap_or_else(|| raw(&rdata.anything)),
         other => {
             // A type netdx has no fields for: hickory-proto's zone-file
             // text (written with `write!`, which cannot panic: OPT's text
@@ -416,6 +467,39 @@ pub fn presentation(data: &Data) -> String {
             minimum,
         } => format!("{mname} {rname} {serial} {refresh} {retry} {expire} {minimum}"),
         Data::Caa { flags, tag, value } => format!("{flags} {tag} \"{value}\""),
+        Data::Dnskey {
+            flags,
+            protocol,
+            algorithm,
+            public_key,
+        } => format!("{flags} {protocol} {algorithm} {public_key}"),
+        Data::Ds {
+            key_tag,
+            algorithm,
+            digest_type,
+            digest,
+        } => format!("{key_tag} {algorithm} {digest_type} {digest}"),
+        Data::Rrsig {
+            type_covered,
+            algorithm,
+            labels,
+            original_ttl,
+            expiration,
+            inception,
+            key_tag,
+            signer,
+            signature,
+        } => format!(
+            "{type_covered} {algorithm} {labels} {original_ttl} {expiration} {inception} {key_tag} {signer} {signature}"
+        ),
+        Data::Nsec { next, types } => {
+            let mut text = next.clone();
+            for t in types {
+                text.push(' ');
+                text.push_str(t);
+            }
+            text
+        }
         Data::Other { text } => text.clone(),
         Data::Raw { hex, length } if *length == 0 => format!("\\# 0{hex}"),
         Data::Raw { hex, length } => format!("\\# {length} {hex}"),

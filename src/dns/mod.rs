@@ -10,6 +10,7 @@
 
 pub mod bulk;
 pub mod client;
+pub mod dnssec;
 pub mod message;
 pub mod question;
 
