@@ -37,11 +37,7 @@ pub fn run(args: &DnsArgs, out: &Output) -> Result<Outcome, Error> {
                 .find(|a| family.admits(a))
                 .ok_or(DnsError::NoServer {
                     path: resolv::PATH,
-                    family: if family == FamilyChoice::V6 {
-                        "IPv6"
-                    } else {
-                        "IPv4"
-                    },
+                    family: crate::net::family_name(family == FamilyChoice::V6),
                 })?;
             Server {
                 address: (address, args.port).into(),

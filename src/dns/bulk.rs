@@ -17,9 +17,6 @@ use hickory_proto::op::Message;
 use super::client::{self, Exchange, Lookup, Options};
 use super::{DnsError, Question, Server, Transport};
 
-/// The largest DNS message (the receive buffer: bounded whatever comes).
-const MAX_MESSAGE: usize = 65535;
-
 struct Flight {
     index: usize,
     question: Question,
@@ -41,7 +38,7 @@ pub fn run(
 ) -> Result<u32, DnsError> {
     let mut questions = questions.into_iter().fuse();
     let socket = client::udp_socket(server)?;
-    let mut buffer = vec![0u8; MAX_MESSAGE];
+    let mut buffer = vec![0u8; crate::net::LARGEST_DATAGRAM];
     let mut in_flight: HashMap<u16, Flight> = HashMap::with_capacity(concurrency);
     // Send times in order (one timeout for all, so the earliest is first).
     let mut deadlines: VecDeque<(Instant, u16)> = VecDeque::with_capacity(concurrency);
@@ -53,7 +50,7 @@ pub fn run(
             let Some(question) = questions.next() else {
                 break;
             };
-            let mut id = client::query_id();
+            let mut id = crate::names::dns::random_id();
             while in_flight.contains_key(&id) {
                 id = id.wrapping_add(1);
             }

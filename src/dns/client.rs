@@ -4,8 +4,6 @@
 //! truncated UDP answer asked again over TCP.
 #![forbid(unsafe_code)]
 
-use std::collections::hash_map::RandomState;
-use std::hash::BuildHasher;
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream, UdpSocket};
 use std::time::{Duration, Instant};
@@ -17,9 +15,6 @@ use crate::net::FamilyChoice;
 
 /// The EDNS0 buffer offered (dig's and the 4,096 bytes).
 pub const EDNS_BUFFER: u16 = 4096;
-/// The largest DNS message there is (a TCP length prefix is 16 bits); the
-/// receive buffer, so memory is bounded whatever a server sends.
-const MAX_MESSAGE: usize = 65535;
 
 /// How to ask.
 #[derive(Debug, Clone, Copy)]
@@ -79,12 +74,13 @@ pub enum Lookup {
 
 /// Asks `server` `question`.
 pub fn lookup(question: &Question, server: &Server, options: &Options) -> Result<Lookup, DnsError> {
-    let id = query_id();
+    let id = crate::names::dns::random_id();
     let query = encode(question, id, options)?;
     if options.tcp {
         return tcp(question, server, &query, id, options, false);
     }
     let socket = udp_socket(server)?;
+    let mut buffer = vec![0u8; crate::net::LARGEST_DATAGRAM];
     let mut ignored = 0;
     for _ in 0..options.tries.max(1) {
         let sent = Instant::now();
@@ -97,6 +93,7 @@ pub fn lookup(question: &Question, server: &Server, options: &Options) -> Result
             question,
             id,
             sent + options.timeout,
+            &mut buffer,
             &mut ignored,
         )? {
             let elapsed = sent.elapsed();
@@ -141,12 +138,6 @@ pub(super) fn encode(question: &Question, id: u16, options: &Options) -> Result<
         .map_err(|err| DnsError::Encode(err.to_string()))
 }
 
-/// A fresh, unpredictable query ID (the hasher is keyed from the OS's
-/// random source), so an off-path spoofer has to guess it.
-pub(super) fn query_id() -> u16 {
-    (RandomState::new().hash_one(Instant::now()) & 0xffff) as u16
-}
-
 pub(super) fn udp_socket(server: &Server) -> Result<UdpSocket, DnsError> {
     let local: SocketAddr = match server.address {
         SocketAddr::V4(_) => (IpAddr::from([0, 0, 0, 0]), 0).into(),
@@ -169,9 +160,9 @@ fn udp_answer(
     question: &Question,
     id: u16,
     deadline: Instant,
+    buffer: &mut [u8],
     ignored: &mut u32,
 ) -> Result<Option<(Message, usize)>, DnsError> {
-    let mut buffer = vec![0u8; MAX_MESSAGE];
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
@@ -180,7 +171,7 @@ fn udp_answer(
         socket
             .set_read_timeout(Some(left))
             .map_err(|source| failure("setting the timeout", server, Transport::Udp, source))?;
-        match socket.recv(&mut buffer) {
+        match socket.recv(buffer) {
             Ok(n) => match Message::from_vec(&buffer[..n]) {
                 Ok(message) if answers(&message, question, id) => return Ok(Some((message, n))),
                 _ => *ignored += 1,

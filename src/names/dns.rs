@@ -261,7 +261,7 @@ fn over_tcp(
 
 /// A query id no off-path sender can guess cheaply: std's randomly keyed
 /// SipHash over a per-process counter.
-fn random_id() -> u16 {
+pub(crate) fn random_id() -> u16 {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let mut hasher = RandomState::new().build_hasher();
     hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));

@@ -270,8 +270,7 @@ pub fn text(question: &Question, lookup: &Lookup, command: &str) -> String {
         let width = q.name.len();
         let width = pad(&mut line, width, 32);
         line.push_str(&q.class);
-        let width = pad(&mut line, width + q.class.len(), 40);
-        let _ = width;
+        pad(&mut line, width + q.class.len(), 40);
         line.push_str(&q.rtype);
         text.push_str(&line);
         text.push('\n');
