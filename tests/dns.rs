@@ -390,7 +390,7 @@ fn bad_input_is_one_line_with_a_remedy_and_exit_2() {
         (vec!["dns", "TYPE99999", "x.org"], "unknown record type"),
         (vec!["dns", "-p", "0", "x.org"], "-p takes a port"),
         (vec!["dns", "a..b.org"], "empty label"),
-        (vec!["dns", "+trace", "x.org"], "not available yet"),
+        (vec!["dns", "+validate", "x.org"], "not available yet"),
     ] {
         let output = common::netdx(&args);
         assert_eq!(output.status.code(), Some(2), "{args:?}");
@@ -549,4 +549,116 @@ fn dnssec_records_read_as_dig_writes_them() {
         .expect("the DNSKEY set comes signed with +dnssec");
     assert_eq!(signed["data"]["type_covered"], "DNSKEY");
     assert_eq!(signed["data"]["signer"], "example.test.");
+}
+
+fn hex_bytes(hex: &str) -> Vec<u8> {
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+#[test]
+fn wire_shows_both_messages_field_by_field_with_their_compression() {
+    require_root!();
+    let dns = Dns::new("dnsw");
+    let (code, json) = dns.json(&["example.test", "MX", "--wire"]);
+    assert_eq!(code, Some(0));
+    let doc = &json[0];
+    let wire = &doc["wire"];
+    let response = &wire["response"];
+    let bytes = hex_bytes(response["hex"].as_str().unwrap());
+    assert_eq!(bytes.len() as u64, doc["size"].as_u64().unwrap());
+    assert_eq!(response["problem"], Value::Null);
+    // The header fields are the bytes, and say what the decoded message says.
+    let id = u64::from(u16::from_be_bytes([bytes[0], bytes[1]]));
+    assert_eq!(response["header"]["id"], id);
+    assert_eq!(doc["header"]["id"], id);
+    assert_eq!(
+        wire["query"]["header"]["id"], id,
+        "the response echoes our ID"
+    );
+    assert_eq!(wire["query"]["header"]["qr"], false);
+    assert_eq!(response["header"]["qr"], true);
+    assert_eq!(response["header"]["aa"], doc["header"]["flags"]["aa"]);
+    let answers = response["answer"].as_array().unwrap();
+    assert_eq!(answers.len(), doc["answer"].as_array().unwrap().len());
+    // Records follow one another with no gap, to the end of the message.
+    let mut next = response["question"][0]["offset"].as_u64().unwrap();
+    assert_eq!(next, 12);
+    let name_length = response["question"][0]["name"]["length"].as_u64().unwrap();
+    next += name_length + 4;
+    let mut pointers = 0;
+    let mut labels = BTreeSet::new();
+    for section in ["question", "answer", "authority", "additional"] {
+        for field in response[section].as_array().unwrap() {
+            let names = std::iter::once(&field["name"])
+                .chain(field["rdata_names"].as_array().into_iter().flatten());
+            for name in names {
+                for part in name["parts"].as_array().unwrap() {
+                    let at = part["offset"].as_u64().unwrap();
+                    match part["kind"].as_str().unwrap() {
+                        "label" => {
+                            let length = u64::from(bytes[at as usize]);
+                            assert_eq!(length as usize, part["text"].as_str().unwrap().len());
+                            labels.insert(at);
+                        }
+                        "pointer" => {
+                            pointers += 1;
+                            let target = part["target"].as_u64().unwrap();
+                            assert_eq!(
+                                u64::from(
+                                    u16::from_be_bytes([
+                                        bytes[at as usize],
+                                        bytes[at as usize + 1]
+                                    ]) & 0x3fff
+                                ),
+                                target
+                            );
+                            assert!(
+                                labels.contains(&target),
+                                "pointer {at} to {target}, not a label seen"
+                            );
+                        }
+                        _ => assert_eq!(bytes[at as usize], 0),
+                    }
+                }
+            }
+            if section != "question" {
+                assert_eq!(field["offset"].as_u64().unwrap(), next, "{field}");
+                next =
+                    field["rdata_offset"].as_u64().unwrap() + field["rdlength"].as_u64().unwrap();
+            }
+        }
+    }
+    assert_eq!(
+        next as usize,
+        bytes.len() - response["trailing"].as_u64().unwrap() as usize
+    );
+    assert!(pointers >= 2, "NSD compresses the owners and the exchanges");
+    for (record, decoded) in answers.iter().zip(doc["answer"].as_array().unwrap()) {
+        assert_eq!(record["name"]["text"], decoded["name"]);
+        assert_eq!(record["rtype"], 15);
+        assert_eq!(record["ttl"], decoded["ttl"]);
+        assert_eq!(
+            record["rdata_names"][0]["text"].as_str(),
+            decoded["data"]["exchange"].as_str()
+        );
+    }
+    // The text view: both messages, pointers named, and the dump.
+    let text = stdout(&dns.netdx(&["example.test", "MX", "+wire"]));
+    assert!(
+        text.contains(";; QUERY to 10.9.0.2#53 over UDP, "),
+        "{text}"
+    );
+    assert!(
+        text.contains(";; RESPONSE from 10.9.0.2#53 over UDP after "),
+        "{text}"
+    );
+    assert!(text.contains("pointer → 0x000c"), "{text}");
+    assert!(text.contains("type     41 (OPT)  UDP payload "), "{text}");
+    assert!(
+        text.contains(";; ANSWER SECTION:"),
+        "the dig view follows: {text}"
+    );
 }

@@ -32,7 +32,7 @@ reply, 2 on errors.";
 // `netdx dns [OPTIONS] [NAME|TYPE|CLASS|@SERVER|+OPTION]...` (no doc comment: see cli::Command)
 #[derive(Debug, Args)]
 pub struct DnsArgs {
-    /// Names to look up, record types (A, MX, TYPE65, …), a class (IN, CH), @SERVER[:PORT], and +short, +tcp, +norecurse, +dnssec, +noedns, in any order
+    /// Names to look up, record types (A, MX, TYPE65, …), a class (IN, CH), @SERVER[:PORT], and +short, +tcp, +norecurse, +dnssec, +noedns, +wire, +trace, in any order
     #[arg(value_name = "ARG")]
     pub words: Vec<String>,
     /// Look up the PTR record of ADDR (its in-addr.arpa / ip6.arpa name)
@@ -47,6 +47,12 @@ pub struct DnsArgs {
     /// Print only the answer data (as +short)
     #[arg(long)]
     pub short: bool,
+    /// Resolve iteratively from the root, printing each delegation and the server that answered (as +trace)
+    #[arg(long)]
+    pub trace: bool,
+    /// Show the query and the response field by field with their offsets, name compression and a hex dump (as +wire)
+    #[arg(long)]
+    pub wire: bool,
     /// Clear the RD bit: ask the server for what it holds itself (as +norecurse)
     #[arg(long)]
     pub norecurse: bool,
@@ -81,6 +87,10 @@ pub struct Request {
     pub short: bool,
     /// Over TCP from the start.
     pub tcp: bool,
+    /// Both messages field by field.
+    pub wire: bool,
+    /// Iterative resolution from the root, step by step.
+    pub trace: bool,
     /// The RD bit.
     pub recurse: bool,
     /// The DO bit.
@@ -98,7 +108,7 @@ pub struct Request {
 pub enum RequestError {
     /// Not a dig option netdx knows.
     #[error(
-        "unknown option {0}: netdx dns takes +short, +tcp, +norecurse, +dnssec, +noedns (and their +no forms)"
+        "unknown option {0}: netdx dns takes +short, +tcp, +norecurse, +dnssec, +noedns, +wire, +trace (and their +no forms)"
     )]
     UnknownOption(String),
     /// A dig option of the issue not built yet.
@@ -132,6 +142,8 @@ impl DnsArgs {
             server: None,
             short: self.short,
             tcp: self.tcp,
+            wire: self.wire,
+            trace: self.trace,
             recurse: !self.norecurse,
             dnssec: false,
             edns: true,
@@ -230,7 +242,9 @@ fn dig_option(option: &str, word: &str, request: &mut Request) -> Result<(), Req
         "recurse" | "rec" => request.recurse = on,
         "dnssec" => request.dnssec = on,
         "edns" => request.edns = on,
-        "trace" | "tls" | "https" | "validate" | "wire" => {
+        "wire" => request.wire = on,
+        "trace" => request.trace = on,
+        "tls" | "https" | "validate" => {
             return Err(RequestError::NotYet(word.to_string()));
         }
         _ => return Err(RequestError::UnknownOption(word.to_string())),
@@ -320,7 +334,7 @@ mod tests {
             Err(RequestError::UnknownOption(_))
         ));
         assert!(matches!(
-            request(&["+trace", "x.org"]),
+            request(&["+validate", "x.org"]),
             Err(RequestError::NotYet(_))
         ));
         assert!(matches!(

@@ -54,13 +54,30 @@ pub fn run(args: &DnsArgs, out: &Output) -> Result<Outcome, Error> {
         edns: request.edns,
     };
     if args.file.is_some() || out.stream {
+        if request.wire || request.trace {
+            return Err(Error::Usage(format!(
+                "{} shows one lookup at a time: not with --file or --json-stream",
+                if request.wire { "--wire" } else { "+trace" }
+            )));
+        }
         return bulk(args, &request, &server, &options, out);
     }
     let command = args.words.join(" ");
+    if request.trace {
+        if request.wire {
+            return Err(Error::Usage(
+                "+trace and --wire: one at a time (--wire shows a single lookup)".into(),
+            ));
+        }
+        return trace(&request, &server, options, family, &command, out);
+    }
     let mut lookups = Vec::with_capacity(request.questions.len());
     for question in &request.questions {
         let lookup = client::lookup(question, &server, &options)?;
         if !out.json {
+            if request.wire {
+                render::print(&render::dns::wire_text(&lookup))?;
+            }
             let text = if request.short {
                 render::dns::short(&lookup)
             } else {
@@ -71,7 +88,7 @@ pub fn run(args: &DnsArgs, out: &Output) -> Result<Outcome, Error> {
         lookups.push((question.clone(), lookup));
     }
     if out.json {
-        render::print(&render::dns::json(&lookups))?;
+        render::print(&render::dns::json(&lookups, request.wire))?;
     }
     let all_data = lookups.iter().all(|(_, lookup)| match lookup {
         Lookup::Answered(exchange) => {
@@ -81,6 +98,59 @@ pub fn run(args: &DnsArgs, out: &Output) -> Result<Outcome, Error> {
         Lookup::NoReply { .. } => false,
     });
     Ok(if all_data {
+        Outcome::Success
+    } else {
+        Outcome::Negative
+    })
+}
+
+/// `+trace`: each question walked from the root, every step printed as it
+/// comes; as dig +trace, the DO bit is set to show the DS and RRSIG records
+/// of each delegation.
+fn trace(
+    request: &Request,
+    server: &Server,
+    options: Options,
+    family: FamilyChoice,
+    command: &str,
+    out: &Output,
+) -> Result<Outcome, Error> {
+    let mut network = crate::dns::trace::Network(Options {
+        dnssec: true,
+        ..options
+    });
+    let mut documents = Vec::new();
+    let mut all_answered = true;
+    for question in &request.questions {
+        if !out.json {
+            render::print(&render::dns_trace::banner(command))?;
+        }
+        let mut steps = Vec::new();
+        let mut failed_output = None;
+        let end = crate::dns::trace::trace(question, server, family, &mut network, &mut |event| {
+            let step = render::dns_trace::step(event);
+            if !out.json && failed_output.is_none() {
+                if let Err(err) = render::print(&render::dns_trace::text(&step)) {
+                    failed_output = Some(err);
+                }
+            }
+            steps.push(step);
+        })?;
+        if let Some(err) = failed_output {
+            return Err(err.into());
+        }
+        all_answered &= end == crate::dns::trace::End::Reached(crate::dns::trace::StepKind::Answer);
+        let document =
+            render::dns_trace::document(question, &server_label(server.address), steps, &end);
+        if !out.json {
+            render::print(&render::dns_trace::end_text(&document))?;
+        }
+        documents.push(document);
+    }
+    if out.json {
+        render::print(&render::json::document(&documents))?;
+    }
+    Ok(if all_answered {
         Outcome::Success
     } else {
         Outcome::Negative

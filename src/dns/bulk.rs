@@ -100,8 +100,8 @@ pub fn run(
                                 transport: Transport::Udp,
                                 retried_over_tcp: false,
                                 elapsed: flight.sent.elapsed(),
-                                query_size: flight.query.len(),
-                                size: n,
+                                query: flight.query,
+                                response: buffer[..n].to_vec(),
                                 message,
                                 ignored: 0,
                             })
@@ -155,6 +155,7 @@ pub fn run(
                         transport: Transport::Udp,
                         tries: flight.tries,
                         ignored: 0,
+                        query: flight.query,
                     },
                 )?;
             }

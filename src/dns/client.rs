@@ -44,10 +44,10 @@ pub struct Exchange {
     pub retried_over_tcp: bool,
     /// From the query's send to the answer's arrival (dig's "Query time").
     pub elapsed: Duration,
-    /// The query's size in bytes.
-    pub query_size: usize,
-    /// The response's size in bytes.
-    pub size: usize,
+    /// The query as sent.
+    pub query: Vec<u8>,
+    /// The response as received.
+    pub response: Vec<u8>,
     /// The response.
     pub message: Message,
     /// Datagrams read and dropped: undecodable, or not about this query.
@@ -67,6 +67,8 @@ pub enum Lookup {
         transport: Transport,
         /// How many tries.
         tries: u32,
+        /// The query as sent.
+        query: Vec<u8>,
         /// Datagrams read and dropped.
         ignored: u32,
     },
@@ -87,7 +89,7 @@ pub fn lookup(question: &Question, server: &Server, options: &Options) -> Result
         socket
             .send(&query)
             .map_err(|source| failure("sending the query", server, Transport::Udp, source))?;
-        if let Some((message, size)) = udp_answer(
+        if let Some((message, response)) = udp_answer(
             &socket,
             server,
             question,
@@ -105,8 +107,8 @@ pub fn lookup(question: &Question, server: &Server, options: &Options) -> Result
                 transport: Transport::Udp,
                 retried_over_tcp: false,
                 elapsed,
-                query_size: query.len(),
-                size,
+                query,
+                response,
                 message,
                 ignored,
             }));
@@ -117,6 +119,7 @@ pub fn lookup(question: &Question, server: &Server, options: &Options) -> Result
         transport: Transport::Udp,
         tries: options.tries.max(1),
         ignored,
+        query,
     })
 }
 
@@ -162,7 +165,7 @@ fn udp_answer(
     deadline: Instant,
     buffer: &mut [u8],
     ignored: &mut u32,
-) -> Result<Option<(Message, usize)>, DnsError> {
+) -> Result<Option<(Message, Vec<u8>)>, DnsError> {
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
@@ -173,7 +176,9 @@ fn udp_answer(
             .map_err(|source| failure("setting the timeout", server, Transport::Udp, source))?;
         match socket.recv(buffer) {
             Ok(n) => match Message::from_vec(&buffer[..n]) {
-                Ok(message) if answers(&message, question, id) => return Ok(Some((message, n))),
+                Ok(message) if answers(&message, question, id) => {
+                    return Ok(Some((message, buffer[..n].to_vec())));
+                }
                 _ => *ignored += 1,
             },
             Err(err)
@@ -234,6 +239,7 @@ pub(super) fn tcp(
             transport: Transport::Tcp,
             tries: 1,
             ignored: 0,
+            query: query.to_vec(),
         })
     };
     let mut stream = match TcpStream::connect_timeout(&server.address, options.timeout) {
@@ -303,8 +309,8 @@ pub(super) fn tcp(
         transport: Transport::Tcp,
         retried_over_tcp: retried,
         elapsed,
-        query_size: query.len(),
-        size: answer.len(),
+        query: query.to_vec(),
+        response: answer,
         message,
         ignored: 0,
     }))

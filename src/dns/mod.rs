@@ -13,6 +13,7 @@ pub mod client;
 pub mod dnssec;
 pub mod message;
 pub mod question;
+pub mod trace;
 
 use std::net::SocketAddr;
 

@@ -11,6 +11,7 @@ use serde::Serialize;
 use crate::dns::message::{self, Counts, EdnsInfo, Header, QuestionEntry, Record, Response};
 use crate::dns::{Lookup, Question, Transport, server_label};
 use crate::render::stream::dns::Tally;
+use crate::wire::dns_layout::{self, Layout};
 
 /// One lookup in `--json`: the message as received, with how it came.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -47,15 +48,75 @@ pub struct LookupDocument {
     pub additional: Vec<Record>,
     /// The server's OPT record.
     pub edns: Option<EdnsInfo>,
+    /// With `--wire`: the query and the response field by field.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wire: Option<WireDocument>,
+}
+
+/// `--wire` in `--json`: both messages as they lay on the wire.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct WireDocument {
+    /// The query sent.
+    pub query: Layout,
+    /// The response that answered it (null with no reply).
+    pub response: Option<Layout>,
+}
+
+/// `--wire` as text: the query, then the response, field by field.
+pub fn wire_text(lookup: &Lookup) -> String {
+    let document = wire_document(lookup);
+    let (server, transport) = match lookup {
+        Lookup::Answered(exchange) => (exchange.server.address, exchange.transport),
+        Lookup::NoReply {
+            server, transport, ..
+        } => (server.address, *transport),
+    };
+    let server = server_label(server);
+    let mut text = super::dns_wire::text(
+        &format!("QUERY to {server} over {}", transport.upper()),
+        &document.query,
+    );
+    match (&document.response, lookup) {
+        (Some(response), Lookup::Answered(exchange)) => text.push_str(&super::dns_wire::text(
+            &format!(
+                "RESPONSE from {server} over {} after {:.3} ms",
+                transport.upper(),
+                exchange.elapsed.as_secs_f64() * 1000.0
+            ),
+            response,
+        )),
+        _ => text.push_str(";; no response\n\n"),
+    }
+    text
+}
+
+/// Both messages of `lookup` field by field.
+pub fn wire_document(lookup: &Lookup) -> WireDocument {
+    match lookup {
+        Lookup::Answered(exchange) => WireDocument {
+            query: dns_layout::layout(&exchange.query),
+            response: Some(dns_layout::layout(&exchange.response)),
+        },
+        Lookup::NoReply { query, .. } => WireDocument {
+            query: dns_layout::layout(query),
+            response: None,
+        },
+    }
 }
 
 /// The `--json` document of `lookups` (one element per question).
-pub fn json(lookups: &[(Question, Lookup)]) -> String {
-    let documents: Vec<LookupDocument> = lookups.iter().map(|(q, l)| document(q, l)).collect();
+pub fn json(lookups: &[(Question, Lookup)], wire: bool) -> String {
+    let documents: Vec<LookupDocument> = lookups
+        .iter()
+        .map(|(q, l)| LookupDocument {
+            wire: wire.then(|| wire_document(l)),
+            ..document(q, l)
+        })
+        .collect();
     super::json::document(&documents)
 }
 
-fn asked(question: &Question) -> QuestionEntry {
+pub(super) fn asked(question: &Question) -> QuestionEntry {
     QuestionEntry {
         name: question.name.to_ascii(),
         rtype: message::type_name(question.rtype),
@@ -77,14 +138,15 @@ pub fn document(question: &Question, lookup: &Lookup) -> LookupDocument {
                 status: response.header.rcode.clone(),
                 tries: 0,
                 ignored: exchange.ignored,
-                query_size: Some(exchange.query_size),
-                size: Some(exchange.size),
+                query_size: Some(exchange.query.len()),
+                size: Some(exchange.response.len()),
                 header: Some(response.header),
                 question: response.question,
                 answer: response.answer,
                 authority: response.authority,
                 additional: response.additional,
                 edns: response.edns,
+                wire: None,
             }
         }
         Lookup::NoReply {
@@ -92,6 +154,7 @@ pub fn document(question: &Question, lookup: &Lookup) -> LookupDocument {
             transport,
             tries,
             ignored,
+            ..
         } => LookupDocument {
             server: server_label(server.address),
             server_name: server.name.clone(),
@@ -109,6 +172,7 @@ pub fn document(question: &Question, lookup: &Lookup) -> LookupDocument {
             authority: Vec::new(),
             additional: Vec::new(),
             edns: None,
+            wire: None,
         },
     }
 }
@@ -188,6 +252,7 @@ pub fn text(question: &Question, lookup: &Lookup, command: &str) -> String {
             tries,
             ignored,
             transport,
+            ..
         } => {
             let _ = writeln!(text, "\n; <<>> netdx dns <<>> {command}");
             let _ = writeln!(
@@ -301,7 +366,7 @@ pub fn text(question: &Question, lookup: &Lookup, command: &str) -> String {
         exchange.server.name,
         exchange.transport.upper()
     );
-    let _ = writeln!(text, ";; MSG SIZE  rcvd: {}", exchange.size);
+    let _ = writeln!(text, ";; MSG SIZE  rcvd: {}", exchange.response.len());
     if exchange.ignored > 0 {
         let _ = writeln!(
             text,
@@ -316,7 +381,7 @@ pub fn text(question: &Question, lookup: &Lookup, command: &str) -> String {
 /// A record in dig's columns: name, TTL at 24, class at 32, type at 40,
 /// data at 48 (tab stops of 8; a field already past its column is
 /// followed by one separator).
-fn record_line(record: &Record) -> String {
+pub(super) fn record_line(record: &Record) -> String {
     let mut line = record.name.clone();
     let mut width = line.len();
     width = pad(&mut line, width, 24);

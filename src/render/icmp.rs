@@ -270,35 +270,14 @@ fn quote(text: &mut String, quoted: &Quoted) {
     let _ = writeln!(text, "        quoted {line}");
 }
 
-/// Hex and ASCII, 16 bytes a line, like `xxd`.
+/// The payload's size and its first bytes in hex and ASCII.
 fn dump(text: &mut String, payload: &[u8]) {
     if payload.is_empty() {
         let _ = writeln!(text, "        no data");
         return;
     }
     let _ = writeln!(text, "        data {} bytes", payload.len());
-    for (row, chunk) in payload.chunks(16).take(DUMP_LIMIT / 16).enumerate() {
-        let hex: Vec<String> = chunk.iter().map(|b| format!("{b:02x}")).collect();
-        let ascii: String = chunk
-            .iter()
-            .map(|&b| {
-                if b.is_ascii_graphic() || b == b' ' {
-                    b as char
-                } else {
-                    '.'
-                }
-            })
-            .collect();
-        let _ = writeln!(
-            text,
-            "        {:04x}  {:<47}  {ascii}",
-            row * 16,
-            hex.join(" ")
-        );
-    }
-    if payload.len() > DUMP_LIMIT {
-        let _ = writeln!(text, "        … {} more bytes", payload.len() - DUMP_LIMIT);
-    }
+    text.push_str(&super::units::hex_dump(payload, DUMP_LIMIT, "        "));
 }
 
 /// The closing line.

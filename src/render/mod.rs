@@ -6,6 +6,8 @@
 
 pub mod completions;
 pub mod dns;
+pub mod dns_trace;
+pub mod dns_wire;
 pub mod echo;
 pub mod icmp;
 pub mod iface;

@@ -191,6 +191,11 @@ pub const DOCUMENTS: &[Document] = &[
         "netdx dns --json",
         "One object per question asked: the server, the transport, the time, and the response's header, question, answer, authority and additional sections, each record with its type's fields.",
     ),
+    Document::of::<Vec<super::dns_trace::TraceDocument>>(
+        "dns-trace",
+        "netdx dns +trace --json",
+        "One object per question traced: every response on the way from the root (with its kind: roots, referral, answer, nxdomain, nodata, lame), every silent server and glueless lookup, and how the walk ended.",
+    ),
     Document::of::<super::stream::dns::DnsEvent<'static>>(
         "dns.stream",
         "netdx dns --json-stream",

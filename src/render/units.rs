@@ -25,6 +25,37 @@ pub fn millis(ms: f64) -> String {
     format!("{ms:.3} ms")
 }
 
+/// Hex and ASCII, 16 bytes a line with their offset, like `xxd`; at most
+/// `limit` bytes, then how many more there are.
+pub fn hex_dump(bytes: &[u8], limit: usize, indent: &str) -> String {
+    use std::fmt::Write;
+    let mut text = String::new();
+    for (row, chunk) in bytes.chunks(16).take(limit.div_ceil(16)).enumerate() {
+        let hex: Vec<String> = chunk.iter().map(|b| format!("{b:02x}")).collect();
+        let ascii: String = chunk
+            .iter()
+            .map(|&b| {
+                if b.is_ascii_graphic() || b == b' ' {
+                    b as char
+                } else {
+                    '.'
+                }
+            })
+            .collect();
+        let _ = writeln!(
+            text,
+            "{indent}{:04x}  {:<47}  {ascii}",
+            row * 16,
+            hex.join(" ")
+        );
+    }
+    let shown = limit.div_ceil(16) * 16;
+    if bytes.len() > shown {
+        let _ = writeln!(text, "{indent}… {} more bytes", bytes.len() - shown);
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::ifconfig_bytes;

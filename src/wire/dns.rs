@@ -357,12 +357,39 @@ fn read_record(message: &[u8], at: usize) -> Result<(Record, usize), WireError> 
     Ok((Record { owner, ttl, data }, stop))
 }
 
-/// The name at `at` (following compression pointers) in presentation form,
-/// and the offset just past it where it starts. Bytes other than letters,
-/// digits, `-` and `_` are written `\DDD`, as dig does, so a hostile name
-/// cannot carry dots or terminal controls.
-pub fn read_name(message: &[u8], at: usize) -> Result<(String, usize), WireError> {
-    let mut name = String::new();
+/// One step of a name as it lies in a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameStep<'a> {
+    /// A label (its length byte at `at`).
+    Label {
+        /// Offset of the length byte.
+        at: usize,
+        /// The label's bytes.
+        bytes: &'a [u8],
+    },
+    /// A compression pointer at `at` to the rest of the name at `target`.
+    Pointer {
+        /// Offset of the pointer's first byte.
+        at: usize,
+        /// Where the rest of the name is.
+        target: usize,
+    },
+    /// The root label (a zero byte) that ends the name.
+    Root {
+        /// Offset of the zero byte.
+        at: usize,
+    },
+}
+
+/// Walks the name at `at`, following compression pointers, calling `step`
+/// for each label, pointer and the final root; returns the offset just past
+/// the name where it starts. Pointers may only point backwards (so they
+/// cannot loop) and the name may not exceed 255 bytes.
+pub fn walk_name<'a>(
+    message: &'a [u8],
+    at: usize,
+    mut step: impl FnMut(NameStep<'a>),
+) -> Result<usize, WireError> {
     let mut position = at;
     let mut end = None;
     let mut wire_length = 0usize;
@@ -379,7 +406,8 @@ pub fn read_name(message: &[u8], at: usize) -> Result<(String, usize), WireError
         let length = *message.get(position).ok_or_else(truncated)?;
         match length & POINTER {
             0 if length == 0 => {
-                return Ok((name, end.unwrap_or(position + 1)));
+                step(NameStep::Root { at: position });
+                return Ok(end.unwrap_or(position + 1));
             }
             0 => {
                 let label = message
@@ -389,16 +417,10 @@ pub fn read_name(message: &[u8], at: usize) -> Result<(String, usize), WireError
                 if wire_length + 1 > MAX_NAME {
                     return Err(malformed("longer than 255 bytes"));
                 }
-                if !name.is_empty() {
-                    name.push('.');
-                }
-                for &byte in label {
-                    if byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_' {
-                        name.push(char::from(byte));
-                    } else {
-                        let _ = write!(name, "\\{byte:03}");
-                    }
-                }
+                step(NameStep::Label {
+                    at: position,
+                    bytes: label,
+                });
                 position += 1 + label.len();
             }
             POINTER => {
@@ -408,12 +430,45 @@ pub fn read_name(message: &[u8], at: usize) -> Result<(String, usize), WireError
                 if target >= position {
                     return Err(malformed("a compression pointer that does not point back"));
                 }
+                step(NameStep::Pointer {
+                    at: position,
+                    target,
+                });
                 end.get_or_insert(position + 2);
                 position = target;
             }
             _ => return Err(malformed("an extended label type")),
         }
     }
+}
+
+/// A label in presentation form: bytes other than letters, digits, `-`
+/// and `_` written `\DDD`, as dig does, so a hostile name cannot carry
+/// dots or terminal controls.
+pub fn label_text(label: &[u8], into: &mut String) {
+    for &byte in label {
+        if byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_' {
+            into.push(char::from(byte));
+        } else {
+            let _ = write!(into, "\\{byte:03}");
+        }
+    }
+}
+
+/// The name at `at` (following compression pointers) in presentation form,
+/// without the root's trailing dot, and the offset just past it where it
+/// starts; labels written by [`label_text`].
+pub fn read_name(message: &[u8], at: usize) -> Result<(String, usize), WireError> {
+    let mut name = String::new();
+    let end = walk_name(message, at, |step| {
+        if let NameStep::Label { bytes, .. } = step {
+            if !name.is_empty() {
+                name.push('.');
+            }
+            label_text(bytes, &mut name);
+        }
+    })?;
+    Ok((name, end))
 }
 
 /// The reverse-lookup name of an address: `4.3.2.1.in-addr.arpa`, or the

@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 pub mod dns;
+pub mod dns_layout;
 pub mod emit;
 pub mod icmp;
 pub mod ipv4;

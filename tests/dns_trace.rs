@@ -1,0 +1,310 @@
+//! `netdx dns +trace` against a three-level hierarchy of real servers in a
+//! namespace: NSD as the root of a test root (10.9.0.2), as the `test.` TLD
+//! (10.9.0.3) and as the authority for example.test and other.test
+//! (10.9.0.4). example.test is delegated with glue, other.test to a name
+//! server without glue, lame.test to a server that is not there and one that
+//! refuses. dig +trace is walked over the same servers and must take the
+//! same path, step for step.
+
+mod common;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use common::schema::assert_schema_valid_output;
+use common::{Pair, stdout};
+
+const ROOT: &str = "$TTL 86400
+.        SOA a.root. hostmaster.root. 1 3600 900 604800 300
+.        NS  a.root.
+a.root.  A   10.9.0.2
+test.    NS  ns.nic.test.
+ns.nic.test. A 10.9.0.3
+";
+
+const TLD: &str = "$TTL 172800
+test.        SOA ns.nic.test. hostmaster.nic.test. 1 3600 900 604800 300
+test.        NS  ns.nic.test.
+ns.nic.test. A   10.9.0.3
+example.test. NS ns1.example.test.
+ns1.example.test. A 10.9.0.4
+other.test.  NS  ns.example.test.
+lame.test.   NS  ns.lame.test.
+lame.test.   NS  ns1.example.test.
+ns.lame.test. A  10.9.0.5
+";
+
+const EXAMPLE: &str = "$TTL 300
+example.test. SOA ns1.example.test. hostmaster.example.test. 1 3600 900 604800 300
+example.test. NS ns1.example.test.
+ns1.example.test. A 10.9.0.4
+ns.example.test. A 10.9.0.4
+www.example.test. A 192.0.2.80
+example.test. MX 10 mail.example.test.
+mail.example.test. A 192.0.2.25
+";
+
+const OTHER: &str = "$TTL 300
+other.test. SOA ns.example.test. hostmaster.other.test. 1 3600 900 604800 300
+other.test. NS ns.example.test.
+www.other.test. A 192.0.2.81
+";
+
+/// dig +trace looks every name server up with the system resolver: the
+/// client namespace's /etc/hosts (mounted by `ip netns exec`) names them.
+const HOSTS: &str = "10.9.0.2 a.root
+10.9.0.3 ns.nic.test
+10.9.0.4 ns1.example.test
+10.9.0.4 ns.example.test
+10.9.0.5 ns.lame.test
+";
+
+/// A server: its directory, its address, and its zones with their files.
+type Server = (
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
+
+struct Hierarchy {
+    pair: Pair,
+    dir: PathBuf,
+    etc: PathBuf,
+}
+
+impl Hierarchy {
+    fn new(tag: &str) -> Hierarchy {
+        let mut pair = Pair::new(tag);
+        for address in ["10.9.0.3/24", "10.9.0.4/24"] {
+            pair.host.ip(&["addr", "add", address, "dev", "h0"]);
+        }
+        let dir = std::env::temp_dir().join(format!("netdx-trace-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        for (file, text) in [
+            ("root.zone", ROOT),
+            ("test.zone", TLD),
+            ("example.zone", EXAMPLE),
+            ("other.zone", OTHER),
+        ] {
+            std::fs::write(dir.join(file), text).unwrap();
+        }
+        let servers: [Server; 3] = [
+            ("root", "10.9.0.2", &[(".", "root.zone")]),
+            ("tld", "10.9.0.3", &[("test", "test.zone")]),
+            (
+                "auth",
+                "10.9.0.4",
+                &[
+                    ("example.test", "example.zone"),
+                    ("other.test", "other.zone"),
+                ],
+            ),
+        ];
+        let d = dir.display();
+        for (name, address, zones) in servers {
+            let work = dir.join(name);
+            std::fs::create_dir_all(&work).unwrap();
+            let w = work.display();
+            let mut conf = format!(
+                "server:\n  ip-address: {address}@53\n  do-ip6: no\n  username: \"\"\n  chroot: \"\"\n  \
+                 zonesdir: \"{d}\"\n  database: \"\"\n  zonelistfile: \"{w}/zone.list\"\n  \
+                 xfrdfile: \"\"\n  xfrdir: \"{w}\"\n  pidfile: \"\"\n  server-count: 1\n  verbosity: 0\n  rrl-ratelimit: 0\n\
+                 remote-control:\n  control-enable: no\n"
+            );
+            for (zone, file) in zones {
+                conf.push_str(&format!("zone:\n  name: \"{zone}\"\n  zonefile: {file}\n"));
+            }
+            let path = work.join("nsd.conf");
+            std::fs::write(&path, conf).unwrap();
+            pair.host
+                .spawn("nsd", &["-d", "-c", path.to_str().unwrap()]);
+        }
+        let etc = PathBuf::from("/etc/netns").join(pair.client.name());
+        std::fs::create_dir_all(&etc).unwrap();
+        std::fs::write(etc.join("hosts"), HOSTS).unwrap();
+        let hierarchy = Hierarchy { pair, dir, etc };
+        for (server, zone) in [
+            ("10.9.0.2", "."),
+            ("10.9.0.3", "test"),
+            ("10.9.0.4", "other.test"),
+        ] {
+            hierarchy.wait_ready(server, zone);
+        }
+        hierarchy
+    }
+
+    /// Polls until the server answers for its zone (a deadline, not a sleep).
+    fn wait_ready(&self, server: &str, zone: &str) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let at = format!("@{server}");
+            let out = stdout(
+                &self
+                    .pair
+                    .client
+                    .run("dig", &[&at, zone, "SOA", "+short", "+time=1", "+tries=1"]),
+            );
+            if !out.trim().is_empty() && !out.contains("timed out") {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "nsd at {server} did not answer: {out}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn run(&self, program: &str, args: &[&str]) -> std::process::Output {
+        self.pair.client.run(program, args)
+    }
+}
+
+impl Drop for Hierarchy {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+        let _ = std::fs::remove_dir_all(&self.etc);
+    }
+}
+
+/// The path a trace printed: per response, its size, the server and its
+/// name, and the records shown (whitespace collapsed).
+fn path(text: &str) -> Vec<(String, Vec<String>)> {
+    let mut steps = Vec::new();
+    let mut records = Vec::new();
+    for line in text.lines() {
+        if let Some(received) = line.strip_prefix(";; Received ") {
+            let (head, _) = received.rsplit_once(" in ").expect("a time");
+            records.sort();
+            steps.push((head.to_string(), std::mem::take(&mut records)));
+        } else if !line.starts_with(';') && !line.trim().is_empty() {
+            records.push(line.split_whitespace().collect::<Vec<_>>().join(" "));
+        }
+    }
+    steps
+}
+
+#[test]
+fn trace_walks_the_same_path_as_dig_trace_with_and_without_glue() {
+    require_root!();
+    let hierarchy = Hierarchy::new("dnstr");
+    for (name, rtype) in [
+        ("www.example.test", "A"),
+        ("www.other.test", "A"),
+        ("example.test", "MX"),
+        ("nothere.example.test", "A"),
+        ("nothere.test", "A"),
+    ] {
+        let dig = stdout(&hierarchy.run("dig", &["@10.9.0.2", "+trace", name, rtype]));
+        let output = hierarchy.run(
+            common::netdx_bin(),
+            &["dns", "@10.9.0.2", "+trace", name, rtype],
+        );
+        let text = stdout(&output);
+        let dig_path = path(&dig);
+        assert!(dig_path.len() >= 3, "dig +trace {name}: {dig}");
+        assert_eq!(
+            path(&text),
+            dig_path,
+            "{name} {rtype}\nnetdx:\n{text}\ndig:\n{dig}"
+        );
+        let expected = if name.starts_with("nothere") { 1 } else { 0 };
+        assert_eq!(output.status.code(), Some(expected), "{name}: {text}");
+    }
+    // other.test's server has no glue: looked up from the root, and said so.
+    let text = stdout(&hierarchy.run(
+        common::netdx_bin(),
+        &["dns", "@10.9.0.2", "+trace", "www.other.test"],
+    ));
+    assert!(
+        text.contains(
+            ";; ns.example.test. came without glue: looked up from the root (3 queries): 10.9.0.4"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn trace_json_has_every_step_with_its_kind_and_zone() {
+    require_root!();
+    let hierarchy = Hierarchy::new("dnstj");
+    let output = hierarchy.run(
+        common::netdx_bin(),
+        &["--json", "dns", "@10.9.0.2", "+trace", "www.other.test"],
+    );
+    assert_eq!(output.status.code(), Some(0));
+    let json = assert_schema_valid_output("dns-trace", &output.stdout);
+    let trace = &json[0];
+    assert_eq!(trace["outcome"], "answer");
+    let kinds: Vec<String> = trace["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            format!(
+                "{} {} {}",
+                s["event"].as_str().unwrap(),
+                s["kind"].as_str().or(s["name"].as_str()).unwrap_or(""),
+                s["zone"]
+                    .as_str()
+                    .or(s["addresses"][0].as_str())
+                    .unwrap_or("")
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "response roots .",
+            "response referral .",
+            "response referral test.",
+            "resolved ns.example.test. 10.9.0.4",
+            "response answer other.test.",
+        ]
+    );
+    assert_eq!(trace["queries"], 7);
+    let last = &trace["steps"][4];
+    assert_eq!(last["server"], "10.9.0.4#53");
+    assert_eq!(last["aa"], true);
+    assert_eq!(last["answer"][0]["data"]["address"], "192.0.2.81");
+}
+
+#[test]
+fn a_lame_delegation_is_reported_and_ends_the_trace() {
+    require_root!();
+    let hierarchy = Hierarchy::new("dnstl");
+    let started = Instant::now();
+    let output = hierarchy.run(
+        common::netdx_bin(),
+        &[
+            "dns",
+            "@10.9.0.2",
+            "+trace",
+            "--timeout",
+            "1",
+            "www.lame.test",
+        ],
+    );
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    // ns.lame.test (10.9.0.5) is not there; ns1.example.test refuses lame.test.
+    assert!(
+        text.contains(";; 10.9.0.5#53(ns.lame.test), a server of lame.test.: "),
+        "{text}"
+    );
+    assert!(
+        text.contains("from 10.9.0.4#53(ns1.example.test)"),
+        "{text}"
+    );
+    assert!(text.contains(";; lame: it answered "), "{text}");
+    assert!(
+        text.contains(";; trace failed after 5 queries: no server of lame.test. answered usefully"),
+        "{text}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+}
