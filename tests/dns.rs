@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use common::dns::{answer_texts, lines};
 use common::schema::assert_schema_valid_output;
 use common::{Pair, assert_one_line_error, stdout};
 use serde_json::Value;
@@ -157,23 +158,6 @@ impl Drop for Dns {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
-}
-
-fn lines(text: &str) -> BTreeSet<String> {
-    text.lines()
-        .map(str::to_string)
-        .filter(|l| !l.is_empty())
-        .collect()
-}
-
-/// The answer records' zone-file texts of the first lookup.
-fn answer_texts(json: &Value) -> BTreeSet<String> {
-    json[0]["answer"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["text"].as_str().unwrap().to_string())
-        .collect()
 }
 
 #[test]
@@ -391,6 +375,17 @@ fn bad_input_is_one_line_with_a_remedy_and_exit_2() {
         (vec!["dns", "-p", "0", "x.org"], "-p takes a port"),
         (vec!["dns", "a..b.org"], "empty label"),
         (vec!["dns", "+validate", "x.org"], "not available yet"),
+        (
+            vec![
+                "dns",
+                "@10.9.0.2",
+                "--tls",
+                "--cacert",
+                "/nonexistent.pem",
+                "x.test",
+            ],
+            "/nonexistent.pem",
+        ),
     ] {
         let output = common::netdx(&args);
         assert_eq!(output.status.code(), Some(2), "{args:?}");

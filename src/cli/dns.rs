@@ -32,18 +32,27 @@ reply, 2 on errors.";
 // `netdx dns [OPTIONS] [NAME|TYPE|CLASS|@SERVER|+OPTION]...` (no doc comment: see cli::Command)
 #[derive(Debug, Args)]
 pub struct DnsArgs {
-    /// Names to look up, record types (A, MX, TYPE65, …), a class (IN, CH), @SERVER[:PORT], and +short, +tcp, +norecurse, +dnssec, +noedns, +wire, +trace, in any order
+    /// Names to look up, record types (A, MX, TYPE65, …), a class (IN, CH), @SERVER[:PORT], and +short, +tcp, +norecurse, +dnssec, +noedns, +wire, +trace, +tls, +https, in any order
     #[arg(value_name = "ARG")]
     pub words: Vec<String>,
     /// Look up the PTR record of ADDR (its in-addr.arpa / ip6.arpa name)
     #[arg(short = 'x', value_name = "ADDR")]
     pub reverse: Vec<std::net::IpAddr>,
-    /// The server's port
-    #[arg(short = 'p', value_name = "PORT", default_value = "53", value_parser = port)]
-    pub port: u16,
+    /// The server's port (default 53; 853 with --tls)
+    #[arg(short = 'p', value_name = "PORT", value_parser = port)]
+    pub port: Option<u16>,
     /// Ask over TCP (as +tcp)
     #[arg(long)]
     pub tcp: bool,
+    /// DNS over TLS (RFC 7858, port 853), the certificate verified against the system's trust store or --cacert (as +tls)
+    #[arg(long)]
+    pub tls: bool,
+    /// DNS over HTTPS (RFC 8484, HTTP/2) to URL (https://HOST[:PORT]/PATH); with @SERVER, HOST is reached at SERVER (as +https, which uses https://SERVER/dns-query)
+    #[arg(long, value_name = "URL")]
+    pub https: Option<String>,
+    /// Trust the CA certificates in FILE (PEM) instead of the system's, for --tls and --https
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<std::path::PathBuf>,
     /// Print only the answer data (as +short)
     #[arg(long)]
     pub short: bool,
@@ -91,6 +100,10 @@ pub struct Request {
     pub wire: bool,
     /// Iterative resolution from the root, step by step.
     pub trace: bool,
+    /// DNS over TLS.
+    pub tls: bool,
+    /// DNS over HTTPS (`+https` or `--https URL`).
+    pub https: bool,
     /// The RD bit.
     pub recurse: bool,
     /// The DO bit.
@@ -108,7 +121,7 @@ pub struct Request {
 pub enum RequestError {
     /// Not a dig option netdx knows.
     #[error(
-        "unknown option {0}: netdx dns takes +short, +tcp, +norecurse, +dnssec, +noedns, +wire, +trace (and their +no forms)"
+        "unknown option {0}: netdx dns takes +short, +tcp, +norecurse, +dnssec, +noedns, +wire, +trace, +tls, +https (and their +no forms)"
     )]
     UnknownOption(String),
     /// A dig option of the issue not built yet.
@@ -144,6 +157,8 @@ impl DnsArgs {
             tcp: self.tcp,
             wire: self.wire,
             trace: self.trace,
+            tls: self.tls,
+            https: self.https.is_some(),
             recurse: !self.norecurse,
             dnssec: false,
             edns: true,
@@ -244,7 +259,9 @@ fn dig_option(option: &str, word: &str, request: &mut Request) -> Result<(), Req
         "edns" => request.edns = on,
         "wire" => request.wire = on,
         "trace" => request.trace = on,
-        "tls" | "https" | "validate" => {
+        "tls" => request.tls = on,
+        "https" => request.https = on,
+        "validate" => {
             return Err(RequestError::NotYet(word.to_string()));
         }
         _ => return Err(RequestError::UnknownOption(word.to_string())),

@@ -27,9 +27,18 @@ pub fn run(args: &DnsArgs, out: &Output) -> Result<Outcome, Error> {
     // As the C library reads it: no nameserver line means 127.0.0.1.
     let conf = ResolvConf::load();
     let family = args.family();
-    let server = match &request.server {
-        Some(text) => client::server(text, args.port, family)?,
-        None => {
+    let (tls, url) = secure(args, &request)?;
+    let port = match (&url, args.port) {
+        (_, Some(port)) => port,
+        (Some(url), None) => url.port,
+        (None, None) if request.tls => crate::dns::tls::PORT,
+        (None, None) if request.https => crate::dns::https::PORT,
+        (None, None) => 53,
+    };
+    let server = match (&request.server, &url) {
+        (Some(text), _) => client::server(text, port, family)?,
+        (None, Some(url)) => crate::dns::https::server(url, family)?,
+        (None, None) => {
             let address = conf
                 .nameservers
                 .iter()
@@ -40,13 +49,26 @@ pub fn run(args: &DnsArgs, out: &Output) -> Result<Outcome, Error> {
                     family: crate::net::family_name(family == FamilyChoice::V6),
                 })?;
             Server {
-                address: (address, args.port).into(),
+                address: (address, port).into(),
                 name: address.to_string(),
             }
         }
     };
+    // +https names no URL: the server's /dns-query.
+    let https = match url {
+        Some(url) => Some(url),
+        None if request.https => Some(crate::dns::https::Endpoint {
+            url: format!("https://{}/dns-query", server.name),
+            host: server.name.clone(),
+            port: server.address.port(),
+            path: "/dns-query".into(),
+        }),
+        None => None,
+    };
     let options = Options {
         tcp: request.tcp,
+        tls,
+        https,
         timeout: args.timeout.unwrap_or(conf.timeout),
         tries: args.retries.map_or(u32::from(conf.attempts), |r| r + 1),
         recurse: request.recurse,
@@ -60,10 +82,28 @@ pub fn run(args: &DnsArgs, out: &Output) -> Result<Outcome, Error> {
                 if request.wire { "--wire" } else { "+trace" }
             )));
         }
+        if request.tcp || request.tls || request.https {
+            return Err(Error::Usage(format!(
+                "--file and --json-stream ask over UDP, many queries at once; {} asks one at a time: name the questions on the command line",
+                if request.tls {
+                    "--tls"
+                } else if request.https {
+                    "--https"
+                } else {
+                    "--tcp"
+                }
+            )));
+        }
         return bulk(args, &request, &server, &options, out);
     }
     let command = args.words.join(" ");
     if request.trace {
+        if request.tls || request.https {
+            return Err(Error::Usage(
+                "+trace asks each zone's servers over UDP (as dig +trace): drop --tls/--https"
+                    .into(),
+            ));
+        }
         if request.wire {
             return Err(Error::Usage(
                 "+trace and --wire: one at a time (--wire shows a single lookup)".into(),
@@ -102,6 +142,42 @@ pub fn run(args: &DnsArgs, out: &Output) -> Result<Outcome, Error> {
     } else {
         Outcome::Negative
     })
+}
+
+/// The TLS configuration, and the endpoint of `--https URL`.
+type Secure = (
+    Option<std::sync::Arc<rustls::ClientConfig>>,
+    Option<crate::dns::https::Endpoint>,
+);
+
+/// `--tls`, `--https URL`, `+https` and `--cacert`: the TLS configuration
+/// (ALPN `dot` or `h2`) and the DNS-over-HTTPS endpoint named by a URL.
+fn secure(args: &DnsArgs, request: &Request) -> Result<Secure, Error> {
+    use crate::dns::{https, tls};
+    if request.tls && request.https {
+        return Err(Error::Usage(
+            "--tls and --https: one transport at a time".into(),
+        ));
+    }
+    if request.tcp && (request.tls || request.https) {
+        return Err(Error::Usage(
+            "--tcp with --tls or --https: both already run over TCP; pick one".into(),
+        ));
+    }
+    if args.cacert.is_some() && !request.tls && !request.https {
+        return Err(Error::Usage(
+            "--cacert is for --tls and --https: add one".into(),
+        ));
+    }
+    let config = if request.tls {
+        Some(tls::client_config(args.cacert.as_deref(), tls::ALPN_DOT)?)
+    } else if request.https {
+        Some(tls::client_config(args.cacert.as_deref(), https::ALPN_H2)?)
+    } else {
+        None
+    };
+    let url = args.https.as_deref().map(https::endpoint).transpose()?;
+    Ok((config, url))
 }
 
 /// `+trace`: each question walked from the root, every step printed as it

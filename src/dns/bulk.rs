@@ -95,7 +95,7 @@ pub fn run(
                         let lookup = if message.metadata.truncation && !options.tcp {
                             client::tcp(&flight.question, server, &flight.query, id, options, true)?
                         } else {
-                            Lookup::Answered(Exchange {
+                            Lookup::Answered(Box::new(Exchange {
                                 server: server.clone(),
                                 transport: Transport::Udp,
                                 retried_over_tcp: false,
@@ -104,7 +104,8 @@ pub fn run(
                                 response: buffer[..n].to_vec(),
                                 message,
                                 ignored: 0,
-                            })
+                                tls: None,
+                            }))
                         };
                         observer(flight.index, &flight.question, lookup)?;
                     }

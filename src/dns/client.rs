@@ -17,10 +17,14 @@ use crate::net::FamilyChoice;
 pub const EDNS_BUFFER: u16 = 4096;
 
 /// How to ask.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Options {
     /// TCP from the start (`--tcp`); else UDP, and TCP after a truncated answer.
     pub tcp: bool,
+    /// DNS over TLS with this configuration (`--tls`; and for `--https`).
+    pub tls: Option<std::sync::Arc<rustls::ClientConfig>>,
+    /// DNS over HTTPS to this endpoint (`--https URL`).
+    pub https: Option<super::https::Endpoint>,
     /// How long each try waits.
     pub timeout: Duration,
     /// Tries over UDP before giving up.
@@ -52,13 +56,15 @@ pub struct Exchange {
     pub message: Message,
     /// Datagrams read and dropped: undecodable, or not about this query.
     pub ignored: u32,
+    /// Over TLS: the session.
+    pub tls: Option<super::tls::TlsInfo>,
 }
 
 /// How a lookup ended.
 #[derive(Debug, Clone)]
 pub enum Lookup {
     /// A response came.
-    Answered(Exchange),
+    Answered(Box<Exchange>),
     /// Nothing matching came in any try.
     NoReply {
         /// Who was asked.
@@ -76,9 +82,12 @@ pub enum Lookup {
 
 /// Asks `server` `question`.
 pub fn lookup(question: &Question, server: &Server, options: &Options) -> Result<Lookup, DnsError> {
+    if let (Some(endpoint), Some(config)) = (&options.https, &options.tls) {
+        return super::https::lookup(question, server, endpoint, config, options);
+    }
     let id = crate::names::dns::random_id();
     let query = encode(question, id, options)?;
-    if options.tcp {
+    if options.tcp || options.tls.is_some() {
         return tcp(question, server, &query, id, options, false);
     }
     let socket = udp_socket(server)?;
@@ -102,7 +111,7 @@ pub fn lookup(question: &Question, server: &Server, options: &Options) -> Result
             if message.metadata.truncation {
                 return tcp(question, server, &query, id, options, true);
             }
-            return Ok(Lookup::Answered(Exchange {
+            return Ok(Lookup::Answered(Box::new(Exchange {
                 server: server.clone(),
                 transport: Transport::Udp,
                 retried_over_tcp: false,
@@ -111,7 +120,8 @@ pub fn lookup(question: &Question, server: &Server, options: &Options) -> Result
                 response,
                 message,
                 ignored,
-            }));
+                tls: None,
+            })));
         }
     }
     Ok(Lookup::NoReply {
@@ -222,8 +232,9 @@ pub(super) fn answers(message: &Message, question: &Question, id: u16) -> bool {
         }
 }
 
-/// The exchange over TCP: the query after its two-byte length, the answer
-/// read the same way (at most 65,535 bytes, whatever the server claims).
+/// The exchange over TCP (inside TLS with `options.tls`): the query after
+/// its two-byte length, the answer read the same way (at most 65,535 bytes,
+/// whatever the server claims).
 pub(super) fn tcp(
     question: &Question,
     server: &Server,
@@ -232,11 +243,16 @@ pub(super) fn tcp(
     options: &Options,
     retried: bool,
 ) -> Result<Lookup, DnsError> {
+    let transport = if options.tls.is_some() {
+        Transport::Tls
+    } else {
+        Transport::Tcp
+    };
     let sent = Instant::now();
     let no_reply = || {
         Ok(Lookup::NoReply {
             server: server.clone(),
-            transport: Transport::Tcp,
+            transport,
             tries: 1,
             ignored: 0,
             query: query.to_vec(),
@@ -245,7 +261,7 @@ pub(super) fn tcp(
     let mut stream = match TcpStream::connect_timeout(&server.address, options.timeout) {
         Ok(stream) => stream,
         Err(err) if err.kind() == io::ErrorKind::TimedOut => return no_reply(),
-        Err(source) => return Err(failure("connecting", server, Transport::Tcp, source)),
+        Err(source) => return Err(failure("connecting", server, transport, source)),
     };
     let left = options
         .timeout
@@ -255,18 +271,46 @@ pub(super) fn tcp(
     stream
         .set_read_timeout(Some(left))
         .and_then(|()| stream.set_write_timeout(Some(left)))
-        .map_err(|source| failure("setting the timeout", server, Transport::Tcp, source))?;
-    let mut framed = Vec::with_capacity(query.len() + 2);
-    framed.extend_from_slice(&(query.len() as u16).to_be_bytes());
-    framed.extend_from_slice(query);
-    let read = (|| -> io::Result<Vec<u8>> {
-        stream.write_all(&framed)?;
-        let mut length = [0u8; 2];
-        stream.read_exact(&mut length)?;
-        let mut answer = vec![0u8; usize::from(u16::from_be_bytes(length))];
-        stream.read_exact(&mut answer)?;
-        Ok(answer)
-    })();
+        .map_err(|source| failure("setting the timeout", server, transport, source))?;
+    let (read, tls) = match &options.tls {
+        None => (framed(&mut stream, query), None),
+        Some(config) => {
+            let name = super::tls::server_name(&server.name)?;
+            let connection =
+                rustls::ClientConnection::new(config.clone(), name).map_err(|err| {
+                    DnsError::Tls {
+                        server: server_label(server.address),
+                        reason: err.to_string(),
+                    }
+                })?;
+            let mut session = rustls::StreamOwned::new(connection, stream);
+            let handshake = Instant::now();
+            let shaken = (|| {
+                while session.conn.is_handshaking() {
+                    session.conn.complete_io(&mut session.sock)?;
+                }
+                Ok::<(), io::Error>(())
+            })();
+            if let Err(err) = shaken {
+                return match tls_reason(&err, &server.name) {
+                    Some(reason) => Err(DnsError::Tls {
+                        server: server_label(server.address),
+                        reason,
+                    }),
+                    None if matches!(
+                        err.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) =>
+                    {
+                        no_reply()
+                    }
+                    None => Err(failure("the TLS handshake", server, transport, err)),
+                };
+            }
+            let info = super::tls::info(&session.conn, handshake.elapsed().as_secs_f64() * 1000.0);
+            (framed(&mut session, query), Some(info))
+        }
+    };
     let answer = match read {
         Ok(answer) => answer,
         Err(err)
@@ -280,21 +324,18 @@ pub(super) fn tcp(
         Err(err) if err.kind() == io::ErrorKind::UnexpectedEof => {
             return Err(DnsError::Malformed {
                 server: server_label(server.address),
+                transport: transport.upper(),
                 reason: "the server closed the connection before a whole message".into(),
             });
         }
         Err(source) => {
-            return Err(failure(
-                "talking to the server",
-                server,
-                Transport::Tcp,
-                source,
-            ));
+            return Err(failure("talking to the server", server, transport, source));
         }
     };
     let elapsed = sent.elapsed();
     let malformed = |reason: String| DnsError::Malformed {
         server: server_label(server.address),
+        transport: transport.upper(),
         reason,
     };
     let message = Message::from_vec(&answer).map_err(|err| malformed(err.to_string()))?;
@@ -304,16 +345,57 @@ pub(super) fn tcp(
             message.metadata.id
         )));
     }
-    Ok(Lookup::Answered(Exchange {
+    Ok(Lookup::Answered(Box::new(Exchange {
         server: server.clone(),
-        transport: Transport::Tcp,
+        transport,
         retried_over_tcp: retried,
         elapsed,
         query: query.to_vec(),
         response: answer,
         message,
         ignored: 0,
-    }))
+        tls,
+    })))
+}
+
+/// One message each way over a stream, each after its two-byte length.
+fn framed(stream: &mut (impl Read + Write), query: &[u8]) -> io::Result<Vec<u8>> {
+    let mut message = Vec::with_capacity(query.len() + 2);
+    message.extend_from_slice(&(query.len() as u16).to_be_bytes());
+    message.extend_from_slice(query);
+    stream.write_all(&message)?;
+    stream.flush()?;
+    let mut length = [0u8; 2];
+    stream.read_exact(&mut length)?;
+    let mut answer = vec![0u8; usize::from(u16::from_be_bytes(length))];
+    stream.read_exact(&mut answer)?;
+    Ok(answer)
+}
+
+/// rustls's reason for a failed handshake, with the remedy for a
+/// certificate it does not accept; None for an error of the connection.
+pub(super) fn tls_reason(err: &io::Error, name: &str) -> Option<String> {
+    use rustls::CertificateError as Cert;
+    let tls = err.get_ref()?.downcast_ref::<rustls::Error>()?;
+    Some(match tls {
+        rustls::Error::InvalidCertificate(why) => match why {
+            Cert::UnknownIssuer => "the server's certificate is signed by a CA not trusted here; \
+                                    trust that CA with --cacert FILE"
+                .to_string(),
+            Cert::NotValidForName | Cert::NotValidForNameContext { .. } => format!(
+                "the server's certificate is not valid for {name:?}; name the server as its \
+                 certificate does (@NAME, with -p for the port)"
+            ),
+            Cert::Expired | Cert::ExpiredContext { .. } => {
+                "the server's certificate has expired".to_string()
+            }
+            Cert::NotValidYet | Cert::NotValidYetContext { .. } => {
+                "the server's certificate is not valid yet (is the clock right?)".to_string()
+            }
+            other => format!("the server's certificate is not accepted: {other:?}"),
+        },
+        other => other.to_string(),
+    })
 }
 
 pub(super) fn failure(

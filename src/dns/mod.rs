@@ -11,8 +11,10 @@
 pub mod bulk;
 pub mod client;
 pub mod dnssec;
+pub mod https;
 pub mod message;
 pub mod question;
+pub mod tls;
 pub mod trace;
 
 use std::net::SocketAddr;
@@ -29,6 +31,10 @@ pub enum Transport {
     Udp,
     /// A TCP connection, each message after its two-byte length.
     Tcp,
+    /// The TCP exchange inside TLS (DNS over TLS, RFC 7858).
+    Tls,
+    /// A POST over HTTP/2 inside TLS (DNS over HTTPS, RFC 8484).
+    Https,
 }
 
 impl Transport {
@@ -37,6 +43,8 @@ impl Transport {
         match self {
             Transport::Udp => "UDP",
             Transport::Tcp => "TCP",
+            Transport::Tls => "TLS",
+            Transport::Https => "HTTPS",
         }
     }
 }
@@ -102,11 +110,37 @@ pub enum DnsError {
         source: std::io::Error,
     },
     /// The server's answer over TCP is not a DNS message for our query.
-    #[error("{server} (TCP): malformed response: {reason}")]
+    #[error("{server} ({transport}): malformed response: {reason}")]
     Malformed {
         /// `address#port`.
         server: String,
+        /// `TCP` or `TLS`.
+        transport: &'static str,
         /// What is wrong.
+        reason: String,
+    },
+    /// The certificates to trust cannot be loaded.
+    #[error("loading the certificates to trust from {from}: {reason}")]
+    Trust {
+        /// The file, or the system store.
+        from: String,
+        /// Why not.
+        reason: String,
+    },
+    /// The TLS session could not be made (the certificate among the reasons).
+    #[error("{server} (TLS): {reason}")]
+    Tls {
+        /// `address#port`.
+        server: String,
+        /// rustls's reason, with a remedy.
+        reason: String,
+    },
+    /// The DNS-over-HTTPS exchange failed above TLS.
+    #[error("{url}: {reason}")]
+    Https {
+        /// The endpoint.
+        url: String,
+        /// What went wrong.
         reason: String,
     },
     /// The query could not be encoded.

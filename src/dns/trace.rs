@@ -53,7 +53,10 @@ impl Ask for Network {
         server: &Server,
         recurse: bool,
     ) -> Result<Lookup, DnsError> {
-        let options = super::Options { recurse, ..self.0 };
+        let options = super::Options {
+            recurse,
+            ..self.0.clone()
+        };
         super::client::lookup(question, server, &options)
     }
 }
@@ -172,7 +175,7 @@ pub fn trace(
     observe(&Event::Step {
         kind: StepKind::Roots,
         zone: root.clone(),
-        exchange: Box::new(exchange.clone()),
+        exchange: exchange.clone(),
         reason: None,
     });
     let Some((_, roots)) = roots else {
@@ -294,7 +297,7 @@ impl Walk<'_> {
                 observe(&Event::Step {
                     kind,
                     zone: zone.clone(),
-                    exchange: Box::new(exchange),
+                    exchange,
                     reason,
                 });
                 match verdict {

@@ -128,7 +128,7 @@ impl Ask for Net {
         self.asked
             .push((address, question.name.to_ascii(), question.rtype, recurse));
         Ok(match self.respond(question, address) {
-            Some(message) => Lookup::Answered(Exchange {
+            Some(message) => Lookup::Answered(Box::new(Exchange {
                 server: server.clone(),
                 transport: Transport::Udp,
                 retried_over_tcp: false,
@@ -137,7 +137,8 @@ impl Ask for Net {
                 response: message.to_vec().unwrap(),
                 message,
                 ignored: 0,
-            }),
+                tls: None,
+            })),
             None => Lookup::NoReply {
                 server: server.clone(),
                 transport: Transport::Udp,

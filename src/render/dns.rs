@@ -48,6 +48,9 @@ pub struct LookupDocument {
     pub additional: Vec<Record>,
     /// The server's OPT record.
     pub edns: Option<EdnsInfo>,
+    /// Over TLS: the session's version, cipher suite, ALPN and handshake time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<crate::dns::tls::TlsInfo>,
     /// With `--wire`: the query and the response field by field.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub wire: Option<WireDocument>,
@@ -146,6 +149,7 @@ pub fn document(question: &Question, lookup: &Lookup) -> LookupDocument {
                 authority: response.authority,
                 additional: response.additional,
                 edns: response.edns,
+                tls: exchange.tls.clone(),
                 wire: None,
             }
         }
@@ -172,6 +176,7 @@ pub fn document(question: &Question, lookup: &Lookup) -> LookupDocument {
             authority: Vec::new(),
             additional: Vec::new(),
             edns: None,
+            tls: None,
             wire: None,
         },
     }
@@ -257,15 +262,12 @@ pub fn text(question: &Question, lookup: &Lookup, command: &str) -> String {
             let _ = writeln!(text, "\n; <<>> netdx dns <<>> {command}");
             let _ = writeln!(
                 text,
-                ";; connection timed out: {tries} {} of {} {} {} unanswered{}; no servers could be reached",
+                ";; connection timed out: {tries} {} of {} {} {} unanswered over {}; no servers could be reached",
                 if *tries == 1 { "try" } else { "tries" },
                 question.name.to_ascii(),
                 message::type_name(question.rtype),
                 server_label(server.address),
-                match transport {
-                    Transport::Udp => " over UDP",
-                    Transport::Tcp => " over TCP",
-                },
+                transport.upper(),
             );
             if *ignored > 0 {
                 let _ = writeln!(
@@ -366,6 +368,16 @@ pub fn text(question: &Question, lookup: &Lookup, command: &str) -> String {
         exchange.server.name,
         exchange.transport.upper()
     );
+    if let Some(tls) = &exchange.tls {
+        let _ = writeln!(
+            text,
+            ";; TLS: {}, {}, ALPN {}, handshake {:.3} ms",
+            tls.version,
+            tls.cipher,
+            tls.alpn.as_deref().unwrap_or("none"),
+            tls.handshake_ms
+        );
+    }
     let _ = writeln!(text, ";; MSG SIZE  rcvd: {}", exchange.response.len());
     if exchange.ignored > 0 {
         let _ = writeln!(

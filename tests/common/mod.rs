@@ -6,6 +6,7 @@
 //! tests can run in parallel and leave nothing behind.
 #![allow(dead_code)]
 
+pub mod dns;
 pub mod netns;
 pub mod scan_target;
 pub mod schema;
