@@ -48,12 +48,14 @@ struct Dns {
 
 impl Dns {
     fn new(tag: &str) -> Dns {
-        Dns::with(tag, false)
+        Dns::with(tag, false, false)
     }
 
     /// With `signed`, example.test is signed (dnssec-keygen, a KSK and a
     /// ZSK, dnssec-signzone) and NSD serves the signed zone.
-    fn with(tag: &str, signed: bool) -> Dns {
+    /// With `tampered` too, the signed zone's address of example.test is
+    /// changed after signing (its RRSIG kept), as a forger would.
+    fn with(tag: &str, signed: bool, tampered: bool) -> Dns {
         let mut pair = Pair::new(tag);
         let dir = std::env::temp_dir().join(format!("netdx-dns-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -84,6 +86,12 @@ impl Dns {
                  for k in K*.key; do echo \"\\$INCLUDE $k\" >> example.test.zone; done && \
                  dnssec-signzone -q -S -o example.test -N keep example.test.zone >/dev/null"
             ));
+            if tampered {
+                sh(&format!(
+                    "cd {d} && sed -i 's/\\t192\\.0\\.2\\.10$/\\t192.0.2.99/' example.test.zone.signed && \
+                     grep -q '192\\.0\\.2\\.99' example.test.zone.signed"
+                ));
+            }
             "example.test.zone.signed"
         } else {
             "example.test.zone"
@@ -374,7 +382,17 @@ fn bad_input_is_one_line_with_a_remedy_and_exit_2() {
         (vec!["dns", "TYPE99999", "x.org"], "unknown record type"),
         (vec!["dns", "-p", "0", "x.org"], "-p takes a port"),
         (vec!["dns", "a..b.org"], "empty label"),
-        (vec!["dns", "+validate", "x.org"], "not available yet"),
+        (
+            vec![
+                "dns",
+                "@10.9.0.2",
+                "--validate",
+                "--trust-anchor",
+                "/nonexistent.key",
+                "x.test",
+            ],
+            "/nonexistent.key",
+        ),
         (
             vec![
                 "dns",
@@ -512,7 +530,7 @@ fn a_file_of_names_is_resolved_concurrently_with_the_answers_dig_gets() {
 #[test]
 fn dnssec_records_read_as_dig_writes_them() {
     require_root!();
-    let dns = Dns::with("dnss", true);
+    let dns = Dns::with("dnss", true, false);
     for (name, rtype) in [
         ("example.test", "DNSKEY"),
         ("example.test", "RRSIG"),
@@ -656,4 +674,106 @@ fn wire_shows_both_messages_field_by_field_with_their_compression() {
         text.contains(";; ANSWER SECTION:"),
         "the dig view follows: {text}"
     );
+}
+
+/// The key-signing key dnssec-keygen wrote (flags 257), as a trust-anchor file.
+fn ksk_file(dns: &Dns) -> String {
+    std::fs::read_dir(&dns.dir)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| {
+            p.extension().is_some_and(|x| x == "key")
+                && std::fs::read_to_string(p).unwrap().contains("DNSKEY 257 ")
+        })
+        .expect("a KSK file")
+        .display()
+        .to_string()
+}
+
+#[test]
+fn validate_follows_the_chain_to_the_trust_anchor_and_names_a_failing_link() {
+    require_root!();
+    let dns = Dns::with("dnsv", true, false);
+    let anchor = ksk_file(&dns);
+    let (code, json) = dns.json(&["example.test", "A", "--validate", "--trust-anchor", &anchor]);
+    assert_eq!(code, Some(0));
+    let validation = &json[0]["validation"];
+    assert_eq!(validation["status"], "secure", "{validation}");
+    let checks: Vec<&str> = validation["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["check"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        checks,
+        [
+            "example.test. A signed by example.test.",
+            "example.test. DNSKEY signed by its own key",
+            "example.test. key is a trust anchor",
+        ]
+    );
+    let text = stdout(&dns.netdx(&["example.test", "MX", "+validate", "--trust-anchor", &anchor]));
+    assert!(text.contains(";; VALIDATION: secure"), "{text}");
+    // The root's keys do not lead to example.test: no DS for it above.
+    let (code, json) = dns.json(&["example.test", "A", "--validate"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(json[0]["validation"]["status"], "bogus");
+    // Another zone's key as the anchor: example.test's keys do not match it.
+    let other = dns.dir.join("other.key");
+    std::fs::write(
+        &other,
+        "example.test. IN DNSKEY 257 3 13 mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAeF+KkxLbxILfDLUT0rAK9iUzy1L53eKGQ==\n",
+    )
+    .unwrap();
+    let (code, json) = dns.json(&[
+        "example.test",
+        "A",
+        "--validate",
+        "--trust-anchor",
+        other.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(1));
+    let reason = json[0]["validation"]["reason"].as_str().unwrap();
+    assert!(reason.contains("matches its trust anchor"), "{reason}");
+}
+
+#[test]
+fn validate_finds_a_tampered_record_and_names_the_signature_that_fails() {
+    require_root!();
+    let dns = Dns::with("dnsvt", true, true);
+    let anchor = ksk_file(&dns);
+    let dig = lines(&dns.dig(&["example.test", "A", "+short"]));
+    assert_eq!(
+        dig,
+        lines("192.0.2.99\n"),
+        "the server serves the forged address"
+    );
+    let output = dns.netdx(&["example.test", "A", "--validate", "--trust-anchor", &anchor]);
+    assert_eq!(output.status.code(), Some(1));
+    let text = stdout(&output);
+    assert!(
+        text.contains(
+            ";; VALIDATION: bogus: example.test. A signed by example.test.: the RRSIG by key "
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("does not verify: the records or the signature were changed"),
+        "{text}"
+    );
+    assert!(
+        text.contains(";;   FAIL example.test. A signed by example.test."),
+        "{text}"
+    );
+    // The rest of the zone is intact: its MX validates.
+    let (code, json) = dns.json(&[
+        "example.test",
+        "MX",
+        "--validate",
+        "--trust-anchor",
+        &anchor,
+    ]);
+    assert_eq!(code, Some(0));
+    assert_eq!(json[0]["validation"]["status"], "secure");
 }

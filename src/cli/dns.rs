@@ -32,7 +32,7 @@ reply, 2 on errors.";
 // `netdx dns [OPTIONS] [NAME|TYPE|CLASS|@SERVER|+OPTION]...` (no doc comment: see cli::Command)
 #[derive(Debug, Args)]
 pub struct DnsArgs {
-    /// Names to look up, record types (A, MX, TYPE65, …), a class (IN, CH), @SERVER[:PORT], and +short, +tcp, +norecurse, +dnssec, +noedns, +wire, +trace, +tls, +https, in any order
+    /// Names to look up, record types (A, MX, TYPE65, …), a class (IN, CH), @SERVER[:PORT], and +short, +tcp, +norecurse, +dnssec, +noedns, +wire, +trace, +tls, +https, +validate, in any order
     #[arg(value_name = "ARG")]
     pub words: Vec<String>,
     /// Look up the PTR record of ADDR (its in-addr.arpa / ip6.arpa name)
@@ -50,6 +50,12 @@ pub struct DnsArgs {
     /// DNS over HTTPS (RFC 8484, HTTP/2) to URL (https://HOST[:PORT]/PATH); with @SERVER, HOST is reached at SERVER (as +https, which uses https://SERVER/dns-query)
     #[arg(long, value_name = "URL")]
     pub https: Option<String>,
+    /// Validate the answer's chain of trust (RRSIG → DNSKEY → DS → … → a trust anchor) and say which link failed (as +validate; sets +dnssec)
+    #[arg(long)]
+    pub validate: bool,
+    /// Trust anchors for --validate: DNSKEY or DS records in zone-file form (default: the root's keys)
+    #[arg(long, value_name = "FILE")]
+    pub trust_anchor: Option<std::path::PathBuf>,
     /// Trust the CA certificates in FILE (PEM) instead of the system's, for --tls and --https
     #[arg(long, value_name = "FILE")]
     pub cacert: Option<std::path::PathBuf>,
@@ -104,6 +110,8 @@ pub struct Request {
     pub tls: bool,
     /// DNS over HTTPS (`+https` or `--https URL`).
     pub https: bool,
+    /// Validate the chain of trust.
+    pub validate: bool,
     /// The RD bit.
     pub recurse: bool,
     /// The DO bit.
@@ -121,12 +129,9 @@ pub struct Request {
 pub enum RequestError {
     /// Not a dig option netdx knows.
     #[error(
-        "unknown option {0}: netdx dns takes +short, +tcp, +norecurse, +dnssec, +noedns, +wire, +trace, +tls, +https (and their +no forms)"
+        "unknown option {0}: netdx dns takes +short, +tcp, +norecurse, +dnssec, +noedns, +wire, +trace, +tls, +https, +validate (and their +no forms)"
     )]
     UnknownOption(String),
-    /// A dig option of the issue not built yet.
-    #[error("{0} is not available yet in netdx dns")]
-    NotYet(String),
     /// Two servers.
     #[error("one @SERVER at a time (got {0} and {1})")]
     TwoServers(String, String),
@@ -159,6 +164,7 @@ impl DnsArgs {
             trace: self.trace,
             tls: self.tls,
             https: self.https.is_some(),
+            validate: self.validate,
             recurse: !self.norecurse,
             dnssec: false,
             edns: true,
@@ -261,9 +267,7 @@ fn dig_option(option: &str, word: &str, request: &mut Request) -> Result<(), Req
         "trace" => request.trace = on,
         "tls" => request.tls = on,
         "https" => request.https = on,
-        "validate" => {
-            return Err(RequestError::NotYet(word.to_string()));
-        }
+        "validate" => request.validate = on,
         _ => return Err(RequestError::UnknownOption(word.to_string())),
     }
     Ok(())
@@ -349,10 +353,6 @@ mod tests {
         assert!(matches!(
             request(&["+bogus", "x.org"]),
             Err(RequestError::UnknownOption(_))
-        ));
-        assert!(matches!(
-            request(&["+validate", "x.org"]),
-            Err(RequestError::NotYet(_))
         ));
         assert!(matches!(
             request(&["@a", "@b", "x.org"]),

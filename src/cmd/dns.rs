@@ -8,7 +8,7 @@ use std::time::Instant;
 use crate::cli::DnsArgs;
 use crate::cli::dns::{Request, RequestError};
 use crate::dns::client::{self, Lookup, Options};
-use crate::dns::{DnsError, Question, Server, bulk, server_label};
+use crate::dns::{DnsError, Question, Server, bulk, server_label, validate};
 use crate::error::{Error, Outcome};
 use crate::names::resolv::{self, ResolvConf};
 use crate::net::FamilyChoice;
@@ -72,14 +72,21 @@ pub fn run(args: &DnsArgs, out: &Output) -> Result<Outcome, Error> {
         timeout: args.timeout.unwrap_or(conf.timeout),
         tries: args.retries.map_or(u32::from(conf.attempts), |r| r + 1),
         recurse: request.recurse,
-        dnssec: request.dnssec,
-        edns: request.edns,
+        // Validation needs the signatures: the DO bit (and so EDNS).
+        dnssec: request.dnssec || request.validate,
+        edns: request.edns || request.validate,
     };
     if args.file.is_some() || out.stream {
-        if request.wire || request.trace {
+        if request.wire || request.trace || request.validate {
             return Err(Error::Usage(format!(
                 "{} shows one lookup at a time: not with --file or --json-stream",
-                if request.wire { "--wire" } else { "+trace" }
+                if request.wire {
+                    "--wire"
+                } else if request.trace {
+                    "+trace"
+                } else {
+                    "--validate"
+                }
             )));
         }
         if request.tcp || request.tls || request.https {
@@ -111,9 +118,21 @@ pub fn run(args: &DnsArgs, out: &Output) -> Result<Outcome, Error> {
         }
         return trace(&request, &server, options, family, &command, out);
     }
+    let anchors = anchors(args, &request)?;
     let mut lookups = Vec::with_capacity(request.questions.len());
     for question in &request.questions {
         let lookup = client::lookup(question, &server, &options)?;
+        let validation = match (&anchors, &lookup) {
+            (Some(anchors), Lookup::Answered(exchange)) => Some(validate::validate(
+                &exchange.message,
+                question,
+                &server,
+                &options,
+                anchors,
+                now(),
+            )?),
+            _ => None,
+        };
         if !out.json {
             if request.wire {
                 render::print(&render::dns::wire_text(&lookup))?;
@@ -124,16 +143,20 @@ pub fn run(args: &DnsArgs, out: &Output) -> Result<Outcome, Error> {
                 render::dns::text(question, &lookup, &command)
             };
             render::print(&text)?;
+            if let Some(validation) = &validation {
+                render::print(&render::dns::validation_text(validation))?;
+            }
         }
-        lookups.push((question.clone(), lookup));
+        lookups.push((question.clone(), lookup, validation));
     }
     if out.json {
         render::print(&render::dns::json(&lookups, request.wire))?;
     }
-    let all_data = lookups.iter().all(|(_, lookup)| match lookup {
+    let all_data = lookups.iter().all(|(_, lookup, validation)| match lookup {
         Lookup::Answered(exchange) => {
             u16::from(exchange.message.metadata.response_code) == 0
                 && !exchange.message.answers.is_empty()
+                && validation.as_ref().is_none_or(|v| v.status == "secure")
         }
         Lookup::NoReply { .. } => false,
     });
@@ -142,6 +165,29 @@ pub fn run(args: &DnsArgs, out: &Output) -> Result<Outcome, Error> {
     } else {
         Outcome::Negative
     })
+}
+
+/// `--validate`'s trust anchors: `--trust-anchor FILE`'s, else the root's.
+fn anchors(args: &DnsArgs, request: &Request) -> Result<Option<Vec<validate::Anchor>>, Error> {
+    if !request.validate {
+        if args.trust_anchor.is_some() {
+            return Err(Error::Usage(
+                "--trust-anchor is for --validate: add it".into(),
+            ));
+        }
+        return Ok(None);
+    }
+    Ok(Some(match &args.trust_anchor {
+        Some(path) => validate::read_anchors(path)?,
+        None => validate::root_anchors(),
+    }))
+}
+
+/// Seconds since the epoch, as RRSIG validity windows count them.
+fn now() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as u32)
 }
 
 /// The TLS configuration, and the endpoint of `--https URL`.

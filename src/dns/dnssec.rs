@@ -177,7 +177,7 @@ fn salt_text(salt: &[u8]) -> String {
 }
 
 /// Seconds since the epoch as YYYYMMDDHHMMSS (UTC), RRSIG's zone-file form.
-fn timestamp(seconds: u32) -> String {
+pub(crate) fn timestamp(seconds: u32) -> String {
     let days = i64::from(seconds / 86_400);
     let rest = seconds % 86_400;
     // Days to a civil date (Howard Hinnant's algorithm).
@@ -229,6 +229,45 @@ fn base64(bytes: &[u8]) -> String {
     chunked(&text)
 }
 
+/// The bytes of base64 text (whitespace ignored, `=` padding optional).
+pub(crate) fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    let mut bytes = Vec::with_capacity(text.len() * 3 / 4);
+    let (mut bits, mut count) = (0u32, 0u32);
+    for c in text
+        .bytes()
+        .filter(|c| !c.is_ascii_whitespace() && *c != b'=')
+    {
+        let value = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        };
+        bits = bits << 6 | u32::from(value);
+        count += 6;
+        if count >= 8 {
+            count -= 8;
+            bytes.push((bits >> count) as u8);
+            bits &= (1 << count) - 1;
+        }
+    }
+    Some(bytes)
+}
+
+/// The bytes of hex text (whitespace ignored).
+pub(crate) fn hex_decode(text: &str) -> Option<Vec<u8>> {
+    let digits: Vec<u8> = text.bytes().filter(|c| !c.is_ascii_whitespace()).collect();
+    if digits.len() % 2 != 0 {
+        return None;
+    }
+    digits
+        .chunks(2)
+        .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok())
+        .collect()
+}
+
 fn hex(bytes: &[u8]) -> String {
     let mut text = String::with_capacity(bytes.len() * 2);
     for b in bytes {
@@ -264,6 +303,26 @@ mod tests {
         assert_eq!(timestamp(0), "19700101000000");
         assert_eq!(timestamp(1_798_741_596), "20261231182636");
         assert_eq!(timestamp(951_782_400), "20000229000000");
+    }
+
+    #[test]
+    fn base64_and_hex_decode_what_they_encode() {
+        for bytes in [
+            &b""[..],
+            b"f",
+            b"fo",
+            b"foo",
+            b"foob",
+            b"fooba",
+            b"foobar",
+            &[0xff, 0, 0x7f, 0x80],
+        ] {
+            assert_eq!(base64_decode(&base64(bytes)).as_deref(), Some(bytes));
+            assert_eq!(hex_decode(&hex(bytes)).as_deref(), Some(bytes));
+        }
+        assert_eq!(base64_decode("Zm9v YmFy"), Some(b"foobar".to_vec()));
+        assert_eq!(base64_decode("Zm9v!"), None);
+        assert_eq!(hex_decode("abc"), None);
     }
 
     #[test]

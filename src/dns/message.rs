@@ -387,6 +387,17 @@ fn data_of(rdata: &RData) -> Data {
         },
         RData::Unknown { code, rdata } => super::dnssec::decode(u16::from(*code), &rdata.anything)
             .unwrap_or_else(|| raw(&rdata.anything)),
+        // Decoded by hickory-proto's DNSSEC types (which validation uses):
+        // their bytes go through netdx's reading, which writes them as dig does.
+        RData::DNSSEC(_) => {
+            let mut bytes = Vec::new();
+            let mut encoder = BinEncoder::new(&mut bytes);
+            match rdata.emit(&mut encoder) {
+                Ok(()) => super::dnssec::decode(u16::from(rdata.record_type()), &bytes)
+                    .unwrap_or_else(|| raw(&bytes)),
+                Err(_) => raw(&[]),
+            }
+        }
         other => {
             // A type netdx has no fields for: hickory-proto's zone-file
             // text (written with `write!`, which cannot panic: OPT's text

@@ -16,6 +16,7 @@ pub mod message;
 pub mod question;
 pub mod tls;
 pub mod trace;
+pub mod validate;
 
 use std::net::SocketAddr;
 
@@ -120,7 +121,7 @@ pub enum DnsError {
         reason: String,
     },
     /// The certificates to trust cannot be loaded.
-    #[error("loading the certificates to trust from {from}: {reason}")]
+    #[error("reading what to trust from {from}: {reason}")]
     Trust {
         /// The file, or the system store.
         from: String,

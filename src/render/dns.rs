@@ -9,6 +9,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::dns::message::{self, Counts, EdnsInfo, Header, QuestionEntry, Record, Response};
+use crate::dns::validate::Validation;
 use crate::dns::{Lookup, Question, Transport, server_label};
 use crate::render::stream::dns::Tally;
 use crate::wire::dns_layout::{self, Layout};
@@ -51,6 +52,9 @@ pub struct LookupDocument {
     /// Over TLS: the session's version, cipher suite, ALPN and handshake time.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls: Option<crate::dns::tls::TlsInfo>,
+    /// With `--validate`: the chain of trust, link by link.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub validation: Option<Validation>,
     /// With `--wire`: the query and the response field by field.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub wire: Option<WireDocument>,
@@ -63,6 +67,28 @@ pub struct WireDocument {
     pub query: Layout,
     /// The response that answered it (null with no reply).
     pub response: Option<Layout>,
+}
+
+/// `--validate`'s verdict and every link checked.
+pub fn validation_text(validation: &Validation) -> String {
+    let mut text = format!(";; VALIDATION: {}", validation.status);
+    match &validation.reason {
+        Some(reason) => {
+            let _ = writeln!(text, ": {reason}");
+        }
+        None => text.push_str(": every link holds up to a trust anchor\n"),
+    }
+    for link in &validation.links {
+        let _ = writeln!(
+            text,
+            ";;   {} {}: {}",
+            if link.ok { "ok  " } else { "FAIL" },
+            link.check,
+            link.detail
+        );
+    }
+    text.push('\n');
+    text
 }
 
 /// `--wire` as text: the query, then the response, field by field.
@@ -108,11 +134,12 @@ pub fn wire_document(lookup: &Lookup) -> WireDocument {
 }
 
 /// The `--json` document of `lookups` (one element per question).
-pub fn json(lookups: &[(Question, Lookup)], wire: bool) -> String {
+pub fn json(lookups: &[(Question, Lookup, Option<Validation>)], wire: bool) -> String {
     let documents: Vec<LookupDocument> = lookups
         .iter()
-        .map(|(q, l)| LookupDocument {
+        .map(|(q, l, v)| LookupDocument {
             wire: wire.then(|| wire_document(l)),
+            validation: v.clone(),
             ..document(q, l)
         })
         .collect();
@@ -150,6 +177,7 @@ pub fn document(question: &Question, lookup: &Lookup) -> LookupDocument {
                 additional: response.additional,
                 edns: response.edns,
                 tls: exchange.tls.clone(),
+                validation: None,
                 wire: None,
             }
         }
@@ -177,6 +205,7 @@ pub fn document(question: &Question, lookup: &Lookup) -> LookupDocument {
             additional: Vec::new(),
             edns: None,
             tls: None,
+            validation: None,
             wire: None,
         },
     }
