@@ -72,10 +72,39 @@ struct Hierarchy {
     etc: PathBuf,
 }
 
+/// Signs example.test, puts its DS in test., signs test., puts its DS in
+/// the root, signs the root (ECDSA P-256 keys, a KSK and a ZSK each); the
+/// root's KSK is left in root.anchor. Zone files become `*.zone.signed`.
+const SIGN: &str = r#"set -e
+sign() {
+    zone=$1; file=$2; keys=keys-$3
+    mkdir -p $keys
+    dnssec-keygen -q -K $keys -a ECDSAP256SHA256 -f KSK $zone >/dev/null
+    dnssec-keygen -q -K $keys -a ECDSAP256SHA256 $zone >/dev/null
+    cat $keys/*.key >> $file
+    dnssec-signzone -q -K $keys -o $zone -N keep -f $file.signed $file >/dev/null
+    ksk=$(grep -l 'DNSKEY 257 ' $keys/*.key)
+    dnssec-dsfromkey -2 $ksk > ds-$3
+}
+sign example.test example.zone example
+cat ds-example >> test.zone
+sign test test.zone test
+cat ds-test >> root.zone
+sign . root.zone root
+grep -h 'DNSKEY 257 ' $(grep -l 'DNSKEY 257 ' keys-root/*.key) > root.anchor
+"#;
+
 impl Hierarchy {
     fn new(tag: &str) -> Hierarchy {
+        Hierarchy::with(tag, false)
+    }
+
+    /// With `signed`, every zone but other.test is signed and delegated
+    /// with its DS, and unbound on 10.9.0.6 resolves (and validates, with
+    /// the root's KSK as its anchor) from the test root.
+    fn with(tag: &str, signed: bool) -> Hierarchy {
         let mut pair = Pair::new(tag);
-        for address in ["10.9.0.3/24", "10.9.0.4/24"] {
+        for address in ["10.9.0.3/24", "10.9.0.4/24", "10.9.0.6/24"] {
             pair.host.ip(&["addr", "add", address, "dev", "h0"]);
         }
         let dir = std::env::temp_dir().join(format!("netdx-trace-{tag}-{}", std::process::id()));
@@ -88,6 +117,18 @@ impl Hierarchy {
             ("other.zone", OTHER),
         ] {
             std::fs::write(dir.join(file), text).unwrap();
+        }
+        if signed {
+            let out = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(format!("cd {} && {SIGN}", dir.display()))
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "signing: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
         let servers: [Server; 3] = [
             ("root", "10.9.0.2", &[(".", "root.zone")]),
@@ -113,12 +154,41 @@ impl Hierarchy {
                  remote-control:\n  control-enable: no\n"
             );
             for (zone, file) in zones {
-                conf.push_str(&format!("zone:\n  name: \"{zone}\"\n  zonefile: {file}\n"));
+                let signed = if signed && *zone != "other.test" {
+                    ".signed"
+                } else {
+                    ""
+                };
+                conf.push_str(&format!(
+                    "zone:\n  name: \"{zone}\"\n  zonefile: {file}{signed}\n"
+                ));
             }
             let path = work.join("nsd.conf");
             std::fs::write(&path, conf).unwrap();
             pair.host
                 .spawn("nsd", &["-d", "-c", path.to_str().unwrap()]);
+        }
+        if signed {
+            std::fs::write(
+                dir.join("root.hints"),
+                ". 3600 NS a.root.\na.root. 3600 A 10.9.0.2\n",
+            )
+            .unwrap();
+            let conf = dir.join("unbound.conf");
+            std::fs::write(
+                &conf,
+                format!(
+                    "server:\n  verbosity: 0\n  interface: 10.9.0.6@53\n  do-daemonize: no\n  username: \"\"\n  \
+                     chroot: \"\"\n  directory: \"{d}\"\n  pidfile: \"\"\n  use-syslog: no\n  logfile: \"\"\n  \
+                     do-ip6: no\n  access-control: 10.9.0.0/24 allow\n  module-config: \"validator iterator\"\n  \
+                     root-hints: \"{d}/root.hints\"\n  trust-anchor-file: \"{d}/root.anchor\"\n  \
+                     local-zone: \"test.\" nodefault\n  qname-minimisation: no\n  num-threads: 1\n\
+                     remote-control:\n  control-enable: no\n"
+                ),
+            )
+            .unwrap();
+            pair.host
+                .spawn("unbound", &["-d", "-c", conf.to_str().unwrap()]);
         }
         let etc = PathBuf::from("/etc/netns").join(pair.client.name());
         std::fs::create_dir_all(&etc).unwrap();
@@ -306,5 +376,73 @@ fn a_lame_delegation_is_reported_and_ends_the_trace() {
         started.elapsed() < Duration::from_secs(10),
         "{:?}",
         started.elapsed()
+    );
+}
+
+#[test]
+fn validate_follows_ds_links_from_the_answer_up_to_the_root_key() {
+    require_root!();
+    let hierarchy = Hierarchy::with("dnstv", true);
+    let anchor = hierarchy.dir.join("root.anchor");
+    let anchor = anchor.to_str().unwrap();
+    // unbound validates with the same root key: the AD bit says secure.
+    let dig = stdout(&hierarchy.run("dig", &["@10.9.0.6", "+dnssec", "www.example.test"]));
+    assert!(
+        dig.contains(" ad;") || dig.contains(" ad "),
+        "unbound did not validate: {dig}"
+    );
+    let output = hierarchy.run(
+        common::netdx_bin(),
+        &[
+            "--json",
+            "dns",
+            "@10.9.0.6",
+            "www.example.test",
+            "--validate",
+            "--trust-anchor",
+            anchor,
+        ],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", common::stderr(&output));
+    let json = assert_schema_valid_output("dns", &output.stdout);
+    let validation = &json[0]["validation"];
+    assert_eq!(validation["status"], "secure", "{validation}");
+    let checks: Vec<&str> = validation["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["check"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        checks,
+        [
+            "www.example.test. A signed by example.test.",
+            "example.test. DNSKEY signed by its own key",
+            "example.test. DS at the parent matches a key",
+            "example.test. DS signed by test.",
+            "test. DNSKEY signed by its own key",
+            "test. DS at the parent matches a key",
+            "test. DS signed by .",
+            ". DNSKEY signed by its own key",
+            ". key is a trust anchor",
+        ]
+    );
+    // other.test is delegated without a DS and is not signed: insecure, not secure.
+    let output = hierarchy.run(
+        common::netdx_bin(),
+        &[
+            "dns",
+            "@10.9.0.6",
+            "www.other.test",
+            "--validate",
+            "--trust-anchor",
+            anchor,
+        ],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let text = stdout(&output);
+    assert!(
+        text.contains(";; VALIDATION: insecure: www.other.test. A: not signed"),
+        "{text}"
     );
 }

@@ -145,7 +145,8 @@ pub struct Link {
 #[derive(Debug, Clone, PartialEq, serde::Serialize, schemars::JsonSchema)]
 pub struct Validation {
     /// `secure` (every link held up to a trust anchor), `bogus` (a link
-    /// failed), or `unvalidated` (a denial, or nothing signed to check).
+    /// failed), `insecure` (the answer carries no signature), or
+    /// `unvalidated` (a denial: NSEC/NSEC3 proofs are not checked).
     pub status: String,
     /// The links checked, from the answer up.
     pub links: Vec<Link>,
@@ -216,8 +217,15 @@ pub fn validate(
             .map(|s| s.input().signer_name.clone())
             .find(|signer| signer.zone_of(&owner))
         else {
-            let reason = "not signed: no RRSIG by a zone above it covers it".to_string();
-            return Ok(bogus(links, &owner, &what, reason));
+            let reason = "not signed: no RRSIG by a zone above it covers it (an unsigned zone? \
+                          the absence of its DS is not proven here)"
+                .to_string();
+            links.push(failed(&owner, &what, &reason));
+            return Ok(Validation::ended(
+                "insecure",
+                links,
+                Some(format!("{what}: {reason}")),
+            ));
         };
         let zone = signer.to_ascii();
         let Some(keys_message) = fetch(&signer, RecordType::DNSKEY)? else {
