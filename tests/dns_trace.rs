@@ -8,6 +8,7 @@
 
 mod common;
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -75,6 +76,8 @@ struct Hierarchy {
 /// Signs example.test, puts its DS in test., signs test., puts its DS in
 /// the root, signs the root (ECDSA P-256 keys, a KSK and a ZSK each); the
 /// root's KSK is left in root.anchor. Zone files become `*.zone.signed`.
+/// test. is signed with NSEC3 (no salt, no extra iterations), the others
+/// with NSEC.
 const SIGN: &str = r#"set -e
 sign() {
     zone=$1; file=$2; keys=keys-$3
@@ -82,13 +85,13 @@ sign() {
     dnssec-keygen -q -K $keys -a ECDSAP256SHA256 -f KSK $zone >/dev/null
     dnssec-keygen -q -K $keys -a ECDSAP256SHA256 $zone >/dev/null
     cat $keys/*.key >> $file
-    dnssec-signzone -q -K $keys -o $zone -N keep -f $file.signed $file >/dev/null
+    dnssec-signzone -q -K $keys -o $zone -N keep $4 -f $file.signed $file >/dev/null
     ksk=$(grep -l 'DNSKEY 257 ' $keys/*.key)
     dnssec-dsfromkey -2 $ksk > ds-$3
 }
 sign example.test example.zone example
 cat ds-example >> test.zone
-sign test test.zone test
+sign test test.zone test "-3 - -H 0"
 cat ds-test >> root.zone
 sign . root.zone root
 grep -h 'DNSKEY 257 ' $(grep -l 'DNSKEY 257 ' keys-root/*.key) > root.anchor
@@ -445,4 +448,62 @@ fn validate_follows_ds_links_from_the_answer_up_to_the_root_key() {
         text.contains(";; VALIDATION: insecure: www.other.test. A: not signed"),
         "{text}"
     );
+}
+
+#[test]
+fn ds_nsec3_and_their_signatures_read_as_dig_writes_them() {
+    require_root!();
+    let hierarchy = Hierarchy::with("dnstd", true);
+    let texts = |json: &serde_json::Value, section: &str| -> BTreeSet<String> {
+        json[0][section]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} {} {}",
+                    r["name"].as_str().unwrap(),
+                    r["type"].as_str().unwrap(),
+                    r["text"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    let dig_section = |args: &[&str], section: &str| -> BTreeSet<String> {
+        let mut full = vec!["@10.9.0.3", "+dnssec", "+norecurse", "+noall", section];
+        full.extend_from_slice(args);
+        stdout(&hierarchy.run("dig", &full))
+            .lines()
+            .filter(|l| !l.is_empty() && !l.starts_with(';'))
+            .map(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                format!("{} {} {}", f[0], f[3], f[4..].join(" "))
+            })
+            .collect()
+    };
+    for (name, rtype, section, ours, shown) in [
+        ("example.test", "DS", "+answer", "answer", "DS"),
+        ("test", "NSEC3PARAM", "+answer", "answer", "NSEC3PARAM"),
+        ("nothere.test", "A", "+authority", "authority", "NSEC3"),
+    ] {
+        let dig = dig_section(&[name, rtype], section);
+        assert!(
+            dig.iter().any(|l| l.split(' ').nth(1) == Some(shown)),
+            "dig shows no {shown} for {name} {rtype}: {dig:?}"
+        );
+        let output = hierarchy.run(
+            common::netdx_bin(),
+            &[
+                "--json",
+                "dns",
+                "@10.9.0.3",
+                "+dnssec",
+                "+norecurse",
+                name,
+                rtype,
+            ],
+        );
+        let json = assert_schema_valid_output("dns", &output.stdout);
+        assert_eq!(texts(&json, ours), dig, "{name} {rtype} {section}");
+    }
 }
