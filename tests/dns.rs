@@ -777,3 +777,28 @@ fn validate_finds_a_tampered_record_and_names_the_signature_that_fails() {
     assert_eq!(code, Some(0));
     assert_eq!(json[0]["validation"]["status"], "secure");
 }
+
+#[test]
+fn a_rate_limit_spaces_the_queries_of_a_list() {
+    require_root!();
+    let dns = Dns::new("dnsq");
+    let list = dns.dir.join("rate.txt");
+    std::fs::write(&list, "example.test\n".repeat(60)).unwrap();
+    let list = list.to_str().unwrap();
+    let timed = |extra: &[&str]| {
+        let mut args = vec!["--file", list];
+        args.extend_from_slice(extra);
+        let started = Instant::now();
+        let (code, json) = dns.json(&args);
+        assert_eq!(code, Some(0));
+        assert_eq!(json.as_array().unwrap().len(), 60);
+        started.elapsed()
+    };
+    // 60 queries at 100 a second: the last goes out 590 ms after the first.
+    let paced = timed(&["--rate", "100"]);
+    assert!(paced >= Duration::from_millis(550), "{paced:?}");
+    assert!(paced < Duration::from_secs(5), "{paced:?}");
+    // Without --rate the same list is limited by answers alone.
+    let free = timed(&[]);
+    assert!(free < paced, "{free:?} vs {paced:?}");
+}

@@ -83,6 +83,9 @@ pub struct DnsArgs {
     /// Queries in flight at most with --file or --json-stream
     #[arg(long, value_name = "N", default_value = "100", value_parser = concurrency)]
     pub concurrency: usize,
+    /// Queries sent per second at most with --file or --json-stream, retries included (default: no limit but --concurrency)
+    #[arg(long, value_name = "QPS", value_parser = rate)]
+    pub rate: Option<f64>,
     /// Use IPv4 only (the server's address)
     #[arg(short = '4', conflicts_with = "ipv6")]
     pub ipv4: bool,
@@ -292,6 +295,15 @@ fn concurrency(text: &str) -> Result<usize, String> {
     match text.trim().parse::<usize>() {
         Ok(n @ 1..=10000) => Ok(n),
         _ => Err(format!("'{text}': --concurrency takes 1 to 10000")),
+    }
+}
+
+fn rate(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(r) if r.is_finite() && (0.1..=1_000_000.0).contains(&r) => Ok(r),
+        _ => Err(format!(
+            "'{text}': --rate takes 0.1 to 1000000 queries a second"
+        )),
     }
 }
 

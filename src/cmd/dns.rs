@@ -76,6 +76,11 @@ pub fn run(args: &DnsArgs, out: &Output) -> Result<Outcome, Error> {
         dnssec: request.dnssec || request.validate,
         edns: request.edns || request.validate,
     };
+    if args.rate.is_some() && args.file.is_none() && !out.stream {
+        return Err(Error::Usage(
+            "--rate paces a list (--file or --json-stream); one lookup at a time needs none".into(),
+        ));
+    }
     if args.file.is_some() || out.stream {
         if request.wire || request.trace || request.validate {
             return Err(Error::Usage(format!(
@@ -337,6 +342,7 @@ fn bulk(
             server: &label,
             questions: None,
             concurrency: args.concurrency,
+            rate: args.rate,
         }))?;
     }
     let mut collected: Vec<(usize, LookupDocument)> = Vec::new();
@@ -346,7 +352,10 @@ fn bulk(
         questions.iter(),
         server,
         options,
-        args.concurrency,
+        bulk::Limits {
+            concurrency: args.concurrency,
+            rate: args.rate,
+        },
         &mut |index, question, lookup| {
             let document = render::dns::document(question, &lookup);
             tally.add(&document);

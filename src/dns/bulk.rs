@@ -17,6 +17,44 @@ use hickory_proto::op::Message;
 use super::client::{self, Exchange, Lookup, Options};
 use super::{DnsError, Question, Server, Transport};
 
+/// How hard the engine may push.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Queries in flight at most.
+    pub concurrency: usize,
+    /// Queries sent per second at most (retries included); None: as fast as answers allow.
+    pub rate: Option<f64>,
+}
+
+/// Spaces sends `1/rate` apart (a send that comes late does not bank time
+/// for a burst beyond one).
+struct Pacer {
+    interval: Option<Duration>,
+    next: Instant,
+}
+
+impl Pacer {
+    fn new(rate: Option<f64>) -> Pacer {
+        Pacer {
+            interval: rate
+                .filter(|r| *r > 0.0)
+                .map(|r| Duration::from_secs_f64(1.0 / r)),
+            next: Instant::now(),
+        }
+    }
+
+    fn ready(&self, now: Instant) -> bool {
+        self.interval.is_none() || now >= self.next
+    }
+
+    fn sent(&mut self, now: Instant) {
+        if let Some(interval) = self.interval {
+            let floor = now.checked_sub(interval).unwrap_or(now);
+            self.next = self.next.max(floor) + interval;
+        }
+    }
+}
+
 struct Flight {
     index: usize,
     question: Question,
@@ -33,10 +71,12 @@ pub fn run(
     questions: impl IntoIterator<Item = Question>,
     server: &Server,
     options: &Options,
-    concurrency: usize,
+    limits: Limits,
     observer: &mut dyn FnMut(usize, &Question, Lookup) -> io::Result<()>,
 ) -> Result<u32, DnsError> {
-    let mut questions = questions.into_iter().fuse();
+    let Limits { concurrency, rate } = limits;
+    let mut pacer = Pacer::new(rate);
+    let mut questions = questions.into_iter().fuse().peekable();
     let socket = client::udp_socket(server)?;
     let mut buffer = vec![0u8; crate::net::LARGEST_DATAGRAM];
     let mut in_flight: HashMap<u16, Flight> = HashMap::with_capacity(concurrency);
@@ -46,7 +86,7 @@ pub fn run(
     let mut ignored = 0u32;
     let concurrency = concurrency.max(1);
     loop {
-        while in_flight.len() < concurrency {
+        while in_flight.len() < concurrency && pacer.ready(Instant::now()) {
             let Some(question) = questions.next() else {
                 break;
             };
@@ -57,6 +97,7 @@ pub fn run(
             let query = client::encode(&question, id, options)?;
             let now = Instant::now();
             send(&socket, server, &query)?;
+            pacer.sent(now);
             in_flight.insert(
                 id,
                 Flight {
@@ -70,15 +111,18 @@ pub fn run(
             deadlines.push_back((now + options.timeout, id));
             next += 1;
         }
-        if in_flight.is_empty() {
+        let waiting = in_flight.len() < concurrency && questions.peek().is_some();
+        if in_flight.is_empty() && !waiting {
             return Ok(ignored);
         }
-        let wait = deadlines
+        let now = Instant::now();
+        let mut wait = deadlines
             .front()
-            .map_or(options.timeout, |(at, _)| {
-                at.saturating_duration_since(Instant::now())
-            })
-            .max(Duration::from_millis(1));
+            .map_or(options.timeout, |(at, _)| at.saturating_duration_since(now));
+        if waiting {
+            wait = wait.min(pacer.next.saturating_duration_since(now));
+        }
+        let wait = wait.max(Duration::from_micros(100));
         socket.set_read_timeout(Some(wait)).map_err(|source| {
             client::failure("setting the timeout", server, Transport::Udp, source)
         })?;
@@ -145,6 +189,7 @@ pub fn run(
                 flight.tries += 1;
                 flight.sent = now;
                 send(&socket, server, &flight.query)?;
+                pacer.sent(now);
                 deadlines.push_back((now + options.timeout, id));
             } else {
                 let flight = in_flight.remove(&id).expect("a query in flight");

@@ -28,6 +28,8 @@ pub struct Start<'a> {
     pub questions: Option<usize>,
     /// Queries in flight at most.
     pub concurrency: usize,
+    /// Queries a second at most (`--rate`), null for no limit.
+    pub rate: Option<f64>,
 }
 
 /// One lookup.
