@@ -802,3 +802,51 @@ fn a_rate_limit_spaces_the_queries_of_a_list() {
     let free = timed(&[]);
     assert!(free < paced, "{free:?} vs {paced:?}");
 }
+
+#[test]
+fn a_slow_list_does_not_hold_up_reading_the_answers() {
+    require_root!();
+    use std::io::Write;
+    let dns = Dns::new("dnsy");
+    let mut child = dns
+        .pair
+        .client
+        .command(
+            common::netdx_bin(),
+            &[
+                "--json-stream",
+                "dns",
+                &Dns::at(),
+                "--file",
+                "-",
+                "--timeout",
+                "5",
+            ],
+        )
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // A line every 300 ms, as someone typing or a slow pipe.
+    for name in ["example.test", "mail.example.test", "example.test MX"] {
+        writeln!(stdin, "{name}").unwrap();
+        stdin.flush().unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    drop(stdin);
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let lookups: Vec<serde_json::Value> = common::json_lines(&output.stdout)
+        .into_iter()
+        .filter(|l| l["event"] == "lookup")
+        .collect();
+    assert_eq!(lookups.len(), 3);
+    for lookup in &lookups {
+        let ms = lookup["time_ms"]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{lookup}"));
+        // Each answer is read as it comes, not when the next line arrives.
+        assert!(ms < 150.0, "{ms} ms: {lookup}");
+    }
+}

@@ -298,7 +298,7 @@ fn bulk(
 ) -> Result<Outcome, Error> {
     // The list is read on its own thread into a queue a little longer than
     // the window, so memory holds the queries in flight, not the list.
-    let (queue, questions) = std::sync::mpsc::sync_channel::<Question>(args.concurrency * 2);
+    let (queue, mut questions) = std::sync::mpsc::sync_channel::<Question>(args.concurrency * 2);
     let mut reader = None;
     let asked = request.questions.clone();
     if let Some(source) = args.file.clone() {
@@ -349,7 +349,7 @@ fn bulk(
     let stdout = std::io::stdout();
     let mut text = std::io::BufWriter::new(stdout.lock());
     let ran = bulk::run(
-        questions.iter(),
+        &mut questions,
         server,
         options,
         bulk::Limits {

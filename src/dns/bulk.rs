@@ -63,12 +63,51 @@ struct Flight {
     tries: u32,
 }
 
+/// What a source of questions has now.
+#[derive(Debug)]
+pub enum Next {
+    /// A question.
+    Ready(Question),
+    /// Nothing yet (the list is still being read).
+    NotYet,
+    /// No more.
+    End,
+}
+
+/// Where the questions come from: polled while answers are awaited (a
+/// slow list never holds up the reading of answers, nor their timing),
+/// waited on only when nothing is in flight.
+pub trait Questions {
+    /// The next question if one is there now.
+    fn poll(&mut self) -> Next;
+    /// The next question, waiting for it.
+    fn wait(&mut self) -> Next;
+}
+
+/// A queue filled by a reader thread.
+impl Questions for std::sync::mpsc::Receiver<Question> {
+    fn poll(&mut self) -> Next {
+        match self.try_recv() {
+            Ok(question) => Next::Ready(question),
+            Err(std::sync::mpsc::TryRecvError::Empty) => Next::NotYet,
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => Next::End,
+        }
+    }
+
+    fn wait(&mut self) -> Next {
+        self.recv().map_or(Next::End, Next::Ready)
+    }
+}
+
+/// How often an empty queue is looked at again while answers are awaited.
+const QUEUE_POLL: Duration = Duration::from_millis(2);
+
 /// Asks `server` every question `questions` yields, at most `concurrency`
 /// at a time; `observer` gets each question's index, the question and how
 /// it ended, in the order they end. Returns the datagrams dropped (not an
 /// answer to any query in flight).
 pub fn run(
-    questions: impl IntoIterator<Item = Question>,
+    questions: &mut dyn Questions,
     server: &Server,
     options: &Options,
     limits: Limits,
@@ -76,7 +115,7 @@ pub fn run(
 ) -> Result<u32, DnsError> {
     let Limits { concurrency, rate } = limits;
     let mut pacer = Pacer::new(rate);
-    let mut questions = questions.into_iter().fuse().peekable();
+    let mut ended = false;
     let socket = client::udp_socket(server)?;
     let mut buffer = vec![0u8; crate::net::LARGEST_DATAGRAM];
     let mut in_flight: HashMap<u16, Flight> = HashMap::with_capacity(concurrency);
@@ -86,9 +125,19 @@ pub fn run(
     let mut ignored = 0u32;
     let concurrency = concurrency.max(1);
     loop {
-        while in_flight.len() < concurrency && pacer.ready(Instant::now()) {
-            let Some(question) = questions.next() else {
-                break;
+        while !ended && in_flight.len() < concurrency && pacer.ready(Instant::now()) {
+            let next_question = if in_flight.is_empty() {
+                questions.wait()
+            } else {
+                questions.poll()
+            };
+            let question = match next_question {
+                Next::Ready(question) => question,
+                Next::NotYet => break,
+                Next::End => {
+                    ended = true;
+                    break;
+                }
             };
             let mut id = crate::names::dns::random_id();
             while in_flight.contains_key(&id) {
@@ -111,8 +160,9 @@ pub fn run(
             deadlines.push_back((now + options.timeout, id));
             next += 1;
         }
-        let waiting = in_flight.len() < concurrency && questions.peek().is_some();
-        if in_flight.is_empty() && !waiting {
+        // Room for more, and more may come: look again soon (when the pacer allows).
+        let waiting = !ended && in_flight.len() < concurrency;
+        if in_flight.is_empty() && ended {
             return Ok(ignored);
         }
         let now = Instant::now();
@@ -120,7 +170,7 @@ pub fn run(
             .front()
             .map_or(options.timeout, |(at, _)| at.saturating_duration_since(now));
         if waiting {
-            wait = wait.min(pacer.next.saturating_duration_since(now));
+            wait = wait.min(pacer.next.saturating_duration_since(now).max(QUEUE_POLL));
         }
         let wait = wait.max(Duration::from_micros(100));
         socket.set_read_timeout(Some(wait)).map_err(|source| {
