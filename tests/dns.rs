@@ -96,17 +96,16 @@ impl Dns {
         } else {
             "example.test.zone"
         };
-        let d = dir.display();
         std::fs::write(
             dir.join("nsd.conf"),
-            format!(
-                "server:\n  ip-address: {host}@53\n  do-ip6: no\n  username: \"\"\n  chroot: \"\"\n  \
-                 zonesdir: \"{d}\"\n  database: \"\"\n  zonelistfile: \"{d}/zone.list\"\n  \
-                 xfrdfile: \"\"\n  xfrdir: \"{d}\"\n  pidfile: \"\"\n  server-count: 1\n  verbosity: 0\n  rrl-ratelimit: 0\n\
-                 remote-control:\n  control-enable: no\n\
-                 zone:\n  name: example.test\n  zonefile: {zonefile}\n\
-                 zone:\n  name: 2.0.192.in-addr.arpa\n  zonefile: reverse.zone\n",
-                host = Pair::HOST_V4
+            common::dns::nsd_conf(
+                Pair::HOST_V4,
+                &dir,
+                &dir,
+                &[
+                    ("example.test", zonefile),
+                    ("2.0.192.in-addr.arpa", "reverse.zone"),
+                ],
             ),
         )
         .unwrap();
@@ -699,14 +698,8 @@ fn validate_follows_the_chain_to_the_trust_anchor_and_names_a_failing_link() {
     assert_eq!(code, Some(0));
     let validation = &json[0]["validation"];
     assert_eq!(validation["status"], "secure", "{validation}");
-    let checks: Vec<&str> = validation["links"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["check"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        checks,
+        common::dns::validation_checks(&json),
         [
             "example.test. A signed by example.test.",
             "example.test. DNSKEY signed by its own key",

@@ -68,12 +68,11 @@ impl Resolver {
         std::fs::write(dir.join("example.test.zone"), ZONE).unwrap();
         std::fs::write(
             dir.join("nsd.conf"),
-            format!(
-                "server:\n  ip-address: 10.9.0.3@53\n  do-ip6: no\n  username: \"\"\n  chroot: \"\"\n  \
-                 zonesdir: \"{d}\"\n  database: \"\"\n  zonelistfile: \"{d}/zone.list\"\n  \
-                 xfrdfile: \"\"\n  xfrdir: \"{d}\"\n  pidfile: \"\"\n  server-count: 1\n  verbosity: 0\n  rrl-ratelimit: 0\n\
-                 remote-control:\n  control-enable: no\n\
-                 zone:\n  name: example.test\n  zonefile: example.test.zone\n"
+            common::dns::nsd_conf(
+                "10.9.0.3",
+                &dir,
+                &dir,
+                &[("example.test", "example.test.zone")],
             ),
         )
         .unwrap();

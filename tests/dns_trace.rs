@@ -149,23 +149,19 @@ impl Hierarchy {
         for (name, address, zones) in servers {
             let work = dir.join(name);
             std::fs::create_dir_all(&work).unwrap();
-            let w = work.display();
-            let mut conf = format!(
-                "server:\n  ip-address: {address}@53\n  do-ip6: no\n  username: \"\"\n  chroot: \"\"\n  \
-                 zonesdir: \"{d}\"\n  database: \"\"\n  zonelistfile: \"{w}/zone.list\"\n  \
-                 xfrdfile: \"\"\n  xfrdir: \"{w}\"\n  pidfile: \"\"\n  server-count: 1\n  verbosity: 0\n  rrl-ratelimit: 0\n\
-                 remote-control:\n  control-enable: no\n"
-            );
-            for (zone, file) in zones {
-                let signed = if signed && *zone != "other.test" {
-                    ".signed"
-                } else {
-                    ""
-                };
-                conf.push_str(&format!(
-                    "zone:\n  name: \"{zone}\"\n  zonefile: {file}{signed}\n"
-                ));
-            }
+            let files: Vec<String> = zones
+                .iter()
+                .map(|(zone, file)| {
+                    let signed = signed && *zone != "other.test";
+                    format!("{file}{}", if signed { ".signed" } else { "" })
+                })
+                .collect();
+            let zones: Vec<(&str, &str)> = zones
+                .iter()
+                .zip(&files)
+                .map(|((zone, _), file)| (*zone, file.as_str()))
+                .collect();
+            let conf = common::dns::nsd_conf(address, &dir, &work, &zones);
             let path = work.join("nsd.conf");
             std::fs::write(&path, conf).unwrap();
             pair.host
@@ -410,14 +406,8 @@ fn validate_follows_ds_links_from_the_answer_up_to_the_root_key() {
     let json = assert_schema_valid_output("dns", &output.stdout);
     let validation = &json[0]["validation"];
     assert_eq!(validation["status"], "secure", "{validation}");
-    let checks: Vec<&str> = validation["links"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["check"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        checks,
+        common::dns::validation_checks(&json),
         [
             "www.example.test. A signed by example.test.",
             "example.test. DNSKEY signed by its own key",

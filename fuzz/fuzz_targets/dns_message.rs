@@ -16,7 +16,7 @@ fuzz_target!(|data: &[u8]| {
         let _ = serde_json::to_string(&response);
     }
     let layout = wire::dns_layout::layout(data);
-    let _ = dns_wire::text("RESPONSE", &layout);
+    let _ = dns_wire::text("RESPONSE", &layout, data);
     let _ = serde_json::to_string(&layout);
     let _ = wire::dns::parse_reply(data);
     let _ = wire::dns::parse_query(data);

@@ -134,7 +134,7 @@ pub fn run(args: &DnsArgs, out: &Output) -> Result<Outcome, Error> {
                 &server,
                 &options,
                 anchors,
-                now(),
+                validate::now(),
             )?),
             _ => None,
         };
@@ -186,13 +186,6 @@ fn anchors(args: &DnsArgs, request: &Request) -> Result<Option<Vec<validate::Anc
         Some(path) => validate::read_anchors(path)?,
         None => validate::root_anchors(),
     }))
-}
-
-/// Seconds since the epoch, as RRSIG validity windows count them.
-fn now() -> u32 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as u32)
 }
 
 /// The TLS configuration, and the endpoint of `--https URL`.

@@ -242,7 +242,7 @@ pub fn validate(
         // 1. The RRset signed by a key of the signer's DNSKEY set.
         let check = format!("{what} signed by {zone}");
         match verify(&owner, &rrset, &sigs, &keys, now) {
-            Ok(detail) => links.push(held(&signer, &check, detail)),
+            Ok((detail, _)) => links.push(held(&signer, &check, detail)),
             Err(reason) => {
                 return Ok(bogus(links, &signer, &check, reason));
             }
@@ -251,10 +251,10 @@ pub fn validate(
         let key_sigs = sigs_of(&keys_message, &signer, RecordType::DNSKEY);
         let check = format!("{zone} DNSKEY signed by its own key");
         let entry = match verify(&signer, &key_records, &key_sigs, &keys, now) {
-            Ok(detail) => {
+            // The keys that sign the set: where the chain enters the zone.
+            Ok((detail, signers)) => {
                 links.push(held(&signer, &check, detail));
-                // The keys that sign the set: where the chain enters the zone.
-                signing_keys(&signer, &key_records, &key_sigs, &keys, now)
+                signers
             }
             Err(reason) => {
                 return Ok(bogus(links, &signer, &check, reason));
@@ -395,20 +395,27 @@ fn key_name(key: &DNSKEY) -> String {
     )
 }
 
+/// Seconds since the epoch, as RRSIG validity windows count them.
+pub fn now() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as u32)
+}
+
 /// RFC 1982 serial arithmetic: `a` is at or before `b`.
 fn not_after(a: u32, b: u32) -> bool {
     b.wrapping_sub(a) < 1 << 31
 }
 
-/// The first signature over `records` that a key of `keys` verifies and
-/// whose window holds `now`, described; else why none did.
+/// Every key of `keys` whose signature over `records` verifies within its
+/// window at `now`, with the first described; else why none did.
 fn verify(
     owner: &Name,
     records: &[Record],
     sigs: &[RRSIG],
     keys: &[DNSKEY],
     now: u32,
-) -> Result<String, String> {
+) -> Result<(String, Vec<DNSKEY>), String> {
     if records.is_empty() {
         return Err("the RRset is empty".into());
     }
@@ -416,6 +423,8 @@ fn verify(
         return Err("no RRSIG covers it".into());
     }
     let mut reasons = Vec::new();
+    let mut detail = None;
+    let mut verified: Vec<DNSKEY> = Vec::new();
     for sig in sigs {
         let input = sig.input();
         let tag = input.key_tag;
@@ -448,12 +457,17 @@ fn verify(
         for key in candidates {
             match key.verify_rrsig(owner, DNSClass::IN, sig, records.iter()) {
                 Ok(()) => {
-                    return Ok(format!(
-                        "{}, valid {} to {}",
-                        key_name(key),
-                        super::dnssec::timestamp(inception),
-                        super::dnssec::timestamp(expiration)
-                    ));
+                    detail.get_or_insert_with(|| {
+                        format!(
+                            "{}, valid {} to {}",
+                            key_name(key),
+                            super::dnssec::timestamp(inception),
+                            super::dnssec::timestamp(expiration)
+                        )
+                    });
+                    if !verified.contains(key) {
+                        verified.push(key.clone());
+                    }
                 }
                 Err(_) => reasons.push(format!(
                     "the RRSIG by key {tag} does not verify: the records or the signature were changed"
@@ -461,33 +475,10 @@ fn verify(
             }
         }
     }
-    Err(reasons.join("; "))
-}
-
-/// The keys of `keys` whose signature over the DNSKEY set verifies.
-fn signing_keys(
-    zone: &Name,
-    records: &[Record],
-    sigs: &[RRSIG],
-    keys: &[DNSKEY],
-    now: u32,
-) -> Vec<DNSKEY> {
-    keys.iter()
-        .filter(|key| {
-            sigs.iter().any(|sig| {
-                sig.input().key_tag == key.calculate_key_tag().unwrap_or(0)
-                    && verify(
-                        zone,
-                        records,
-                        std::slice::from_ref(sig),
-                        std::slice::from_ref(key),
-                        now,
-                    )
-                    .is_ok()
-            })
-        })
-        .cloned()
-        .collect()
+    match detail {
+        Some(detail) => Ok((detail, verified)),
+        None => Err(reasons.join("; ")),
+    }
 }
 
 fn anchor_matches(anchor: &Anchor, zone: &Name, key: &DNSKEY) -> bool {

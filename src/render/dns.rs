@@ -93,28 +93,34 @@ pub fn validation_text(validation: &Validation) -> String {
 
 /// `--wire` as text: the query, then the response, field by field.
 pub fn wire_text(lookup: &Lookup) -> String {
-    let document = wire_document(lookup);
-    let (server, transport) = match lookup {
-        Lookup::Answered(exchange) => (exchange.server.address, exchange.transport),
+    let (server, transport, query) = match lookup {
+        Lookup::Answered(exchange) => {
+            (exchange.server.address, exchange.transport, &exchange.query)
+        }
         Lookup::NoReply {
-            server, transport, ..
-        } => (server.address, *transport),
+            server,
+            transport,
+            query,
+            ..
+        } => (server.address, *transport, query),
     };
     let server = server_label(server);
     let mut text = super::dns_wire::text(
         &format!("QUERY to {server} over {}", transport.upper()),
-        &document.query,
+        &dns_layout::layout(query),
+        query,
     );
-    match (&document.response, lookup) {
-        (Some(response), Lookup::Answered(exchange)) => text.push_str(&super::dns_wire::text(
+    match lookup {
+        Lookup::Answered(exchange) => text.push_str(&super::dns_wire::text(
             &format!(
                 "RESPONSE from {server} over {} after {:.3} ms",
                 transport.upper(),
                 exchange.elapsed.as_secs_f64() * 1000.0
             ),
-            response,
+            &dns_layout::layout(&exchange.response),
+            &exchange.response,
         )),
-        _ => text.push_str(";; no response\n\n"),
+        Lookup::NoReply { .. } => text.push_str(";; no response\n\n"),
     }
     text
 }

@@ -18,8 +18,9 @@ use crate::wire::dns_layout::{
 const DUMP_LIMIT: usize = 4096;
 const INDENT: &str = ";;   ";
 
-/// One message: `title` (`QUERY to 10.0.0.53#53 over UDP`), then its fields.
-pub fn text(title: &str, layout: &Layout) -> String {
+/// One message: `title` (`QUERY to 10.0.0.53#53 over UDP`), then the
+/// fields of `layout`, then `bytes` (the message it was read from) in hex.
+pub fn text(title: &str, layout: &Layout, bytes: &[u8]) -> String {
     let mut text = format!(";; {title}, {} bytes\n", layout.size);
     header(&mut text, &layout.header);
     if !layout.question.is_empty() {
@@ -56,20 +57,9 @@ pub fn text(title: &str, layout: &Layout) -> String {
         );
     }
     let _ = writeln!(text, ";; BYTES");
-    text.push_str(&super::units::hex_dump(
-        &hex_bytes(&layout.hex),
-        DUMP_LIMIT,
-        INDENT,
-    ));
+    text.push_str(&super::units::hex_dump(bytes, DUMP_LIMIT, INDENT));
     text.push('\n');
     text
-}
-
-fn hex_bytes(hex: &str) -> Vec<u8> {
-    hex.as_bytes()
-        .chunks(2)
-        .filter_map(|pair| u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok())
-        .collect()
 }
 
 fn opcode_name(opcode: u8) -> &'static str {
@@ -212,9 +202,11 @@ mod tests {
 
     #[test]
     fn each_field_is_shown_at_its_offset_with_pointers_named() {
+        let reply = cname_reply(0xbeef);
         let shown = text(
             "RESPONSE from 10.0.0.53#53 over UDP",
-            &layout(&cname_reply(0xbeef)),
+            &layout(&reply),
+            &reply,
         );
         assert!(
             shown.starts_with(";; RESPONSE from 10.0.0.53#53 over UDP, "),

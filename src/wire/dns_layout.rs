@@ -14,7 +14,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::dns::{HEADER_LEN, NameStep, label_text, walk_name};
-use super::{WireError, be16, be32};
+use super::{WireError, be16, be32, need};
 
 /// The OPT pseudo-record of EDNS0 (RFC 6891).
 pub const TYPE_OPT: u16 = 41;
@@ -225,7 +225,7 @@ fn read_sections(message: &[u8], layout: &mut Layout) -> Result<usize, (usize, W
     for _ in 0..layout.header.qdcount {
         let name = name_field(message, at).map_err(|err| (at, err))?;
         let tail = at + name.length;
-        check(message, tail + 4, "DNS question").map_err(|err| (tail, err))?;
+        need(message, tail + 4, "DNS question").map_err(|err| (tail, err))?;
         layout.question.push(QuestionField {
             offset: at,
             rtype: be16(message, tail),
@@ -253,19 +253,15 @@ fn read_sections(message: &[u8], layout: &mut Layout) -> Result<usize, (usize, W
     Ok(at)
 }
 
-fn check(message: &[u8], need: usize, what: &'static str) -> Result<(), WireError> {
-    super::need(message, need, what)
-}
-
 fn record_field(message: &[u8], at: usize) -> Result<RecordField, (usize, WireError)> {
     let name = name_field(message, at).map_err(|err| (at, err))?;
     let tail = at + name.length;
-    check(message, tail + 10, "DNS record").map_err(|err| (tail, err))?;
+    need(message, tail + 10, "DNS record").map_err(|err| (tail, err))?;
     let rtype = be16(message, tail);
     let rdlength = be16(message, tail + 8);
     let start = tail + 10;
     let stop = start + usize::from(rdlength);
-    check(message, stop, "DNS record data").map_err(|err| (start, err))?;
+    need(message, stop, "DNS record data").map_err(|err| (start, err))?;
     let rdata = &message[start..stop];
     // Where the names inside the data start, by type.
     let name_offsets: &[usize] = match rtype {
