@@ -60,6 +60,12 @@ pub enum Error {
     /// A DNS lookup could not be made.
     #[error(transparent)]
     Dns(crate::dns::DnsError),
+    /// The neighbour table could not be read, or a neighbour probe failed.
+    #[error(transparent)]
+    Neigh(crate::neigh::NeighError),
+    /// A route lookup failed.
+    #[error(transparent)]
+    Route(crate::routes::get::RouteError),
     /// The socket to inspect could not be created.
     #[error(transparent)]
     Sockopt(#[from] crate::sockopt::session::SockoptError),

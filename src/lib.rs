@@ -26,6 +26,7 @@ pub mod iface;
 pub mod intmap;
 pub mod lab;
 pub mod names;
+pub mod neigh;
 pub mod net;
 pub mod netlink;
 pub mod ping;

@@ -135,9 +135,66 @@ impl Conn {
         Req: NetlinkSerializable + Debug,
         Resp: NetlinkDeserializable + Debug,
     {
+        self.send(what, request, NLM_F_REQUEST | NLM_F_DUMP)?;
+        let mut interrupted = false;
+        self.receive(what, &mut |message: NetlinkMessage<Resp>| {
+            interrupted |= message.header.flags & NLM_F_DUMP_INTR != 0;
+            match message.payload {
+                NetlinkPayload::Done(_) => Ok(Some(!interrupted)),
+                NetlinkPayload::Error(err) => match err.code {
+                    Some(code) => Err(NetlinkError::Refused {
+                        what,
+                        source: io::Error::from_raw_os_error(-code.get()),
+                    }),
+                    None => Ok(Some(!interrupted)),
+                },
+                NetlinkPayload::InnerMessage(inner) => {
+                    each(inner);
+                    Ok(None)
+                }
+                _ => Ok(None),
+            }
+        })
+    }
+
+    /// Sends one (non-dump) request and returns the kernel's answer to it,
+    /// as `ip route get` asks for one route.
+    pub fn request<Req, Resp>(
+        &mut self,
+        what: &'static str,
+        request: Req,
+    ) -> Result<Resp, NetlinkError>
+    where
+        Req: NetlinkSerializable + Debug,
+        Resp: NetlinkDeserializable + Debug,
+    {
+        self.send(what, request, NLM_F_REQUEST)?;
+        self.receive(
+            what,
+            &mut |message: NetlinkMessage<Resp>| match message.payload {
+                NetlinkPayload::InnerMessage(inner) => Ok(Some(inner)),
+                NetlinkPayload::Error(err) => Err(NetlinkError::Refused {
+                    what,
+                    source: io::Error::from_raw_os_error(err.code.map_or(0, |c| -c.get())),
+                }),
+                _ => Ok(None),
+            },
+        )
+    }
+
+    /// Sends `request` with the next sequence number and `flags`.
+    fn send<Req>(
+        &mut self,
+        what: &'static str,
+        request: Req,
+        flags: u16,
+    ) -> Result<(), NetlinkError>
+    where
+        Req: NetlinkSerializable + Debug,
+    {
         self.sequence = self.sequence.wrapping_add(1);
         let mut header = NetlinkHeader::default();
-        header.flags = NLM_F_REQUEST | NLM_F_DUMP;
+        header.flags = flags;
         header.sequence_number = self.sequence;
         let mut packet = NetlinkMessage::new(header, NetlinkPayload::InnerMessage(request));
         packet.finalize();
@@ -146,8 +203,20 @@ impl Conn {
         self.socket
             .send(&out, 0)
             .map_err(|source| NetlinkError::Send { what, source })?;
+        Ok(())
+    }
 
-        let mut interrupted = false;
+    /// Decodes the answer to the last request, message by message, until
+    /// `handle` returns a value (or an error); messages answering another
+    /// sequence number are skipped.
+    fn receive<Resp, R>(
+        &mut self,
+        what: &'static str,
+        handle: &mut dyn FnMut(NetlinkMessage<Resp>) -> Result<Option<R>, NetlinkError>,
+    ) -> Result<R, NetlinkError>
+    where
+        Resp: NetlinkDeserializable + Debug,
+    {
         loop {
             let received = self.recv(what)?;
             if received > self.buffer.len() {
@@ -175,20 +244,8 @@ impl Conn {
                 if message.header.sequence_number != self.sequence {
                     continue;
                 }
-                interrupted |= message.header.flags & NLM_F_DUMP_INTR != 0;
-                match message.payload {
-                    NetlinkPayload::Done(_) => return Ok(!interrupted),
-                    NetlinkPayload::Error(err) => match err.code {
-                        Some(code) => {
-                            return Err(NetlinkError::Refused {
-                                what,
-                                source: io::Error::from_raw_os_error(-code.get()),
-                            });
-                        }
-                        None => return Ok(!interrupted),
-                    },
-                    NetlinkPayload::InnerMessage(inner) => each(inner),
-                    _ => {}
+                if let Some(value) = handle(message)? {
+                    return Ok(value);
                 }
             }
         }

@@ -306,6 +306,7 @@ fn every_page_renders_with_man_and_groff_without_warnings() {
             "netdx-echo-serve.1",
             "netdx-echo-probe.1",
             "netdx-sockopt-explain.1",
+            "netdx-route-get.1",
         ]
         .map(String::from),
     );

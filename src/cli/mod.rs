@@ -15,9 +15,11 @@ mod ifconfig;
 mod lab;
 mod lsof;
 mod man;
+pub mod neigh;
 mod netstat;
 mod ping;
 mod port;
+pub mod route;
 mod scan;
 mod schema;
 pub mod sockopt;
@@ -32,9 +34,11 @@ pub use ifconfig::IfconfigArgs;
 pub use lab::LabArgs;
 pub use lsof::LsofArgs;
 pub use man::ManArgs;
+pub use neigh::NeighArgs;
 pub use netstat::NetstatArgs;
 pub use ping::PingArgs;
 pub use port::PortArgs;
+pub use route::RouteArgs;
 pub use scan::ScanArgs;
 pub use schema::SchemaArgs;
 pub use sockopt::{SockoptArgs, SockoptCommand};
@@ -61,6 +65,8 @@ Examples:
   netdx trace -n 10.0.3.2        the path, hop by hop (traceroute, mtr --report)
   netdx scan -p- 10.0.3.2        which TCP ports answer (nmap -sT); --syn, --udp
   netdx dns example.org MX       look up records (dig); @SERVER, +short, --json
+  netdx neigh                    the neighbour table: MACs and states (ip neigh, arp -n)
+  netdx route get 10.0.3.2       the route the kernel picks, and the next hop's MAC
   netdx schema ping              the JSON Schema of 'netdx ping --json'
 
 Exit status: 0 success, 1 a negative answer (no reply, port free), 2 an error.";
@@ -144,6 +150,12 @@ pub enum Command {
     /// Look up DNS records: dig's arguments in any order and its layout; +short, --json (replaces dig)
     #[command(after_help = dns::DNS_EXAMPLES)]
     Dns(DnsArgs),
+    /// The neighbour table: which MAC answers for which address (replaces ip neigh, arp -n)
+    #[command(after_help = neigh::NEIGH_EXAMPLES)]
+    Neigh(NeighArgs),
+    /// Ask the routing table: which route, gateway, interface and source the kernel picks (ip route get)
+    #[command(after_help = route::ROUTE_EXAMPLES)]
+    Route(RouteArgs),
     /// The JSON Schema of a command's --json document or --json-stream line (draft 2020-12; also in docs/schema/)
     #[command(after_help = schema::SCHEMA_EXAMPLES)]
     Schema(SchemaArgs),

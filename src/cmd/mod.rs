@@ -8,9 +8,11 @@ pub mod icmp;
 pub mod ifconfig;
 pub mod lab;
 pub mod man;
+pub mod neigh;
 pub mod netstat;
 pub mod ping;
 pub mod port;
+pub mod route;
 pub mod scan;
 pub mod schema;
 pub mod sockopt;
@@ -48,6 +50,8 @@ pub fn dispatch(cli: Cli) -> Result<Outcome, Error> {
         Command::Trace(args) => trace::run(&args, &out),
         Command::Scan(args) => scan::run(&args, &out),
         Command::Dns(args) => dns::run(&args, &out),
+        Command::Neigh(args) => neigh::run(&args, &out),
+        Command::Route(args) => route::run(&args, &out),
         Command::Schema(args) => schema::run(&args, &out),
         Command::Completions(args) => completions::run(&args, &out),
         Command::Man(args) => man::run(&args, &out),
@@ -73,6 +77,8 @@ fn check_streams(command: &Command) -> Result<(), Error> {
         Command::Sockopt(_) => "sockopt",
         Command::Lab(_) => "lab",
         Command::Icmp(_) => "icmp",
+        Command::Neigh(_) => "neigh",
+        Command::Route(_) => "route",
         Command::Schema(_) => "schema",
         Command::Completions(_) | Command::Man(_) => {
             return Err(Error::Usage(

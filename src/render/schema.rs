@@ -201,6 +201,16 @@ pub const DOCUMENTS: &[Document] = &[
         "netdx dns --json-stream",
         "One line of the stream: start, a lookup line per question as it ends (its --json object with the question's index), done with the tally.",
     ),
+    Document::of::<Vec<crate::neigh::Neighbour>>(
+        "neigh",
+        "netdx neigh --json",
+        "The neighbour-table entries shown, in the kernel's order (as ip neigh lists them).",
+    ),
+    Document::of::<crate::routes::get::Lookup>(
+        "route-get",
+        "netdx route get ADDR --json",
+        "The route the kernel chose for the destination, its MTU, and the next hop's neighbour entry.",
+    ),
     Document::of::<Vec<Entry>>(
         "schema-list",
         "netdx schema --json",

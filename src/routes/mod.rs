@@ -12,6 +12,8 @@ use serde::Serialize;
 use crate::iface::Family;
 use crate::netlink::{Conn, NETLINK_ROUTE, NetlinkError};
 
+pub mod get;
+
 /// One route (one next hop of it, for multipath routes).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Route {
