@@ -63,6 +63,9 @@ pub enum Error {
     /// The neighbour table could not be read, or a neighbour probe failed.
     #[error(transparent)]
     Neigh(crate::neigh::NeighError),
+    /// An arping could not start or go on.
+    #[error(transparent)]
+    Arping(crate::arping::ArpingError),
     /// A route lookup failed.
     #[error(transparent)]
     Route(crate::routes::get::RouteError),

@@ -6,6 +6,7 @@
 
 use clap::{Args, Parser, Subcommand};
 
+mod arping;
 mod completing;
 mod completions;
 pub mod dns;
@@ -26,6 +27,7 @@ pub mod sockopt;
 mod trace;
 pub mod values;
 
+pub use arping::ArpingArgs;
 pub use completions::CompletionsArgs;
 pub use dns::DnsArgs;
 pub use echo::{EchoArgs, EchoCommand, ProbeArgs, ServeArgs};
@@ -66,6 +68,7 @@ Examples:
   netdx scan -p- 10.0.3.2        which TCP ports answer (nmap -sT); --syn, --udp
   netdx dns example.org MX       look up records (dig); @SERVER, +short, --json
   netdx neigh                    the neighbour table: MACs and states (ip neigh, arp -n)
+  netdx arping -c 3 10.0.0.2      which MAC answers for an address, and how fast
   netdx route get 10.0.3.2       the route the kernel picks, and the next hop's MAC
   netdx schema ping              the JSON Schema of 'netdx ping --json'
 
@@ -153,6 +156,9 @@ pub enum Command {
     /// The neighbour table: which MAC answers for which address (replaces ip neigh, arp -n)
     #[command(after_help = neigh::NEIGH_EXAMPLES)]
     Neigh(NeighArgs),
+    /// Who has this IPv4 address? ARP requests on the link, duplicate detection, announcements (replaces arping)
+    #[command(after_help = arping::ARPING_EXAMPLES)]
+    Arping(ArpingArgs),
     /// Ask the routing table: which route, gateway, interface and source the kernel picks (ip route get)
     #[command(after_help = route::ROUTE_EXAMPLES)]
     Route(RouteArgs),

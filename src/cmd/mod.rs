@@ -1,6 +1,7 @@
 //! One thin module per subcommand: arguments → domain → render → exit code.
 #![forbid(unsafe_code)]
 
+pub mod arping;
 pub mod completions;
 pub mod dns;
 pub mod echo;
@@ -51,6 +52,7 @@ pub fn dispatch(cli: Cli) -> Result<Outcome, Error> {
         Command::Scan(args) => scan::run(&args, &out),
         Command::Dns(args) => dns::run(&args, &out),
         Command::Neigh(args) => neigh::run(&args, &out),
+        Command::Arping(args) => arping::run(&args, &out),
         Command::Route(args) => route::run(&args, &out),
         Command::Schema(args) => schema::run(&args, &out),
         Command::Completions(args) => completions::run(&args, &out),
@@ -64,7 +66,11 @@ pub fn dispatch(cli: Cli) -> Result<Outcome, Error> {
 fn check_streams(command: &Command) -> Result<(), Error> {
     use crate::cli::EchoCommand;
     let name = match command {
-        Command::Ping(_) | Command::Trace(_) | Command::Scan(_) | Command::Dns(_) => {
+        Command::Ping(_)
+        | Command::Trace(_)
+        | Command::Scan(_)
+        | Command::Dns(_)
+        | Command::Arping(_) => {
             return Ok(());
         }
         Command::Echo(echo) => match echo.command {
@@ -88,7 +94,7 @@ fn check_streams(command: &Command) -> Result<(), Error> {
         }
     };
     Err(Error::Usage(format!(
-        "--json-stream: `{name}` prints one document; use --json (streaming: ping, trace, scan, echo probe, echo serve)"
+        "--json-stream: `{name}` prints one document; use --json (streaming: ping, trace, scan, dns, arping, echo probe, echo serve)"
     )))
 }
 

@@ -6,9 +6,12 @@
 //! `ping`, `icmp` and `trace` open their sockets here; the helpers every
 //! domain needs (poll timeouts, address and timestamp conversion) live here
 //! too, so no domain reaches into another's internals for them.
-#![forbid(unsafe_code)]
+// Unsafe code is denied here and forbidden in every submodule but
+// `packet`, whose one block builds a `sockaddr_ll` to bind to.
+#![deny(unsafe_code)]
 
 pub mod error;
+pub mod packet;
 pub mod socket;
 
 use std::io;

@@ -206,6 +206,16 @@ pub const DOCUMENTS: &[Document] = &[
         "netdx neigh --json",
         "The neighbour-table entries shown, in the kernel's order (as ip neigh lists them).",
     ),
+    Document::of::<crate::arping::Report>(
+        "arping",
+        "netdx arping ADDR --json",
+        "The run: target, source, interface, mode, probes sent, every reply (MAC, unicast or broadcast, round trip, the probe answered), each MAC that answered, and whether more than one did.",
+    ),
+    Document::of::<super::stream::arping::ArpingEvent<'static>>(
+        "arping.stream",
+        "netdx arping ADDR --json-stream",
+        "One line of the stream: start, a reply line per reply as it is matched, done with the --json document.",
+    ),
     Document::of::<crate::routes::get::Lookup>(
         "route-get",
         "netdx route get ADDR --json",

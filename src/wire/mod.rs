@@ -8,6 +8,7 @@
 //! panic (the fuzz target in `fuzz/` holds them to that).
 #![forbid(unsafe_code)]
 
+pub mod arp;
 pub mod dns;
 pub mod dns_layout;
 pub mod emit;

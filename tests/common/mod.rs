@@ -10,6 +10,7 @@ pub mod dns;
 pub mod netns;
 pub mod scan_target;
 pub mod schema;
+pub mod segment;
 
 use std::process::{Command, Output};
 

@@ -13,6 +13,7 @@
 //! module's children, built from the domain's own serialised types.
 #![forbid(unsafe_code)]
 
+pub mod arping;
 pub mod dns;
 pub mod echo;
 pub mod ping;

@@ -1,0 +1,218 @@
+//! `LinkSocket`: an AF_PACKET socket bound to one interface and one
+//! EtherType, for the probes that live below IP (ARP). Frames are sent and
+//! read whole (Ethernet header included); every frame read carries the
+//! kernel's receive time (SO_TIMESTAMPNS), as [`super::ProbeSocket`]'s do.
+//!
+//! socket2 and nix open, bind and read the socket; what neither can do
+//! without unsafe code is turn a `sockaddr_ll` into an address to bind to
+//! (nix's `LinkAddr` has no safe constructor, socket2 none for AF_PACKET),
+//! so [`link_address`] holds the one unsafe block here.
+#![deny(unsafe_code)]
+
+use std::io::{self, IoSliceMut};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::time::{Instant, SystemTime};
+
+use nix::errno::Errno;
+use nix::sys::socket::{
+    ControlMessageOwned, LinkAddr, MsgFlags, SockaddrLike, SockaddrStorage, bind, recvmsg,
+    setsockopt, sockopt,
+};
+use nix::sys::time::TimeSpec;
+use socket2::{Domain, Protocol, Socket, Type};
+
+use super::{SocketError, system_time, wait_readable};
+
+/// Room for the largest Ethernet frame without jumbo frames, and then some:
+/// anything longer is reported as truncated, never read past.
+const FRAME_BUFFER: usize = 2048;
+
+/// `sll_pkttype` of a frame this host sent (seen by a tap).
+const PACKET_OUTGOING: u8 = 4;
+
+/// One frame read from the link.
+#[derive(Debug)]
+pub struct Frame<'a> {
+    /// The frame from its Ethernet header on.
+    pub bytes: &'a [u8],
+    /// When the kernel received it.
+    pub at: Option<SystemTime>,
+    /// A frame this host sent, not one it received.
+    pub outgoing: bool,
+    /// It was longer than the buffer and was cut short.
+    pub truncated: bool,
+}
+
+/// What one read learned, before the bytes are lent out.
+struct Arrival {
+    len: usize,
+    at: Option<SystemTime>,
+    outgoing: bool,
+    truncated: bool,
+}
+
+/// An AF_PACKET raw socket on one interface, for one EtherType.
+pub struct LinkSocket {
+    socket: Socket,
+    buffer: Vec<u8>,
+    cmsg: Vec<u8>,
+}
+
+impl LinkSocket {
+    /// Opens a packet socket for `ethertype` frames on interface `ifindex`
+    /// (CAP_NET_RAW); `command` names the netdx command in the error.
+    pub fn open(
+        ifindex: u32,
+        ethertype: u16,
+        command: &'static str,
+    ) -> Result<LinkSocket, SocketError> {
+        let protocol = Protocol::from(i32::from(ethertype.to_be()));
+        let socket = Socket::new(Domain::PACKET, Type::RAW, Some(protocol)).map_err(|source| {
+            SocketError::NeedRaw {
+                family: "packet (AF_PACKET)",
+                command,
+                source,
+            }
+        })?;
+        let address = link_address(ifindex, ethertype).ok_or_else(|| SocketError::Option {
+            option: "bind to the interface",
+            source: io::Error::from(io::ErrorKind::InvalidInput),
+        })?;
+        bind(socket.as_raw_fd(), &address).map_err(|errno| SocketError::Option {
+            option: "bind to the interface",
+            source: errno.into(),
+        })?;
+        socket
+            .set_nonblocking(true)
+            .map_err(|source| SocketError::Option {
+                option: "O_NONBLOCK",
+                source,
+            })?;
+        setsockopt(&socket.as_fd(), sockopt::ReceiveTimestampns, &true).map_err(|errno| {
+            SocketError::Option {
+                option: "SO_TIMESTAMPNS",
+                source: errno.into(),
+            }
+        })?;
+        Ok(LinkSocket {
+            socket,
+            buffer: vec![0; FRAME_BUFFER],
+            cmsg: nix::cmsg_space!(TimeSpec),
+        })
+    }
+
+    /// Sends one whole frame (Ethernet header included) on the interface.
+    pub fn send(&self, frame: &[u8]) -> io::Result<usize> {
+        loop {
+            match self.socket.send(frame) {
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+                other => return other,
+            }
+        }
+    }
+
+    /// Waits until `deadline` for a frame, or until one of `wake` (signal
+    /// descriptors) is readable; `None` when no frame came.
+    pub fn recv_until(
+        &mut self,
+        deadline: Instant,
+        wake: &[BorrowedFd<'_>],
+    ) -> io::Result<Option<Frame<'_>>> {
+        loop {
+            if let Some(arrival) = self.read()? {
+                return Ok(Some(Frame {
+                    bytes: &self.buffer[..arrival.len.min(self.buffer.len())],
+                    at: arrival.at,
+                    outgoing: arrival.outgoing,
+                    truncated: arrival.truncated,
+                }));
+            }
+            let mut fds = vec![self.socket.as_fd()];
+            fds.extend_from_slice(wake);
+            if !wait_readable(&fds, deadline)? {
+                return Ok(None);
+            }
+            if !wake.is_empty() && !self.readable()? {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// Whether a frame is queued (after a wait that a signal may have ended).
+    fn readable(&self) -> io::Result<bool> {
+        wait_readable(
+            &[self.socket.as_fd()],
+            Instant::now() + std::time::Duration::from_nanos(1),
+        )
+        .or(Ok(false))
+    }
+
+    /// Reads one frame without waiting: its length, receive time, direction
+    /// and whether it was cut.
+    fn read(&mut self) -> io::Result<Option<Arrival>> {
+        let fd = self.socket.as_raw_fd();
+        loop {
+            let mut iov = [IoSliceMut::new(&mut self.buffer)];
+            let message = match recvmsg::<SockaddrStorage>(
+                fd,
+                &mut iov,
+                Some(&mut self.cmsg),
+                MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_TRUNC,
+            ) {
+                Ok(message) => message,
+                Err(Errno::EINTR) => continue,
+                Err(Errno::EAGAIN) => return Ok(None),
+                Err(errno) => return Err(errno.into()),
+            };
+            let outgoing = message
+                .address
+                .as_ref()
+                .and_then(|a| a.as_link_addr())
+                .is_some_and(|link| link.pkttype() == PACKET_OUTGOING);
+            let mut at = None;
+            if let Ok(cmsgs) = message.cmsgs() {
+                for cmsg in cmsgs {
+                    if let ControlMessageOwned::ScmTimestampns(ts) = cmsg {
+                        at = Some(system_time(ts));
+                    }
+                }
+            }
+            let truncated = message.bytes > FRAME_BUFFER;
+            return Ok(Some(Arrival {
+                len: message.bytes,
+                at,
+                outgoing,
+                truncated,
+            }));
+        }
+    }
+}
+
+impl AsFd for LinkSocket {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.socket.as_fd()
+    }
+}
+
+/// The `sockaddr_ll` that binds a packet socket to `ifindex` and `ethertype`.
+#[allow(unsafe_code)]
+fn link_address(ifindex: u32, ethertype: u16) -> Option<LinkAddr> {
+    let raw = libc::sockaddr_ll {
+        sll_family: libc::AF_PACKET as u16,
+        sll_protocol: ethertype.to_be(),
+        sll_ifindex: i32::try_from(ifindex).ok()?,
+        sll_hatype: 0,
+        sll_pkttype: 0,
+        sll_halen: 0,
+        sll_addr: [0; 8],
+    };
+    let len = std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
+    // SAFETY: `raw` is a fully initialised sockaddr_ll that outlives the
+    // call, and `len` is its size; from_raw checks both and copies it.
+    unsafe {
+        LinkAddr::from_raw(
+            (&raw as *const libc::sockaddr_ll).cast::<libc::sockaddr>(),
+            Some(len),
+        )
+    }
+}
