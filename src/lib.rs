@@ -15,6 +15,7 @@
 //! that needs none forbids it.
 #![deny(unsafe_code)]
 
+pub mod calc;
 pub mod cli;
 pub mod clock;
 pub mod cmd;

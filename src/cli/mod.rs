@@ -6,6 +6,7 @@
 
 use clap::{Args, Parser, Subcommand};
 
+mod calc;
 mod completing;
 mod completions;
 pub mod dns;
@@ -24,6 +25,7 @@ pub mod sockopt;
 mod trace;
 pub mod values;
 
+pub use calc::CalcArgs;
 pub use completions::CompletionsArgs;
 pub use dns::DnsArgs;
 pub use echo::{EchoArgs, EchoCommand, ProbeArgs, ServeArgs};
@@ -61,6 +63,8 @@ Examples:
   netdx trace -n 10.0.3.2        the path, hop by hop (traceroute, mtr --report)
   netdx scan -p- 10.0.3.2        which TCP ports answer (nmap -sT); --syn, --udp
   netdx dns example.org MX       look up records (dig); @SERVER, +short, --json
+  netdx calc 172.16.10.1/24 --binary
+                                 network, hosts, class; the address AND the mask, bit by bit
   netdx schema ping              the JSON Schema of 'netdx ping --json'
 
 Exit status: 0 success, 1 a negative answer (no reply, port free), 2 an error.";
@@ -141,6 +145,9 @@ pub enum Command {
     /// Which ports answer on a host: TCP connect, SYN and UDP scans with nmap's states (scan only hosts you may)
     #[command(after_help = scan::SCAN_EXAMPLES)]
     Scan(ScanArgs),
+    /// Address arithmetic: network, broadcast, host range, subnets, summaries, membership (replaces ipcalc, sipcalc)
+    #[command(after_help = calc::CALC_EXAMPLES)]
+    Calc(CalcArgs),
     /// Look up DNS records: dig's arguments in any order and its layout; +short, --json (replaces dig)
     #[command(after_help = dns::DNS_EXAMPLES)]
     Dns(DnsArgs),

@@ -1,6 +1,7 @@
 //! One thin module per subcommand: arguments → domain → render → exit code.
 #![forbid(unsafe_code)]
 
+pub mod calc;
 pub mod completions;
 pub mod dns;
 pub mod echo;
@@ -47,6 +48,7 @@ pub fn dispatch(cli: Cli) -> Result<Outcome, Error> {
         Command::Icmp(args) => icmp::run(&args, &out),
         Command::Trace(args) => trace::run(&args, &out),
         Command::Scan(args) => scan::run(&args, &out),
+        Command::Calc(args) => calc::run(&args, &out),
         Command::Dns(args) => dns::run(&args, &out),
         Command::Schema(args) => schema::run(&args, &out),
         Command::Completions(args) => completions::run(&args, &out),
@@ -73,6 +75,7 @@ fn check_streams(command: &Command) -> Result<(), Error> {
         Command::Sockopt(_) => "sockopt",
         Command::Lab(_) => "lab",
         Command::Icmp(_) => "icmp",
+        Command::Calc(_) => "calc",
         Command::Schema(_) => "schema",
         Command::Completions(_) | Command::Man(_) => {
             return Err(Error::Usage(

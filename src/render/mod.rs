@@ -4,6 +4,7 @@
 //! text, and [`print`] writes it. A new output format is a new function here.
 #![forbid(unsafe_code)]
 
+pub mod calc;
 pub mod completions;
 pub mod dns;
 pub mod dns_trace;

@@ -201,6 +201,11 @@ pub const DOCUMENTS: &[Document] = &[
         "netdx dns --json-stream",
         "One line of the stream: start, a lookup line per question as it ends (its --json object with the question's index), done with the tally.",
     ),
+    Document::of::<crate::calc::CalcDocument>(
+        "calc",
+        "netdx calc ADDR --json",
+        "The network's facts (IPv4: netmask, wildcard, broadcast, host range and count, class, space; IPv6: forms, range, count, space, embedded IPv4), and the section of the mode asked for: split, summarize, range or contains.",
+    ),
     Document::of::<Vec<Entry>>(
         "schema-list",
         "netdx schema --json",
