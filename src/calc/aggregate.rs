@@ -10,6 +10,25 @@ use serde::Serialize;
 use super::input::SplitPrefix;
 use super::{CalcError, Facts, same_family};
 
+/// The schema of an `IpNet` of either family. ipnet's own is a `oneOf`
+/// of its IPv4 and IPv6 schemas, and its IPv6 pattern matches IPv4 networks
+/// too, so every IPv4 network would fail it (valid under both branches).
+pub struct Cidr;
+
+impl JsonSchema for Cidr {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Cidr".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "A network of either family in CIDR notation: 192.0.2.0/24, 2001:db8::/32.",
+            "pattern": "^[0-9A-Fa-f:.]+/[0-9]{1,3}$"
+        })
+    }
+}
+
 /// The most subnets `--split` lists (2^16): a /0 split into /32s would be
 /// four billion entries, so a split that makes more is refused, naming the
 /// longest prefix that fits.
@@ -62,8 +81,10 @@ pub fn split(net: IpNet, prefix: SplitPrefix) -> Result<Split, CalcError> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Summary {
     /// The networks given, host bits cleared.
+    #[schemars(with = "Vec<Cidr>")]
     pub given: Vec<IpNet>,
     /// The fewest networks that cover exactly the addresses of those given, in address order.
+    #[schemars(with = "Vec<Cidr>")]
     pub networks: Vec<IpNet>,
 }
 
@@ -89,6 +110,7 @@ pub struct RangeCover {
     /// The last address of the range (included).
     pub end: IpAddr,
     /// The fewest networks covering exactly start to end, in address order.
+    #[schemars(with = "Vec<Cidr>")]
     pub networks: Vec<IpNet>,
 }
 
