@@ -695,7 +695,7 @@ fn contains_answers_by_the_and_and_exits_1_when_an_address_is_outside() {
     assert_eq!(inside.status.code(), Some(0), "{inside:?}");
     assert_eq!(
         stdout(&inside),
-        "172.16.10.2 AND 255.255.255.0 = 172.16.10.0: in 172.16.10.0/24\n"
+        "172.16.10.2 AND 255.255.255.0 = 172.16.10.0: in 172.16.10.0/24, the same subnet as 172.16.10.1\n"
     );
     let outside = netdx(&[
         "--json",

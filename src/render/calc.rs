@@ -182,9 +182,19 @@ fn subnets(text: &mut String, parent: &Facts, split: &Split, binary: bool) {
 }
 
 fn contains(text: &mut String, facts: &Facts, list: &[Membership], binary: bool) {
-    let (network, netmask, prefix) = match facts {
-        Facts::Ipv4(f) => (f.network.to_string(), IpAddr::V4(f.netmask), f.prefix),
-        Facts::Ipv6(f) => (f.network.to_string(), IpAddr::V6(f.netmask), f.prefix),
+    let (address, network, netmask, prefix) = match facts {
+        Facts::Ipv4(f) => (
+            IpAddr::V4(f.address),
+            f.network.to_string(),
+            IpAddr::V4(f.netmask),
+            f.prefix,
+        ),
+        Facts::Ipv6(f) => (
+            IpAddr::V6(f.address),
+            f.network.to_string(),
+            IpAddr::V6(f.netmask),
+            f.prefix,
+        ),
     };
     for member in list {
         if binary {
@@ -196,10 +206,14 @@ fn contains(text: &mut String, facts: &Facts, list: &[Membership], binary: bool)
             let _ = writeln!(text, "{:<11}{}", "AND", bits(netmask));
             let _ = writeln!(text, "{:<11}{}", "=", bits(member.masked));
         }
-        let verdict = if member.contained { "in" } else { "not in" };
+        let verdict = match (member.contained, member.address == address) {
+            (true, false) => format!("in {network}, the same subnet as {address}"),
+            (true, true) => format!("in {network}"),
+            (false, _) => format!("not in {network}"),
+        };
         let _ = writeln!(
             text,
-            "{} AND {netmask} = {}: {verdict} {network}",
+            "{} AND {netmask} = {}: {verdict}",
             member.address, member.masked
         );
     }
