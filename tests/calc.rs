@@ -166,6 +166,25 @@ fn ipcalc_space(remarks: &str) -> Option<&'static str> {
     None
 }
 
+/// The network, host range and broadcast of one network (or subnet) are
+/// ipcalc's: a /32 is its "Hostroute", and, per RFC 3021, neither a /31 nor
+/// a /32 has a broadcast.
+fn assert_hosts_equal_ipcalcs(ours: &Value, theirs: &HashMap<String, String>, what: &str) {
+    if ours["prefix"] == 32 {
+        assert_eq!(theirs["Hostroute"], field(ours, "host_min"), "{what}");
+        assert_eq!(field(ours, "host_min"), field(ours, "host_max"));
+    } else {
+        assert_eq!(theirs["Network"], field(ours, "network"), "{what}");
+        assert_eq!(theirs["HostMin"], field(ours, "host_min"), "{what}");
+        assert_eq!(theirs["HostMax"], field(ours, "host_max"), "{what}");
+    }
+    assert_eq!(
+        theirs.get("Broadcast").map(String::as_str),
+        ours["broadcast"].as_str(),
+        "{what}"
+    );
+}
+
 #[test]
 fn ipv4_facts_equal_ipcalcs_over_random_networks_and_edge_prefixes() {
     let inputs = v4_inputs(330);
@@ -184,21 +203,7 @@ fn ipv4_facts_equal_ipcalcs_over_random_networks_and_edge_prefixes() {
         let hosts_line = &theirs["Hosts/Net"];
         let (hosts, remarks) = hosts_line.split_once(' ').unwrap_or((hosts_line, ""));
         assert_eq!(hosts, ours["hosts"].to_string(), "{what}");
-        if prefix == 32 {
-            // ipcalc shows a host route as the one address.
-            assert_eq!(theirs["Hostroute"], field(ours, "host_min"), "{what}");
-            assert_eq!(field(ours, "host_min"), field(ours, "host_max"));
-        } else {
-            assert_eq!(theirs["Network"], field(ours, "network"), "{what}");
-            assert_eq!(theirs["HostMin"], field(ours, "host_min"), "{what}");
-            assert_eq!(theirs["HostMax"], field(ours, "host_max"), "{what}");
-        }
-        // RFC 3021: ipcalc, like netdx, shows no broadcast for a /31 or /32.
-        assert_eq!(
-            theirs.get("Broadcast").map(String::as_str),
-            ours["broadcast"].as_str(),
-            "{what}"
-        );
+        assert_hosts_equal_ipcalcs(ours, &theirs, &what);
         let class = remarks.trim().strip_prefix("Class ").unwrap_or("");
         if class.starts_with("invalid") {
             // ipcalc looks for a sixth class past 248.0.0.0 (11111…);
@@ -469,18 +474,7 @@ fn split_subnets_equal_ipcalcs_and_sipcalcs_listings() {
         assert_eq!(subnets.len(), theirs.len(), "{network} /{split}");
         for (ours, theirs) in subnets.iter().zip(&theirs) {
             let what = format!("{network} /{split}: ours {ours}, ipcalc {theirs:?}");
-            if split == 32 {
-                assert_eq!(theirs["Hostroute"], field(ours, "host_min"), "{what}");
-            } else {
-                assert_eq!(theirs["Network"], field(ours, "network"), "{what}");
-                assert_eq!(theirs["HostMin"], field(ours, "host_min"), "{what}");
-                assert_eq!(theirs["HostMax"], field(ours, "host_max"), "{what}");
-            }
-            assert_eq!(
-                theirs.get("Broadcast").map(String::as_str),
-                ours["broadcast"].as_str(),
-                "{what}"
-            );
+            assert_hosts_equal_ipcalcs(ours, theirs, &what);
             let hosts = theirs["Hosts/Net"].split_whitespace().next().unwrap();
             assert_eq!(hosts, ours["hosts"].to_string(), "{what}");
         }

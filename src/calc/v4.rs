@@ -131,39 +131,38 @@ pub enum Ipv4Space {
 }
 
 /// The blocks, most specific first where they nest.
-const SPACES: &[(u32, u8, Ipv4Space)] = &[
-    (0x0000_0000, 8, Ipv4Space::ThisNetwork),
-    (0x0a00_0000, 8, Ipv4Space::Private),
-    (0x6440_0000, 10, Ipv4Space::Cgnat),
-    (0x7f00_0000, 8, Ipv4Space::Loopback),
-    (0xa9fe_0000, 16, Ipv4Space::LinkLocal),
-    (0xac10_0000, 12, Ipv4Space::Private),
-    (0xc000_0000, 24, Ipv4Space::IetfProtocol),
-    (0xc000_0200, 24, Ipv4Space::Documentation),
-    (0xc058_6300, 24, Ipv4Space::SixToFourRelay),
-    (0xc0a8_0000, 16, Ipv4Space::Private),
-    (0xc612_0000, 15, Ipv4Space::Benchmarking),
-    (0xc633_6400, 24, Ipv4Space::Documentation),
-    (0xcb00_7100, 24, Ipv4Space::Documentation),
-    (0xe000_0000, 4, Ipv4Space::Multicast),
-    (0xffff_ffff, 32, Ipv4Space::LimitedBroadcast),
-    (0xf000_0000, 4, Ipv4Space::Reserved),
+const SPACES: &[(Ipv4Net, Ipv4Space)] = &[
+    (block(0, 0, 0, 0, 8), Ipv4Space::ThisNetwork),
+    (block(10, 0, 0, 0, 8), Ipv4Space::Private),
+    (block(100, 64, 0, 0, 10), Ipv4Space::Cgnat),
+    (block(127, 0, 0, 0, 8), Ipv4Space::Loopback),
+    (block(169, 254, 0, 0, 16), Ipv4Space::LinkLocal),
+    (block(172, 16, 0, 0, 12), Ipv4Space::Private),
+    (block(192, 0, 0, 0, 24), Ipv4Space::IetfProtocol),
+    (block(192, 0, 2, 0, 24), Ipv4Space::Documentation),
+    (block(192, 88, 99, 0, 24), Ipv4Space::SixToFourRelay),
+    (block(192, 168, 0, 0, 16), Ipv4Space::Private),
+    (block(198, 18, 0, 0, 15), Ipv4Space::Benchmarking),
+    (block(198, 51, 100, 0, 24), Ipv4Space::Documentation),
+    (block(203, 0, 113, 0, 24), Ipv4Space::Documentation),
+    (block(224, 0, 0, 0, 4), Ipv4Space::Multicast),
+    (block(255, 255, 255, 255, 32), Ipv4Space::LimitedBroadcast),
+    (block(240, 0, 0, 0, 4), Ipv4Space::Reserved),
 ];
+
+/// `a.b.c.d/prefix`, at compile time.
+const fn block(a: u8, b: u8, c: u8, d: u8, prefix: u8) -> Ipv4Net {
+    Ipv4Net::new_assert(Ipv4Addr::new(a, b, c, d), prefix)
+}
 
 impl Ipv4Space {
     /// The block `address` is in.
     pub fn of(address: Ipv4Addr) -> Ipv4Space {
-        let bits = address.to_bits();
         SPACES
             .iter()
-            .find(|&&(base, prefix, _)| bits & prefix_mask(prefix) == base)
-            .map_or(Ipv4Space::Global, |&(_, _, space)| space)
+            .find(|(block, _)| block.contains(&address))
+            .map_or(Ipv4Space::Global, |&(_, space)| space)
     }
-}
-
-/// The netmask of `prefix` as bits.
-fn prefix_mask(prefix: u8) -> u32 {
-    u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -113,34 +113,72 @@ pub enum Ipv6Space {
 }
 
 /// The blocks, most specific first where they nest.
-const SPACES: &[(u128, u8, Ipv6Space)] = &[
-    (0, 128, Ipv6Space::Unspecified),
-    (1, 128, Ipv6Space::Loopback),
-    (0xffff_0000_0000, 96, Ipv6Space::Ipv4Mapped),
-    (0x0064_ff9b << 96, 96, Ipv6Space::Nat64),
-    (0x0100 << 112, 64, Ipv6Space::Discard),
-    (0x2001_0002_0000 << 80, 48, Ipv6Space::Benchmarking),
-    (0x2001_0010 << 96, 28, Ipv6Space::Orchid),
-    (0x2001_0020 << 96, 28, Ipv6Space::Orchid),
-    (0x2001_0000 << 96, 32, Ipv6Space::Teredo),
-    (0x2001_0db8 << 96, 32, Ipv6Space::Documentation),
-    (0x3fff << 112, 20, Ipv6Space::Documentation),
-    (0x2002 << 112, 16, Ipv6Space::SixToFour),
-    (0x2000 << 112, 3, Ipv6Space::Global),
-    (0xfc00 << 112, 7, Ipv6Space::Ula),
-    (0xfe80 << 112, 10, Ipv6Space::LinkLocal),
-    (0xfec0 << 112, 10, Ipv6Space::SiteLocal),
-    (0xff00 << 112, 8, Ipv6Space::Multicast),
+const SPACES: &[(Ipv6Net, Ipv6Space)] = &[
+    (block([0, 0, 0, 0, 0, 0, 0, 0], 128), Ipv6Space::Unspecified),
+    (block([0, 0, 0, 0, 0, 0, 0, 1], 128), Ipv6Space::Loopback),
+    (
+        block([0, 0, 0, 0, 0, 0xffff, 0, 0], 96),
+        Ipv6Space::Ipv4Mapped,
+    ),
+    (
+        block([0x64, 0xff9b, 0, 0, 0, 0, 0, 0], 96),
+        Ipv6Space::Nat64,
+    ),
+    (block([0x100, 0, 0, 0, 0, 0, 0, 0], 64), Ipv6Space::Discard),
+    (
+        block([0x2001, 2, 0, 0, 0, 0, 0, 0], 48),
+        Ipv6Space::Benchmarking,
+    ),
+    (
+        block([0x2001, 0x10, 0, 0, 0, 0, 0, 0], 28),
+        Ipv6Space::Orchid,
+    ),
+    (
+        block([0x2001, 0x20, 0, 0, 0, 0, 0, 0], 28),
+        Ipv6Space::Orchid,
+    ),
+    (block([0x2001, 0, 0, 0, 0, 0, 0, 0], 32), Ipv6Space::Teredo),
+    (
+        block([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32),
+        Ipv6Space::Documentation,
+    ),
+    (
+        block([0x3fff, 0, 0, 0, 0, 0, 0, 0], 20),
+        Ipv6Space::Documentation,
+    ),
+    (
+        block([0x2002, 0, 0, 0, 0, 0, 0, 0], 16),
+        Ipv6Space::SixToFour,
+    ),
+    (block([0x2000, 0, 0, 0, 0, 0, 0, 0], 3), Ipv6Space::Global),
+    (block([0xfc00, 0, 0, 0, 0, 0, 0, 0], 7), Ipv6Space::Ula),
+    (
+        block([0xfe80, 0, 0, 0, 0, 0, 0, 0], 10),
+        Ipv6Space::LinkLocal,
+    ),
+    (
+        block([0xfec0, 0, 0, 0, 0, 0, 0, 0], 10),
+        Ipv6Space::SiteLocal,
+    ),
+    (
+        block([0xff00, 0, 0, 0, 0, 0, 0, 0], 8),
+        Ipv6Space::Multicast,
+    ),
 ];
+
+/// `groups/prefix`, at compile time.
+const fn block(g: [u16; 8], prefix: u8) -> Ipv6Net {
+    let address = Ipv6Addr::new(g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7]);
+    Ipv6Net::new_assert(address, prefix)
+}
 
 impl Ipv6Space {
     /// The block `address` is in.
     pub fn of(address: Ipv6Addr) -> Ipv6Space {
-        let bits = address.to_bits();
         SPACES
             .iter()
-            .find(|&&(base, prefix, _)| bits & prefix_mask(prefix) == base)
-            .map_or(Ipv6Space::Reserved, |&(_, _, space)| space)
+            .find(|(block, _)| block.contains(&address))
+            .map_or(Ipv6Space::Reserved, |&(_, space)| space)
     }
 }
 
@@ -152,11 +190,6 @@ fn embedded_ipv4(address: Ipv6Addr, space: Ipv6Space) -> Option<Ipv4Addr> {
         Ipv6Space::SixToFour => Some(Ipv4Addr::from((bits >> 80) as u32)),
         _ => None,
     }
-}
-
-/// The netmask of `prefix` as bits.
-fn prefix_mask(prefix: u8) -> u128 {
-    u128::MAX.checked_shl(128 - u32::from(prefix)).unwrap_or(0)
 }
 
 #[cfg(test)]
