@@ -677,6 +677,23 @@ fn a_dotted_mask_and_an_address_alone_read_as_ipcalc_reads_them() {
     let dotted = calc_json(&["10.0.0.1", "255.255.0.0"]);
     assert_eq!(dotted["facts"]["network"], "10.0.0.0/16");
     assert_eq!(dotted, calc_json(&["10.0.0.1/255.255.0.0"]));
+    // ipcalc also takes a wildcard (Cisco's inverse mask) and a bare length.
+    for mask in ["255.255.0.0", "0.0.255.255", "16"] {
+        let theirs = ipcalc_fields(&anchor("ipcalc", &["-n", "-b", "10.0.0.1", mask]));
+        assert_eq!(
+            theirs["Netmask"], "255.255.0.0 = 16",
+            "ipcalc 10.0.0.1 {mask}"
+        );
+        assert_eq!(
+            calc_json(&["10.0.0.1", mask]),
+            dotted,
+            "netdx calc 10.0.0.1 {mask}"
+        );
+    }
+    assert_eq!(
+        calc_json(&["2001:db8::1", "64"]),
+        calc_json(&["2001:db8::1/64"])
+    );
     let theirs = ipcalc_fields(&anchor("ipcalc", &["-n", "-b", "10.0.0.1"]));
     let alone = calc_json(&["10.0.0.1"]);
     assert_eq!(theirs["Network"], "10.0.0.0/24");
@@ -794,6 +811,7 @@ fn bad_input_is_one_line_with_a_remedy_and_exit_2() {
             &["--summarize", "10.0.0.0/8", "::/0"],
             "use addresses of one family",
         ),
+        (&["10.0.0.1", "33"], "use /0 to /32"),
         (&[], "required"),
     ];
     for (args, fragment) in cases {
@@ -801,6 +819,10 @@ fn bad_input_is_one_line_with_a_remedy_and_exit_2() {
         full.extend_from_slice(args);
         assert_one_line_error(&netdx(&full), fragment);
     }
+    assert_one_line_error(
+        &netdx(&["--json-stream", "calc", "10.0.0.1"]),
+        "`calc` prints one document; use --json",
+    );
 }
 
 #[test]

@@ -37,7 +37,7 @@ impl FromStr for Target {
             .map_err(|_| CalcError::BadAddress(address.to_string()))?;
         let prefix = match (prefix, address) {
             (None, _) => None,
-            (Some(mask), IpAddr::V4(_)) if mask.contains('.') => Some(mask.parse::<Mask>()?.0),
+            (Some(mask), IpAddr::V4(_)) if mask.contains('.') => Some(dotted(mask)?),
             (Some(mask), IpAddr::V6(v6)) if mask.contains('.') || mask.contains(':') => {
                 return Err(CalcError::MaskForIpv6(v6));
             }
@@ -55,9 +55,10 @@ impl Target {
             (Some(_), Some(_), address) => {
                 return Err(CalcError::PrefixAndMask(address.to_string()));
             }
-            (_, Some(_), IpAddr::V6(v6)) => return Err(CalcError::MaskForIpv6(v6)),
+            (_, Some(Mask::Dotted(_)), IpAddr::V6(v6)) => return Err(CalcError::MaskForIpv6(v6)),
             (Some(prefix), None, _) => prefix,
-            (None, Some(Mask(prefix)), _) => prefix,
+            (None, Some(Mask::Dotted(prefix)), _) => prefix,
+            (None, Some(Mask::Length(prefix)), address) => check_prefix(prefix, address)?,
             (None, None, IpAddr::V4(_)) => DEFAULT_V4_PREFIX,
             (None, None, IpAddr::V6(_)) => DEFAULT_V6_PREFIX,
         };
@@ -72,22 +73,43 @@ impl Target {
     }
 }
 
-/// A dotted IPv4 netmask (`255.255.240.0`): its prefix length.
+/// MASK after ADDR, as ipcalc takes it: a dotted netmask (`255.255.240.0`),
+/// a dotted wildcard (`0.0.15.255`, Cisco's inverse mask), or a prefix
+/// length (`20`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Mask(pub u8);
+pub enum Mask {
+    /// A dotted netmask or wildcard: IPv4's, this prefix length.
+    Dotted(u8),
+    /// A prefix length, checked against ADDR's family.
+    Length(u32),
+}
 
 impl FromStr for Mask {
     type Err = CalcError;
 
     fn from_str(text: &str) -> Result<Mask, CalcError> {
-        let text = text.trim();
-        let mask: Ipv4Addr = text
-            .parse()
-            .map_err(|_| CalcError::BadPrefix(text.to_string()))?;
-        ipnet::ipv4_mask_to_prefix(mask)
-            .map(Mask)
-            .map_err(|_| CalcError::NonContiguousMask(mask))
+        let text = text.trim().trim_start_matches('/');
+        if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+            let length = text
+                .parse()
+                .map_err(|_| CalcError::BadPrefix(text.to_string()))?;
+            return Ok(Mask::Length(length));
+        }
+        dotted(text).map(Mask::Dotted)
     }
+}
+
+/// The prefix length of a dotted netmask, or of a dotted wildcard (ones
+/// from the right) as ipcalc reads one; a netmask wins where both could be
+/// meant (0.0.0.0 is /0, 255.255.255.255 /32).
+fn dotted(text: &str) -> Result<u8, CalcError> {
+    let mask: Ipv4Addr = text
+        .trim()
+        .parse()
+        .map_err(|_| CalcError::BadPrefix(text.to_string()))?;
+    ipnet::ipv4_mask_to_prefix(mask)
+        .or_else(|_| ipnet::ipv4_mask_to_prefix(!mask))
+        .map_err(|_| CalcError::NonContiguousMask(mask))
 }
 
 /// The prefix length `--split` asks for (`26` or `/26`); checked against
@@ -158,10 +180,20 @@ mod tests {
         let dotted: Target = "10.0.0.1/255.255.0.0".parse().unwrap();
         let alone: Target = "10.0.0.1".parse().unwrap();
         let mask: Mask = "255.255.0.0".parse().unwrap();
+        let wildcard: Mask = "0.0.255.255".parse().unwrap();
+        let length: Mask = "16".parse().unwrap();
         let expected: IpNet = "10.0.0.1/16".parse().unwrap();
         assert_eq!(slash.network(None).unwrap(), expected);
         assert_eq!(dotted.network(None).unwrap(), expected);
         assert_eq!(alone.network(Some(mask)).unwrap(), expected);
+        assert_eq!(alone.network(Some(wildcard)).unwrap(), expected);
+        assert_eq!(alone.network(Some(length)).unwrap(), expected);
+        let v6: Target = "2001:db8::1".parse().unwrap();
+        assert_eq!(v6.network(Some(Mask::Length(64))).unwrap().prefix_len(), 64);
+        assert!(matches!(
+            alone.network(Some(Mask::Length(33))),
+            Err(CalcError::PrefixTooLong { .. })
+        ));
     }
 
     #[test]
@@ -197,7 +229,7 @@ mod tests {
         ));
         let both: Target = "10.0.0.1/8".parse().unwrap();
         assert!(matches!(
-            both.network(Some(Mask(16))),
+            both.network(Some(Mask::Dotted(16))),
             Err(CalcError::PrefixAndMask(_))
         ));
     }

@@ -186,9 +186,9 @@ pub enum CalcError {
         /// The family's address length in bits.
         max: u8,
     },
-    /// A dotted mask whose one bits are not contiguous.
+    /// A dotted mask whose one bits are contiguous from neither end.
     #[error(
-        "{0} is not a netmask: its one bits are not contiguous from the left; write ones then zeros, like 255.255.240.0 (for a wildcard such as 0.0.15.255, give its inverse)"
+        "{0} is neither a netmask nor a wildcard: its one bits are not contiguous; write a netmask like 255.255.240.0, a wildcard like 0.0.15.255, or a prefix length like 20"
     )]
     NonContiguousMask(std::net::Ipv4Addr),
     /// Both a prefix on ADDR and a MASK after it.

@@ -10,7 +10,7 @@ pub(super) const CALC_EXAMPLES: &str = "\
 Examples:
   netdx calc 172.16.10.1/24      network, broadcast, host range, host count, class, space
   netdx calc 10.0.0.1 255.255.0.0
-                                 the same from a dotted netmask (ipcalc's form)
+                                 a dotted netmask, as ipcalc takes it (or 0.0.255.255, or 16)
   netdx calc 172.16.10.1/24 --binary
                                  the address, the mask and their AND, bit by bit
   netdx calc 172.16.10.1/24 --contains 172.16.10.2 172.16.11.1
@@ -43,7 +43,7 @@ pub struct CalcArgs {
         required_unless_present_any = ["summarize", "range"]
     )]
     pub target: Option<Target>,
-    /// A dotted netmask for ADDR (10.0.0.1 255.255.0.0), as ipcalc takes it
+    /// ADDR's netmask (255.255.0.0), wildcard (0.0.255.255) or prefix length (16), as ipcalc takes them
     #[arg(value_name = "MASK", value_parser = mask)]
     pub mask: Option<Mask>,
     /// Show the address, the netmask and their AND bit by bit, the network/host boundary marked
