@@ -128,6 +128,18 @@ fn sipcalc_blocks(text: &str) -> Vec<HashMap<String, String>> {
     blocks
 }
 
+/// sipcalc's block for each input, from runs of 60 inputs at a time.
+fn sipcalc_each(inputs: &[String]) -> Vec<(&str, HashMap<String, String>)> {
+    let mut pairs = Vec::new();
+    for chunk in inputs.chunks(60) {
+        let args: Vec<&str> = chunk.iter().map(String::as_str).collect();
+        let blocks = sipcalc_blocks(&anchor("sipcalc", &args));
+        assert_eq!(blocks.len(), chunk.len(), "{blocks:?}");
+        pairs.extend(args.into_iter().zip(blocks));
+    }
+    pairs
+}
+
 /// `a - b` as two addresses.
 fn range_of<T: std::str::FromStr>(text: &str) -> (T, T)
 where
@@ -273,52 +285,47 @@ fn ipv4_facts_equal_ipcalcs_over_random_networks_and_edge_prefixes() {
 fn ipv4_facts_equal_sipcalcs_but_for_its_31_and_32_broadcast_and_its_0_count() {
     let inputs = v4_inputs(330);
     let mut compared = 0;
-    for chunk in inputs.chunks(60) {
-        let args: Vec<&str> = chunk.iter().map(String::as_str).collect();
-        let blocks = sipcalc_blocks(&anchor("sipcalc", &args));
-        assert_eq!(blocks.len(), chunk.len(), "{blocks:?}");
-        for (input, theirs) in chunk.iter().zip(&blocks) {
-            let ours = &calc_json(&[input])["facts"];
-            let prefix = ours["prefix"].as_u64().unwrap();
-            let network = field(ours, "network").split('/').next().unwrap();
-            let what = format!("{input}: ours {ours}, sipcalc {theirs:?}");
-            assert_eq!(theirs["Network address"], network, "{what}");
-            assert_eq!(theirs["Network mask"], field(ours, "netmask"), "{what}");
-            assert_eq!(theirs["Network mask (bits)"], prefix.to_string());
-            assert_eq!(theirs["Cisco wildcard"], field(ours, "wildcard"), "{what}");
-            let last = ours["broadcast"]
-                .as_str()
-                .unwrap_or_else(|| field(ours, "host_max"));
-            let (first, end): (Ipv4Addr, Ipv4Addr) = range_of(&theirs["Network range"]);
-            assert_eq!(first.to_string(), network, "{what}");
-            assert_eq!(end.to_string(), last, "{what}");
-            if prefix <= 30 {
-                assert_eq!(theirs["Broadcast address"], last, "{what}");
-                let (min, max): (Ipv4Addr, Ipv4Addr) = range_of(&theirs["Usable range"]);
-                assert_eq!(min.to_string(), field(ours, "host_min"), "{what}");
-                assert_eq!(max.to_string(), field(ours, "host_max"), "{what}");
+    for (input, theirs) in &sipcalc_each(&inputs) {
+        let ours = &calc_json(&[input])["facts"];
+        let prefix = ours["prefix"].as_u64().unwrap();
+        let network = field(ours, "network").split('/').next().unwrap();
+        let what = format!("{input}: ours {ours}, sipcalc {theirs:?}");
+        assert_eq!(theirs["Network address"], network, "{what}");
+        assert_eq!(theirs["Network mask"], field(ours, "netmask"), "{what}");
+        assert_eq!(theirs["Network mask (bits)"], prefix.to_string());
+        assert_eq!(theirs["Cisco wildcard"], field(ours, "wildcard"), "{what}");
+        let last = ours["broadcast"]
+            .as_str()
+            .unwrap_or_else(|| field(ours, "host_max"));
+        let (first, end): (Ipv4Addr, Ipv4Addr) = range_of(&theirs["Network range"]);
+        assert_eq!(first.to_string(), network, "{what}");
+        assert_eq!(end.to_string(), last, "{what}");
+        if prefix <= 30 {
+            assert_eq!(theirs["Broadcast address"], last, "{what}");
+            let (min, max): (Ipv4Addr, Ipv4Addr) = range_of(&theirs["Usable range"]);
+            assert_eq!(min.to_string(), field(ours, "host_min"), "{what}");
+            assert_eq!(max.to_string(), field(ours, "host_max"), "{what}");
+        } else {
+            // sipcalc calls the last address of a /31 or /32 its
+            // broadcast; RFC 3021 (and ipcalc, and netdx) say it has none.
+            assert_eq!(theirs["Broadcast address"], last, "{what}");
+            assert!(ours["broadcast"].is_null(), "{what}");
+            if field(ours, "address") == "255.255.255.255" {
+                // sipcalc's usable range of the top /32 wraps around.
+                assert_eq!(theirs["Usable range"], "0.0.0.0 - 255.255.255.254");
             } else {
-                // sipcalc calls the last address of a /31 or /32 its
-                // broadcast; RFC 3021 (and ipcalc, and netdx) say it has none.
-                assert_eq!(theirs["Broadcast address"], last, "{what}");
-                assert!(ours["broadcast"].is_null(), "{what}");
-                if field(ours, "address") == "255.255.255.255" {
-                    // sipcalc's usable range of the top /32 wraps around.
-                    assert_eq!(theirs["Usable range"], "0.0.0.0 - 255.255.255.254");
-                } else {
-                    assert!(!theirs.contains_key("Usable range"), "{what}");
-                }
+                assert!(!theirs.contains_key("Usable range"), "{what}");
             }
-            let addresses = ours["addresses"].as_u64().unwrap();
-            if prefix == 0 {
-                // sipcalc's count of a /0 is one short.
-                assert_eq!(theirs["Addresses in network"], "4294967295");
-                assert_eq!(addresses, 1 << 32);
-            } else {
-                assert_eq!(theirs["Addresses in network"], addresses.to_string());
-            }
-            compared += 1;
         }
+        let addresses = ours["addresses"].as_u64().unwrap();
+        if prefix == 0 {
+            // sipcalc's count of a /0 is one short.
+            assert_eq!(theirs["Addresses in network"], "4294967295");
+            assert_eq!(addresses, 1 << 32);
+        } else {
+            assert_eq!(theirs["Addresses in network"], addresses.to_string());
+        }
+        compared += 1;
     }
     assert!(compared >= 300, "{compared}");
 }
@@ -401,53 +408,48 @@ fn sipcalc_type_allows(sipcalc_type: &str, space: &str) -> bool {
 fn ipv6_facts_equal_sipcalcs_forms_range_count_and_type() {
     let inputs = v6_inputs(260);
     let mut compared = 0;
-    for chunk in inputs.chunks(60) {
-        let args: Vec<&str> = chunk.iter().map(String::as_str).collect();
-        let blocks = sipcalc_blocks(&anchor("sipcalc", &args));
-        assert_eq!(blocks.len(), chunk.len(), "{blocks:?}");
-        for (input, theirs) in chunk.iter().zip(&blocks) {
-            let ours = &calc_json(&[input])["facts"];
-            let what = format!("{input}: ours {ours}, sipcalc {theirs:?}");
-            assert_eq!(ours["family"], "ipv6");
+    for (input, theirs) in &sipcalc_each(&inputs) {
+        let ours = &calc_json(&[input])["facts"];
+        let what = format!("{input}: ours {ours}, sipcalc {theirs:?}");
+        assert_eq!(ours["family"], "ipv6");
+        assert_eq!(
+            theirs["Expanded Address"],
+            field(ours, "expanded"),
+            "{what}"
+        );
+        if field(ours, "space") == "ipv4-mapped" {
+            assert!(field(ours, "compressed").contains('.'), "{what}");
+        } else {
             assert_eq!(
-                theirs["Expanded Address"],
-                field(ours, "expanded"),
+                theirs["Compressed address"],
+                field(ours, "compressed"),
                 "{what}"
             );
-            if field(ours, "space") == "ipv4-mapped" {
-                assert!(field(ours, "compressed").contains('.'), "{what}");
-            } else {
-                assert_eq!(
-                    theirs["Compressed address"],
-                    field(ours, "compressed"),
-                    "{what}"
-                );
-            }
-            let (prefix_text, length) = theirs["Subnet prefix (masked)"].split_once('/').unwrap();
-            let network: Ipv6Addr = prefix_text.parse().unwrap();
-            assert_eq!(
-                format!("{network}/{length}"),
-                field(ours, "network"),
-                "{what}"
-            );
-            let netmask: Ipv6Addr = theirs["Prefix address"].parse().unwrap();
-            assert_eq!(netmask.to_string(), field(ours, "netmask"), "{what}");
-            let (first, last): (Ipv6Addr, Ipv6Addr) = range_of(&theirs["Network range"]);
-            assert_eq!(first.to_string(), field(ours, "first"), "{what}");
-            assert_eq!(last.to_string(), field(ours, "last"), "{what}");
-            let span = last.to_bits() - first.to_bits();
-            let count = span
-                .checked_add(1)
-                .map_or("340282366920938463463374607431768211456".to_string(), |n| {
-                    n.to_string()
-                });
-            assert_eq!(count, field(ours, "addresses"), "{what}");
-            assert!(
-                sipcalc_type_allows(&theirs["Address type"], field(ours, "space")),
-                "{what}"
-            );
-            compared += 1;
         }
+        let (prefix_text, length) = theirs["Subnet prefix (masked)"].split_once('/').unwrap();
+        let network: Ipv6Addr = prefix_text.parse().unwrap();
+        assert_eq!(
+            format!("{network}/{length}"),
+            field(ours, "network"),
+            "{what}"
+        );
+        let netmask: Ipv6Addr = theirs["Prefix address"].parse().unwrap();
+        assert_eq!(netmask.to_string(), field(ours, "netmask"), "{what}");
+        let (first, last): (Ipv6Addr, Ipv6Addr) = range_of(&theirs["Network range"]);
+        assert_eq!(first.to_string(), field(ours, "first"), "{what}");
+        assert_eq!(last.to_string(), field(ours, "last"), "{what}");
+        let span = last.to_bits() - first.to_bits();
+        let count = span
+            .checked_add(1)
+            .map_or("340282366920938463463374607431768211456".to_string(), |n| {
+                n.to_string()
+            });
+        assert_eq!(count, field(ours, "addresses"), "{what}");
+        assert!(
+            sipcalc_type_allows(&theirs["Address type"], field(ours, "space")),
+            "{what}"
+        );
+        compared += 1;
     }
     assert!(compared >= 250, "{compared}");
 }

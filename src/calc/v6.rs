@@ -112,64 +112,31 @@ pub enum Ipv6Space {
     Reserved,
 }
 
-/// The blocks, most specific first where they nest.
+/// The blocks, most specific first where they nest; each address is its
+/// top bits (`0x2001_0db8 << 96` is 2001:db8::).
 const SPACES: &[(Ipv6Net, Ipv6Space)] = &[
-    (block([0, 0, 0, 0, 0, 0, 0, 0], 128), Ipv6Space::Unspecified),
-    (block([0, 0, 0, 0, 0, 0, 0, 1], 128), Ipv6Space::Loopback),
-    (
-        block([0, 0, 0, 0, 0, 0xffff, 0, 0], 96),
-        Ipv6Space::Ipv4Mapped,
-    ),
-    (
-        block([0x64, 0xff9b, 0, 0, 0, 0, 0, 0], 96),
-        Ipv6Space::Nat64,
-    ),
-    (block([0x100, 0, 0, 0, 0, 0, 0, 0], 64), Ipv6Space::Discard),
-    (
-        block([0x2001, 2, 0, 0, 0, 0, 0, 0], 48),
-        Ipv6Space::Benchmarking,
-    ),
-    (
-        block([0x2001, 0x10, 0, 0, 0, 0, 0, 0], 28),
-        Ipv6Space::Orchid,
-    ),
-    (
-        block([0x2001, 0x20, 0, 0, 0, 0, 0, 0], 28),
-        Ipv6Space::Orchid,
-    ),
-    (block([0x2001, 0, 0, 0, 0, 0, 0, 0], 32), Ipv6Space::Teredo),
-    (
-        block([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32),
-        Ipv6Space::Documentation,
-    ),
-    (
-        block([0x3fff, 0, 0, 0, 0, 0, 0, 0], 20),
-        Ipv6Space::Documentation,
-    ),
-    (
-        block([0x2002, 0, 0, 0, 0, 0, 0, 0], 16),
-        Ipv6Space::SixToFour,
-    ),
-    (block([0x2000, 0, 0, 0, 0, 0, 0, 0], 3), Ipv6Space::Global),
-    (block([0xfc00, 0, 0, 0, 0, 0, 0, 0], 7), Ipv6Space::Ula),
-    (
-        block([0xfe80, 0, 0, 0, 0, 0, 0, 0], 10),
-        Ipv6Space::LinkLocal,
-    ),
-    (
-        block([0xfec0, 0, 0, 0, 0, 0, 0, 0], 10),
-        Ipv6Space::SiteLocal,
-    ),
-    (
-        block([0xff00, 0, 0, 0, 0, 0, 0, 0], 8),
-        Ipv6Space::Multicast,
-    ),
+    (block(0, 128), Ipv6Space::Unspecified),
+    (block(1, 128), Ipv6Space::Loopback),
+    (block(0xffff << 32, 96), Ipv6Space::Ipv4Mapped),
+    (block(0x0064_ff9b << 96, 96), Ipv6Space::Nat64),
+    (block(0x0100 << 112, 64), Ipv6Space::Discard),
+    (block(0x2001_0002 << 96, 48), Ipv6Space::Benchmarking),
+    (block(0x2001_0010 << 96, 28), Ipv6Space::Orchid),
+    (block(0x2001_0020 << 96, 28), Ipv6Space::Orchid),
+    (block(0x2001_0000 << 96, 32), Ipv6Space::Teredo),
+    (block(0x2001_0db8 << 96, 32), Ipv6Space::Documentation),
+    (block(0x3fff << 112, 20), Ipv6Space::Documentation),
+    (block(0x2002 << 112, 16), Ipv6Space::SixToFour),
+    (block(0x2000 << 112, 3), Ipv6Space::Global),
+    (block(0xfc00 << 112, 7), Ipv6Space::Ula),
+    (block(0xfe80 << 112, 10), Ipv6Space::LinkLocal),
+    (block(0xfec0 << 112, 10), Ipv6Space::SiteLocal),
+    (block(0xff00 << 112, 8), Ipv6Space::Multicast),
 ];
 
-/// `groups/prefix`, at compile time.
-const fn block(g: [u16; 8], prefix: u8) -> Ipv6Net {
-    let address = Ipv6Addr::new(g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7]);
-    Ipv6Net::new_assert(address, prefix)
+/// The network of `bits`/`prefix`, at compile time.
+const fn block(bits: u128, prefix: u8) -> Ipv6Net {
+    Ipv6Net::new_assert(Ipv6Addr::from_bits(bits), prefix)
 }
 
 impl Ipv6Space {
