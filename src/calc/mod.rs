@@ -168,7 +168,7 @@ impl CalcDocument {
 pub enum CalcError {
     /// Not an address of either family.
     #[error(
-        "'{0}' is not an IP address; write an IPv4 address like 192.0.2.1 or an IPv6 address like 2001:db8::1, optionally with /PREFIX"
+        "'{0}' is not an IP address; write an IPv4 address like 192.0.2.1 or an IPv6 address like 2001:db8::1"
     )]
     BadAddress(String),
     /// A prefix length that is not a number.
