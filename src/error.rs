@@ -72,6 +72,9 @@ pub enum Error {
     /// The socket to inspect could not be created.
     #[error(transparent)]
     Sockopt(#[from] crate::sockopt::session::SockoptError),
+    /// An address calculation was given bad input.
+    #[error(transparent)]
+    Calc(#[from] crate::calc::CalcError),
     /// Protocol statistics could not be read.
     #[error(transparent)]
     Stats(#[from] StatsError),

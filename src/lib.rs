@@ -16,6 +16,7 @@
 #![deny(unsafe_code)]
 
 pub mod arping;
+pub mod calc;
 pub mod cli;
 pub mod clock;
 pub mod cmd;

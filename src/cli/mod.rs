@@ -7,6 +7,7 @@
 use clap::{Args, Parser, Subcommand};
 
 mod arping;
+mod calc;
 mod completing;
 mod completions;
 pub mod dns;
@@ -28,6 +29,7 @@ mod trace;
 pub mod values;
 
 pub use arping::ArpingArgs;
+pub use calc::CalcArgs;
 pub use completions::CompletionsArgs;
 pub use dns::DnsArgs;
 pub use echo::{EchoArgs, EchoCommand, ProbeArgs, ServeArgs};
@@ -70,6 +72,8 @@ Examples:
   netdx neigh                    the neighbour table: MACs and states (ip neigh, arp -n)
   netdx arping -c 3 10.0.0.2      which MAC answers for an address, and how fast
   netdx route get 10.0.3.2       the route the kernel picks, and the next hop's MAC
+  netdx calc 172.16.10.1/24 --binary
+                                 network, hosts, class; the address AND the mask, bit by bit
   netdx schema ping              the JSON Schema of 'netdx ping --json'
 
 Exit status: 0 success, 1 a negative answer (no reply, port free), 2 an error.";
@@ -150,6 +154,9 @@ pub enum Command {
     /// Which ports answer on a host: TCP connect, SYN and UDP scans with nmap's states (scan only hosts you may)
     #[command(after_help = scan::SCAN_EXAMPLES)]
     Scan(ScanArgs),
+    /// Address arithmetic: network, broadcast, host range, subnets, summaries, membership (replaces ipcalc, sipcalc)
+    #[command(after_help = calc::CALC_EXAMPLES)]
+    Calc(CalcArgs),
     /// Look up DNS records: dig's arguments in any order and its layout; +short, --json (replaces dig)
     #[command(after_help = dns::DNS_EXAMPLES)]
     Dns(DnsArgs),

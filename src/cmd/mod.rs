@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 pub mod arping;
+pub mod calc;
 pub mod completions;
 pub mod dns;
 pub mod echo;
@@ -50,6 +51,7 @@ pub fn dispatch(cli: Cli) -> Result<Outcome, Error> {
         Command::Icmp(args) => icmp::run(&args, &out),
         Command::Trace(args) => trace::run(&args, &out),
         Command::Scan(args) => scan::run(&args, &out),
+        Command::Calc(args) => calc::run(&args, &out),
         Command::Dns(args) => dns::run(&args, &out),
         Command::Neigh(args) => neigh::run(&args, &out),
         Command::Arping(args) => arping::run(&args, &out),
@@ -85,6 +87,7 @@ fn check_streams(command: &Command) -> Result<(), Error> {
         Command::Icmp(_) => "icmp",
         Command::Neigh(_) => "neigh",
         Command::Route(_) => "route",
+        Command::Calc(_) => "calc",
         Command::Schema(_) => "schema",
         Command::Completions(_) | Command::Man(_) => {
             return Err(Error::Usage(

@@ -221,6 +221,11 @@ pub const DOCUMENTS: &[Document] = &[
         "netdx route get ADDR --json",
         "The route the kernel chose for the destination, its MTU, and the next hop's neighbour entry.",
     ),
+    Document::of::<crate::calc::CalcDocument>(
+        "calc",
+        "netdx calc ADDR --json",
+        "The network's facts (IPv4: netmask, wildcard, broadcast, host range and count, class, space; IPv6: forms, range, count, space, embedded IPv4), and the section of the mode asked for: split, summarize, range or contains.",
+    ),
     Document::of::<Vec<Entry>>(
         "schema-list",
         "netdx schema --json",
