@@ -167,7 +167,11 @@ fn fish_completes_lab_names_option_names_and_commands() {
         fish_completes(&script, "netdx sockopt explain SO_REUSE"),
         ["SO_REUSEADDR", "SO_REUSEPORT"]
     );
-    assert_eq!(fish_completes(&script, "netdx man echo s"), ["serve"]);
+    // Second-level names are every command's (echo serve, neigh scan).
+    assert_eq!(
+        fish_completes(&script, "netdx man echo s"),
+        ["scan", "serve"]
+    );
     assert_eq!(fish_completes(&script, "netdx completions z"), ["zsh"]);
     let mut colours = fish_completes(&script, "netdx ping --color ");
     colours.sort();
@@ -307,6 +311,7 @@ fn every_page_renders_with_man_and_groff_without_warnings() {
             "netdx-echo-probe.1",
             "netdx-sockopt-explain.1",
             "netdx-route-get.1",
+            "netdx-neigh-scan.1",
         ]
         .map(String::from),
     );

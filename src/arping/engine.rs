@@ -9,6 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::{Mode, Reply, Report, Request, Responder};
 use crate::clock::Clock;
+use crate::net::packet::{Link, Received, RunError};
 use crate::rtt::Rtt;
 use crate::wire::arp::{ArpFrame, Mac, Op};
 
@@ -18,35 +19,6 @@ pub const MAX_REPLIES_KEPT: usize = 1000;
 pub const MAX_RESPONDERS: usize = 64;
 /// Send times kept for matching late replies to their probe.
 const SENDS_KEPT: usize = 16;
-
-/// A frame read from the link.
-#[derive(Debug, Clone)]
-pub struct Received {
-    /// The frame, Ethernet header first.
-    pub bytes: Vec<u8>,
-    /// The kernel's receive time.
-    pub at: Option<SystemTime>,
-}
-
-/// Where frames go and come from: an AF_PACKET socket, or a script.
-pub trait Link {
-    /// Sends a whole frame; returns the wall-clock time it left.
-    fn send(&mut self, frame: &[u8]) -> io::Result<SystemTime>;
-    /// The next frame that arrived, waiting until `deadline` (or an
-    /// interrupt) at most; `None` when none came.
-    fn recv_until(&mut self, deadline: Instant) -> io::Result<Option<Received>>;
-    /// Whether the user asked to stop (Ctrl-C).
-    fn stopped(&mut self) -> bool;
-}
-
-/// What stopped a run early.
-#[derive(Debug)]
-pub enum RunError {
-    /// Sending or receiving on the link failed.
-    Link(io::Error),
-    /// Printing a reply failed (the reader of the output left).
-    Output(io::Error),
-}
 
 /// Runs the probes `request` describes; `on_reply` sees each reply as it
 /// is matched (for live output).

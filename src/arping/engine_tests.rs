@@ -6,9 +6,10 @@
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant, SystemTime};
 
-use super::engine::{Link, MAX_REPLIES_KEPT, Received, run};
+use super::engine::{MAX_REPLIES_KEPT, run};
 use super::{Mode, Report, Request};
 use crate::clock::{Clock, SimClock};
+use crate::net::packet::{Link, Received};
 use crate::wire::arp::{ArpFrame, Mac, Op};
 
 const ME: Mac = Mac([2, 0, 0, 0, 0, 1]);

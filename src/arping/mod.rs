@@ -4,11 +4,10 @@
 //!
 //! The engine ([`engine::run`]) is generic over the link and the clock, so
 //! its tests script replies, duplicates, late and hostile frames; the
-//! real link is an AF_PACKET socket ([`link::PacketLink`]).
+//! real link is an AF_PACKET socket ([`crate::net::packet::PacketLink`]).
 #![forbid(unsafe_code)]
 
 pub mod engine;
-pub mod link;
 pub mod setup;
 
 #[cfg(test)]
@@ -154,22 +153,9 @@ fn serialize_mac<S: serde::Serializer>(mac: &Mac, serializer: S) -> Result<S::Ok
 /// Why arping could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum ArpingError {
-    /// The interface does not exist.
-    #[error("interface '{0}' not found ('netdx ifconfig -a' lists every interface)")]
-    NoSuchInterface(String),
-    /// ARP needs an Ethernet-like link.
-    #[error(
-        "interface {interface} has no Ethernet address ({kind}): ARP runs on Ethernet links; choose one with -I"
-    )]
-    NotEthernet {
-        /// The interface.
-        interface: String,
-        /// Its link type.
-        kind: String,
-    },
-    /// The interface is down.
-    #[error("interface {0} is down: bring it up first (ip link set {0} up)")]
-    Down(String),
+    /// The interface cannot carry ARP.
+    #[error(transparent)]
+    Link(#[from] crate::iface::ethernet::LinkError),
     /// The address is not on a link of this host.
     #[error(
         "{target} is not on a link of this host: the kernel routes it via {gateway} dev {interface}; ARP only reaches its own link (arping {gateway} to check the gateway, or -I IFACE to ask a link anyway)"
@@ -207,7 +193,4 @@ pub enum ArpingError {
         /// The error.
         source: std::io::Error,
     },
-    /// Reading the interface failed.
-    #[error(transparent)]
-    Iface(#[from] crate::iface::IfaceError),
 }

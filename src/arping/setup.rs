@@ -6,9 +6,8 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use super::{ArpingError, Mode};
-use crate::iface::flags::IFF_UP;
-use crate::iface::link_type::ARPHRD_ETHER;
-use crate::iface::{IfaceName, Interface, Selection};
+use crate::iface::ethernet::EthernetLink;
+use crate::iface::{IfaceName, Selection};
 use crate::routes::get::{self, Query};
 use crate::wire::arp::Mac;
 
@@ -37,31 +36,19 @@ pub fn prepare(
         Some(name) => (name.clone(), None),
         None => route_interface(target, announcing)?,
     };
-    let iface =
-        crate::iface::collect(&Selection::Named(name.clone())).map_err(|err| match err {
-            crate::iface::IfaceError::NotFound(name) => ArpingError::NoSuchInterface(name),
-            other => ArpingError::Iface(other),
-        })?;
-    let iface = iface
-        .into_iter()
-        .next()
-        .ok_or_else(|| ArpingError::NoSuchInterface(name.to_string()))?;
-    let mac = ethernet_mac(&iface)?;
-    if iface.flags_value & IFF_UP == 0 {
-        return Err(ArpingError::Down(iface.name));
-    }
+    let link = EthernetLink::open(&name)?;
     let source = match mode {
         Mode::Dad => Ipv4Addr::UNSPECIFIED,
         Mode::AnnounceRequest | Mode::AnnounceReply => target,
         Mode::Probe => source
             .or(route_source)
-            .or_else(|| interface_source(&iface, target))
-            .ok_or_else(|| ArpingError::NoSource(iface.name.clone()))?,
+            .or_else(|| link.source_for(target))
+            .ok_or_else(|| ArpingError::NoSource(link.interface.name.clone()))?,
     };
     Ok(Setup {
-        ifindex: iface.index,
-        interface: iface.name,
-        mac,
+        ifindex: link.interface.index,
+        interface: link.interface.name,
+        mac: link.mac,
         source,
     })
 }
@@ -119,40 +106,4 @@ fn holder_of(address: Ipv4Addr) -> Option<IfaceName> {
         .iter()
         .find(|i| i.addresses.iter().any(|a| a.address == IpAddr::V4(address)))
         .and_then(|i| i.name.parse().ok())
-}
-
-fn ethernet_mac(iface: &Interface) -> Result<Mac, ArpingError> {
-    let not_ethernet = || ArpingError::NotEthernet {
-        interface: iface.name.clone(),
-        kind: iface.link_type.name(),
-    };
-    if iface.link_type.0 != ARPHRD_ETHER {
-        return Err(not_ethernet());
-    }
-    iface
-        .mac
-        .as_deref()
-        .and_then(|mac| mac.parse::<Mac>().ok())
-        .ok_or_else(not_ethernet)
-}
-
-/// An IPv4 address of `iface`: the one whose subnet holds `target`, else the first.
-fn interface_source(iface: &Interface, target: Ipv4Addr) -> Option<Ipv4Addr> {
-    let mut first = None;
-    for address in &iface.addresses {
-        let IpAddr::V4(v4) = address.address else {
-            continue;
-        };
-        first.get_or_insert(v4);
-        let bits = u32::from(address.prefix_len.min(32));
-        let mask = if bits == 0 {
-            0
-        } else {
-            u32::MAX << (32 - bits)
-        };
-        if u32::from(v4) & mask == u32::from(target) & mask {
-            return Some(v4);
-        }
-    }
-    first
 }

@@ -70,6 +70,7 @@ Examples:
   netdx scan -p- 10.0.3.2        which TCP ports answer (nmap -sT); --syn, --udp
   netdx dns example.org MX       look up records (dig); @SERVER, +short, --json
   netdx neigh                    the neighbour table: MACs and states (ip neigh, arp -n)
+  netdx neigh scan -I eth1        who is on eth1's segment: MACs, vendors, duplicates (arp-scan)
   netdx arping -c 3 10.0.0.2      which MAC answers for an address, and how fast
   netdx route get 10.0.3.2       the route the kernel picks, and the next hop's MAC
   netdx calc 172.16.10.1/24 --binary

@@ -1,6 +1,10 @@
 //! `netdx neigh` arguments: the neighbour table (ip neigh, arp -n).
 
-use clap::Args;
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
+
+use super::values;
 
 use crate::iface::IfaceName;
 use crate::neigh::State;
@@ -41,7 +45,11 @@ fn state_choice(text: &str) -> Result<StateChoice, String> {
 
 // `netdx neigh [-4|-6] [-I IFACE] [--state STATE]` (no doc comment: see cli::Command)
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct NeighArgs {
+    /// Instead of reading the table, ask the segment
+    #[command(subcommand)]
+    pub command: Option<NeighCommand>,
     /// IPv4 (ARP) entries only
     #[arg(short = '4', conflicts_with = "ipv6")]
     pub ipv4: bool,
@@ -54,4 +62,75 @@ pub struct NeighArgs {
     /// Only entries in STATE: reachable, stale, delay, probe, failed, incomplete, permanent, noarp, or all
     #[arg(long = "state", value_name = "STATE", value_parser = state_choice)]
     pub states: Vec<StateChoice>,
+}
+
+pub(super) const SCAN_EXAMPLES: &str = "\
+Examples:
+  netdx neigh scan -I eth1                  every address of eth1's subnet: who answers ARP
+  netdx neigh scan -I eth1 10.0.0.0/28      a chosen network
+  netdx neigh scan -I eth1 --rate 200 --retries 2
+                                            gentler: 200 requests a second, two more tries
+  netdx neigh scan -I eth1 --json           {interface, network, hosts: [{address, mac, vendor, rtt_ms, duplicate, …}]}
+
+Each address is asked once (ARP request from the interface's address in the
+network), paced at --rate, and the silent ones again after --timeout, up to
+--retries more times. Two MACs answering for one address are flagged as a
+duplicate (a classic misconfiguration: both hosts will lose traffic), one MAC
+answering for several addresses as shared (a router's proxy ARP, or aliases).
+Vendors come from the IEEE registry Debian installs (arp-scan's ieee-oui.txt
+or ieee-data's oui.txt), when one is there. The interface defaults to the one
+the route to the network (or the default route) uses: scan only networks you
+may. IPv4 only for now (IPv6 neighbour discovery is not built yet).
+
+Needs CAP_NET_RAW; capabilities are dropped once the socket is open.
+
+Exit status: 0 when a host answered, 1 when none did, 2 on errors.";
+
+// What to ask the segment (no doc comment: it would replace `netdx neigh`'s summary).
+#[derive(Debug, Subcommand)]
+pub enum NeighCommand {
+    /// Who is on this segment: ARP requests to every address of a network, every answer's MAC and vendor (arp-scan)
+    #[command(after_help = SCAN_EXAMPLES)]
+    Scan(NeighScanArgs),
+}
+
+// `netdx neigh scan [-I IFACE] [CIDR] …`
+#[derive(Debug, Args)]
+pub struct NeighScanArgs {
+    /// The network to scan [default: the interface's own subnet]
+    #[arg(value_name = "CIDR", value_parser = network)]
+    pub network: Option<ipnet::Ipv4Net>,
+    /// The interface to scan from [default: the one the route to the network uses]
+    #[arg(short = 'I', long = "interface", value_name = "IFACE")]
+    pub interface: Option<IfaceName>,
+    /// Requests per second at most
+    #[arg(long = "rate", value_name = "PPS", default_value_t = 1000.0, value_parser = rate)]
+    pub rate: f64,
+    /// More requests to an address that has not answered
+    #[arg(long = "retries", value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(0..=10))]
+    pub retries: u32,
+    /// Seconds each request waits for its answer before the next try
+    #[arg(long = "timeout", value_name = "SECS", default_value = "0.25", value_parser = values::positive_seconds)]
+    pub timeout: Duration,
+}
+
+fn network(text: &str) -> Result<ipnet::Ipv4Net, String> {
+    if let Ok(net) = text.parse::<ipnet::Ipv4Net>() {
+        return Ok(net.trunc());
+    }
+    if let Ok(address) = text.parse::<std::net::Ipv4Addr>() {
+        return Ok(ipnet::Ipv4Net::from(address));
+    }
+    Err(format!(
+        "'{text}' is not an IPv4 network (CIDR such as 10.0.0.0/24, or one address)"
+    ))
+}
+
+fn rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(rate) if rate.is_finite() && (1.0..=100_000.0).contains(&rate) => Ok(rate),
+        _ => Err(format!(
+            "'{text}' is not a rate from 1 to 100000 requests a second"
+        )),
+    }
 }

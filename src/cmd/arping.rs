@@ -3,14 +3,13 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use crate::arping::engine::{self, RunError};
-use crate::arping::link::PacketLink;
+use crate::arping::engine;
 use crate::arping::{ArpingError, Mode, Request, setup};
 use crate::cli::ArpingArgs;
 use crate::clock::SystemClock;
 use crate::error::{Error, Outcome};
 use crate::net::FamilyChoice;
-use crate::net::packet::LinkSocket;
+use crate::net::packet::{LinkSocket, PacketLink, RunError};
 use crate::render::stream::StreamWriter;
 use crate::render::stream::arping::{ArpingEvent, Start};
 use crate::render::{self, Output};

@@ -85,6 +85,7 @@ fn check_streams(command: &Command) -> Result<(), Error> {
         Command::Sockopt(_) => "sockopt",
         Command::Lab(_) => "lab",
         Command::Icmp(_) => "icmp",
+        Command::Neigh(neigh) if neigh.command.is_some() => return Ok(()),
         Command::Neigh(_) => "neigh",
         Command::Route(_) => "route",
         Command::Calc(_) => "calc",

@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 mod collect;
+pub mod ethernet;
 pub mod flags;
 pub mod link_type;
 

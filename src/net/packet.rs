@@ -22,6 +22,7 @@ use nix::sys::time::TimeSpec;
 use socket2::{Domain, Protocol, Socket, Type};
 
 use super::{SocketError, system_time, wait_readable};
+use crate::signals::Interrupts;
 
 /// Room for the largest Ethernet frame without jumbo frames, and then some:
 /// anything longer is reported as truncated, never read past.
@@ -191,6 +192,87 @@ impl LinkSocket {
 impl AsFd for LinkSocket {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.socket.as_fd()
+    }
+}
+
+/// A frame read from the link.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// The frame, Ethernet header first.
+    pub bytes: Vec<u8>,
+    /// The kernel's receive time.
+    pub at: Option<SystemTime>,
+}
+
+/// What stopped a run early.
+#[derive(Debug)]
+pub enum RunError {
+    /// Sending or receiving on the link failed.
+    Link(io::Error),
+    /// Printing a reply failed (the reader of the output left).
+    Output(io::Error),
+}
+
+/// Where an engine's frames go and come from: a [`PacketLink`], or a
+/// script in simulation.
+pub trait Link {
+    /// Sends a whole frame; returns the wall-clock time it left.
+    fn send(&mut self, frame: &[u8]) -> io::Result<SystemTime>;
+    /// The next frame that arrived, waiting until `deadline` (or an
+    /// interrupt) at most; `None` when none came.
+    fn recv_until(&mut self, deadline: Instant) -> io::Result<Option<Received>>;
+    /// Whether the user asked to stop (Ctrl-C).
+    fn stopped(&mut self) -> bool;
+}
+
+/// A [`LinkSocket`] as an engine's [`Link`], woken by Ctrl-C as well as by frames.
+pub struct PacketLink {
+    socket: LinkSocket,
+    interrupts: Interrupts,
+    stop: bool,
+}
+
+impl PacketLink {
+    /// Wraps an opened socket; `interrupts` end waits early.
+    pub fn new(socket: LinkSocket, interrupts: Interrupts) -> PacketLink {
+        PacketLink {
+            socket,
+            interrupts,
+            stop: false,
+        }
+    }
+}
+
+impl Link for PacketLink {
+    fn send(&mut self, frame: &[u8]) -> io::Result<SystemTime> {
+        let at = SystemTime::now();
+        self.socket.send(frame)?;
+        Ok(at)
+    }
+
+    fn recv_until(&mut self, deadline: Instant) -> io::Result<Option<Received>> {
+        loop {
+            let fds = self.interrupts.fds();
+            match self.socket.recv_until(deadline, &fds)? {
+                // Frames this host sent (other programs' ARP) are not answers.
+                Some(frame) if frame.outgoing || frame.truncated => continue,
+                Some(frame) => {
+                    return Ok(Some(Received {
+                        bytes: frame.bytes.to_vec(),
+                        at: frame.at,
+                    }));
+                }
+                None => {
+                    self.stop |= self.interrupts.take().stop;
+                    return Ok(None);
+                }
+            }
+        }
+    }
+
+    fn stopped(&mut self) -> bool {
+        self.stop |= self.interrupts.take().stop;
+        self.stop
     }
 }
 

@@ -59,3 +59,88 @@ pub fn table(entries: &[Neighbour]) -> String {
     }
     text
 }
+
+/// `neigh scan`'s table: one line per (address, MAC), arp-scan's columns
+/// with the round trip and the flags, then the totals and each duplicate
+/// spelt out.
+pub fn scan(report: &crate::neigh::scan::ScanReport) -> String {
+    let mut text = String::new();
+    let _ = writeln!(
+        text,
+        "Interface: {}, MAC: {}, IPv4: {}; scanning {} ({} addresses)",
+        super::printable(&report.interface),
+        report.mac,
+        report.source,
+        report.network,
+        report.addresses
+    );
+    for host in &report.hosts {
+        let mut notes = Vec::new();
+        if host.duplicate {
+            notes.push("DUPLICATE");
+        }
+        if host.shared_mac {
+            notes.push("shared MAC");
+        }
+        let rtt = host
+            .rtt_ms
+            .map_or_else(|| "-".to_string(), |ms| format!("{ms:.3} ms"));
+        let vendor = host.vendor.as_deref().map_or("(Unknown)".to_string(), |v| {
+            super::printable(v).into_owned()
+        });
+        let _ = writeln!(
+            text,
+            "{:<15}  {}  {:>10}  {}{}",
+            host.address,
+            host.mac,
+            rtt,
+            vendor,
+            if notes.is_empty() {
+                String::new()
+            } else {
+                format!("  [{}]", notes.join(", "))
+            }
+        );
+    }
+    let answered = {
+        let mut addresses: Vec<_> = report.hosts.iter().map(|h| h.address).collect();
+        addresses.dedup();
+        addresses.len()
+    };
+    let _ = writeln!(
+        text,
+        "{answered} of {} addresses answered in {:.3} s ({} requests sent)",
+        report.addresses,
+        report.elapsed_ms / 1000.0,
+        report.sent
+    );
+    let mut last = None;
+    for host in report.hosts.iter().filter(|h| h.duplicate) {
+        if last == Some(host.address) {
+            continue;
+        }
+        last = Some(host.address);
+        let macs: Vec<&str> = report
+            .hosts
+            .iter()
+            .filter(|h| h.address == host.address)
+            .map(|h| h.mac.as_str())
+            .collect();
+        let _ = writeln!(
+            text,
+            "Duplicate: {} MACs answered for {}: {}",
+            macs.len(),
+            host.address,
+            macs.join(", ")
+        );
+    }
+    text
+}
+
+/// The progress line a terminal sees on stderr while a scan runs.
+pub fn progress(progress: crate::neigh::scan::Progress) -> String {
+    format!(
+        "\rasked {}/{} addresses, {} answered ",
+        progress.asked, progress.total, progress.found
+    )
+}

@@ -206,6 +206,16 @@ pub const DOCUMENTS: &[Document] = &[
         "netdx neigh --json",
         "The neighbour-table entries shown, in the kernel's order (as ip neigh lists them).",
     ),
+    Document::of::<crate::neigh::scan::ScanReport>(
+        "neigh-scan",
+        "netdx neigh scan --json",
+        "The scan: interface, network, source, every (address, MAC) that answered with its vendor, round trip and flags (duplicate, shared MAC, in the kernel's table), and the totals.",
+    ),
+    Document::of::<super::stream::neigh_scan::ScanEvent<'static>>(
+        "neigh-scan.stream",
+        "netdx neigh scan --json-stream",
+        "One line of the stream: start, a host line per (address, MAC) as it first answers, done with the --json document.",
+    ),
     Document::of::<crate::arping::Report>(
         "arping",
         "netdx arping ADDR --json",

@@ -19,6 +19,8 @@ pub struct HostSpec {
     pub v4: Vec<String>,
     /// IPv6 addresses (prefix /64 is added).
     pub v6: Vec<String>,
+    /// Its MAC, when not the one [`Segment::host_mac`] gives.
+    pub mac: Option<String>,
 }
 
 impl HostSpec {
@@ -26,7 +28,7 @@ impl HostSpec {
     pub fn v4(address: &str) -> HostSpec {
         HostSpec {
             v4: vec![address.into()],
-            v6: Vec::new(),
+            ..HostSpec::default()
         }
     }
 }
@@ -83,7 +85,7 @@ impl Segment {
             .map(|(index, spec)| {
                 let ns = Netns::new(&format!("{tag}{index}"));
                 quiet_v6(&ns);
-                let mac = Self::host_mac(index);
+                let mac = spec.mac.clone().unwrap_or_else(|| Self::host_mac(index));
                 attach(&switch, &ns, "e0", &format!("s{index}"), &mac);
                 for address in &spec.v4 {
                     ns.ip(&["addr", "add", &format!("{address}/24"), "dev", "e0"]);
