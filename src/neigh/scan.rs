@@ -26,6 +26,8 @@ use crate::wire::arp::{ArpFrame, Mac, Op};
 
 /// The most addresses one scan asks (a /16).
 pub const MAX_TARGETS: u64 = 65_536;
+/// Requests sent back to back at most, catching up on the rate.
+const BURST: u32 = 8;
 /// MACs kept per address: beyond this, more are only counted.
 const MACS_PER_ADDRESS: usize = 8;
 
@@ -170,7 +172,9 @@ pub fn run<L: Link, C: Clock>(
                 retry.push_back((now + request.timeout, target));
             }
             last_send = now;
-            next_send = next_send.max(now) + gap;
+            // Catch up after a late wake-up (poll sleeps in whole
+            // milliseconds), but never by more than BURST requests at once.
+            next_send = next_send.max(now.checked_sub(gap * BURST).unwrap_or(now)) + gap;
             on_event(Event::Progress(Progress {
                 asked: first_pass,
                 total: targets.len(),

@@ -15,8 +15,8 @@ use std::time::{Instant, SystemTime};
 
 use nix::errno::Errno;
 use nix::sys::socket::{
-    ControlMessageOwned, LinkAddr, MsgFlags, SockaddrLike, SockaddrStorage, bind, recvmsg,
-    setsockopt, sockopt,
+    ControlMessageOwned, LinkAddr, MsgFlags, SockaddrLike, SockaddrStorage, TimestampingFlag,
+    Timestamps, bind, recvmsg, setsockopt, sockopt,
 };
 use nix::sys::time::TimeSpec;
 use socket2::{Domain, Protocol, Socket, Type};
@@ -27,6 +27,9 @@ use crate::signals::Interrupts;
 /// Room for the largest Ethernet frame without jumbo frames, and then some:
 /// anything longer is reported as truncated, never read past.
 const FRAME_BUFFER: usize = 2048;
+
+/// How long a send waits for the kernel's departure stamp.
+const SEND_STAMP_PATIENCE: std::time::Duration = std::time::Duration::from_millis(2);
 
 /// `sll_pkttype` of a frame this host sent (seen by a tap).
 const PACKET_OUTGOING: u8 = 4;
@@ -95,10 +98,21 @@ impl LinkSocket {
                 source: errno.into(),
             }
         })?;
+        // The kernel's stamp of each frame as it leaves (software TX
+        // timestamps, on the error queue): round trips then run from the
+        // wire to the wire. A kernel or driver without them leaves the
+        // send time to the caller's clock.
+        let _ = setsockopt(
+            &socket.as_fd(),
+            sockopt::Timestamping,
+            &(TimestampingFlag::SOF_TIMESTAMPING_TX_SOFTWARE
+                | TimestampingFlag::SOF_TIMESTAMPING_SOFTWARE
+                | TimestampingFlag::SOF_TIMESTAMPING_OPT_TSONLY),
+        );
         Ok(LinkSocket {
             socket,
             buffer: vec![0; FRAME_BUFFER],
-            cmsg: nix::cmsg_space!(TimeSpec),
+            cmsg: nix::cmsg_space!(TimeSpec, Timestamps, libc::sock_extended_err),
         })
     }
 
@@ -108,6 +122,52 @@ impl LinkSocket {
             match self.socket.send(frame) {
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
                 other => return other,
+            }
+        }
+    }
+
+    /// The kernel's stamp of the last frame sent, waiting up to `patience`
+    /// for it; `None` when the driver gives none.
+    pub fn sent_at(&mut self, patience: std::time::Duration) -> io::Result<Option<SystemTime>> {
+        let deadline = Instant::now() + patience;
+        let fd = self.socket.as_raw_fd();
+        loop {
+            let mut iov = [IoSliceMut::new(&mut self.buffer)];
+            match recvmsg::<SockaddrStorage>(
+                fd,
+                &mut iov,
+                Some(&mut self.cmsg),
+                MsgFlags::MSG_ERRQUEUE | MsgFlags::MSG_DONTWAIT,
+            ) {
+                Ok(message) => {
+                    let stamp = message.cmsgs().ok().and_then(|mut cmsgs| {
+                        cmsgs.find_map(|cmsg| match cmsg {
+                            ControlMessageOwned::ScmTimestampsns(ts) => {
+                                Some(system_time(ts.system))
+                            }
+                            _ => None,
+                        })
+                    });
+                    if stamp.is_some() {
+                        return Ok(stamp);
+                    }
+                }
+                Err(Errno::EINTR) => continue,
+                Err(Errno::EAGAIN) => {
+                    if Instant::now() >= deadline {
+                        return Ok(None);
+                    }
+                    // The error queue wakes poll with POLLERR.
+                    let mut fds = [nix::poll::PollFd::new(
+                        self.socket.as_fd(),
+                        nix::poll::PollFlags::empty(),
+                    )];
+                    let _ = nix::poll::poll(
+                        &mut fds,
+                        super::poll_timeout(deadline.saturating_duration_since(Instant::now())),
+                    );
+                }
+                Err(errno) => return Err(errno.into()),
             }
         }
     }
@@ -173,8 +233,12 @@ impl LinkSocket {
             let mut at = None;
             if let Ok(cmsgs) = message.cmsgs() {
                 for cmsg in cmsgs {
-                    if let ControlMessageOwned::ScmTimestampns(ts) = cmsg {
-                        at = Some(system_time(ts));
+                    match cmsg {
+                        ControlMessageOwned::ScmTimestampns(ts) => at = Some(system_time(ts)),
+                        ControlMessageOwned::ScmTimestampsns(ts) if at.is_none() => {
+                            at = Some(system_time(ts.system));
+                        }
+                        _ => {}
                     }
                 }
             }
@@ -245,9 +309,12 @@ impl PacketLink {
 
 impl Link for PacketLink {
     fn send(&mut self, frame: &[u8]) -> io::Result<SystemTime> {
-        let at = SystemTime::now();
+        let before = SystemTime::now();
         self.socket.send(frame)?;
-        Ok(at)
+        // The kernel's departure stamp when the driver gives one (veth and
+        // most NICs do, at once); our clock before the send otherwise.
+        let stamped = self.socket.sent_at(SEND_STAMP_PATIENCE)?;
+        Ok(stamped.filter(|at| *at >= before).unwrap_or(before))
     }
 
     fn recv_until(&mut self, deadline: Instant) -> io::Result<Option<Received>> {
