@@ -8,7 +8,6 @@
 
 use std::net::Ipv4Addr;
 
-use pnet_packet::Packet;
 use pnet_packet::ethernet::{EtherTypes, EthernetPacket, MutableEthernetPacket};
 use pnet_packet::udp::{self, MutableUdpPacket, UdpPacket};
 use schemars::JsonSchema;
