@@ -52,6 +52,8 @@ pub struct Request {
 /// One option of a reply: its code, name and decoded value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct DhcpOption {
+    /// Where its code byte lies in the message.
+    pub offset: usize,
     /// The option code.
     pub code: u8,
     /// Its name (`dns_servers`), or null when netdx does not know it.
@@ -139,6 +141,7 @@ impl Reply {
             .options
             .iter()
             .map(|o| DhcpOption {
+                offset: o.offset,
                 code: o.code,
                 name: dhcp_options::name(o.code),
                 length: o.data.len(),

@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod arping;
+pub mod dhcp;
 pub mod calc;
 pub mod completions;
 pub mod dns;

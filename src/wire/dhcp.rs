@@ -130,6 +130,8 @@ impl MessageType {
 /// One option as it was on the wire: its code and its bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawOption {
+    /// Where its code byte lies in the message.
+    pub offset: usize,
     /// The code.
     pub code: u8,
     /// The value (at most 255 bytes, as the length byte allows).
@@ -193,6 +195,7 @@ impl Message {
             sname: Vec::new(),
             file: Vec::new(),
             options: vec![RawOption {
+                offset: MIN_LEN,
                 code: code::MESSAGE_TYPE,
                 data: vec![kind.code()],
             }],
@@ -202,7 +205,9 @@ impl Message {
     /// Appends an option (values over 255 bytes are cut to 255).
     pub fn push(&mut self, code: u8, data: &[u8]) {
         let data = data.get(..255).unwrap_or(data).to_vec();
-        self.options.push(RawOption { code, data });
+        // Where emit() will put it: options are written without padding.
+        let offset = MIN_LEN + self.options.iter().map(|o| 2 + o.data.len()).sum::<usize>();
+        self.options.push(RawOption { offset, code, data });
     }
 
     /// The first option with `code`.
@@ -303,9 +308,13 @@ impl Message {
 /// The options after the cookie, up to END (or the end of the bytes).
 fn parse_options(mut rest: &[u8]) -> Result<Vec<RawOption>, WireError> {
     let mut options = Vec::new();
+    let mut offset = MIN_LEN;
     while let Some((&code, after)) = rest.split_first() {
         match code {
-            code::PAD => rest = after,
+            code::PAD => {
+                rest = after;
+                offset += 1;
+            }
             code::END => break,
             _ => {
                 let Some((&len, after)) = after.split_first() else {
@@ -319,10 +328,12 @@ fn parse_options(mut rest: &[u8]) -> Result<Vec<RawOption>, WireError> {
                     )));
                 };
                 options.push(RawOption {
+                    offset,
                     code,
                     data: data.to_vec(),
                 });
                 rest = &after[len..];
+                offset += 2 + len;
             }
         }
     }
