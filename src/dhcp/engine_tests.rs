@@ -198,8 +198,8 @@ fn replies_for_other_clients_other_transactions_and_garbage_are_ignored_and_coun
     let foreign_xid = Segment::reply(&other, MessageType::Offer, XID + 1, CLIENT);
     let foreign_chaddr = Segment::reply(&other, MessageType::Offer, XID, ME);
     let mut corrupt = Segment::reply(&other, MessageType::Offer, XID, CLIENT);
-    let last = corrupt.len() - 1;
-    corrupt[last] ^= 0xff;
+    // The magic cookie, after Ethernet, IPv4 and UDP headers and BOOTP's 236 bytes.
+    corrupt[14 + 20 + 8 + 236] ^= 0xff;
     for (i, bytes) in [foreign_xid, foreign_chaddr, corrupt, vec![0xff; 7]]
         .into_iter()
         .enumerate()
