@@ -81,6 +81,13 @@ fn exchange_lines(text: &mut String, exchange: &Exchange, wire: bool) {
     }
 }
 
+/// One reply's block, as [`report`] prints it (with `wire`: its fields and bytes).
+pub fn reply_text(reply: &Reply, wire: bool) -> String {
+    let mut text = String::new();
+    self::reply(&mut text, reply, wire);
+    text
+}
+
 /// `DHCPOFFER from 10.0.0.1 (02:…) after 1.2 ms`, the address, the options.
 fn reply(text: &mut String, reply: &Reply, wire: bool) {
     let _ = writeln!(

@@ -134,3 +134,37 @@ fn an_option_running_past_the_end_or_a_missing_cookie_is_malformed() {
     let end = whole.iter().rposition(|&b| b == code::END).unwrap();
     assert_eq!(Message::parse(&whole[..end]).unwrap(), offer());
 }
+
+/// dnsmasq 2.90's OFFER and ACK, captured by tests/dhcp.rs's setup (the
+/// fuzz target's seeds).
+const CAPTURED: [&[u8]; 2] = [
+    include_bytes!("../../fuzz/corpus/dhcp_message/dnsmasq_offer"),
+    include_bytes!("../../fuzz/corpus/dhcp_message/dnsmasq_ack"),
+];
+
+#[test]
+fn captured_dnsmasq_replies_parse_and_survive_every_cut_and_corruption() {
+    for (bytes, kind) in CAPTURED.iter().zip([MessageType::Offer, MessageType::Ack]) {
+        let message = Message::parse(bytes).unwrap();
+        assert_eq!(message.message_type(), Some(kind));
+        assert_eq!(message.op, BOOTREPLY);
+        assert_eq!(
+            message.address_option(code::SERVER_ID),
+            Some(Ipv4Addr::new(10, 9, 20, 2))
+        );
+        for len in 0..bytes.len() {
+            let _ = Message::parse(&bytes[..len]);
+        }
+        for at in 0..bytes.len() {
+            for flip in [0x01u8, 0x80, 0xff] {
+                let mut bad = bytes.to_vec();
+                bad[at] ^= flip;
+                if let Ok(parsed) = Message::parse(&bad) {
+                    for option in &parsed.options {
+                        let _ = crate::wire::dhcp_options::decode(option.code, &option.data);
+                    }
+                }
+            }
+        }
+    }
+}
