@@ -124,8 +124,14 @@ fn an_offer_lists_the_server_the_address_and_every_option_by_name() {
     assert_eq!(offer["routers"][0], "10.9.20.254");
     assert_eq!(offer["dns_servers"][0], "10.9.20.53");
     assert_eq!(offer["domain"], "test.lan");
-    assert_eq!(option(offer, "subnet_mask")["value"]["addresses"][0], "255.255.255.0");
-    assert_eq!(option(offer, "message_type")["value"]["message_type"], "OFFER");
+    assert_eq!(
+        option(offer, "subnet_mask")["value"]["addresses"][0],
+        "255.255.255.0"
+    );
+    assert_eq!(
+        option(offer, "message_type")["value"]["message_type"],
+        "OFFER"
+    );
     assert_eq!(offer["bootp"]["flags"], 0x8000, "broadcast, as asked");
     // The client MAC is random and locally administered, not p0's.
     let client = report["client_mac"].as_str().unwrap();
@@ -141,9 +147,15 @@ fn an_offer_lists_the_server_the_address_and_every_option_by_name() {
         log.contains(&format!("DHCPDISCOVER(e0) {client}"))
     });
     // The text: one block per offer, options by name, the verdict.
-    let output = segment
-        .prober
-        .netdx(&["dhcp", "-I", "p0", "--timeout", "1", "--mac", "02:aa:00:00:00:01"]);
+    let output = segment.prober.netdx(&[
+        "dhcp",
+        "-I",
+        "p0",
+        "--timeout",
+        "1",
+        "--mac",
+        "02:aa:00:00:00:01",
+    ]);
     assert_eq!(output.status.code(), Some(0));
     let text = stdout(&output);
     assert!(
@@ -191,7 +203,11 @@ fn two_servers_answering_are_both_listed_and_flagged_as_a_possible_rogue() {
     servers.sort();
     assert_eq!(servers, ["10.9.20.2", "10.9.20.3"]);
     assert_eq!(report["offers"].as_array().unwrap().len(), 2);
-    let text = stdout(&segment.prober.netdx(&["dhcp", "-I", "p0", "--timeout", "1"]));
+    let text = stdout(
+        &segment
+            .prober
+            .netdx(&["dhcp", "-I", "p0", "--timeout", "1"]),
+    );
     assert!(
         text.contains("2 DHCP servers answered: a rogue server? (10.9.20."),
         "{text}"
@@ -220,7 +236,9 @@ fn request_gets_an_ack_and_the_release_frees_the_lease_in_dnsmasq() {
         log.contains(&format!("DHCPACK(e0) {address} {mac}")),
         "{log}"
     );
-    server.wait_for("leases", "dropped the lease", |leases| !leases.contains(mac));
+    server.wait_for("leases", "dropped the lease", |leases| {
+        !leases.contains(mac)
+    });
     // The text says each step.
     let text = stdout(&segment.prober.netdx(&[
         "dhcp",
@@ -298,7 +316,14 @@ fn bad_dhcp_arguments_fail_before_anything_is_sent() {
             "must be unicast",
         ),
         (
-            &["dhcp", "-I", "p0", "--request", "--mac", "02:14:ff:ff:ff:01"],
+            &[
+                "dhcp",
+                "-I",
+                "p0",
+                "--request",
+                "--mac",
+                "02:14:ff:ff:ff:01",
+            ],
             "the RELEASE at the end would end the interface's real lease",
         ),
         (&["dhcp", "-I", "p0", "--timeout", "0"], "--timeout"),
@@ -307,7 +332,10 @@ fn bad_dhcp_arguments_fail_before_anything_is_sent() {
             &["dhcp", "-I", "nosuchif0"],
             "interface 'nosuchif0' not found",
         ),
-        (&["dhcp", "-I", "p0", "--json-stream"], "prints one document"),
+        (
+            &["dhcp", "-I", "p0", "--json-stream"],
+            "prints one document",
+        ),
     ] {
         let output = segment.prober.netdx(args);
         assert_one_line_error(&output, expected);

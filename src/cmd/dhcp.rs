@@ -12,7 +12,8 @@ use crate::wire::dhcp::ETHERTYPE_IPV4;
 
 /// Asks the link's DHCP servers what they offer.
 pub fn run(args: &DhcpArgs, out: &Output) -> Result<Outcome, Error> {
-    let link = setup::prepare(args.interface.as_ref(), args.mac, args.request).map_err(Error::Dhcp)?;
+    let link =
+        setup::prepare(args.interface.as_ref(), args.mac, args.request).map_err(Error::Dhcp)?;
     let socket = LinkSocket::open(link.ifindex, ETHERTYPE_IPV4, "dhcp")
         .map_err(|err| Error::Dhcp(DhcpError::Socket(err)))?;
     crate::privilege::lock_down().map_err(|err| Error::Dhcp(DhcpError::Privilege(err)))?;

@@ -185,7 +185,10 @@ fn two_servers_offering_are_both_listed_with_their_options_and_flagged() {
     let (eth, source, destination, discover) = &segment.sent[0];
     assert_eq!(segment.sent.len(), 1);
     assert_eq!(*eth, Mac::BROADCAST);
-    assert_eq!((*source, *destination), (Ipv4Addr::UNSPECIFIED, Ipv4Addr::BROADCAST));
+    assert_eq!(
+        (*source, *destination),
+        (Ipv4Addr::UNSPECIFIED, Ipv4Addr::BROADCAST)
+    );
     assert_eq!(discover.flags, dhcp::FLAG_BROADCAST);
     assert_eq!(discover.client_mac(), Some(CLIENT));
 }

@@ -135,7 +135,12 @@ pub struct Reply {
 
 impl Reply {
     /// The reply of `message` (already checked to be ours).
-    pub fn from_message(message: &Message, source: Ipv4Addr, server_mac: Mac, bytes: &[u8]) -> Option<Reply> {
+    pub fn from_message(
+        message: &Message,
+        source: Ipv4Addr,
+        server_mac: Mac,
+        bytes: &[u8],
+    ) -> Option<Reply> {
         let message_type = message.message_type()?;
         let options: Vec<DhcpOption> = message
             .options

@@ -185,7 +185,15 @@ fn wire_lines(text: &mut String, reply: &Reply) {
     };
     let fields: [(usize, &str, String); 14] = [
         (0, "op", format!("{} ({op})", b.op)),
-        (1, "htype", format!("{} ({})", b.htype, if b.htype == 1 { "Ethernet" } else { "other" })),
+        (
+            1,
+            "htype",
+            format!(
+                "{} ({})",
+                b.htype,
+                if b.htype == 1 { "Ethernet" } else { "other" }
+            ),
+        ),
         (2, "hlen", b.hlen.to_string()),
         (3, "hops", b.hops.to_string()),
         (4, "xid", format!("{:#010x}", b.xid)),
@@ -196,7 +204,11 @@ fn wire_lines(text: &mut String, reply: &Reply) {
             format!(
                 "{:#06x}{}",
                 b.flags,
-                if b.flags & 0x8000 != 0 { " (broadcast)" } else { "" }
+                if b.flags & 0x8000 != 0 {
+                    " (broadcast)"
+                } else {
+                    ""
+                }
             ),
         ),
         (12, "ciaddr", b.ciaddr.to_string()),

@@ -5,9 +5,9 @@
 #![forbid(unsafe_code)]
 
 pub mod arping;
-pub mod dhcp;
 pub mod calc;
 pub mod completions;
+pub mod dhcp;
 pub mod dns;
 pub mod dns_trace;
 pub mod dns_wire;

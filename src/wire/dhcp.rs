@@ -100,11 +100,9 @@ impl MessageType {
     /// The type for option 53's value, if it is one.
     pub fn from_code(value: u8) -> Option<MessageType> {
         use MessageType::*;
-        [
-            Discover, Offer, Request, Decline, Ack, Nak, Release, Inform,
-        ]
-        .get(usize::from(value).checked_sub(1)?)
-        .copied()
+        [Discover, Offer, Request, Decline, Ack, Nak, Release, Inform]
+            .get(usize::from(value).checked_sub(1)?)
+            .copied()
     }
 
     /// Option 53's value.

@@ -84,7 +84,10 @@ const TABLE: &[(u8, &str, Kind)] = &[
 
 /// The option's name (`dns_servers`), when netdx knows it.
 pub fn name(code: u8) -> Option<&'static str> {
-    TABLE.iter().find(|(c, _, _)| *c == code).map(|(_, n, _)| *n)
+    TABLE
+        .iter()
+        .find(|(c, _, _)| *c == code)
+        .map(|(_, n, _)| *n)
 }
 
 fn kind(code: u8) -> Kind {
@@ -313,10 +316,7 @@ mod tests {
             }
         );
         assert_eq!(decode(3, &[]), OptionValue::Hex { hex: String::new() });
-        assert_eq!(
-            decode(200, &[0xab]),
-            OptionValue::Hex { hex: "ab".into() }
-        );
+        assert_eq!(decode(200, &[0xab]), OptionValue::Hex { hex: "ab".into() });
     }
 
     #[test]
