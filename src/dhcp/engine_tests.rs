@@ -274,3 +274,15 @@ fn silence_ends_at_the_timeout_with_no_offers_and_no_request() {
     assert_eq!(segment.sent.len(), 1);
     assert!(!report.success());
 }
+
+#[test]
+fn a_flood_of_offers_keeps_the_first_32_and_counts_the_rest() {
+    let clock = SimClock::new();
+    let servers = (1..=40).map(server).collect();
+    let mut segment = Segment::new(&clock, servers);
+    let report = dhcp(&request(false), &mut segment, &clock);
+    assert_eq!(report.offers.len(), super::MAX_OFFERS);
+    assert_eq!(report.offers_omitted, 8);
+    assert_eq!(report.servers.len(), super::MAX_OFFERS);
+    assert!(report.rogue_suspected);
+}
