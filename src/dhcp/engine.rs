@@ -165,7 +165,10 @@ fn client_message(request: &Request, kind: MessageType) -> Message {
     message
 }
 
-/// Broadcast from 0.0.0.0: the client has no address yet.
+/// Broadcast from 0.0.0.0: the client has no address yet. The Ethernet
+/// source is the interface's own MAC, not the chaddr, as nmap's and
+/// dhcping's are: a switch with port security learns no new MAC (a DHCP
+/// snooping switch checking source against chaddr would drop it, though).
 fn broadcast(request: &Request, message: &Message) -> Vec<u8> {
     dhcp::udp_frame(
         (request.interface_mac, Mac::BROADCAST),
