@@ -46,6 +46,9 @@ struct Segment {
     /// Every frame the engine sent: Ethernet destination, IP source and
     /// destination, and the message.
     sent: Vec<(Mac, Ipv4Addr, Ipv4Addr, Message)>,
+    /// Ctrl-C once this many frames have been read.
+    stop_after: Option<usize>,
+    read: usize,
 }
 
 impl Segment {
@@ -55,6 +58,8 @@ impl Segment {
             servers,
             pending: Vec::new(),
             sent: Vec::new(),
+            stop_after: None,
+            read: 0,
         }
     }
 
@@ -126,6 +131,7 @@ impl Link for Segment {
             Some(i) => {
                 let (at, bytes) = self.pending.remove(i);
                 self.clock.advance_to(at);
+                self.read += 1;
                 Ok(Some(Received {
                     bytes,
                     at: Some(self.clock.wall()),
@@ -139,7 +145,7 @@ impl Link for Segment {
     }
 
     fn stopped(&mut self) -> bool {
-        false
+        self.stop_after.is_some_and(|n| self.read >= n)
     }
 }
 
@@ -285,4 +291,20 @@ fn a_flood_of_offers_keeps_the_first_32_and_counts_the_rest() {
     assert_eq!(report.offers_omitted, 8);
     assert_eq!(report.servers.len(), super::MAX_OFFERS);
     assert!(report.rogue_suspected);
+}
+
+#[test]
+fn ctrl_c_ends_the_collection_at_once_and_sends_no_request() {
+    let clock = SimClock::new();
+    let mut segment = Segment::new(&clock, vec![server(1), server(2)]);
+    segment.stop_after = Some(1);
+    let report = dhcp(&request(true), &mut segment, &clock);
+    assert_eq!(report.offers.len(), 1);
+    assert!(report.exchange.is_none());
+    assert_eq!(segment.sent.len(), 1, "only the DISCOVER");
+    assert!(
+        clock.elapsed() < Duration::from_millis(10),
+        "{:?}",
+        clock.elapsed()
+    );
 }
