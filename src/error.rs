@@ -66,6 +66,9 @@ pub enum Error {
     /// An arping could not start or go on.
     #[error(transparent)]
     Arping(crate::arping::ArpingError),
+    /// A DHCP run could not start or go on.
+    #[error(transparent)]
+    Dhcp(crate::dhcp::DhcpError),
     /// A route lookup failed.
     #[error(transparent)]
     Route(crate::routes::get::RouteError),

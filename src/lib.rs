@@ -20,6 +20,7 @@ pub mod calc;
 pub mod cli;
 pub mod clock;
 pub mod cmd;
+pub mod dhcp;
 pub mod dns;
 pub mod echo;
 pub mod error;

@@ -10,6 +10,7 @@ mod arping;
 mod calc;
 mod completing;
 mod completions;
+mod dhcp;
 pub mod dns;
 pub mod echo;
 mod icmp;
@@ -31,6 +32,7 @@ pub mod values;
 pub use arping::ArpingArgs;
 pub use calc::CalcArgs;
 pub use completions::CompletionsArgs;
+pub use dhcp::DhcpArgs;
 pub use dns::DnsArgs;
 pub use echo::{EchoArgs, EchoCommand, ProbeArgs, ServeArgs};
 pub use icmp::IcmpArgs;
@@ -72,6 +74,7 @@ Examples:
   netdx neigh                    the neighbour table: MACs and states (ip neigh, arp -n)
   netdx neigh scan -I eth1        who is on eth1's segment: MACs, vendors, duplicates (arp-scan)
   netdx arping -c 3 10.0.0.2      which MAC answers for an address, and how fast
+  netdx dhcp -I eth0             which DHCP servers answer and what they offer; --request
   netdx route get 10.0.3.2       the route the kernel picks, and the next hop's MAC
   netdx calc 172.16.10.1/24 --binary
                                  network, hosts, class; the address AND the mask, bit by bit
@@ -167,6 +170,9 @@ pub enum Command {
     /// Who has this IPv4 address? ARP requests on the link, duplicate detection, announcements (replaces arping)
     #[command(after_help = arping::ARPING_EXAMPLES)]
     Arping(ArpingArgs),
+    /// Which DHCP servers answer on a link and what they offer; --request takes and releases a lease (replaces dhcping, nmap broadcast-dhcp-discover)
+    #[command(after_help = dhcp::DHCP_EXAMPLES)]
+    Dhcp(DhcpArgs),
     /// Ask the routing table: which route, gateway, interface and source the kernel picks (ip route get)
     #[command(after_help = route::ROUTE_EXAMPLES)]
     Route(RouteArgs),

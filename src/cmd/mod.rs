@@ -4,6 +4,7 @@
 pub mod arping;
 pub mod calc;
 pub mod completions;
+pub mod dhcp;
 pub mod dns;
 pub mod echo;
 pub mod icmp;
@@ -55,6 +56,7 @@ pub fn dispatch(cli: Cli) -> Result<Outcome, Error> {
         Command::Dns(args) => dns::run(&args, &out),
         Command::Neigh(args) => neigh::run(&args, &out),
         Command::Arping(args) => arping::run(&args, &out),
+        Command::Dhcp(args) => dhcp::run(&args, &out),
         Command::Route(args) => route::run(&args, &out),
         Command::Schema(args) => schema::run(&args, &out),
         Command::Completions(args) => completions::run(&args, &out),
@@ -86,6 +88,7 @@ fn check_streams(command: &Command) -> Result<(), Error> {
         Command::Lab(_) => "lab",
         Command::Icmp(_) => "icmp",
         Command::Neigh(neigh) if neigh.command.is_some() => return Ok(()),
+        Command::Dhcp(_) => "dhcp",
         Command::Neigh(_) => "neigh",
         Command::Route(_) => "route",
         Command::Calc(_) => "calc",

@@ -7,6 +7,7 @@
 pub mod arping;
 pub mod calc;
 pub mod completions;
+pub mod dhcp;
 pub mod dns;
 pub mod dns_trace;
 pub mod dns_wire;

@@ -226,6 +226,11 @@ pub const DOCUMENTS: &[Document] = &[
         "netdx arping ADDR --json-stream",
         "One line of the stream: start, a reply line per reply as it is matched, done with the --json document.",
     ),
+    Document::of::<crate::dhcp::Report>(
+        "dhcp",
+        "netdx dhcp -I IFACE --json",
+        "The run: interface, client MAC, transaction id, every OFFER (server, address, lease, routers, DNS servers, domain, every option decoded by name, the BOOTP fields), the servers that answered and whether more than one did, and with --request the ACK or NAK and the release.",
+    ),
     Document::of::<crate::routes::get::Lookup>(
         "route-get",
         "netdx route get ADDR --json",

@@ -9,6 +9,8 @@
 #![forbid(unsafe_code)]
 
 pub mod arp;
+pub mod dhcp;
+pub mod dhcp_options;
 pub mod dns;
 pub mod dns_layout;
 pub mod emit;
