@@ -1,5 +1,6 @@
 //! Whatever arrives on a raw socket (or from a nameserver): the reply
-//! parsers, ping's reply decoding, the trace matchers and the DNS reply view
+//! parsers, ping's reply decoding, the trace matchers, the DNS reply view and
+//! the ARP frame reader
 //! must return a value or an error for any bytes, never panic.
 #![no_main]
 
@@ -60,4 +61,9 @@ fuzz_target!(|data: &[u8]| {
     let _ = wire::quoted::parse_v4(data);
     let _ = wire::quoted::parse_v6(data);
     let _ = wire::dns::parse_reply(data);
+    // What arrives on arping's and neigh scan's packet socket: a frame that
+    // reads as ARP must emit back to the same first 42 bytes.
+    if let Ok(arp) = wire::arp::ArpFrame::parse(data) {
+        assert_eq!(&arp.emit()[..], &data[..wire::arp::FRAME_LEN]);
+    }
 });
