@@ -126,9 +126,18 @@ impl LinkSocket {
         }
     }
 
-    /// The kernel's stamp of the last frame sent, waiting up to `patience`
-    /// for it; `None` when the driver gives none.
-    pub fn sent_at(&mut self, patience: std::time::Duration) -> io::Result<Option<SystemTime>> {
+    /// The kernel's stamp of the last frame sent (the first stamp not
+    /// before `not_before`, when it was handed to the kernel), waiting up
+    /// to `patience` for it; `None` when the driver gives none. Older
+    /// stamps are skipped: a frame can be stamped again by each driver it
+    /// crosses while it still belongs to this socket (a veth, then a
+    /// bridge port's veth for a unicast frame), and those later stamps
+    /// are still queued when the next frame is sent.
+    pub fn sent_at(
+        &mut self,
+        not_before: SystemTime,
+        patience: std::time::Duration,
+    ) -> io::Result<Option<SystemTime>> {
         let deadline = Instant::now() + patience;
         let fd = self.socket.as_raw_fd();
         loop {
@@ -148,7 +157,7 @@ impl LinkSocket {
                             _ => None,
                         })
                     });
-                    if stamp.is_some() {
+                    if stamp.is_some_and(|at| at >= not_before) {
                         return Ok(stamp);
                     }
                 }
@@ -313,8 +322,8 @@ impl Link for PacketLink {
         self.socket.send(frame)?;
         // The kernel's departure stamp when the driver gives one (veth and
         // most NICs do, at once); our clock before the send otherwise.
-        let stamped = self.socket.sent_at(SEND_STAMP_PATIENCE)?;
-        Ok(stamped.filter(|at| *at >= before).unwrap_or(before))
+        let stamped = self.socket.sent_at(before, SEND_STAMP_PATIENCE)?;
+        Ok(stamped.unwrap_or(before))
     }
 
     fn recv_until(&mut self, deadline: Instant) -> io::Result<Option<Received>> {
