@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 use super::engine::{MAX_REPLIES_KEPT, run};
 use super::{Mode, Report, Request};
 use crate::clock::{Clock, SimClock};
-use crate::net::packet::{Link, Received};
+use crate::net::packet::{Link, Received, next_scripted};
 use crate::wire::arp::{ArpFrame, Mac, Op};
 
 const ME: Mac = Mac([2, 0, 0, 0, 0, 1]);
@@ -66,27 +66,7 @@ impl Link for Segment {
     }
 
     fn recv_until(&mut self, deadline: Instant) -> std::io::Result<Option<Received>> {
-        let next = self
-            .pending
-            .iter()
-            .enumerate()
-            .filter(|(_, (at, _))| *at <= deadline)
-            .min_by_key(|(_, (at, _))| *at)
-            .map(|(i, _)| i);
-        match next {
-            Some(i) => {
-                let (at, bytes) = self.pending.remove(i);
-                self.clock.advance_to(at);
-                Ok(Some(Received {
-                    bytes,
-                    at: Some(self.clock.wall()),
-                }))
-            }
-            None => {
-                self.clock.advance_to(deadline);
-                Ok(None)
-            }
-        }
+        Ok(next_scripted(&mut self.pending, &self.clock, deadline))
     }
 
     fn stopped(&mut self) -> bool {

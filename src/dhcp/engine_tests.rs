@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 use super::engine::run;
 use super::{Report, Request};
 use crate::clock::{Clock, SimClock};
-use crate::net::packet::{Link, Received};
+use crate::net::packet::{Link, Received, next_scripted};
 use crate::wire::arp::Mac;
 use crate::wire::dhcp::{
     self, BOOTREPLY, CLIENT_PORT, Message, MessageType, SERVER_PORT, code, parse_udp_frame,
@@ -120,28 +120,9 @@ impl Link for Segment {
     }
 
     fn recv_until(&mut self, deadline: Instant) -> std::io::Result<Option<Received>> {
-        let next = self
-            .pending
-            .iter()
-            .enumerate()
-            .filter(|(_, (at, _))| *at <= deadline)
-            .min_by_key(|(_, (at, _))| *at)
-            .map(|(i, _)| i);
-        match next {
-            Some(i) => {
-                let (at, bytes) = self.pending.remove(i);
-                self.clock.advance_to(at);
-                self.read += 1;
-                Ok(Some(Received {
-                    bytes,
-                    at: Some(self.clock.wall()),
-                }))
-            }
-            None => {
-                self.clock.advance_to(deadline);
-                Ok(None)
-            }
-        }
+        let frame = next_scripted(&mut self.pending, &self.clock, deadline);
+        self.read += usize::from(frame.is_some());
+        Ok(frame)
     }
 
     fn stopped(&mut self) -> bool {

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::*;
 use crate::clock::SimClock;
+use crate::net::packet::next_scripted;
 
 const ME: Mac = Mac([2, 0, 0, 0, 0, 1]);
 const SOURCE: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
@@ -67,23 +68,7 @@ impl Link for Segment {
     }
 
     fn recv_until(&mut self, deadline: Instant) -> std::io::Result<Option<Received>> {
-        let next = self
-            .pending
-            .iter()
-            .enumerate()
-            .filter(|(_, (at, _))| *at <= deadline)
-            .min_by_key(|(_, (at, _))| *at)
-            .map(|(i, _)| i);
-        if let Some(i) = next {
-            let (at, bytes) = self.pending.remove(i);
-            self.clock.advance_to(at);
-            return Ok(Some(Received {
-                bytes,
-                at: Some(self.clock.wall()),
-            }));
-        }
-        self.clock.advance_to(deadline);
-        Ok(None)
+        Ok(next_scripted(&mut self.pending, &self.clock, deadline))
     }
 
     fn stopped(&mut self) -> bool {

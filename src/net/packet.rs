@@ -374,3 +374,31 @@ fn link_address(ifindex: u32, ethertype: u16) -> Option<LinkAddr> {
         )
     }
 }
+
+/// A scripted segment's next frame for the engines' simulation tests: the
+/// earliest of `pending` due by `deadline`, with the clock moved to it, or
+/// `None` with the clock moved to the deadline.
+#[cfg(test)]
+pub(crate) fn next_scripted(
+    pending: &mut Vec<(Instant, Vec<u8>)>,
+    clock: &crate::clock::SimClock,
+    deadline: Instant,
+) -> Option<Received> {
+    use crate::clock::Clock;
+    let next = pending
+        .iter()
+        .enumerate()
+        .filter(|(_, (at, _))| *at <= deadline)
+        .min_by_key(|(_, (at, _))| *at)
+        .map(|(i, _)| i);
+    let Some(i) = next else {
+        clock.advance_to(deadline);
+        return None;
+    };
+    let (at, bytes) = pending.remove(i);
+    clock.advance_to(at);
+    Some(Received {
+        bytes,
+        at: Some(clock.wall()),
+    })
+}
