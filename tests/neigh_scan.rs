@@ -3,7 +3,9 @@
 //! an address flagged as duplicates, the host answering for several
 //! addresses flagged as a shared MAC, the IPv6-only host absent, vendors
 //! as arp-scan names them, and the same answers from arping and the
-//! kernel's neighbour table.
+//! kernel's neighbour table. With `-6`, neighbour solicitations find each
+//! IPv6 address and its MAC, and the all-nodes echo finds every node on
+//! the link by its link-local address, as `ping ff02::1` does.
 
 mod common;
 
@@ -197,7 +199,19 @@ fn bad_scan_arguments_are_refused_before_any_frame_leaves() {
         ),
         (
             &["neigh", "scan", "-I", "lo", "example"],
-            "not an IPv4 network",
+            "is not a network",
+        ),
+        (
+            &["neigh", "scan", "-I", "lo", "-6", "10.0.0.0/24"],
+            "-6 asks IPv6 neighbours, but 10.0.0.0/24 is an IPv4 network",
+        ),
+        (
+            &["neigh", "scan", "-I", "lo", "fd00::/64"],
+            "holds 18446744073709551616 addresses; a scan asks at most 65,536",
+        ),
+        (
+            &["neigh", "scan", "-I", "lo", "-6"],
+            "has no Ethernet address",
         ),
         (&["neigh", "scan", "-I", "lo", "--rate", "0"], "not a rate"),
         (
@@ -207,4 +221,160 @@ fn bad_scan_arguments_are_refused_before_any_frame_leaves() {
     ] {
         assert_one_line_error(&common::netdx(args), expected);
     }
+}
+
+/// Every host's link-local address on `e0`, with its MAC, as the kernel
+/// of its namespace holds it.
+fn link_locals(segment: &Segment) -> BTreeSet<(String, String)> {
+    segment
+        .hosts
+        .iter()
+        .map(|host| {
+            let text = stdout(&host.ns.run(
+                "ip",
+                &["-j", "-6", "addr", "show", "dev", "e0", "scope", "link"],
+            ));
+            let addresses: Value = serde_json::from_str(&text).unwrap();
+            let local = addresses[0]["addr_info"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find_map(|a| a["local"].as_str())
+                .unwrap_or_else(|| panic!("no link-local address: {text}"))
+                .to_string();
+            (local, host.mac.clone())
+        })
+        .collect()
+}
+
+/// Who `ping -6 ff02::1%p0` hears from: iputils' anchor for the echo.
+fn ping_all_nodes(segment: &Segment) -> BTreeSet<String> {
+    let output = segment
+        .prober
+        .run("ping", &["-6", "-n", "-w", "1", "-i", "0.2", "ff02::1%p0"]);
+    stdout(&output)
+        .lines()
+        .filter_map(|line| line.split(" from ").nth(1))
+        .filter_map(|rest| rest.split('%').next())
+        .map(str::to_string)
+        .collect()
+}
+
+fn v6_specs() -> Vec<HostSpec> {
+    let v6 = |addresses: &[&str]| HostSpec {
+        v6: addresses.iter().map(|a| a.to_string()).collect(),
+        ..HostSpec::default()
+    };
+    vec![
+        v6(&["fd14::10"]),
+        // One host answering for two addresses.
+        v6(&["fd14::11", "fd14::12"]),
+        // Two hosts claiming one address (DAD off, as a misconfiguration).
+        v6(&["fd14::20"]),
+        v6(&["fd14::20"]),
+        // Outside the CIDR: only the all-nodes echo finds it.
+        v6(&["fd14:1::5"]),
+        // IPv4 only, but IPv6 is on: it has a link-local address.
+        HostSpec::v4("10.9.20.10"),
+    ]
+}
+
+#[test]
+fn ipv6_solicitations_find_each_address_and_the_all_nodes_echo_finds_every_node_ping_hears() {
+    require_root!();
+    let segment = Segment::new("nscan6", &v6_specs());
+    let output = segment
+        .prober
+        .netdx(&["neigh", "scan", "-I", "p0", "fd14::/120", "--json"]);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let report = assert_schema_valid_output("neigh-scan", &output.stdout);
+    assert_eq!(report["network"], "fd14::/120");
+    assert_eq!(report["addresses"], 256);
+    assert_eq!(report["all_nodes_echo"], true);
+    let source = report["source"].as_str().unwrap();
+    assert!(source.starts_with("fe80::"), "{report}");
+    let hosts = report["hosts"].as_array().unwrap();
+    let by = |via: &str| -> BTreeSet<(String, String)> {
+        hosts
+            .iter()
+            .filter(|h| h["found_by"] == via)
+            .map(|h| {
+                (
+                    h["address"].as_str().unwrap().to_string(),
+                    h["mac"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let truth: BTreeSet<(String, String)> = segment
+        .hosts
+        .iter()
+        .flat_map(|h| {
+            h.spec
+                .v6
+                .iter()
+                .filter(|a| a.starts_with("fd14::"))
+                .map(|a| (a.clone(), h.mac.clone()))
+        })
+        .collect();
+    assert_eq!(by("solicitation"), truth);
+    let locals = link_locals(&segment);
+    assert_eq!(by("all_nodes_echo"), locals);
+    // ping hears the prober's own reply too (multicast loops back).
+    let mut heard = ping_all_nodes(&segment);
+    assert!(heard.remove(source), "{heard:?}");
+    assert_eq!(
+        locals
+            .iter()
+            .map(|(a, _)| a.clone())
+            .collect::<BTreeSet<_>>(),
+        heard,
+        "ping ff02::1 hears the same nodes"
+    );
+    for host in hosts {
+        let address = host["address"].as_str().unwrap();
+        assert_eq!(host["duplicate"], address == "fd14::20", "{host}");
+        assert_eq!(
+            host["shared_mac"],
+            address == "fd14::11" || address == "fd14::12",
+            "{host}"
+        );
+        let rtt = host["rtt_ms"].as_f64().unwrap();
+        assert!(rtt > 0.0 && rtt < 250.0, "{host}");
+    }
+    assert_eq!(report["duplicates"], 1);
+}
+
+#[test]
+fn ipv6_without_a_cidr_asks_all_nodes_only_and_says_why() {
+    require_root!();
+    let segment = Segment::new("nsall6", &v6_specs()[..3]);
+    let (code, report) = segment
+        .prober
+        .netdx_json(&["neigh", "scan", "-I", "p0", "-6"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(report["network"], "fd14::/64");
+    assert_eq!(report["addresses"], 0);
+    let found: BTreeSet<(String, String)> = report["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            assert_eq!(h["found_by"], "all_nodes_echo", "{h}");
+            (
+                h["address"].as_str().unwrap().to_string(),
+                h["mac"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(found, link_locals(&segment));
+    let text = stdout(&segment.prober.netdx(&["neigh", "scan", "-I", "p0", "-6"]));
+    assert!(
+        text.contains("fd14::/64 is too large to ask address by address"),
+        "{text}"
+    );
+    assert!(
+        text.contains("0 of 0 addresses answered, 3 more by the all-nodes echo"),
+        "{text}"
+    );
 }

@@ -66,4 +66,11 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(arp) = wire::arp::ArpFrame::parse(data) {
         assert_eq!(&arp.emit()[..], &data[..wire::arp::FRAME_LEN]);
     }
+    // What arrives on neigh scan -6's packet socket: an advertisement names
+    // the target its frame carries.
+    if let Ok(reply) = wire::ndp::parse(data)
+        && let wire::ndp::Answer::Advertisement { target, .. } = reply.answer
+    {
+        assert_eq!(&target.octets()[..], &data[62..78]);
+    }
 });

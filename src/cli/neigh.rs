@@ -70,17 +70,26 @@ Examples:
   netdx neigh scan -I eth1 10.0.0.0/28      a chosen network
   netdx neigh scan -I eth1 --rate 200 --retries 2
                                             gentler: 200 requests a second, two more tries
+  netdx neigh scan -I eth1 -6               IPv6: every node on the link answers an all-nodes echo
+  netdx neigh scan -I eth1 fd00::/120       IPv6: a solicitation to each address, and the echo
   netdx neigh scan -I eth1 --json           {interface, network, hosts: [{address, mac, vendor, rtt_ms, duplicate, …}]}
 
-Each address is asked once (ARP request from the interface's address in the
-network), paced at --rate, and the silent ones again after --timeout, up to
---retries more times. Two MACs answering for one address are flagged as a
+Each address is asked once (IPv4: an ARP request from the interface's address
+in the network; IPv6: a neighbour solicitation to the address's solicited-node
+group, from the interface's link-local address), paced at --rate, and the
+silent ones again after --timeout, up to --retries more times. With IPv6 an
+echo request to all nodes (ff02::1) goes first and is repeated as often: it
+finds the hosts outside the CIDR, by the link-local address they answer from.
+An interface's own IPv6 /64 is too large to ask address by address, so -6
+without a CIDR relies on that echo alone (hosts that ignore multicast echoes,
+net.ipv6.icmp.echo_ignore_multicast=1, are then missed: give a CIDR of /112
+or longer to ask each address). Two MACs answering for one address are flagged as a
 duplicate (a classic misconfiguration: both hosts will lose traffic), one MAC
 answering for several addresses as shared (a router's proxy ARP, or aliases).
 Vendors come from the IEEE registry Debian installs (arp-scan's ieee-oui.txt
 or ieee-data's oui.txt), when one is there. The interface defaults to the one
 the route to the network (or the default route) uses: scan only networks you
-may. IPv4 only for now (IPv6 neighbour discovery is not built yet).
+may.
 
 Needs CAP_NET_RAW; capabilities are dropped once the socket is open.
 
@@ -89,7 +98,7 @@ Exit status: 0 when a host answered, 1 when none did, 2 on errors.";
 // What to ask the segment (no doc comment: it would replace `netdx neigh`'s summary).
 #[derive(Debug, Subcommand)]
 pub enum NeighCommand {
-    /// Who is on this segment: ARP requests to every address of a network, every answer's MAC and vendor (arp-scan)
+    /// Who is on this segment: ARP requests (or IPv6 neighbour solicitations) to every address of a network, every answer's MAC and vendor (arp-scan)
     #[command(after_help = SCAN_EXAMPLES)]
     Scan(NeighScanArgs),
 }
@@ -97,9 +106,12 @@ pub enum NeighCommand {
 // `netdx neigh scan [-I IFACE] [CIDR] …`
 #[derive(Debug, Args)]
 pub struct NeighScanArgs {
-    /// The network to scan [default: the interface's own subnet]
+    /// The network to scan, IPv4 or IPv6 [default: the interface's own subnet]
     #[arg(value_name = "CIDR", value_parser = network)]
-    pub network: Option<ipnet::Ipv4Net>,
+    pub network: Option<ipnet::IpNet>,
+    /// IPv6: neighbour solicitations to each address, and an echo to all nodes (implied by an IPv6 CIDR)
+    #[arg(short = '6', long = "ipv6")]
+    pub ipv6: bool,
     /// The interface to scan from [default: the one the route to the network uses]
     #[arg(short = 'I', long = "interface", value_name = "IFACE")]
     pub interface: Option<IfaceName>,
@@ -114,15 +126,15 @@ pub struct NeighScanArgs {
     pub timeout: Duration,
 }
 
-fn network(text: &str) -> Result<ipnet::Ipv4Net, String> {
-    if let Ok(net) = text.parse::<ipnet::Ipv4Net>() {
+fn network(text: &str) -> Result<ipnet::IpNet, String> {
+    if let Ok(net) = text.parse::<ipnet::IpNet>() {
         return Ok(net.trunc());
     }
-    if let Ok(address) = text.parse::<std::net::Ipv4Addr>() {
-        return Ok(ipnet::Ipv4Net::from(address));
+    if let Ok(address) = text.parse::<std::net::IpAddr>() {
+        return Ok(ipnet::IpNet::from(address));
     }
     Err(format!(
-        "'{text}' is not an IPv4 network (CIDR such as 10.0.0.0/24, or one address)"
+        "'{text}' is not a network (CIDR such as 10.0.0.0/24 or fd00::/120, or one address)"
     ))
 }
 

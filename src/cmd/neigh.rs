@@ -15,7 +15,6 @@ use crate::render::stream::StreamWriter;
 use crate::render::stream::neigh_scan::{ScanEvent, Start};
 use crate::render::{self, Output};
 use crate::signals::Interrupts;
-use crate::wire::arp::ETHERTYPE_ARP;
 
 /// Prints the neighbour entries the arguments select, or scans the segment.
 pub fn run(args: &NeighArgs, out: &Output) -> Result<Outcome, Error> {
@@ -62,12 +61,13 @@ fn scan(args: &NeighScanArgs, out: &Output) -> Result<Outcome, Error> {
     let plan = sweep::plan(
         args.interface.as_ref(),
         args.network,
+        args.ipv6,
         args.rate,
         args.retries,
         args.timeout,
     )
     .map_err(Error::Neigh)?;
-    let socket = LinkSocket::open(plan.ifindex, ETHERTYPE_ARP, "neigh scan")
+    let socket = LinkSocket::open(plan.ifindex, plan.ethertype(), "neigh scan")
         .map_err(|err| Error::Neigh(NeighError::Socket(err)))?;
     crate::privilege::lock_down().map_err(|err| Error::Neigh(NeighError::Privilege(err)))?;
     let io = |source| {
@@ -84,7 +84,7 @@ fn scan(args: &NeighScanArgs, out: &Output) -> Result<Outcome, Error> {
         stream.emit(&ScanEvent::Start(Start {
             interface: plan.interface.as_str(),
             network: &network,
-            source: plan.request.source,
+            source: plan.request.protocol.source(),
             addresses: plan.request.targets.len(),
         }))?;
     }

@@ -3,7 +3,7 @@
 //! faces a given address.
 #![forbid(unsafe_code)]
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::flags::IFF_UP;
 use super::link_type::ARPHRD_ETHER;
@@ -80,6 +80,17 @@ impl EthernetLink {
             .filter_map(|a| match a.address {
                 IpAddr::V4(v4) => Some((v4, a.prefix_len.min(32))),
                 IpAddr::V6(_) => None,
+            })
+    }
+
+    /// The interface's IPv6 addresses with their prefix lengths.
+    pub fn ipv6(&self) -> impl Iterator<Item = (Ipv6Addr, u8)> + '_ {
+        self.interface
+            .addresses
+            .iter()
+            .filter_map(|a| match a.address {
+                IpAddr::V6(v6) => Some((v6, a.prefix_len.min(128))),
+                IpAddr::V4(_) => None,
             })
     }
 

@@ -23,13 +23,23 @@ pub enum NeighError {
         "interface {0} has no IPv4 address: give the network to scan (netdx neigh scan -I {0} 10.0.0.0/24)"
     )]
     NoNetwork(String),
+    /// `-6` with an IPv4 network.
+    #[error("-6 asks IPv6 neighbours, but {0} is an IPv4 network: drop -6, or give an IPv6 CIDR")]
+    Family(String),
+    /// Neighbour discovery needs a link-local source.
+    #[error(
+        "interface {0} has no IPv6 link-local address, which neighbour solicitations come from (is IPv6 disabled? sysctl net.ipv6.conf.{0}.disable_ipv6)"
+    )]
+    NoLinkLocal(String),
     /// The network holds more addresses than one scan asks.
-    #[error("{network} holds {addresses} addresses; a scan asks at most 65,536 (a /16): split it")]
+    #[error(
+        "{network} holds {addresses} addresses; a scan asks at most 65,536 (an IPv4 /16, an IPv6 /112): split it"
+    )]
     TooLarge {
         /// The network.
         network: String,
         /// How many addresses it holds.
-        addresses: u64,
+        addresses: u128,
     },
     /// No interface was given and none could be chosen.
     #[error("no interface to scan ({0}); name one with -I IFACE")]

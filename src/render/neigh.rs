@@ -65,15 +65,32 @@ pub fn table(entries: &[Neighbour]) -> String {
 /// spelt out.
 pub fn scan(report: &crate::neigh::scan::ScanReport) -> String {
     let mut text = String::new();
+    let family = if report.source.is_ipv4() {
+        "IPv4"
+    } else {
+        "IPv6"
+    };
     let _ = writeln!(
         text,
-        "Interface: {}, MAC: {}, IPv4: {}; scanning {} ({} addresses)",
+        "Interface: {}, MAC: {}, {family}: {}; scanning {} ({} addresses{})",
         super::printable(&report.interface),
         report.mac,
         report.source,
         report.network,
-        report.addresses
+        report.addresses,
+        if report.all_nodes_echo {
+            ", and an echo to all nodes"
+        } else {
+            ""
+        }
     );
+    if report.all_nodes_echo && report.addresses == 0 {
+        let _ = writeln!(
+            text,
+            "{} is too large to ask address by address: only the all-nodes echo asked (give a CIDR of /112 or longer to ask each address)",
+            report.network
+        );
+    }
     for host in &report.hosts {
         let mut notes = Vec::new();
         if host.duplicate {
@@ -81,6 +98,12 @@ pub fn scan(report: &crate::neigh::scan::ScanReport) -> String {
         }
         if host.shared_mac {
             notes.push("shared MAC");
+        }
+        if host.router {
+            notes.push("router");
+        }
+        if host.found_by == crate::neigh::scan::Via::AllNodesEcho {
+            notes.push("all-nodes echo");
         }
         let rtt = host
             .rtt_ms
@@ -91,7 +114,7 @@ pub fn scan(report: &crate::neigh::scan::ScanReport) -> String {
         let _ = writeln!(
             text,
             "{:<15}  {}  {:>10}  {}{}",
-            host.address,
+            host.address.to_string(),
             host.mac,
             rtt,
             vendor,
@@ -102,14 +125,26 @@ pub fn scan(report: &crate::neigh::scan::ScanReport) -> String {
             }
         );
     }
-    let answered = {
-        let mut addresses: Vec<_> = report.hosts.iter().map(|h| h.address).collect();
+    let echo = crate::neigh::scan::Via::AllNodesEcho;
+    let distinct = |by_echo: bool| {
+        let mut addresses: Vec<_> = report
+            .hosts
+            .iter()
+            .filter(|h| (h.found_by == echo) == by_echo)
+            .map(|h| h.address)
+            .collect();
         addresses.dedup();
         addresses.len()
     };
+    let others = if report.all_nodes_echo {
+        format!(", {} more by the all-nodes echo", distinct(true))
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         text,
-        "{answered} of {} addresses answered in {:.3} s ({} requests sent)",
+        "{} of {} addresses answered{others} in {:.3} s ({} requests sent)",
+        distinct(false),
         report.addresses,
         report.elapsed_ms / 1000.0,
         report.sent

@@ -34,12 +34,12 @@ impl Mac {
     /// 00:00:00:00:00:00 (the unknown target of a request).
     pub const ZERO: Mac = Mac([0; 6]);
 
-    fn pnet(self) -> MacAddr {
+    pub(crate) fn pnet(self) -> MacAddr {
         let [a, b, c, d, e, f] = self.0;
         MacAddr(a, b, c, d, e, f)
     }
 
-    fn from_pnet(mac: MacAddr) -> Mac {
+    pub(crate) fn from_pnet(mac: MacAddr) -> Mac {
         Mac(mac.octets())
     }
 }

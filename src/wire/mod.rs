@@ -17,6 +17,7 @@ pub mod emit;
 pub mod icmp;
 pub mod ipv4;
 pub mod names;
+pub mod ndp;
 pub mod quoted;
 pub mod tcp;
 

@@ -65,6 +65,9 @@ impl Segment {
         let switch = Netns::new(&format!("{tag}s"));
         switch.ip(&["link", "add", "br0", "type", "bridge", "forward_delay", "0"]);
         switch.ip(&["link", "set", "br0", "type", "bridge", "stp_state", "0"]);
+        // A switch is no host: no link-local address of its own that would
+        // answer the all-nodes echo.
+        switch.sysctl("net.ipv6.conf.br0.disable_ipv6=1");
         switch.ip(&["link", "set", "br0", "up"]);
         let prober = Netns::new(&format!("{tag}p"));
         quiet_v6(&prober);

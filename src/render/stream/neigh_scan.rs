@@ -1,7 +1,7 @@
 //! `netdx neigh scan --json-stream`: `start`, a `host` line per (address,
 //! MAC) as it first answers, then `done` with the `--json` document.
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -28,7 +28,7 @@ pub struct Start<'a> {
     /// The network, as CIDR.
     pub network: &'a str,
     /// The sender address in the requests.
-    pub source: Ipv4Addr,
+    pub source: IpAddr,
     /// Addresses to ask.
     pub addresses: usize,
 }
