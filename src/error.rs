@@ -66,6 +66,9 @@ pub enum Error {
     /// An arping could not start or go on.
     #[error(transparent)]
     Arping(crate::arping::ArpingError),
+    /// A tcping could not start or go on.
+    #[error(transparent)]
+    Tcping(crate::tcping::TcpingError),
     /// A DHCP run could not start or go on.
     #[error(transparent)]
     Dhcp(crate::dhcp::DhcpError),

@@ -44,6 +44,7 @@ pub mod signals;
 pub mod sockets;
 pub mod sockopt;
 pub mod targets;
+pub mod tcping;
 pub mod trace;
 pub mod wire;
 

@@ -26,6 +26,7 @@ pub mod route;
 mod scan;
 mod schema;
 pub mod sockopt;
+mod tcping;
 mod trace;
 pub mod values;
 
@@ -48,6 +49,7 @@ pub use route::RouteArgs;
 pub use scan::ScanArgs;
 pub use schema::SchemaArgs;
 pub use sockopt::{SockoptArgs, SockoptCommand};
+pub use tcping::TcpingArgs;
 pub use trace::TraceArgs;
 
 use crate::render::ColorChoice;
@@ -68,6 +70,7 @@ Examples:
                                  what the kernel made of a socket option
   netdx lab reuseaddr            why a restarted server gets EADDRINUSE
   netdx icmp --ttl 1 10.0.3.2    a hand-built ICMP probe, every reply decoded
+  netdx tcping -c 3 host:443      TCP handshake times to a port, ping-style (tcping)
   netdx trace -n 10.0.3.2        the path, hop by hop (traceroute, mtr --report)
   netdx scan -p- 10.0.3.2        which TCP ports answer (nmap -sT); --syn, --udp
   netdx dns example.org MX       look up records (dig); @SERVER, +short, --json
@@ -173,6 +176,9 @@ pub enum Command {
     /// Which DHCP servers answer on a link and what they offer; --request takes and releases a lease (replaces dhcping, nmap broadcast-dhcp-discover)
     #[command(after_help = dhcp::DHCP_EXAMPLES)]
     Dhcp(DhcpArgs),
+    /// Time TCP handshakes to a port, ping-style: where ICMP is blocked, is the service up and how far (replaces tcping, nc -z)
+    #[command(after_help = tcping::TCPING_EXAMPLES)]
+    Tcping(TcpingArgs),
     /// Ask the routing table: which route, gateway, interface and source the kernel picks (ip route get)
     #[command(after_help = route::ROUTE_EXAMPLES)]
     Route(RouteArgs),

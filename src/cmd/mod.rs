@@ -19,6 +19,7 @@ pub mod route;
 pub mod scan;
 pub mod schema;
 pub mod sockopt;
+pub mod tcping;
 pub mod trace;
 
 use crate::cli::{Cli, Command};
@@ -58,6 +59,7 @@ pub fn dispatch(cli: Cli) -> Result<Outcome, Error> {
         Command::Arping(args) => arping::run(&args, &out),
         Command::Dhcp(args) => dhcp::run(&args, &out),
         Command::Route(args) => route::run(&args, &out),
+        Command::Tcping(args) => tcping::run(&args, &out),
         Command::Schema(args) => schema::run(&args, &out),
         Command::Completions(args) => completions::run(&args, &out),
         Command::Man(args) => man::run(&args, &out),
@@ -74,7 +76,8 @@ fn check_streams(command: &Command) -> Result<(), Error> {
         | Command::Trace(_)
         | Command::Scan(_)
         | Command::Dns(_)
-        | Command::Arping(_) => {
+        | Command::Arping(_)
+        | Command::Tcping(_) => {
             return Ok(());
         }
         Command::Echo(echo) => match echo.command {
@@ -101,7 +104,7 @@ fn check_streams(command: &Command) -> Result<(), Error> {
         }
     };
     Err(Error::Usage(format!(
-        "--json-stream: `{name}` prints one document; use --json (streaming: ping, trace, scan, dns, arping, echo probe, echo serve)"
+        "--json-stream: `{name}` prints one document; use --json (streaming: ping, tcping, trace, scan, dns, arping, neigh scan, echo probe, echo serve)"
     )))
 }
 

@@ -233,23 +233,7 @@ pub fn summary(report: &Report, connections: Option<&Connections>) -> String {
         );
     }
     if let Some(rtt) = &report.rtt_ms {
-        // Truncated to the microsecond, as the per-probe lines are.
-        let ms = |v: f64| format!("{:.3}", (v * 1000.0).floor() / 1000.0);
-        let _ = writeln!(
-            text,
-            "rtt min/avg/max/mdev = {}/{}/{}/{} ms",
-            ms(rtt.min),
-            ms(rtt.avg),
-            ms(rtt.max),
-            ms(rtt.mdev)
-        );
-        let _ = writeln!(
-            text,
-            "rtt p50/p90/p99 = {}/{}/{} ms",
-            ms(rtt.p50),
-            ms(rtt.p90),
-            ms(rtt.p99)
-        );
+        text.push_str(&super::units::rtt_lines(rtt));
     }
     if let Some(throughput) = &report.throughput {
         let _ = writeln!(

@@ -27,6 +27,7 @@ pub mod sockets;
 pub mod sockopt;
 pub mod stream;
 pub mod table;
+pub mod tcping;
 pub mod trace;
 pub mod units;
 

@@ -226,6 +226,16 @@ pub const DOCUMENTS: &[Document] = &[
         "netdx arping ADDR --json-stream",
         "One line of the stream: start, a reply line per reply as it is matched, done with the --json document.",
     ),
+    Document::of::<crate::tcping::Report>(
+        "tcping",
+        "netdx tcping HOST:PORT --json",
+        "The run: host, address and port, probes transmitted, connected, closed (refused with an RST), timed out and failed, the loss, the round-trip statistics of the completed handshakes, and every probe (status, the kernel's handshake time, connect()'s time, SYN retransmissions, local port, error).",
+    ),
+    Document::of::<super::stream::tcping::TcpingEvent<'static>>(
+        "tcping.stream",
+        "netdx tcping HOST:PORT --json-stream",
+        "One line of the stream: start, a probe line per probe as it ends, done with the --json document.",
+    ),
     Document::of::<crate::dhcp::Report>(
         "dhcp",
         "netdx dhcp -I IFACE --json",

@@ -25,6 +25,23 @@ pub fn millis(ms: f64) -> String {
     format!("{ms:.3} ms")
 }
 
+/// The two round-trip lines under ping-style statistics (`rtt
+/// min/avg/max/mdev = …` and `rtt p50/p90/p99 = …`), each value truncated
+/// to the microsecond as the per-probe lines are.
+pub fn rtt_lines(rtt: &crate::rtt::RttSummary) -> String {
+    let ms = |v: f64| format!("{:.3}", (v * 1000.0).floor() / 1000.0);
+    format!(
+        "rtt min/avg/max/mdev = {}/{}/{}/{} ms\nrtt p50/p90/p99 = {}/{}/{} ms\n",
+        ms(rtt.min),
+        ms(rtt.avg),
+        ms(rtt.max),
+        ms(rtt.mdev),
+        ms(rtt.p50),
+        ms(rtt.p90),
+        ms(rtt.p99)
+    )
+}
+
 /// Hex and ASCII, 16 bytes a line with their offset, like `xxd`; at most
 /// `limit` bytes, then how many more there are.
 pub fn hex_dump(bytes: &[u8], limit: usize, indent: &str) -> String {

@@ -20,6 +20,7 @@ pub mod neigh_scan;
 pub mod ping;
 pub mod scan;
 pub mod serve;
+pub mod tcping;
 pub mod trace;
 
 use std::io::{self, Stdout, Write};
