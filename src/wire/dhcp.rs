@@ -66,6 +66,8 @@ pub mod code {
     pub const LEASE_TIME: u8 = 51;
     /// DHCP message type.
     pub const MESSAGE_TYPE: u8 = 53;
+    /// Option overload (RFC 2132 9.3): more options in `file` (1), `sname` (2) or both (3).
+    pub const OVERLOAD: u8 = 52;
     /// The server's identifier (its address).
     pub const SERVER_ID: u8 = 54;
     /// The options the client would like.
@@ -283,6 +285,28 @@ impl Message {
         let address = |at: usize| Ipv4Addr::from(be32(bytes, at));
         let mut chaddr = [0u8; 16];
         chaddr.copy_from_slice(&bytes[CHADDR..CHADDR + 16]);
+        let mut options = parse_options(&bytes[MIN_LEN..], MIN_LEN)?;
+        // RFC 2131 4.1: with option 52 the options go on in `file`, then
+        // in `sname`, which then hold no names.
+        let overload = options
+            .iter()
+            .find(|o| o.code == code::OVERLOAD)
+            .and_then(|o| o.data.first().copied())
+            .unwrap_or(0);
+        let (in_file, in_sname) = (overload & 1 != 0, overload & 2 != 0);
+        if in_file {
+            options.extend(parse_options(&bytes[FILE..FILE + 128], FILE)?);
+        }
+        if in_sname {
+            options.extend(parse_options(&bytes[SNAME..SNAME + 64], SNAME)?);
+        }
+        let field = |at: usize, len: usize, overloaded: bool| {
+            if overloaded {
+                Vec::new()
+            } else {
+                until_nul(&bytes[at..at + len])
+            }
+        };
         Ok(Message {
             op: bytes[OP],
             htype: bytes[HTYPE],
@@ -296,17 +320,17 @@ impl Message {
             siaddr: address(SIADDR),
             giaddr: address(GIADDR),
             chaddr,
-            sname: until_nul(&bytes[SNAME..SNAME + 64]),
-            file: until_nul(&bytes[FILE..FILE + 128]),
-            options: parse_options(&bytes[MIN_LEN..])?,
+            sname: field(SNAME, 64, in_sname),
+            file: field(FILE, 128, in_file),
+            options,
         })
     }
 }
 
-/// The options after the cookie, up to END (or the end of the bytes).
-fn parse_options(mut rest: &[u8]) -> Result<Vec<RawOption>, WireError> {
+/// The options in `rest` (which starts at `offset` in the message), up to
+/// END or the end of the bytes.
+fn parse_options(mut rest: &[u8], mut offset: usize) -> Result<Vec<RawOption>, WireError> {
     let mut options = Vec::new();
-    let mut offset = MIN_LEN;
     while let Some((&code, after)) = rest.split_first() {
         match code {
             code::PAD => {

@@ -168,3 +168,35 @@ fn captured_dnsmasq_replies_parse_and_survive_every_cut_and_corruption() {
         }
     }
 }
+
+#[test]
+fn overloaded_options_are_read_from_file_then_sname_and_those_fields_hold_no_names() {
+    let mut message = offer();
+    message.push(code::OVERLOAD, &[3]);
+    let mut bytes = message.emit();
+    // file: a domain option; sname: a router option (FILE = 108, SNAME = 44).
+    bytes[108..108 + 7].copy_from_slice(&[15, 4, b'l', b'a', b'b', b'x', 255]);
+    bytes[44..44 + 7].copy_from_slice(&[3, 4, 10, 9, 20, 1, 255]);
+    let parsed = Message::parse(&bytes).unwrap();
+    assert!(parsed.file.is_empty() && parsed.sname.is_empty());
+    let tail: Vec<(usize, u8, Vec<u8>)> = parsed
+        .options
+        .iter()
+        .rev()
+        .take(2)
+        .map(|o| (o.offset, o.code, o.data.clone()))
+        .collect();
+    assert_eq!(
+        tail,
+        [(44, 3, vec![10, 9, 20, 1]), (108, 15, b"labx".to_vec())]
+    );
+    // Without option 52 the same bytes are names, not options.
+    let mut plain = offer().emit();
+    plain[108..108 + 7].copy_from_slice(&[15, 4, b'l', b'a', b'b', b'x', 255]);
+    let parsed = Message::parse(&plain).unwrap();
+    assert_eq!(parsed.options.len(), offer().options.len());
+    assert_eq!(parsed.file, [15, 4, b'l', b'a', b'b', b'x', 255]);
+    // An overloaded field whose option runs past it is malformed.
+    bytes[108..110].copy_from_slice(&[15, 200]);
+    assert!(Message::parse(&bytes).is_err());
+}
