@@ -14,6 +14,9 @@ use crate::rtt::Rtt;
 
 /// Probes kept for the report; the counts and statistics stay exact.
 const KEPT_PROBES: usize = 10_000;
+/// Handshakes in flight at most (a socket each): a schedule faster than
+/// the timeouts waits for one to end instead of running out of files.
+pub const MAX_IN_FLIGHT: usize = 256;
 
 /// How a handshake ended, as the dialer saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,7 +124,8 @@ pub fn run<D: Dialer, C: Clock>(
         }
         let now = clock.now();
         let more = request.count.is_none_or(|count| next_seq <= count);
-        if more && now >= next_start {
+        let room = in_flight.len() < MAX_IN_FLIGHT;
+        if more && room && now >= next_start {
             let seq = next_seq;
             next_seq += 1;
             next_start += request.interval;
@@ -155,7 +159,7 @@ pub fn run<D: Dialer, C: Clock>(
             break;
         }
         let mut wake = in_flight.values().min().copied();
-        if more {
+        if more && room {
             wake = Some(wake.map_or(next_start, |at| at.min(next_start)));
         }
         let Some(wake) = wake else { break };

@@ -258,3 +258,18 @@ fn a_long_run_keeps_the_last_probes_and_exact_counts() {
     assert_eq!(report.probes.len(), 10_000);
     assert_eq!(report.probes[0].seq, 501);
 }
+
+#[test]
+fn a_schedule_faster_than_the_timeouts_never_holds_more_than_the_cap_in_flight() {
+    let clock = SimClock::new();
+    let mut dialer = Scripted::new(&clock, &[]);
+    let mut request = request(1000);
+    request.interval = Duration::from_micros(100);
+    let report = run(&request, "h", &mut dialer, &clock, &mut |_| Ok(())).unwrap();
+    assert_eq!(report.timeouts, 1000);
+    // Probe n+cap starts only when probe n has timed out.
+    let cap = super::engine::MAX_IN_FLIGHT;
+    let (_, first) = dialer.started[0];
+    let (_, after_cap) = dialer.started[cap];
+    assert!(after_cap >= first + request.timeout, "{after_cap:?}");
+}

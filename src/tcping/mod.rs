@@ -125,7 +125,7 @@ pub enum TcpingError {
     #[error("'{0}' is not a port (1-65535)")]
     BadPort(String),
     /// The host could not be resolved.
-    #[error("{host}: {reason}")]
+    #[error("cannot resolve '{host}': {reason}")]
     Resolve {
         /// The host.
         host: String,
