@@ -629,15 +629,15 @@ fn median(mut values: Vec<f64>) -> f64 {
     values[values.len() / 2]
 }
 
-/// Medians of `runs` alternating requests by netdx and curl to `target`:
-/// the report, and by how much the worst phase passed its tolerance.
-fn compare_with_curl(
+/// Medians of each of `fields` over `runs` alternating requests to
+/// `target` by netdx and by curl (`extra` given to both), ms.
+fn medians_beside_curl(
     web: &Web,
     extra: &[&str],
     target: &str,
     fields: &[&str],
     runs: usize,
-) -> (String, f64) {
+) -> (Vec<f64>, Vec<f64>) {
     let format: Vec<String> = fields.iter().map(|f| format!("%{{{f}}}")).collect();
     let format = format.join(" ");
     let mut ours: Vec<Vec<f64>> = vec![Vec::new(); fields.len()];
@@ -657,17 +657,68 @@ fn compare_with_curl(
             theirs[i].push(seconds.parse::<f64>().unwrap() * 1000.0);
         }
     }
-    let mut report = String::new();
-    let mut worst = f64::MIN;
-    for (i, field) in fields.iter().enumerate() {
-        let (a, b) = (median(ours[i].clone()), median(theirs[i].clone()));
-        let tolerance = (b * 0.05).max(0.2);
-        report.push_str(&format!(
-            "{field}: netdx {a:.3} ms, curl {b:.3} ms (±{tolerance:.3})\n"
-        ));
-        worst = worst.max((a - b).abs() - tolerance);
+    (
+        ours.into_iter().map(median).collect(),
+        theirs.into_iter().map(median).collect(),
+    )
+}
+
+/// The comparisons of one measurement, and whether every one held.
+#[derive(Default)]
+struct Agreement {
+    report: String,
+    held: bool,
+}
+
+impl Agreement {
+    fn new() -> Agreement {
+        Agreement {
+            report: String::new(),
+            held: true,
+        }
     }
-    (report, worst)
+
+    /// `ours` within 5 % or 0.2 ms of curl's `theirs`.
+    fn within(&mut self, what: &str, ours: f64, theirs: f64) {
+        let tolerance = (theirs * 0.05).max(0.2);
+        let ok = (ours - theirs).abs() <= tolerance;
+        self.note(what, ours, theirs, &format!("±{tolerance:.3}"), ok);
+    }
+
+    /// `ours` no longer than curl's `theirs` (with the same tolerance).
+    fn at_most(&mut self, what: &str, ours: f64, theirs: f64) {
+        let tolerance = (theirs * 0.05).max(0.2);
+        self.note(what, ours, theirs, "at most", ours <= theirs + tolerance);
+    }
+
+    fn note(&mut self, what: &str, ours: f64, theirs: f64, bound: &str, ok: bool) {
+        self.report.push_str(&format!(
+            "{what}: netdx {ours:.3} ms, curl {theirs:.3} ms ({bound}){}\n",
+            if ok { "" } else { "  <- differs" }
+        ));
+        self.held &= ok;
+    }
+}
+
+/// Measures up to three times until `measure` agrees once; panics with
+/// every report otherwise. Alternating runs give both tools the same
+/// machine, medians keep one descheduled run from deciding, and the test
+/// runs alone in its binary; other work on the machine (builds, other
+/// suites) can still skew a whole measurement, hence the new attempts: a
+/// real disagreement fails all three.
+fn agree_once(measure: impl Fn() -> Agreement) {
+    let mut reports = String::new();
+    for attempt in 1..=3 {
+        let agreement = measure();
+        eprintln!("attempt {attempt}:\n{}", agreement.report);
+        if agreement.held {
+            return;
+        }
+        reports.push_str(&agreement.report);
+    }
+    panic!(
+        "phases differ from curl -w by more than 5 % or 0.2 ms in three measurements:\n{reports}"
+    );
 }
 
 #[test]
@@ -680,22 +731,47 @@ fn phases_agree_with_curl_w_on_the_same_requests() {
         "time_starttransfer",
         "time_total",
     ];
-    // Alternating runs, so both see the same machine; medians, so one
-    // descheduled run does not decide. Other work on the machine (builds,
-    // other suites) can still skew a whole measurement: it is made again,
-    // up to three times, and agreeing once proves the phases agree.
-    let mut reports = String::new();
-    for attempt in 1..=3 {
-        let (report, worst) = compare_with_curl(&web, &[], &url("/fixed"), &fields, 21);
-        eprintln!("attempt {attempt}:\n{report}");
-        if worst <= 0.0 {
-            return;
+    agree_once(|| {
+        let (ours, theirs) = medians_beside_curl(&web, &[], &url("/fixed"), &fields, 21);
+        let mut agreement = Agreement::new();
+        for (i, field) in fields.iter().enumerate() {
+            agreement.within(field, ours[i], theirs[i]);
         }
-        reports.push_str(&report);
-    }
-    panic!(
-        "phases differ from curl -w by more than 5 % or 0.2 ms in three measurements:\n{reports}"
-    );
+        agreement
+    });
+}
+
+#[test]
+fn tls_phases_agree_with_curl_w_but_for_openssls_setup() {
+    require_root!();
+    let web = Web::start_alone("tlsphases");
+    let ca = web.path("ca.pem");
+    let fields = [
+        "time_connect",
+        "time_appconnect",
+        "time_starttransfer",
+        "time_total",
+    ];
+    let extra = ["--cacert", ca.as_str(), "--resolve", PIN];
+    agree_once(|| {
+        let (ours, theirs) = medians_beside_curl(&web, &extra, &tls_url("/fixed"), &fields, 21);
+        let mut agreement = Agreement::new();
+        agreement.within("time_connect", ours[0], theirs[0]);
+        // curl sets up its TLS work (OpenSSL's context and session, the
+        // --cacert file) after the connect, inside time_appconnect; netdx
+        // builds its configuration before the clock starts. Measured here,
+        // curl's handshake phase is 2.5-3 ms longer with --cacert and still
+        // ~1.4 ms longer with -k. So the handshake is compared as "no
+        // longer", and the phases after it as spans.
+        agreement.at_most("TLS handshake", ours[1] - ours[0], theirs[1] - theirs[0]);
+        agreement.within(
+            "server (first byte after TLS)",
+            ours[2] - ours[1],
+            theirs[2] - theirs[1],
+        );
+        agreement.within("transfer", ours[3] - ours[2], theirs[3] - theirs[2]);
+        agreement
+    });
 }
 
 #[test]

@@ -231,62 +231,45 @@ fn spans(t: &Timings, tls: bool) -> Spans {
 /// httpstat's picture: the phases as bars, the cumulative times under them.
 fn picture(t: &Timings, tls: bool) -> String {
     let s = spans(t, tls);
-    let cell = |ms: f64| format!("{:^15}", format!("{ms:.2}ms"));
-    let mut names = vec!["  DNS Lookup   ", "TCP Connection "];
-    let mut cells = vec![cell(s.dns), cell(s.tcp)];
-    if tls {
-        names.push(" TLS Handshake ");
-        cells.push(cell(s.tls));
-    }
-    names.extend(["Server Process ", "Content Transfer"]);
-    cells.extend([cell(s.server), cell(s.transfer)]);
-    let mut text = format!("  {}\n", names.join(" "));
-    let _ = writeln!(text, "[ {} ]", cells.join("|"));
-    let marks = [
-        ("namelookup", t.time_namelookup),
-        ("connect", t.time_connect),
-        ("pretransfer", t.time_pretransfer),
-        ("starttransfer", t.time_starttransfer),
-        ("total", t.time_total),
+    let mut bars = vec![("DNS Lookup", s.dns), ("TCP Connect", s.tcp)];
+    // Each mark sits under the end of the bar whose phase it ends.
+    let mut marks = vec![
+        ("namelookup", t.time_namelookup, 0),
+        ("connect", t.time_connect, 1),
     ];
-    let width = cells.len() * 16 + 1;
-    // Bars end at column 2 + 16k; each mark sits under its bar's end.
-    let ends: Vec<usize> = (1..=cells.len()).map(|k| 1 + 16 * k).collect();
-    let bar_for = |mark: usize| -> usize {
-        // namelookup, connect, (tls→pretransfer), starttransfer, total.
-        match (mark, tls) {
-            (0, _) => ends[0],
-            (1, _) => ends[1],
-            (2, true) => ends[2],
-            (2, false) => ends[1],
-            (3, true) => ends[3],
-            (3, false) => ends[2],
-            _ => ends[cells.len() - 1],
-        }
-    };
-    let mut line: Vec<char> = vec![' '; width];
-    for m in 0..marks.len() {
-        if let Some(c) = line.get_mut(bar_for(m)) {
-            *c = '|';
-        }
+    if tls {
+        bars.push(("TLS Handshake", s.tls));
+        marks.push(("pretransfer", t.time_pretransfer, 2));
     }
-    let _ = writeln!(text, "{}", line.iter().collect::<String>().trim_end());
-    for (m, (name, ms)) in marks.iter().enumerate() {
+    bars.extend([("Server", s.server), ("Transfer", s.transfer)]);
+    marks.push(("starttransfer", t.time_starttransfer, bars.len() - 2));
+    marks.push(("total", t.time_total, bars.len() - 1));
+    let names: Vec<String> = bars.iter().map(|(name, _)| format!("{name:^15}")).collect();
+    let cells: Vec<String> = bars
+        .iter()
+        .map(|(_, ms)| format!("{:^15}", format!("{ms:.2}ms")))
+        .collect();
+    let mut text = format!("  {}\n", names.join(" ").trim_end());
+    let _ = writeln!(text, "[ {} ]", cells.join("|"));
+    // "[ " and 15 columns a bar, each ended by '|': bar k ends at column 16k + 1.
+    let end = |bar: usize| 16 * (bar + 1) + 1;
+    let width = end(bars.len()) + 1;
+    let row = |from: usize, label: Option<(&str, usize)>| {
+        let mut row: Vec<char> = vec![' '; width];
+        for (_, _, bar) in &marks[from..] {
+            row[end(*bar)] = '|';
+        }
+        let mut line: String = row.iter().collect();
+        if let Some((label, at)) = label {
+            let start = (at + 1).saturating_sub(label.len());
+            line.replace_range(start..at + 1, label);
+        }
+        line.trim_end().to_string()
+    };
+    let _ = writeln!(text, "{}", row(0, None));
+    for (index, (name, ms, bar)) in marks.iter().enumerate() {
         let label = format!("{name}:{ms:.2}ms");
-        let end = bar_for(m);
-        let mut row: Vec<char> = vec![' '; width + label.len()];
-        for later in m + 1..marks.len() {
-            if let Some(c) = row.get_mut(bar_for(later)) {
-                *c = '|';
-            }
-        }
-        let start = (end + 1).saturating_sub(label.len());
-        for (i, ch) in label.chars().enumerate() {
-            if let Some(c) = row.get_mut(start + i) {
-                *c = ch;
-            }
-        }
-        let _ = writeln!(text, "{}", row.iter().collect::<String>().trim_end());
+        let _ = writeln!(text, "{}", row(index + 1, Some((&label, end(*bar)))));
     }
     text
 }
