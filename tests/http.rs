@@ -69,7 +69,8 @@ impl Web {
         std::fs::write(dir.join("www/new.txt"), "moved here\n").unwrap();
         let conf = NGINX_CONF
             .replace("{dir}", &dir.display().to_string())
-            .replace("{web}", WEB);
+            .replace("{web}", WEB)
+            .replace("{web6}", Pair::HOST_V6);
         std::fs::write(dir.join("nginx.conf"), conf).unwrap();
         let prefix = format!("{}/", dir.display());
         let conf = dir.join("nginx.conf").display().to_string();
@@ -167,6 +168,7 @@ http {
     keepalive_requests 1000;
     server {
         listen {web}:80;
+        listen [{web6}]:80;
         listen {web}:443 ssl;
         ssl_protocols TLSv1.2 TLSv1.3;
         server_name web.test;
@@ -362,6 +364,59 @@ fn plain_get_reports_status_headers_size_and_tcp_info_as_curl_does() {
     let teapot = web.netdx(&[&url("/teapot")]);
     assert_eq!(teapot.status.code(), Some(1));
     assert!(stdout(&teapot).starts_with("HTTP/1.1 418 "));
+}
+
+/// A hosts file for one namespace: `ip netns exec` mounts
+/// /etc/netns/NAME/hosts over /etc/hosts, so the client's resolver reads it.
+struct HostsFile(PathBuf);
+
+impl HostsFile {
+    fn new(ns: &Netns, lines: &str) -> HostsFile {
+        let dir = PathBuf::from("/etc/netns").join(ns.name());
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("hosts"), lines).unwrap();
+        HostsFile(dir)
+    }
+}
+
+impl Drop for HostsFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn names_resolve_through_netdxs_resolver_and_the_family_used_is_shown() {
+    require_root!();
+    let web = Web::start("resolve");
+    let _hosts = HostsFile::new(
+        &web.pair.client,
+        &format!(
+            "127.0.0.1 localhost\n{WEB} {NAME}\n{} {NAME}\n",
+            Pair::HOST_V6
+        ),
+    );
+    let target = format!("http://{NAME}/fixed");
+    let (code, document) = web.json(&[&target]);
+    assert_eq!(code, Some(0), "{document}");
+    let lookup = &document["lookup"];
+    assert_eq!(lookup["source"], "resolver");
+    assert_eq!(lookup["addresses"], serde_json::json!([WEB, Pair::HOST_V6]));
+    assert_eq!(lookup["family"], "IPv4");
+    assert_eq!(document["exchanges"][0]["remote_ip"], WEB);
+    let (code, document) = web.json(&["-6", &target]);
+    assert_eq!(code, Some(0), "{document}");
+    assert_eq!(document["lookup"]["family"], "IPv6");
+    assert_eq!(document["exchanges"][0]["remote_ip"], Pair::HOST_V6);
+    let text = stdout(&web.netdx(&["-6", &target]));
+    assert!(
+        text.contains("Connected to fd09::2 port 80 (IPv6, resolved)"),
+        "{text}"
+    );
+    // An address literal in brackets.
+    let (code, document) = web.json(&[&format!("http://[{}]/fixed", Pair::HOST_V6)]);
+    assert_eq!((code, document["status"].as_u64()), (Some(0), Some(200)));
+    assert_eq!(document["lookup"]["source"], "literal");
 }
 
 #[test]

@@ -379,18 +379,21 @@ impl Session<'_> {
         let mut buf = vec![0u8; READ_SIZE];
         let mut head_bytes: Vec<u8> = Vec::new();
         let mut phase = Phase::FirstByte;
+        // Parsed again only when a line may have ended: a server trickling
+        // a byte at a time costs a scan per line, not per byte.
+        let mut fresh = true;
         let (head, head_len) = loop {
-            match message::parse_head(&head_bytes) {
-                Ok(None) => {}
+            match fresh.then(|| message::parse_head(&head_bytes)) {
+                None | Some(Ok(None)) => {}
                 // 1xx interim responses (100 Continue) precede the real one.
-                Ok(Some((head, used)))
+                Some(Ok(Some((head, used))))
                     if (100..200).contains(&head.status) && head.status != 101 =>
                 {
                     head_bytes.drain(..used);
                     continue;
                 }
-                Ok(Some(found)) => break found,
-                Err(source) => return Err(HttpError::Malformed { host, source }.into()),
+                Some(Ok(Some(found))) => break found,
+                Some(Err(source)) => return Err(HttpError::Malformed { host, source }.into()),
             }
             limit.apply(connection.stream.tcp(), phase)?;
             let n = match connection.stream.read(&mut buf) {
@@ -417,6 +420,9 @@ impl Session<'_> {
                 phase = Phase::Transfer;
             }
             head_bytes.extend_from_slice(&buf[..n]);
+            fresh = buf[..n].contains(&b'\n')
+                || head_bytes.len() < 16
+                || head_bytes.len() > message::MAX_HEAD;
         };
         let framing = head
             .framing(method)

@@ -35,7 +35,7 @@ fn bare_line_feeds_end_lines_too() {
         .unwrap()
         .unwrap();
     assert_eq!((head.status, head.version), (404, Version::Http10));
-    assert_eq!(used, 30);
+    assert_eq!(used, 29);
     assert!(!head.keeps_alive());
 }
 
