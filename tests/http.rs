@@ -852,6 +852,28 @@ fn a_server_that_stalls_after_the_head_times_out_with_exit_1() {
 }
 
 #[test]
+fn a_silent_address_times_out_connecting_with_exit_1() {
+    require_root!();
+    let web = Web::start("silent");
+    web.pair.silence("10.9.99.0/24");
+    let started = Instant::now();
+    let output = web.netdx(&["--connect-timeout", "0.5", "http://10.9.99.1/"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let err = stderr(&output);
+    assert!(
+        err.starts_with("netdx: request 1 timed out connecting after 0.5 s (--connect-timeout"),
+        "{err}"
+    );
+    // -m is the whole request's limit, the connect's too when it is shorter.
+    let (code, document) = web.json(&["-m", "0.3", "http://10.9.99.1/"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(document["timeout"]["phase"], "connect");
+    assert_eq!(document["timeout"]["limit"], "max-time");
+    assert_eq!(document["status"], 0);
+}
+
+#[test]
 fn malformed_responses_are_refused_with_one_line_and_exit_2() {
     require_root!();
     let mut web = Web::start("malformed");

@@ -77,7 +77,7 @@ pub struct HttpArgs {
     /// Make the request COUNT times, on one connection while the server keeps it
     #[arg(short = 'c', long = "count", value_name = "COUNT", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub count: u32,
-    /// Write the body to FILE instead of discarding it
+    /// Write the body to FILE instead of discarding it (with -c, the last response's)
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// The largest body to take, in bytes; a larger one stops the request (exit 2)

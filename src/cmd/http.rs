@@ -11,7 +11,8 @@ use crate::render::{self, Output};
 /// Makes the requests and prints what came back.
 pub fn run(args: &HttpArgs, out: &Output) -> Result<Outcome, Error> {
     let request = args.request().map_err(Error::Usage)?;
-    if request.insecure {
+    // Only where TLS can happen: an https URL, or redirects that may lead to one.
+    if request.insecure && (request.url.scheme == crate::http::Scheme::Https || request.follow) {
         eprint!("{}", render::http::insecure_warning());
     }
     let report = client::run(&request)?;

@@ -272,8 +272,14 @@ impl Session<'_> {
         }
     }
 
-    /// The connection for `url`: the kept one when it matches, else a new one.
-    fn connect(&mut self, url: &Url, start: Instant, limit: Limit) -> Result<Timings, Failure> {
+    /// The connection for `url`: the kept one when it matches (`true`),
+    /// else a new one, with the times it took.
+    fn connect(
+        &mut self,
+        url: &Url,
+        start: Instant,
+        limit: Limit,
+    ) -> Result<(Timings, bool), Failure> {
         let mut timings = Timings::default();
         if let Some(kept) = &self.connection
             && kept.reusable
@@ -281,7 +287,7 @@ impl Session<'_> {
             && kept.host == url.host
             && kept.port == url.port
         {
-            return Ok(timings);
+            return Ok((timings, true));
         }
         self.connection = None;
         let request = self.request;
@@ -330,7 +336,7 @@ impl Session<'_> {
             certificate,
             reusable: true,
         });
-        Ok(timings)
+        Ok((timings, false))
     }
 
     /// One request on the connection; the exchange, and where it redirects
@@ -343,7 +349,7 @@ impl Session<'_> {
         start: Instant,
         limit: Limit,
     ) -> Result<(Exchange, Option<String>), Failure> {
-        let mut timings = self.connect(url, start, limit)?;
+        let (mut timings, reused) = self.connect(url, start, limit)?;
         let request = self.request;
         let Some(connection) = self.connection.as_mut() else {
             return Err(HttpError::NoResponse {
@@ -351,7 +357,6 @@ impl Session<'_> {
             }
             .into());
         };
-        let reused = timings.time_connect == 0.0;
         timings.time_pretransfer = since(start);
         let wire = request_bytes(request, url, method, body);
         let host = url.host.clone();
