@@ -201,6 +201,21 @@ mod tests {
     }
 
     #[test]
+    fn an_openssl_certificate_is_described() {
+        // fuzz/corpus/http_message/certificate.der: openssl req -x509 -subj /CN=web.test/O=netdx -days 30.
+        let der = include_bytes!("../../fuzz/corpus/http_message/certificate.der");
+        let made = UNIX_EPOCH + std::time::Duration::from_secs(1_795_000_000);
+        let cert = describe(der, made).unwrap();
+        assert_eq!(cert.subject, "CN=web.test, O=netdx");
+        assert_eq!(cert.issuer, cert.subject, "self-signed");
+        assert!(cert.not_after > cert.not_before);
+        // Every truncation is refused, never a panic.
+        for cut in 0..der.len() {
+            assert_eq!(describe(&der[..cut], made), None);
+        }
+    }
+
+    #[test]
     fn garbage_and_truncations_are_not_certificates() {
         assert_eq!(describe(b"", SystemTime::now()), None);
         assert_eq!(

@@ -9,8 +9,10 @@
 //! streamed to its sink through one fixed buffer.
 #![forbid(unsafe_code)]
 
+pub mod body;
 pub mod cert;
 pub mod client;
+pub mod connection;
 pub mod message;
 pub mod tls;
 pub mod url;

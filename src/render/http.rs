@@ -335,3 +335,69 @@ fn stats_table(stats: &PhaseStats, connects: u32) -> String {
     }
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn timings() -> Timings {
+        Timings {
+            time_namelookup: 0.5,
+            time_connect: 1.5,
+            time_appconnect: 4.0,
+            time_pretransfer: 4.1,
+            time_requestsent: 4.2,
+            time_starttransfer: 6.0,
+            time_total: 7.25,
+        }
+    }
+
+    #[test]
+    fn each_mark_ends_under_its_bar_and_later_bars_continue() {
+        for (tls, marks) in [(false, 4), (true, 5)] {
+            let text = picture(&timings(), tls);
+            let lines: Vec<&str> = text.lines().collect();
+            let bar_line = lines[1];
+            let ends: Vec<usize> = bar_line.match_indices('|').map(|(at, _)| at).collect();
+            assert_eq!(ends.len(), marks - 1, "{text}");
+            assert_eq!(lines[2].matches('|').count(), marks, "{text}");
+            assert_eq!(lines.len(), 3 + marks, "{text}");
+            // The last mark (total) ends past the last bar, under the ']'-side end.
+            let last = lines[lines.len() - 1];
+            assert!(last.trim_start().starts_with("total:7.25ms"), "{text}");
+            for (row, line) in lines[3..].iter().enumerate() {
+                assert_eq!(line.matches('|').count(), marks - 1 - row, "{text}");
+            }
+        }
+        assert!(picture(&timings(), true).contains("pretransfer:4.10ms"));
+        assert!(!picture(&timings(), false).contains("pretransfer"));
+    }
+
+    #[test]
+    fn numbers_show_cumulative_times_and_each_phase() {
+        let text = numbers(&timings(), true);
+        assert!(
+            text.contains("time_appconnect        4.000 ms   TLS handshake         2.500 ms"),
+            "{text}"
+        );
+        assert!(
+            text.contains("time_starttransfer     6.000 ms   first byte            1.900 ms"),
+            "{text}"
+        );
+        assert!(!numbers(&timings(), false).contains("time_appconnect"));
+    }
+
+    #[test]
+    fn a_timeout_is_one_line_naming_the_phase_and_the_limit() {
+        let line = timeout_line(&Timeout {
+            phase: Phase::FirstByte,
+            after_ms: 1500.0,
+            limit: "max-time",
+            request: 2,
+        });
+        assert_eq!(
+            line,
+            "netdx: request 2 timed out waiting for the response after 1.5 s (--max-time; raise it if the server is just slow)\n"
+        );
+    }
+}
