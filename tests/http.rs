@@ -129,7 +129,8 @@ impl Web {
         stdout(&output)
     }
 
-    /// The access log's lines (`METHOD URI STATUS CONNECTION REQUESTS`).
+    /// The access log's lines (`METHOD URI STATUS CONNECTION REQUESTS
+    /// REQUEST_LENGTH USER_AGENT X_TRACE CONTENT_LENGTH`).
     fn access_log(&self) -> Vec<String> {
         std::fs::read_to_string(self.dir.join("access.log"))
             .unwrap_or_default()
@@ -154,7 +155,7 @@ pid {dir}/nginx.pid;
 error_log {dir}/error.log;
 events { worker_connections 128; }
 http {
-    log_format conns '$request_method $uri $status $connection $connection_requests';
+    log_format conns '$request_method $uri $status $connection $connection_requests $request_length $http_user_agent $http_x_trace $http_content_length';
     access_log {dir}/access.log conns;
     client_body_temp_path {dir}/tmp/body;
     proxy_temp_path {dir}/tmp/proxy;
@@ -181,6 +182,7 @@ http {
         location = /hop2 { return 307 /new.txt; }
         location = /loop { return 302 /loop; }
         location = /teapot { return 418 "no\n"; }
+        location = /form { return 303 /fixed; }
     }
 }
 "#;
@@ -642,6 +644,45 @@ fn head_sends_head_and_shows_only_the_headers() {
             .iter()
             .any(|l| l.starts_with("HEAD /big.txt 200 "))
     );
+}
+
+#[test]
+fn data_is_posted_with_its_length_and_headers_are_added_replaced_or_removed() {
+    require_root!();
+    let web = Web::start("post");
+    let (code, document) = web.json(&[
+        "-d",
+        "a=1&b=2",
+        "-H",
+        "User-Agent: tester/1",
+        "-H",
+        "X-Trace: 42",
+        "-H",
+        "Accept:",
+        &url("/fixed"),
+    ]);
+    assert_eq!(code, Some(0), "{document}");
+    let exchange = &document["exchanges"][0];
+    assert_eq!(exchange["method"], "POST");
+    let log = web.access_log();
+    let fields: Vec<&str> = log[0].split(' ').collect();
+    assert_eq!(fields[..3], ["POST", "/fixed", "200"], "{log:?}");
+    // nginx counts the head it read (`return` discards the body unread).
+    let head = exchange["size_request"].as_u64().unwrap() - 7;
+    assert_eq!(fields[5], head.to_string(), "{log:?}");
+    assert_eq!(fields[6..], ["tester/1", "42", "7"], "{log:?}");
+    // After a 303, as curl does: a GET without the body.
+    let (code, document) = web.json(&["-L", "-d", "x=1", &url("/form")]);
+    assert_eq!(code, Some(0));
+    let methods: Vec<&str> = document["exchanges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["method"].as_str().unwrap())
+        .collect();
+    assert_eq!(methods, ["POST", "GET"]);
+    let output = web.netdx(&["-I", "-d", "x", &url("/fixed")]);
+    assert_one_line_error(&output, "-I sends HEAD, which carries no body");
 }
 
 #[test]
