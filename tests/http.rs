@@ -551,6 +551,28 @@ fn chunked_bodies_are_decoded_to_the_bytes_curl_gets() {
 }
 
 #[test]
+fn a_body_without_a_length_runs_to_the_close_and_the_next_request_reconnects() {
+    require_root!();
+    let mut web = Web::start("close");
+    web.misbehave();
+    let target = format!("http://{WEB}:{MISBEHAVING_PORT}/close");
+    let (code, document) = web.json(&["-c", "2", &target]);
+    assert_eq!(code, Some(0), "{document}");
+    assert_eq!(document["size_download"], 13);
+    assert_eq!(
+        document["num_connects"], 2,
+        "a closed connection is not reused"
+    );
+    let reused: Vec<bool> = document["exchanges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["reused"].as_bool().unwrap())
+        .collect();
+    assert_eq!(reused, [false, false]);
+}
+
+#[test]
 fn content_length_bodies_are_streamed_to_the_output_file() {
     require_root!();
     let web = Web::start("length");
@@ -838,7 +860,7 @@ fn phases_agree_with_curl_w_on_the_same_requests() {
 }
 
 #[test]
-fn tls_phases_agree_with_curl_w_but_for_openssls_setup() {
+fn tls_phases_are_no_longer_than_curl_ws_and_the_connect_and_transfer_agree() {
     require_root!();
     let web = Web::start_alone("tlsphases");
     let ca = web.path("ca.pem");
@@ -860,7 +882,12 @@ fn tls_phases_agree_with_curl_w_but_for_openssls_setup() {
         // ~1.4 ms longer with -k. So the handshake is compared as "no
         // longer", and the phases after it as spans.
         agreement.at_most("TLS handshake", ours[1] - ours[0], theirs[1] - theirs[0]);
-        agreement.within(
+        // The wait for the first byte after the handshake holds each
+        // client's own TLS record work too (the request encrypted, the
+        // server's TLS 1.3 session tickets read before the response); on a
+        // loaded machine OpenSSL's costs curl a few hundred µs more. So it
+        // is compared as "no longer" as well; the transfer must agree.
+        agreement.at_most(
             "server (first byte after TLS)",
             ours[2] - ours[1],
             theirs[2] - theirs[1],

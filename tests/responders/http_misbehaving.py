@@ -5,6 +5,7 @@ usage: http_misbehaving.py ADDR PORT
 
 Listens on ADDR:PORT and prints "ready". The path picks the behaviour:
 
+  /close     a body without a length, ended by the close (Connection: close)
   /chunked   a correct chunked body: "hello " in 3 chunks, then "world\\n"
   /stall     the head (Content-Length: 100), then nothing, ever
   /status    a bad status line ("HTTP/1.1 OK")
@@ -40,7 +41,9 @@ def serve(conn):
     path = read_head(conn)
     if path is None:
         return
-    if path == "/chunked":
+    if path == "/close":
+        conn.sendall(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nclosing body\n")
+    elif path == "/chunked":
         conn.sendall(
             b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
             b"2\r\nhe\r\n4;x=y\r\nllo \r\n6\r\nworld\n\r\n0\r\n\r\n"
