@@ -89,12 +89,14 @@ impl Web {
         }
     }
 
-    /// Starts the scripted server on WEB:8080 and waits for it.
-    fn misbehave(&mut self) {
+    /// [`Web::start`], and the scripted server on WEB:8080 beside nginx.
+    fn with_misbehaving(tag: &str) -> Web {
+        let mut web = Web::start(tag);
         let script = common::responder("http_misbehaving.py");
-        self.pair
+        web.pair
             .host
             .spawn_ready("python3", &[&script, WEB, MISBEHAVING_PORT]);
+        web
     }
 
     fn path(&self, name: &str) -> String {
@@ -280,6 +282,11 @@ fn wait_listening(ns: &Netns, needles: &[&str], log: impl Fn() -> String) {
 
 fn url(path: &str) -> String {
     format!("http://{WEB}{path}")
+}
+
+/// A path on the scripted server.
+fn scripted(path: &str) -> String {
+    format!("http://{WEB}:{MISBEHAVING_PORT}{path}")
 }
 
 fn tls_url(path: &str) -> String {
@@ -510,8 +517,7 @@ fn insecure_accepts_any_certificate_with_a_warning() {
 #[test]
 fn chunked_bodies_are_decoded_to_the_bytes_curl_gets() {
     require_root!();
-    let mut web = Web::start("chunked");
-    web.misbehave();
+    let web = Web::with_misbehaving("chunked");
     // nginx chunks what it compresses on the fly.
     let ours = web.path("ours.gz");
     let theirs = web.path("theirs.gz");
@@ -541,11 +547,7 @@ fn chunked_bodies_are_decoded_to_the_bytes_curl_gets() {
     );
     // Chunk extensions and odd chunk sizes, from the scripted server.
     let body = web.path("chunked.txt");
-    let output = web.netdx(&[
-        "-o",
-        &body,
-        &format!("http://{WEB}:{MISBEHAVING_PORT}/chunked"),
-    ]);
+    let output = web.netdx(&["-o", &body, &scripted("/chunked")]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(std::fs::read_to_string(&body).unwrap(), "hello world\n");
 }
@@ -553,9 +555,8 @@ fn chunked_bodies_are_decoded_to_the_bytes_curl_gets() {
 #[test]
 fn a_body_without_a_length_runs_to_the_close_and_the_next_request_reconnects() {
     require_root!();
-    let mut web = Web::start("close");
-    web.misbehave();
-    let target = format!("http://{WEB}:{MISBEHAVING_PORT}/close");
+    let web = Web::with_misbehaving("close");
+    let target = scripted("/close");
     let (code, document) = web.json(&["-c", "2", &target]);
     assert_eq!(code, Some(0), "{document}");
     assert_eq!(document["size_download"], 13);
@@ -900,9 +901,8 @@ fn tls_phases_are_no_longer_than_curl_ws_and_the_connect_and_transfer_agree() {
 #[test]
 fn a_server_that_stalls_after_the_head_times_out_with_exit_1() {
     require_root!();
-    let mut web = Web::start("stall");
-    web.misbehave();
-    let target = format!("http://{WEB}:{MISBEHAVING_PORT}/stall");
+    let web = Web::with_misbehaving("stall");
+    let target = scripted("/stall");
     let started = Instant::now();
     let output = web.netdx(&["-m", "1", &target]);
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
@@ -944,9 +944,7 @@ fn a_silent_address_times_out_connecting_with_exit_1() {
 #[test]
 fn malformed_responses_are_refused_with_one_line_and_exit_2() {
     require_root!();
-    let mut web = Web::start("malformed");
-    web.misbehave();
-    let at = |path: &str| format!("http://{WEB}:{MISBEHAVING_PORT}{path}");
+    let web = Web::with_misbehaving("malformed");
     for (path, fragment) in [
         (
             "/status",
@@ -959,7 +957,7 @@ fn malformed_responses_are_refused_with_one_line_and_exit_2() {
         ("/giant", "response head larger than 65536 bytes"),
         ("/crowded", "more than 128 header fields"),
     ] {
-        let output = web.netdx(&["-m", "10", &at(path)]);
+        let output = web.netdx(&["-m", "10", &scripted(path)]);
         assert_one_line_error(&output, fragment);
     }
 }
@@ -974,9 +972,8 @@ fn children_max_rss_kib() -> i64 {
 #[test]
 fn an_endless_chunked_body_is_streamed_in_bounded_memory() {
     require_root!();
-    let mut web = Web::start("endless");
-    web.misbehave();
-    let target = format!("http://{WEB}:{MISBEHAVING_PORT}/endless");
+    let web = Web::with_misbehaving("endless");
+    let target = scripted("/endless");
     // 256 MB through the decoder: kept, it would be far above the bound.
     let output = web.netdx(&["--max-filesize", "256000000", &target]);
     assert_one_line_error(
