@@ -60,6 +60,9 @@ pub enum Error {
     /// A DNS lookup could not be made.
     #[error(transparent)]
     Dns(crate::dns::DnsError),
+    /// An HTTP request could not be made or its response read.
+    #[error(transparent)]
+    Http(#[from] crate::http::HttpError),
     /// The neighbour table could not be read, or a neighbour probe failed.
     #[error(transparent)]
     Neigh(crate::neigh::NeighError),

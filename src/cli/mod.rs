@@ -13,6 +13,7 @@ mod completions;
 mod dhcp;
 pub mod dns;
 pub mod echo;
+mod http;
 mod icmp;
 mod ifconfig;
 mod lab;
@@ -36,6 +37,7 @@ pub use completions::CompletionsArgs;
 pub use dhcp::DhcpArgs;
 pub use dns::DnsArgs;
 pub use echo::{EchoArgs, EchoCommand, ProbeArgs, ServeArgs};
+pub use http::HttpArgs;
 pub use icmp::IcmpArgs;
 pub use ifconfig::IfconfigArgs;
 pub use lab::LabArgs;
@@ -74,6 +76,8 @@ Examples:
   netdx trace -n 10.0.3.2        the path, hop by hop (traceroute, mtr --report)
   netdx scan -p- 10.0.3.2        which TCP ports answer (nmap -sT); --syn, --udp
   netdx dns example.org MX       look up records (dig); @SERVER, +short, --json
+  netdx http https://example.org/
+                                 an HTTP request's waterfall: DNS, connect, TLS, first byte (curl -w, httpstat)
   netdx neigh                    the neighbour table: MACs and states (ip neigh, arp -n)
   netdx neigh scan -I eth1        who is on eth1's segment: MACs, vendors, duplicates (arp-scan)
   netdx arping -c 3 10.0.0.2      which MAC answers for an address, and how fast
@@ -167,6 +171,9 @@ pub enum Command {
     /// Look up DNS records: dig's arguments in any order and its layout; +short, --json (replaces dig)
     #[command(after_help = dns::DNS_EXAMPLES)]
     Dns(DnsArgs),
+    /// One HTTP/1.1 request timed phase by phase: DNS, connect, TLS, first byte, transfer, TCP_INFO (curl -w, httpstat)
+    #[command(after_help = http::HTTP_EXAMPLES)]
+    Http(HttpArgs),
     /// The neighbour table: which MAC answers for which address (replaces ip neigh, arp -n)
     #[command(after_help = neigh::NEIGH_EXAMPLES)]
     Neigh(NeighArgs),

@@ -7,6 +7,7 @@ pub mod completions;
 pub mod dhcp;
 pub mod dns;
 pub mod echo;
+pub mod http;
 pub mod icmp;
 pub mod ifconfig;
 pub mod lab;
@@ -55,6 +56,7 @@ pub fn dispatch(cli: Cli) -> Result<Outcome, Error> {
         Command::Scan(args) => scan::run(&args, &out),
         Command::Calc(args) => calc::run(&args, &out),
         Command::Dns(args) => dns::run(&args, &out),
+        Command::Http(args) => http::run(&args, &out),
         Command::Neigh(args) => neigh::run(&args, &out),
         Command::Arping(args) => arping::run(&args, &out),
         Command::Dhcp(args) => dhcp::run(&args, &out),
@@ -92,6 +94,7 @@ fn check_streams(command: &Command) -> Result<(), Error> {
         Command::Icmp(_) => "icmp",
         Command::Neigh(neigh) if neigh.command.is_some() => return Ok(()),
         Command::Dhcp(_) => "dhcp",
+        Command::Http(_) => "http",
         Command::Neigh(_) => "neigh",
         Command::Route(_) => "route",
         Command::Calc(_) => "calc",

@@ -8,9 +8,8 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName};
-use rustls::{ClientConfig, RootCertStore};
+use rustls::ClientConfig;
+use rustls::pki_types::ServerName;
 
 use super::DnsError;
 
@@ -35,47 +34,10 @@ pub struct TlsInfo {
 /// A client configuration trusting `cacert`'s certificates, else the
 /// system's, offering `alpn`.
 pub fn client_config(cacert: Option<&Path>, alpn: &[u8]) -> Result<Arc<ClientConfig>, DnsError> {
-    let mut roots = RootCertStore::empty();
-    match cacert {
-        Some(path) => {
-            let bad = |reason: String| DnsError::Trust {
-                from: path.display().to_string(),
-                reason,
-            };
-            let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
-                .map_err(|err| bad(err.to_string()))?
-                .collect::<Result<_, _>>()
-                .map_err(|err| bad(err.to_string()))?;
-            if certs.is_empty() {
-                return Err(bad("no PEM certificate in it".into()));
-            }
-            for cert in certs {
-                roots.add(cert).map_err(|err| bad(err.to_string()))?;
-            }
-        }
-        None => {
-            let found = rustls_native_certs::load_native_certs();
-            let (added, _) = roots.add_parsable_certificates(found.certs);
-            if added == 0 {
-                return Err(DnsError::Trust {
-                    from: "the system trust store".into(),
-                    reason: "no certificates (is ca-certificates installed?); name one with --cacert FILE"
-                        .into(),
-                });
-            }
-        }
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|err| DnsError::Trust {
-            from: "rustls".into(),
-            reason: err.to_string(),
-        })?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    config.alpn_protocols = vec![alpn.to_vec()];
-    Ok(Arc::new(config))
+    crate::net::tls::client_config(cacert, alpn).map_err(|err| DnsError::Trust {
+        from: err.from,
+        reason: err.reason,
+    })
 }
 
 /// The name to verify the certificate against: the server's name, or its address.
@@ -88,18 +50,11 @@ pub fn server_name(name: &str) -> Result<ServerName<'static>, DnsError> {
 
 /// The session's version, suite and ALPN.
 pub fn info(connection: &rustls::ClientConnection, handshake_ms: f64) -> TlsInfo {
+    use crate::net::tls;
     TlsInfo {
-        version: connection.protocol_version().map_or_else(
-            || "?".into(),
-            |v| v.as_str().unwrap_or("?").replace("TLSv1_", "TLSv1."),
-        ),
-        cipher: connection.negotiated_cipher_suite().map_or_else(
-            || "?".into(),
-            |s| s.suite().as_str().unwrap_or("?").to_string(),
-        ),
-        alpn: connection
-            .alpn_protocol()
-            .map(|p| String::from_utf8_lossy(p).into_owned()),
+        version: tls::version(connection),
+        cipher: tls::cipher(connection),
+        alpn: tls::alpn(connection),
         handshake_ms,
     }
 }

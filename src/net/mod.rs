@@ -7,12 +7,15 @@
 //! domain needs (poll timeouts, address and timestamp conversion) live here
 //! too, so no domain reaches into another's internals for them.
 // Unsafe code is denied here and forbidden in every submodule but
-// `packet`, whose one block builds a `sockaddr_ll` to bind to.
+// `packet`, whose one block builds a `sockaddr_ll` to bind to, and
+// `tcp_info`, whose one block is getsockopt(TCP_INFO).
 #![deny(unsafe_code)]
 
 pub mod error;
 pub mod packet;
 pub mod socket;
+pub mod tcp_info;
+pub mod tls;
 
 use std::io;
 use std::net::{IpAddr, SocketAddr, SocketAddrV4, SocketAddrV6};

@@ -19,7 +19,7 @@ use nix::sys::socket::{
     ControlMessageOwned, MsgFlags, SockaddrStorage, recvmsg, setsockopt, sockopt,
 };
 use nix::sys::time::TimeSpec;
-use nix::{getsockopt_impl, setsockopt_impl, sockopt_impl};
+use nix::{setsockopt_impl, sockopt_impl};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use super::{SocketError, ip_of, system_time, wait_readable};
@@ -40,22 +40,6 @@ sockopt_impl!(
     libc::IPV6_MTU_DISCOVER,
     i32
 );
-
-sockopt_impl!(
-    /// TCP_INFO: neither socket2 nor nix reads it; libc's `tcp_info` is
-    /// the struct up to tcpi_total_retrans (the kernel copies what fits).
-    TcpInfo,
-    GetOnly,
-    libc::IPPROTO_TCP,
-    libc::TCP_INFO,
-    libc::tcp_info
-);
-
-/// The kernel's `struct tcp_info` for a TCP socket (RTT, retransmissions,
-/// congestion window…).
-pub fn tcp_info(socket: &impl AsFd) -> io::Result<libc::tcp_info> {
-    nix::sys::socket::getsockopt(socket, TcpInfo).map_err(io::Error::from)
-}
 
 /// Which kind of ICMP socket: raw IPv4 sockets deliver the IP header too,
 /// datagram sockets and IPv6 sockets start at the ICMP header.

@@ -12,6 +12,7 @@ pub mod dns;
 pub mod dns_trace;
 pub mod dns_wire;
 pub mod echo;
+pub mod http;
 pub mod icmp;
 pub mod iface;
 pub mod json;

@@ -201,6 +201,11 @@ pub const DOCUMENTS: &[Document] = &[
         "netdx dns --json-stream",
         "One line of the stream: start, a lookup line per question as it ends (its --json object with the question's index), done with the tally.",
     ),
+    Document::of::<crate::http::Report>(
+        "http",
+        "netdx http URL --json",
+        "The last response (status, http_version, headers, size_download) with curl -w's cumulative times in ms (time_namelookup … time_total), how the host resolved, the TLS session and certificate, the connection's TCP_INFO, every request made (redirects, -c repeats), per-phase percentiles with -c, and a timeout when one hit.",
+    ),
     Document::of::<Vec<crate::neigh::Neighbour>>(
         "neigh",
         "netdx neigh --json",

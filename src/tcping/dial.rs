@@ -23,6 +23,7 @@ use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use super::engine::{Dialer, Finished, Handshake};
 use crate::net::poll_timeout;
 use crate::signals::Interrupts;
+use crate::sockets::tcp_info::TcpInfoView;
 
 struct Pending {
     socket: Socket,
@@ -75,11 +76,16 @@ impl SocketDialer {
 /// What a completed handshake's socket tells: the kernel's RTT sample, SYN
 /// retransmissions, our port.
 fn connected(socket: &Socket) -> Handshake {
-    let info = crate::net::socket::tcp_info(socket).ok();
-    let retransmits = info.map(|i| i.tcpi_total_retrans);
+    let bytes = crate::net::tcp_info::read(socket).unwrap_or_default();
+    let info = TcpInfoView::new(&bytes).map(|view| view.parse(None));
+    let retransmits = info.as_ref().and_then(|i| i.total_retrans);
+    // tcpi_rtt is whole microseconds; the view gives it in milliseconds.
     let kernel_rtt = info
-        .filter(|i| i.tcpi_total_retrans == 0 && i.tcpi_rtt > 0)
-        .map(|i| Duration::from_micros(u64::from(i.tcpi_rtt)));
+        .as_ref()
+        .filter(|_| retransmits == Some(0))
+        .and_then(|i| i.rtt_ms)
+        .filter(|ms| *ms > 0.0)
+        .map(|ms| Duration::from_micros((ms * 1000.0).round() as u64));
     Handshake::Connected {
         kernel_rtt,
         syn_retransmits: retransmits,

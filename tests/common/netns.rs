@@ -20,14 +20,20 @@ impl Netns {
     /// Creates a fresh namespace with its loopback up. `tag` shows up in the
     /// name so a leftover namespace says which test made it.
     pub fn new(tag: &str) -> Netns {
-        sweep_stale();
+        Netns::with_prefix(PREFIX, tag)
+    }
+
+    /// [`Netns::new`] with another name prefix (`nxh-` for the http tests),
+    /// so suites run side by side never sweep each other's namespaces.
+    pub fn with_prefix(prefix: &str, tag: &str) -> Netns {
+        sweep_stale(prefix);
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         let tag: String = tag
             .chars()
             .filter(|c| c.is_ascii_alphanumeric())
             .take(10)
             .collect();
-        let name = format!("{PREFIX}{}-{n}-{tag}", std::process::id());
+        let name = format!("{prefix}{}-{n}-{tag}", std::process::id());
         run_ok("ip", &["netns", "add", &name]);
         let ns = Netns {
             name,
@@ -316,7 +322,7 @@ fn kill_inside(name: &str) {
 
 /// Deletes namespaces left by test processes that no longer exist (a run
 /// killed before its destructors ran).
-fn sweep_stale() {
+fn sweep_stale(prefix: &str) {
     let Ok(out) = Command::new("ip").args(["netns", "list"]).output() else {
         return;
     };
@@ -324,7 +330,7 @@ fn sweep_stale() {
         let Some(name) = line.split_whitespace().next() else {
             continue;
         };
-        let Some(rest) = name.strip_prefix(PREFIX) else {
+        let Some(rest) = name.strip_prefix(prefix) else {
             continue;
         };
         let Some(pid) = rest.split('-').next() else {
@@ -361,8 +367,13 @@ impl Pair {
 
     /// Builds both namespaces and the link between them.
     pub fn new(tag: &str) -> Pair {
-        let client = Netns::new(&format!("{tag}c"));
-        let host = Netns::new(&format!("{tag}h"));
+        Pair::with_prefix(PREFIX, tag)
+    }
+
+    /// [`Pair::new`] with namespaces named `PREFIX…` (see [`Netns::with_prefix`]).
+    pub fn with_prefix(prefix: &str, tag: &str) -> Pair {
+        let client = Netns::with_prefix(prefix, &format!("{tag}c"));
+        let host = Netns::with_prefix(prefix, &format!("{tag}h"));
         for ns in [&client, &host] {
             ns.sysctl("net.ipv6.conf.default.router_solicitations=0");
             ns.sysctl("net.ipv6.conf.default.accept_ra=0");

@@ -1,0 +1,230 @@
+//! The few facts of an X.509 certificate netdx shows — subject, issuer,
+//! validity — read from its DER through checked bounds (rustls verifies
+//! certificates but does not describe them).
+#![forbid(unsafe_code)]
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use super::Certificate;
+
+const SEQUENCE: u8 = 0x30;
+const SET: u8 = 0x31;
+const OID: u8 = 0x06;
+const UTC_TIME: u8 = 0x17;
+const GENERALIZED_TIME: u8 = 0x18;
+/// `[0] EXPLICIT Version` at the start of a TBSCertificate.
+const VERSION_TAG: u8 = 0xa0;
+
+/// One DER element: its tag, its contents, and what follows it.
+fn element(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let (&tag, rest) = input.split_first()?;
+    let (&first, rest) = rest.split_first()?;
+    let (length, rest) = if first < 0x80 {
+        (usize::from(first), rest)
+    } else {
+        let count = usize::from(first & 0x7f);
+        if count == 0 || count > 4 {
+            return None;
+        }
+        let bytes = rest.get(..count)?;
+        let length = bytes.iter().fold(0usize, |n, &b| (n << 8) | usize::from(b));
+        (length, &rest[count..])
+    };
+    let contents = rest.get(..length)?;
+    Some((tag, contents, &rest[length..]))
+}
+
+/// The contents of an element with `tag`, and what follows.
+fn expect(input: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
+    let (found, contents, rest) = element(input)?;
+    (found == tag).then_some((contents, rest))
+}
+
+/// Subject, issuer and validity of a DER certificate; `None` if it is not one.
+pub fn describe(der: &[u8], now: SystemTime) -> Option<Certificate> {
+    let (certificate, _) = expect(der, SEQUENCE)?;
+    let (tbs, _) = expect(certificate, SEQUENCE)?;
+    let mut rest = tbs;
+    if rest.first() == Some(&VERSION_TAG) {
+        rest = element(rest)?.2;
+    }
+    let (_serial, _, rest) = element(rest)?;
+    let (_, rest) = expect(rest, SEQUENCE)?; // signature algorithm
+    let (issuer, rest) = expect(rest, SEQUENCE)?;
+    let (validity, rest) = expect(rest, SEQUENCE)?;
+    let (subject, _) = expect(rest, SEQUENCE)?;
+    let (not_before, validity) = time(validity)?;
+    let (not_after, _) = time(validity)?;
+    let now = now
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    Some(Certificate {
+        subject: name(subject),
+        issuer: name(issuer),
+        not_before: iso(not_before),
+        not_after: iso(not_after),
+        days_left: (not_after - now).div_euclid(86_400),
+    })
+}
+
+/// A distinguished name as `CN=…, O=…` (RFC 4514's short names, in certificate order).
+fn name(mut rdns: &[u8]) -> String {
+    let mut parts = Vec::new();
+    while let Some((set, rest)) = expect(rdns, SET) {
+        rdns = rest;
+        let mut attributes = set;
+        while let Some((attribute, rest)) = expect(attributes, SEQUENCE) {
+            attributes = rest;
+            let Some((oid, value)) = expect(attribute, OID) else {
+                continue;
+            };
+            let Some((_, text, _)) = element(value) else {
+                continue;
+            };
+            let label = match oid {
+                [0x55, 0x04, 0x03] => "CN".to_string(),
+                [0x55, 0x04, 0x06] => "C".to_string(),
+                [0x55, 0x04, 0x07] => "L".to_string(),
+                [0x55, 0x04, 0x08] => "ST".to_string(),
+                [0x55, 0x04, 0x0a] => "O".to_string(),
+                [0x55, 0x04, 0x0b] => "OU".to_string(),
+                other => format!("OID{}", hex(other)),
+            };
+            parts.push(format!("{label}={}", String::from_utf8_lossy(text)));
+        }
+    }
+    parts.join(", ")
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A UTCTime or GeneralizedTime as seconds since the epoch, and what follows.
+fn time(input: &[u8]) -> Option<(i64, &[u8])> {
+    let (tag, contents, rest) = element(input)?;
+    let text = std::str::from_utf8(contents).ok()?;
+    let digits = text.strip_suffix('Z')?;
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let number = |range: std::ops::Range<usize>| digits.get(range)?.parse::<i64>().ok();
+    let (year, at) = match (tag, digits.len()) {
+        (UTC_TIME, 12) => {
+            let yy = number(0..2)?;
+            (if yy < 50 { 2000 + yy } else { 1900 + yy }, 2)
+        }
+        (GENERALIZED_TIME, 14) => (number(0..4)?, 4),
+        _ => return None,
+    };
+    let month = number(at..at + 2)?;
+    let day = number(at + 2..at + 4)?;
+    let hour = number(at + 4..at + 6)?;
+    let minute = number(at + 6..at + 8)?;
+    let second = number(at + 8..at + 10)?;
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return None;
+    }
+    let days = days_from_civil(year, month, day);
+    Some((days * 86_400 + hour * 3600 + minute * 60 + second, rest))
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let month_index = (month + 9) % 12;
+    let day_of_year = (153 * month_index + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
+/// Seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ`.
+fn iso(seconds: i64) -> String {
+    let days = seconds.div_euclid(86_400);
+    let of_day = seconds.rem_euclid(86_400);
+    // The inverse of days_from_civil.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z - era * 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let mp = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        of_day / 3600,
+        of_day % 3600 / 60,
+        of_day % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_convert_both_ways() {
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
+        assert_eq!(iso(0), "1970-01-01T00:00:00Z");
+        assert_eq!(iso(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(iso(4_102_444_799), "2099-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn both_time_forms_are_read() {
+        let utc = [
+            UTC_TIME, 13, b'2', b'6', b'1', b'2', b'0', b'2', b'0', b'0', b'0', b'0', b'0', b'0',
+            b'Z',
+        ];
+        assert_eq!(
+            time(&utc).map(|(t, _)| iso(t)),
+            Some("2026-12-02T00:00:00Z".into())
+        );
+        let mut general = vec![GENERALIZED_TIME, 15];
+        general.extend_from_slice(b"20500101120000Z");
+        assert_eq!(
+            time(&general).map(|(t, _)| iso(t)),
+            Some("2050-01-01T12:00:00Z".into())
+        );
+        assert_eq!(time(&[UTC_TIME, 3, b'1', b'2', b'Z']), None);
+    }
+
+    #[test]
+    fn an_openssl_certificate_is_described() {
+        // fuzz/corpus/http_message/certificate.der: openssl req -x509 -subj /CN=web.test/O=netdx -days 30.
+        let der = include_bytes!("../../fuzz/corpus/http_message/certificate.der");
+        let made = UNIX_EPOCH + std::time::Duration::from_secs(1_795_000_000);
+        let cert = describe(der, made).unwrap();
+        assert_eq!(cert.subject, "CN=web.test, O=netdx");
+        assert_eq!(cert.issuer, cert.subject, "self-signed");
+        assert!(cert.not_after > cert.not_before);
+        // Every truncation is refused, never a panic.
+        for cut in 0..der.len() {
+            assert_eq!(describe(&der[..cut], made), None);
+        }
+    }
+
+    #[test]
+    fn garbage_and_truncations_are_not_certificates() {
+        assert_eq!(describe(b"", SystemTime::now()), None);
+        assert_eq!(
+            describe(&[0x30, 0x84, 0xff, 0xff, 0xff, 0xff], SystemTime::now()),
+            None
+        );
+        let nested = [0x30, 0x06, 0x30, 0x04, 0x02, 0x01, 0x01, 0x30];
+        for cut in 0..nested.len() {
+            assert_eq!(describe(&nested[..cut], SystemTime::now()), None);
+        }
+    }
+}
