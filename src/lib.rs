@@ -32,6 +32,7 @@ pub mod names;
 pub mod neigh;
 pub mod net;
 pub mod netlink;
+pub mod perf;
 pub mod ping;
 pub mod privilege;
 pub mod process;

@@ -51,6 +51,23 @@ sockopt_impl!(
     libc::tcp_info
 );
 
+sockopt_impl!(
+    /// SO_MAX_PACING_RATE: neither socket2 nor nix sets it. The kernel
+    /// takes a u64 where the length allows (since 4.20; older ones read the
+    /// low 32 bits).
+    MaxPacingRate,
+    SetOnly,
+    libc::SOL_SOCKET,
+    libc::SO_MAX_PACING_RATE,
+    u64
+);
+
+/// Caps a socket's pacing at `bytes_per_second` (TCP paces itself to it,
+/// with or without the fq qdisc).
+pub fn set_max_pacing_rate(socket: &impl AsFd, bytes_per_second: u64) -> io::Result<()> {
+    setsockopt(socket, MaxPacingRate, &bytes_per_second).map_err(io::Error::from)
+}
+
 /// The kernel's `struct tcp_info` for a TCP socket (RTT, retransmissions,
 /// congestion window…).
 pub fn tcp_info(socket: &impl AsFd) -> io::Result<libc::tcp_info> {

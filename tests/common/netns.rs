@@ -7,7 +7,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 /// Prefix of every namespace the tests create; stale ones are swept by it.
-const PREFIX: &str = "netdx-t-";
+/// `NETDX_TEST_NETNS_PREFIX` replaces it, so runs that share a machine
+/// (several checkouts at once) neither collide nor sweep each other's.
+fn prefix() -> String {
+    std::env::var("NETDX_TEST_NETNS_PREFIX").unwrap_or_else(|_| "netdx-t-".to_string())
+}
 
 /// A network namespace acting as one test host. Dropping it kills whatever
 /// still runs inside and deletes it (and with it, its interfaces).
@@ -27,7 +31,7 @@ impl Netns {
             .filter(|c| c.is_ascii_alphanumeric())
             .take(10)
             .collect();
-        let name = format!("{PREFIX}{}-{n}-{tag}", std::process::id());
+        let name = format!("{}{}-{n}-{tag}", prefix(), std::process::id());
         run_ok("ip", &["netns", "add", &name]);
         let ns = Netns {
             name,
@@ -320,11 +324,12 @@ fn sweep_stale() {
     let Ok(out) = Command::new("ip").args(["netns", "list"]).output() else {
         return;
     };
+    let prefix = prefix();
     for line in String::from_utf8_lossy(&out.stdout).lines() {
         let Some(name) = line.split_whitespace().next() else {
             continue;
         };
-        let Some(rest) = name.strip_prefix(PREFIX) else {
+        let Some(rest) = name.strip_prefix(prefix.as_str()) else {
             continue;
         };
         let Some(pid) = rest.split('-').next() else {
