@@ -103,16 +103,38 @@ fn u64_at(value: &Value, pointer: &str) -> u64 {
         .unwrap_or_else(|| panic!("{pointer} in {value}"))
 }
 
+/// The bytes of a data connection's opening frame (docs/perf-protocol.md):
+/// the length, then `{"netdx_perf":1,"type":"stream","cookie":"<32 hex>","index":N}`.
+fn stream_frame_len(index: usize) -> u64 {
+    let body = format!(
+        r#"{{"netdx_perf":1,"type":"stream","cookie":"{}","index":{index}}}"#,
+        "0".repeat(32)
+    );
+    4 + body.len() as u64
+}
+
 /// Every stream's receiver got exactly what its sender sent (TCP loses
-/// nothing it acknowledged), and the sums add the streams up.
+/// nothing it acknowledged) and what the receiving kernel counted
+/// (TCP_INFO's bytes_received, less the FIN and, on the server's end, the
+/// opening frame), and the sums add the streams up.
 fn assert_tcp_exact(report: &Value, streams: usize) {
     let end = &report["end"];
     let list = end["streams"].as_array().unwrap();
     assert_eq!(list.len(), streams, "{end}");
-    for stream in list {
+    for (index, stream) in list.iter().enumerate() {
         let sent = u64_at(stream, "/sender/bytes");
         assert!(sent > 0, "{stream}");
-        assert_eq!(sent, u64_at(stream, "/receiver/bytes"), "{stream}");
+        let received = u64_at(stream, "/receiver/bytes");
+        assert_eq!(sent, received, "{stream}");
+        let kernel = u64_at(stream, "/receiver/kernel_bytes_received");
+        let client_receives = report["start"]["connected"][index]["sender"] == false;
+        let framing = if client_receives {
+            0
+        } else {
+            stream_frame_len(index)
+        };
+        // The kernel counts sequence space: the FIN takes one.
+        assert_eq!(kernel, received + framing + 1, "{stream}");
         assert_eq!(stream["sender"]["sender"], true);
         assert_eq!(stream["receiver"]["sender"], false);
     }
@@ -270,6 +292,37 @@ fn udp_loss_from_an_iptables_nth_drop_is_counted_exactly() {
     assert!((percent - dropped as f64 * 100.0 / sent as f64).abs() < 1e-9);
     // Nothing was reordered on a veth.
     assert_eq!(u64_at(stream, "/receiver/out_of_order"), 0);
+}
+
+/// `bits_per_second` at `pointer` in `report`.
+fn rate_at(report: &Value, pointer: &str) -> f64 {
+    report
+        .pointer(pointer)
+        .and_then(Value::as_f64)
+        .unwrap_or_else(|| panic!("{pointer} in {report}"))
+}
+
+#[test]
+fn b_holds_tcp_to_the_kernels_pacing_and_udp_to_user_space_pacing() {
+    require_root!();
+    let pair = served("pfb", &[]);
+    // Only upper bounds: a busy machine can make a test slower, never
+    // faster than its pacing. The receiver's rate is the wire's (a TCP
+    // sender's count includes what its socket buffer still holds).
+    for args in [&["-b", "40M"][..], &["-b", "40M", "-R"]] {
+        let mut full = vec!["-t", "1"];
+        full.extend_from_slice(args);
+        let report = perf_json(&pair, &full);
+        assert_tcp_exact(&report, 1);
+        assert_eq!(report["start"]["test_start"]["target_bitrate"], 40_000_000);
+        let received = rate_at(&report, "/end/sum_received/bits_per_second");
+        assert!(received < 40e6 * 1.15, "{args:?}: {received}");
+    }
+    let report = perf_json(&pair, &["-u", "-b", "20M", "-t", "1", "-P", "2"]);
+    for stream in report["end"]["streams"].as_array().unwrap() {
+        let sent = rate_at(stream, "/sender/bits_per_second");
+        assert!(sent < 20e6 * 1.05, "{stream}");
+    }
 }
 
 #[test]

@@ -103,6 +103,12 @@ pub struct Measure {
     /// TCP sender: smoothed RTT at the end, in microseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rtt: Option<u32>,
+    /// TCP receiver, end totals: the kernel's count of bytes received on
+    /// the connection (TCP_INFO tcpi_bytes_received: the sequence space
+    /// taken, so the sender's FIN adds one; on the server's end the
+    /// connection's opening `stream` frame is in it too).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernel_bytes_received: Option<u64>,
     /// UDP: datagrams sent or received.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub packets: Option<u64>,

@@ -59,11 +59,8 @@ impl Streams {
         }
     }
 
-    /// The kernel's TCP facts on stream `index` now, for a TCP sender.
+    /// The kernel's TCP facts on stream `index` now (a TCP stream).
     pub fn facts(&self, index: usize) -> Option<stream::TcpFacts> {
-        if !self.plans[index].sending {
-            return None;
-        }
         self.probes[index].as_ref().and_then(DataSocket::tcp_facts)
     }
 

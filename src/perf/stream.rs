@@ -47,6 +47,7 @@ impl DataSocket {
             retransmits: u64::from(info.tcpi_total_retrans),
             cwnd: u64::from(info.tcpi_snd_cwnd) * u64::from(info.tcpi_snd_mss),
             rtt: info.tcpi_rtt,
+            bytes_received: info.tcpi_bytes_received,
         })
     }
 }
@@ -60,6 +61,8 @@ pub struct TcpFacts {
     pub cwnd: u64,
     /// Smoothed RTT in microseconds.
     pub rtt: u32,
+    /// Bytes the kernel has received on the connection (tcpi_bytes_received).
+    pub bytes_received: u64,
 }
 
 /// What a stream does.
@@ -333,7 +336,9 @@ pub fn totals(
                 measure.rtt = Some(facts.rtt);
             }
         }
-        Protocol::Tcp => {}
+        Protocol::Tcp => {
+            measure.kernel_bytes_received = facts.map(|facts| facts.bytes_received);
+        }
         Protocol::Udp if plan.sending => {
             measure.packets = Some(counters.packets.load(Ordering::Relaxed));
         }
