@@ -439,7 +439,8 @@ pub fn validate(test: &control::TestParams) -> Result<(), String> {
         return Err(format!("the duration must be up to {MAX_SECONDS} seconds"));
     }
     let (low, high) = match test.protocol {
-        Protocol::Tcp => (1, 16 * 1024 * 1024),
+        // iperf3's limit; a sender holds one buffer of it per stream.
+        Protocol::Tcp => (1, 1024 * 1024),
         Protocol::Udp => (udp::HEADER_LEN, 65_507),
     };
     if !(low..=high).contains(&test.length) {

@@ -255,7 +255,7 @@ fn run_test(
     .map_err(|e| io("accepting", e))?;
     let sockets = match test.protocol {
         Protocol::Udp => udp,
-        Protocol::Tcp => collect_streams(&arrivals, count, &test, peer)?,
+        Protocol::Tcp => collect_streams(&control, &arrivals, count, &test, peer)?,
     };
     drop(registration);
     (shared.log)(ServeEvent::TestStarted {
@@ -302,6 +302,7 @@ fn run_test(
 
 /// Takes the test's `count` data connections as they arrive, in index order.
 fn collect_streams(
+    control: &TcpStream,
     arrivals: &mpsc::Receiver<(u32, TcpStream)>,
     count: usize,
     test: &TestParams,
@@ -311,10 +312,22 @@ fn collect_streams(
     let deadline = Instant::now() + SETUP_TIMEOUT;
     while slots.iter().any(Option::is_none) {
         let wait = deadline.saturating_duration_since(Instant::now());
-        let (index, stream) = arrivals.recv_timeout(wait).map_err(|_| PerfError::Peer {
-            peer,
-            message: "not every data connection arrived in time".into(),
-        })?;
+        let (index, stream) = match arrivals.recv_timeout(wait.min(Duration::from_millis(100))) {
+            Ok(arrival) => arrival,
+            Err(_) if client_gone(control) => {
+                return Err(PerfError::Peer {
+                    peer,
+                    message: "it closed the control connection before its streams were in".into(),
+                });
+            }
+            Err(_) if wait.is_zero() => {
+                return Err(PerfError::Peer {
+                    peer,
+                    message: "not every data connection arrived in time".into(),
+                });
+            }
+            Err(_) => continue,
+        };
         let slot = slots
             .get_mut(index as usize)
             .filter(|slot| slot.is_none())
@@ -332,6 +345,21 @@ fn collect_streams(
         *slot = Some(stream);
     }
     Ok(slots.into_iter().flatten().map(DataSocket::Tcp).collect())
+}
+
+/// Whether the client has closed (or reset) its control connection: a
+/// test set up for a client that has gone must not hold its slot.
+fn client_gone(control: &TcpStream) -> bool {
+    if control.set_nonblocking(true).is_err() {
+        return false;
+    }
+    let gone = match control.peek(&mut [0u8; 1]) {
+        Ok(0) => true,
+        Ok(_) => false,
+        Err(err) => err.kind() != std::io::ErrorKind::WouldBlock,
+    };
+    let _ = control.set_nonblocking(false);
+    gone
 }
 
 /// 128 random bits in hex, from the kernel's generator.
