@@ -48,7 +48,8 @@ Lines are iperf3's: per stream and interval the transfer and bitrate, for a
 TCP sender the retransmits and congestion window (TCP_INFO), for a UDP
 receiver the jitter (RFC 3550), lost/total datagrams and reordering; at the
 end the sender's and the receiver's totals of each stream. UDP is sent at
-1 Mbit/s unless -b says otherwise (as iperf3); -b 0 is unlimited. Rates are
+iperf3's 1 Mbit/s (1048576 bits/s) unless -b says otherwise; -b 0 is
+unlimited. Rates are
 bits per second with K, M, G or T (1000-based, as iperf3): 10M, 1G, 2500000.
 
 Exit status: 0 when the test ran, 2 on errors: the server refused or is

@@ -31,8 +31,9 @@ pub const DEFAULT_PORT: u16 = 5201;
 pub const DEFAULT_TCP_LEN: usize = 128 * 1024;
 /// UDP's default datagram payload (iperf3's).
 pub const DEFAULT_UDP_LEN: usize = 1460;
-/// UDP's default rate when -b is not given (iperf3's 1 Mbit/s).
-pub const DEFAULT_UDP_RATE: u64 = 1_000_000;
+/// UDP's default rate when -b is not given: iperf3's "1 Mbit/s", which it
+/// defines as 1024 × 1024 bits a second (its `-b 1M` is 1,000,000).
+pub const DEFAULT_UDP_RATE: u64 = 1024 * 1024;
 /// The most streams a test may have in one direction.
 pub const MAX_STREAMS: u32 = 128;
 /// The longest test, in seconds.
@@ -268,6 +269,9 @@ pub struct EndStream {
     pub sender: Measure,
     /// The receiving end's count.
     pub receiver: Measure,
+    /// UDP: the receiver's count again, where iperf3 puts it (`udp`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub udp: Option<Measure>,
 }
 
 /// The totals (iperf3's `end`).
@@ -279,6 +283,9 @@ pub struct End {
     pub sum_sent: Measure,
     /// The test direction's receivers added up.
     pub sum_received: Measure,
+    /// UDP: `sum_received` again, where iperf3 puts it (`sum`: jitter, loss).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sum: Option<Measure>,
     /// --bidir: the other direction's senders.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sum_sent_bidir_reverse: Option<Measure>,

@@ -246,7 +246,12 @@ fn combine(
             receiver.lost_packets = Some(lost);
             receiver.lost_percent = Some(percent(lost, sent));
         }
-        streams.push(EndStream { sender, receiver });
+        let udp = (test.protocol == Protocol::Udp).then(|| receiver.clone());
+        streams.push(EndStream {
+            sender,
+            receiver,
+            udp,
+        });
     }
     let forward = test.streams as usize;
     let sum = |range: std::ops::Range<usize>, sender: bool| {
@@ -262,9 +267,13 @@ fn combine(
         sum_received: sum(0..forward, false),
         sum_sent_bidir_reverse: None,
         sum_received_bidir_reverse: None,
+        sum: None,
         streams: Vec::new(),
     };
     fix_sum_loss(&mut end.sum_received, &end.sum_sent);
+    if test.protocol == Protocol::Udp {
+        end.sum = Some(end.sum_received.clone());
+    }
     if test.bidir {
         let all = streams.len();
         let sent = sum(forward..all, true);

@@ -223,6 +223,7 @@ pub fn summary(report: &Report) -> String {
         sum_received,
         sum_sent_bidir_reverse,
         sum_received_bidir_reverse,
+        ..
     } = &report.end;
     // Several streams: the last interval block already ended with the rule.
     let mut text = String::from(if streams.len() > 1 { "" } else { RULE });
