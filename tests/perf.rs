@@ -400,6 +400,40 @@ fn the_server_serves_on_after_a_client_vanishes_mid_test() {
 }
 
 #[test]
+fn ctrl_c_ends_the_test_early_on_both_ends_with_its_totals_so_far() {
+    require_root!();
+    let pair = served("pfi", &[]);
+    for args in [
+        &["-t", "60"][..],
+        &["-t", "60", "-R"],
+        &["-t", "60", "-u", "-R"],
+    ] {
+        let mut full = args.to_vec();
+        full.push("--json");
+        let run = spawn_run(&pair.client, &full);
+        wait_established(&pair.host, if args.contains(&"-u") { 1 } else { 2 });
+        // Some data first, so the report has something to show.
+        std::thread::sleep(Duration::from_millis(300));
+        let status = Command::new("kill")
+            .args(["-INT", &run.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let output = run.wait_with_output().unwrap();
+        assert_eq!(output.status.code(), Some(0), "{args:?}: {output:?}");
+        let report = assert_schema_valid_output("perf", &output.stdout);
+        let seconds = report["end"]["sum_sent"]["seconds"].as_f64().unwrap();
+        assert!(seconds < 30.0, "{args:?}: {seconds}");
+        if args.contains(&"-u") {
+            let stream = &report["end"]["streams"][0];
+            assert_eq!(stream["sender"]["packets"], stream["receiver"]["packets"]);
+        } else {
+            assert_tcp_exact(&report, 1);
+        }
+    }
+}
+
+#[test]
 fn json_stream_prints_start_each_interval_and_end() {
     require_root!();
     let pair = served("pfs", &[]);

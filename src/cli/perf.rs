@@ -49,7 +49,8 @@ TCP sender the retransmits and congestion window (TCP_INFO), for a UDP
 receiver the jitter (RFC 3550), lost/total datagrams and reordering; at the
 end the sender's and the receiver's totals of each stream. UDP is sent at
 iperf3's 1 Mbit/s (1048576 bits/s) unless -b says otherwise; -b 0 is
-unlimited. Rates are
+unlimited. Ctrl-C ends the test early, on both ends, with its totals so
+far. Rates are
 bits per second with K, M, G or T (1000-based, as iperf3): 10M, 1G, 2500000.
 
 Exit status: 0 when the test ran, 2 on errors: the server refused or is

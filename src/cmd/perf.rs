@@ -13,6 +13,7 @@ use crate::perf::{self, PerfError, Protocol, Request};
 use crate::render::stream::StreamWriter;
 use crate::render::stream::perf::PerfEvent;
 use crate::render::{self, Output};
+use crate::signals::Interrupts;
 
 /// Runs the server or the client.
 pub fn run(args: &PerfArgs, out: &Output) -> Result<Outcome, Error> {
@@ -77,6 +78,17 @@ fn run_test(args: &PerfRunArgs, out: &Output) -> Result<Outcome, Error> {
         },
         interval: args.interval,
     };
+    // Ctrl-C ends the test early, with its totals so far (as iperf3); a
+    // --json-stream reader that goes away does the same.
+    let signals = |source| {
+        Error::Perf(PerfError::Io {
+            peer: target,
+            what: "watching for Ctrl-C",
+            source,
+        })
+    };
+    let interrupts = Interrupts::install().map_err(signals)?;
+    super::stop_when_reader_leaves(out, &interrupts).map_err(signals)?;
     let text = !out.json && !out.stream;
     let mut stream = out.stream.then(StreamWriter::stdout);
     let bidir = args.bidir;
@@ -93,7 +105,8 @@ fn run_test(args: &PerfRunArgs, out: &Output) -> Result<Outcome, Error> {
             _ => Ok(()),
         }
     };
-    let report = perf::run::run(&request, &mut on_event)?;
+    let interrupted = || interrupts.take().stop;
+    let report = perf::run::run(&request, &interrupted, &mut on_event)?;
     if let Some(stream) = &mut stream {
         stream.emit(&PerfEvent::End(&report.end))?;
     } else if out.json {

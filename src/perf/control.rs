@@ -81,6 +81,8 @@ pub enum Message {
     },
     /// Server → client: every data connection is in; send now.
     Start,
+    /// Client → server: stop sending now (Ctrl-C); `done` follows as usual.
+    Stop,
     /// Either way: this side's senders have finished.
     Done,
     /// Server → client: the server side of every stream.
@@ -257,6 +259,7 @@ mod tests {
                 index: 3,
             },
             Message::Start,
+            Message::Stop,
             Message::Done,
             Message::Results { streams: vec![] },
             Message::Error {

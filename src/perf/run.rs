@@ -32,9 +32,12 @@ pub enum Event<'a> {
 }
 
 /// Runs one test against the server in `request`; `on_event` sees the
-/// start and every interval as they happen.
+/// start and every interval as they happen. When `interrupted()` turns
+/// true (Ctrl-C) both ends stop sending and the test ends early, with its
+/// totals so far.
 pub fn run(
     request: &Request,
+    interrupted: &dyn Fn() -> bool,
     on_event: &mut dyn FnMut(Event<'_>) -> std::io::Result<()>,
 ) -> Result<Report, PerfError> {
     let target = request.target;
@@ -164,6 +167,13 @@ pub fn run(
     let mut reporter = Reporter::new(&test, request.interval, start, deadline);
     let mut output_error = None;
     let mut on_wake = |now: Instant| {
+        if interrupted() {
+            streams
+                .flags
+                .stop
+                .store(true, std::sync::atomic::Ordering::Release);
+            reporter.stop_at(now);
+        }
         if let Some(interval) = reporter.due(now, &streams) {
             if output_error.is_none()
                 && let Err(err) = on_event(Event::Interval(&interval))
@@ -180,6 +190,7 @@ pub fn run(
         sockets,
         &streams,
         test.duration() + RESULTS_GRACE,
+        true,
         &mut on_wake,
     )?;
     if let Some(err) = output_error {
@@ -406,6 +417,13 @@ impl Reporter {
             sum,
             sum_bidir_reverse,
         })
+    }
+
+    /// Ends the test's time at `now` (Ctrl-C): one last, short interval.
+    fn stop_at(&mut self, now: Instant) {
+        if now < self.deadline {
+            self.deadline = now;
+        }
     }
 
     fn keep(&mut self, interval: Interval) {

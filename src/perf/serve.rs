@@ -274,6 +274,7 @@ fn run_test(
         sockets,
         &streams,
         test.duration() + CLIENT_GRACE,
+        false,
         &mut |_| None,
     );
     if let Err(err) = result {

@@ -81,14 +81,17 @@ impl Streams {
 }
 
 /// Runs the streams to their end; `on_wake(now)` is called on every turn
-/// and returns when it next wants to be called. Fails when the peer goes
-/// away or reports an error before its `done`.
+/// and returns when it next wants to be called. `local_stop`: this end
+/// (the client) may raise `flags.stop` and then tells the peer with
+/// `stop`; otherwise a `stop` from the peer raises it. Fails when the peer
+/// goes away or reports an error before its `done`.
 pub fn drive(
     control: &TcpStream,
     peer: SocketAddr,
     sockets: Vec<DataSocket>,
     streams: &Streams,
     peer_wait: Duration,
+    local_stop: bool,
     on_wake: &mut dyn FnMut(Instant) -> Option<Instant>,
 ) -> Result<(), PerfError> {
     let io = |what, source| PerfError::Io { peer, what, source };
@@ -112,13 +115,20 @@ pub fn drive(
                 }
             });
         }
-        // Only the peer's `done` (or its error) is read here; what follows
-        // it is read by the caller once the streams are over.
+        // The peer's frames up to its `done` (or an error) are read here;
+        // what follows is read by the caller once the streams are over.
         scope.spawn(move || {
-            let _ = tx.send(control::read_frame(&mut reader));
+            loop {
+                let frame = control::read_frame(&mut reader);
+                let last = !matches!(frame, Ok(Message::Stop));
+                if tx.send(frame).is_err() || last {
+                    return;
+                }
+            }
         });
         let mut failure = None;
         let mut done_sent = false;
+        let mut stop_sent = false;
         let mut peer_done = false;
         let count = streams.plans.len();
         loop {
@@ -129,7 +139,19 @@ pub fn drive(
             // looks must not be "over" without `done` having been sent.
             let ended: Vec<bool> = (0..count).map(|i| streams.ended(i)).collect();
             let senders_over = (0..count).all(|i| !streams.plans[i].sending || ended[i]);
-            if senders_over && !done_sent {
+            if local_stop && !stop_sent && !done_sent && streams.flags.stop.load(Ordering::Acquire)
+            {
+                // The peer's senders stop too, before this end says done.
+                stop_sent = true;
+                if let Err(err) = control::write_frame(&mut writer, &Message::Stop) {
+                    failure.get_or_insert(io("sending stop", err));
+                }
+            }
+            // The end that may stop the test says done only once the peer
+            // has (or has been told to stop), so a `stop` never follows
+            // its `done`; the peer's reader stops at `done`.
+            let may_say_done = !local_stop || peer_done || stop_sent;
+            if senders_over && may_say_done && !done_sent {
                 done_sent = true;
                 if let Err(err) = control::write_frame(&mut writer, &Message::Done) {
                     failure.get_or_insert(io("sending done", err));
@@ -143,6 +165,9 @@ pub fn drive(
                 .map_or(TICK, |at| at.saturating_duration_since(now))
                 .min(TICK);
             match rx.recv_timeout(wait) {
+                Ok(Ok(Message::Stop)) if !local_stop => {
+                    streams.flags.stop.store(true, Ordering::Release);
+                }
                 Ok(Ok(Message::Done)) => {
                     peer_done = true;
                     streams.flags.peer_done.store(true, Ordering::Release);

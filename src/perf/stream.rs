@@ -140,6 +140,15 @@ pub struct Flags {
     pub peer_done: AtomicBool,
     /// Stop everything now (the peer vanished, an error).
     pub abort: AtomicBool,
+    /// Senders stop now, as at their deadline (Ctrl-C on the client).
+    pub stop: AtomicBool,
+}
+
+impl Flags {
+    /// Whether a sender should stop before its deadline.
+    fn sender_stops(&self) -> bool {
+        self.abort.load(Ordering::Relaxed) || self.stop.load(Ordering::Relaxed)
+    }
 }
 
 fn timed_out(err: &io::Error) -> bool {
@@ -175,7 +184,7 @@ fn tcp_send(
 ) -> io::Result<()> {
     socket.set_write_timeout(Some(POLL))?;
     let buffer = payload(plan.length);
-    while Instant::now() < plan.deadline && !flags.abort.load(Ordering::Relaxed) {
+    while Instant::now() < plan.deadline && !flags.sender_stops() {
         match socket.write(&buffer) {
             Ok(n) => {
                 counters.bytes.fetch_add(n as u64, Ordering::Relaxed);
@@ -220,16 +229,18 @@ fn udp_send(socket: &UdpSocket, plan: &Plan, counters: &Counters, flags: &Flags)
     let mut pacer = (plan.rate_bps > 0).then(|| Pacer::new(plan.rate_bps, plan.start));
     let mut seq = 0u64;
     loop {
-        let mut now = Instant::now();
+        let now = Instant::now();
+        if now >= plan.deadline || flags.sender_stops() {
+            return Ok(());
+        }
         if let Some(pacer) = &mut pacer {
             let wait = pacer.wait(now);
             if !wait.is_zero() {
-                std::thread::sleep(wait.min(plan.deadline.saturating_duration_since(now)));
-                now = Instant::now();
+                // Short naps, so a stop or the deadline is seen in time.
+                let left = plan.deadline - now;
+                std::thread::sleep(wait.min(left).min(POLL));
+                continue;
             }
-        }
-        if now >= plan.deadline || flags.abort.load(Ordering::Relaxed) {
-            return Ok(());
         }
         Header {
             seq,
