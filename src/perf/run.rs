@@ -433,3 +433,106 @@ impl Reporter {
         self.intervals.push(interval);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+
+    use super::*;
+    use crate::clock::{Clock, SimClock};
+    use crate::perf::udp::Header;
+
+    fn udp_test(reverse: bool, secs: u64) -> TestParams {
+        TestParams {
+            protocol: Protocol::Udp,
+            streams: 1,
+            duration_ms: secs * 1000,
+            reverse,
+            bidir: false,
+            length: 100,
+            rate_bps: 0,
+            udp_ports: vec![],
+        }
+    }
+
+    #[test]
+    fn intervals_are_cut_at_each_tick_with_a_short_last_one_on_a_stop() {
+        let clock = SimClock::new();
+        let test = udp_test(true, 10);
+        let start = clock.now();
+        let plans = vec![Plan::of(&test, 0, true, start)];
+        let streams = Streams::new(plans, &[]);
+        let every = Duration::from_secs(1);
+        let mut reporter = Reporter::new(&test, every, start, start + test.duration());
+        // Datagram n arrives at n × 10 ms; 10 and 11 are lost, 12 arrives late.
+        let mut arrived = 0;
+        let mut feed = |until_ms: u64| {
+            while arrived * 10 < until_ms {
+                if arrived != 10 && arrived != 11 && arrived != 12 {
+                    record(&streams, arrived, arrived * 10);
+                }
+                if arrived == 15 {
+                    record(&streams, 12, 150);
+                }
+                arrived += 1;
+            }
+        };
+        assert_eq!(reporter.next(), Some(start + every));
+        clock.advance(Duration::from_millis(999));
+        feed(999);
+        assert!(reporter.due(clock.now(), &streams).is_none(), "not yet");
+        clock.advance(Duration::from_millis(1));
+        let first = reporter.due(clock.now(), &streams).unwrap();
+        let stream = &first.streams[0];
+        assert_eq!((stream.start, stream.end), (0.0, 1.0));
+        assert_eq!(stream.packets, Some(98));
+        assert_eq!(stream.lost_packets, Some(2), "10 and 11");
+        assert_eq!(stream.out_of_order, Some(1), "12");
+        assert_eq!(stream.bytes, 9800);
+        assert!(!stream.sender);
+        assert_eq!(first.sum.bytes, 9800);
+        // Ctrl-C at 1.25 s: one more interval, 0.25 s long, then none.
+        clock.advance(Duration::from_millis(250));
+        feed(1250);
+        reporter.stop_at(clock.now());
+        let last = reporter.due(clock.now(), &streams).unwrap();
+        let stream = &last.streams[0];
+        assert_eq!((stream.start, stream.end), (1.0, 1.25));
+        assert_eq!(stream.packets, Some(25));
+        assert_eq!(stream.lost_packets, Some(0));
+        assert_eq!(reporter.next(), None);
+        assert!(reporter.due(clock.now(), &streams).is_none());
+    }
+
+    fn record(streams: &Streams, seq: u64, at_ms: u64) {
+        let counters = &streams.counters[0];
+        counters.bytes.fetch_add(100, Ordering::Relaxed);
+        let sent = Duration::from_millis(seq * 10);
+        counters.udp.lock().unwrap().record(
+            Header { seq, sent },
+            100,
+            Duration::from_millis(at_ms),
+        );
+    }
+
+    #[test]
+    fn the_ends_are_put_together_with_udp_loss_from_the_senders_count() {
+        let test = udp_test(false, 1);
+        let mut sent = Measure::over(Some(1), 0.0, 1.0, 1000, true);
+        sent.packets = Some(10);
+        let mut received = Measure::over(Some(1), 0.0, 1.0, 700, false);
+        (received.packets, received.lost_packets) = (Some(7), Some(1));
+        let peer: SocketAddr = "10.0.0.2:5201".parse().unwrap();
+        let end = combine(&test, vec![sent], &[received], peer).unwrap();
+        let stream = &end.streams[0];
+        // The trailing losses count too: 10 sent, 7 received.
+        assert_eq!(stream.receiver.lost_packets, Some(3));
+        assert_eq!(stream.receiver.lost_percent, Some(30.0));
+        assert_eq!(end.sum_received.lost_packets, Some(3));
+        assert_eq!(end.sum_received.lost_percent, Some(30.0));
+        assert_eq!(end.sum.as_ref(), Some(&end.sum_received));
+        assert_eq!(stream.udp.as_ref(), Some(&stream.receiver));
+        // A server that leaves a stream out is a protocol error.
+        assert!(combine(&test, vec![Measure::default()], &[], peer).is_err());
+    }
+}

@@ -61,7 +61,10 @@ impl Streams {
 
     /// The kernel's TCP facts on stream `index` now (a TCP stream).
     pub fn facts(&self, index: usize) -> Option<stream::TcpFacts> {
-        self.probes[index].as_ref().and_then(DataSocket::tcp_facts)
+        self.probes
+            .get(index)
+            .and_then(Option::as_ref)
+            .and_then(DataSocket::tcp_facts)
     }
 
     /// Every stream's totals on this end (ids from 1).
