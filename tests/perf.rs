@@ -353,7 +353,7 @@ fn two_clients_at_once_both_get_results() {
 fn a_client_beyond_max_clients_is_refused_and_the_server_serves_on() {
     require_root!();
     let pair = served("pfm", &["--max-clients", "1"]);
-    let first = spawn_run(&pair.client, &["-t", "2"]);
+    let first = spawn_run(&pair.client, &["-t", "3"]);
     wait_established(&pair.host, 2);
     let refused = pair
         .client
