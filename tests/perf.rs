@@ -333,6 +333,34 @@ fn b_holds_tcp_to_the_kernels_pacing_and_udp_to_user_space_pacing() {
 }
 
 #[test]
+fn ipv6_tcp_and_udp_tests_run_over_the_link() {
+    require_root!();
+    let mut pair = Pair::new("pf6");
+    let bind = format!("[{}]:{PORT}", Pair::HOST_V6);
+    pair.host
+        .spawn(netdx_bin(), &["perf", "serve", "--bind", &bind]);
+    wait_listening(&pair.host, PORT);
+    for args in [&["-t", "1"][..], &["-t", "1", "-u", "-b", "5M", "-R"]] {
+        let mut full = vec!["perf", "run", Pair::HOST_V6];
+        full.extend_from_slice(args);
+        full.push("--json");
+        let output = pair.client.netdx(&full);
+        assert_eq!(output.status.code(), Some(0), "{args:?}: {output:?}");
+        let report = assert_schema_valid_output("perf", &output.stdout);
+        assert_eq!(
+            report["start"]["connected"][0]["remote_host"],
+            Pair::HOST_V6
+        );
+        let stream = &report["end"]["streams"][0];
+        if args.contains(&"-u") {
+            assert_eq!(stream["sender"]["packets"], stream["receiver"]["packets"]);
+        } else {
+            assert_tcp_exact(&report, 1);
+        }
+    }
+}
+
+#[test]
 fn two_clients_at_once_both_get_results() {
     require_root!();
     let pair = served("pf2", &[]);
