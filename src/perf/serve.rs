@@ -72,9 +72,15 @@ pub enum ServeEvent {
 /// Where each test waiting for its data connections takes them.
 type Pending = Mutex<HashMap<String, mpsc::Sender<(u32, TcpStream)>>>;
 
+/// Connections that have not yet said what they are, at most: each holds
+/// a thread for up to the setup timeout, so a flood of silent ones must
+/// not grow without bound.
+const MAX_GREETING: usize = 256;
+
 struct Shared {
     settings: Settings,
     active: AtomicUsize,
+    greeting: AtomicUsize,
     pending: Pending,
     log: Box<dyn Fn(ServeEvent) + Send + Sync>,
 }
@@ -92,6 +98,7 @@ pub fn serve(
     let shared = Arc::new(Shared {
         settings,
         active: AtomicUsize::new(0),
+        greeting: AtomicUsize::new(0),
         pending: Mutex::new(HashMap::new()),
         log,
     });
@@ -106,6 +113,13 @@ pub fn serve(
                 continue;
             }
         };
+        // Counted here, before its thread starts, so a burst cannot pass the limit.
+        if shared.greeting.fetch_add(1, Ordering::AcqRel) >= MAX_GREETING {
+            shared.greeting.fetch_sub(1, Ordering::AcqRel);
+            // Closed at once: the tests already running go on.
+            drop(connection);
+            continue;
+        }
         let shared = Arc::clone(&shared);
         std::thread::spawn(move || {
             if let Err(error) = handle(connection, peer, &shared) {
@@ -120,11 +134,15 @@ pub fn serve(
 
 fn handle(mut connection: TcpStream, peer: SocketAddr, shared: &Shared) -> Result<(), PerfError> {
     let io = |what, source| PerfError::Io { peer, what, source };
+    // The accept loop counted this connection among the greeting ones.
+    let greeting = Slot(&shared.greeting);
     connection
         .set_read_timeout(Some(SETUP_TIMEOUT))
         .map_err(|e| io("setup", e))?;
     let _ = connection.set_nodelay(true);
-    match control::read_frame(&mut connection) {
+    let first = control::read_frame(&mut connection);
+    drop(greeting);
+    match first {
         Ok(Message::Hello { test }) => run_test(connection, peer, test, shared),
         Ok(Message::Stream { cookie, index }) => {
             let taker = shared
@@ -170,7 +188,8 @@ fn refuse(connection: &mut TcpStream, reason: &str, busy: bool) {
     );
 }
 
-/// Holds a test's place among --max-clients; gives it back on drop.
+/// Holds a place in a count (a test among --max-clients, a connection
+/// among the greeting ones); gives it back on drop.
 struct Slot<'a>(&'a AtomicUsize);
 
 impl Drop for Slot<'_> {
