@@ -72,6 +72,9 @@ pub enum Error {
     /// A tcping could not start or go on.
     #[error(transparent)]
     Tcping(crate::tcping::TcpingError),
+    /// A perf test or server could not start or go on.
+    #[error(transparent)]
+    Perf(crate::perf::PerfError),
     /// A DHCP run could not start or go on.
     #[error(transparent)]
     Dhcp(crate::dhcp::DhcpError),
@@ -158,6 +161,15 @@ impl From<crate::dns::DnsError> for Error {
         match err {
             crate::dns::DnsError::Output(io) => Error::from(io),
             other => Error::Dns(other),
+        }
+    }
+}
+
+impl From<crate::perf::PerfError> for Error {
+    fn from(err: crate::perf::PerfError) -> Self {
+        match err {
+            crate::perf::PerfError::Output(io) => Error::from(io),
+            other => Error::Perf(other),
         }
     }
 }

@@ -33,6 +33,7 @@ pub mod names;
 pub mod neigh;
 pub mod net;
 pub mod netlink;
+pub mod perf;
 pub mod ping;
 pub mod privilege;
 pub mod process;

@@ -57,7 +57,7 @@ impl Web {
     }
 
     fn start_with(tag: &str, quiet: Quiet) -> Web {
-        let mut pair = Pair::with_prefix("nxh-", tag);
+        let mut pair = Pair::new(tag);
         let dir = std::env::temp_dir().join(format!("netdx-http-{}-{tag}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("www")).unwrap();

@@ -312,6 +312,8 @@ fn every_page_renders_with_man_and_groff_without_warnings() {
             "netdx-sockopt-explain.1",
             "netdx-route-get.1",
             "netdx-neigh-scan.1",
+            "netdx-perf-serve.1",
+            "netdx-perf-run.1",
         ]
         .map(String::from),
     );

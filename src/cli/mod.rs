@@ -21,6 +21,7 @@ mod lsof;
 mod man;
 pub mod neigh;
 mod netstat;
+mod perf;
 mod ping;
 mod port;
 pub mod route;
@@ -45,6 +46,7 @@ pub use lsof::LsofArgs;
 pub use man::ManArgs;
 pub use neigh::NeighArgs;
 pub use netstat::NetstatArgs;
+pub use perf::{PerfArgs, PerfCommand, PerfRunArgs, PerfServeArgs};
 pub use ping::PingArgs;
 pub use port::PortArgs;
 pub use route::RouteArgs;
@@ -73,6 +75,7 @@ Examples:
   netdx lab reuseaddr            why a restarted server gets EADDRINUSE
   netdx icmp --ttl 1 10.0.3.2    a hand-built ICMP probe, every reply decoded
   netdx tcping -c 3 host:443      TCP handshake times to a port, ping-style (tcping)
+  netdx perf run 10.0.3.2 -P 4    throughput to a netdx perf server (iperf3 -c); perf serve serves many at once
   netdx trace -n 10.0.3.2        the path, hop by hop (traceroute, mtr --report)
   netdx scan -p- 10.0.3.2        which TCP ports answer (nmap -sT); --syn, --udp
   netdx dns example.org MX       look up records (dig); @SERVER, +short, --json
@@ -186,6 +189,9 @@ pub enum Command {
     /// Time TCP handshakes to a port, ping-style: where ICMP is blocked, is the service up and how far (replaces tcping, nc -z)
     #[command(after_help = tcping::TCPING_EXAMPLES)]
     Tcping(TcpingArgs),
+    /// Throughput between two hosts: a server for many clients at once, and a client with iperf3's measurements (replaces iperf3)
+    #[command(after_help = perf::PERF_EXAMPLES)]
+    Perf(PerfArgs),
     /// Ask the routing table: which route, gateway, interface and source the kernel picks (ip route get)
     #[command(after_help = route::ROUTE_EXAMPLES)]
     Route(RouteArgs),

@@ -14,6 +14,7 @@ pub mod lab;
 pub mod man;
 pub mod neigh;
 pub mod netstat;
+pub mod perf;
 pub mod ping;
 pub mod port;
 pub mod route;
@@ -62,6 +63,7 @@ pub fn dispatch(cli: Cli) -> Result<Outcome, Error> {
         Command::Dhcp(args) => dhcp::run(&args, &out),
         Command::Route(args) => route::run(&args, &out),
         Command::Tcping(args) => tcping::run(&args, &out),
+        Command::Perf(args) => perf::run(&args, &out),
         Command::Schema(args) => schema::run(&args, &out),
         Command::Completions(args) => completions::run(&args, &out),
         Command::Man(args) => man::run(&args, &out),
@@ -72,7 +74,7 @@ pub fn dispatch(cli: Cli) -> Result<Outcome, Error> {
 /// the others print one document, and say so instead of ignoring the flag.
 /// Every command is named here, so a new one has to decide.
 fn check_streams(command: &Command) -> Result<(), Error> {
-    use crate::cli::EchoCommand;
+    use crate::cli::{EchoCommand, PerfCommand};
     let name = match command {
         Command::Ping(_)
         | Command::Trace(_)
@@ -93,6 +95,14 @@ fn check_streams(command: &Command) -> Result<(), Error> {
         Command::Lab(_) => "lab",
         Command::Icmp(_) => "icmp",
         Command::Neigh(neigh) if neigh.command.is_some() => return Ok(()),
+        Command::Perf(perf) => match perf.command {
+            PerfCommand::Run(_) => return Ok(()),
+            PerfCommand::Serve(_) => {
+                return Err(Error::Usage(
+                    "--json-stream: `perf serve` logs a text line per test; --json-stream is for perf run".into(),
+                ));
+            }
+        },
         Command::Dhcp(_) => "dhcp",
         Command::Http(_) => "http",
         Command::Neigh(_) => "neigh",
@@ -107,7 +117,7 @@ fn check_streams(command: &Command) -> Result<(), Error> {
         }
     };
     Err(Error::Usage(format!(
-        "--json-stream: `{name}` prints one document; use --json (streaming: ping, tcping, trace, scan, dns, arping, neigh scan, echo probe, echo serve)"
+        "--json-stream: `{name}` prints one document; use --json (streaming: ping, tcping, perf run, trace, scan, dns, arping, neigh scan, echo probe, echo serve)"
     )))
 }
 

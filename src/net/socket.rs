@@ -41,6 +41,23 @@ sockopt_impl!(
     i32
 );
 
+sockopt_impl!(
+    /// SO_MAX_PACING_RATE: neither socket2 nor nix sets it. The kernel
+    /// takes a u64 where the length allows (since 4.20; older ones read the
+    /// low 32 bits).
+    MaxPacingRate,
+    SetOnly,
+    libc::SOL_SOCKET,
+    libc::SO_MAX_PACING_RATE,
+    u64
+);
+
+/// Caps a socket's pacing at `bytes_per_second` (TCP paces itself to it,
+/// with or without the fq qdisc).
+pub fn set_max_pacing_rate(socket: &impl AsFd, bytes_per_second: u64) -> io::Result<()> {
+    setsockopt(socket, MaxPacingRate, &bytes_per_second).map_err(io::Error::from)
+}
+
 /// Which kind of ICMP socket: raw IPv4 sockets deliver the IP header too,
 /// datagram sockets and IPv6 sockets start at the ICMP header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

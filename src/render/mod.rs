@@ -19,6 +19,7 @@ pub mod json;
 pub mod lab;
 pub mod man;
 pub mod neigh;
+pub mod perf;
 pub mod ping;
 pub mod ping_stream;
 pub mod route;

@@ -241,6 +241,16 @@ pub const DOCUMENTS: &[Document] = &[
         "netdx tcping HOST:PORT --json-stream",
         "One line of the stream: start, a probe line per probe as it ends, done with the --json document.",
     ),
+    Document::of::<crate::perf::Report>(
+        "perf",
+        "netdx perf run HOST --json",
+        "The test in iperf3 -J's shape: start (connections, the test's parameters), intervals (each stream from this client's side: bytes, bits per second, TCP retransmits and congestion window, UDP datagrams, jitter, loss and reordering, and their sums), end (each stream's sender and receiver totals, sum_sent and sum_received, and with --bidir the other direction's sums).",
+    ),
+    Document::of::<super::stream::perf::PerfEvent<'static>>(
+        "perf.stream",
+        "netdx perf run HOST --json-stream",
+        "One line of the stream: start, an interval line per report interval, end with the totals (the --json document's three parts as iperf3's --json-stream events).",
+    ),
     Document::of::<crate::dhcp::Report>(
         "dhcp",
         "netdx dhcp -I IFACE --json",

@@ -7,7 +7,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 /// Prefix of every namespace the tests create; stale ones are swept by it.
-const PREFIX: &str = "netdx-t-";
+/// `NETDX_TEST_NETNS_PREFIX` replaces it, so runs that share a machine
+/// (several checkouts at once) neither collide nor sweep each other's.
+fn prefix() -> String {
+    std::env::var("NETDX_TEST_NETNS_PREFIX").unwrap_or_else(|_| "netdx-t-".to_string())
+}
 
 /// A network namespace acting as one test host. Dropping it kills whatever
 /// still runs inside and deletes it (and with it, its interfaces).
@@ -20,13 +24,8 @@ impl Netns {
     /// Creates a fresh namespace with its loopback up. `tag` shows up in the
     /// name so a leftover namespace says which test made it.
     pub fn new(tag: &str) -> Netns {
-        Netns::with_prefix(PREFIX, tag)
-    }
-
-    /// [`Netns::new`] with another name prefix (`nxh-` for the http tests),
-    /// so suites run side by side never sweep each other's namespaces.
-    pub fn with_prefix(prefix: &str, tag: &str) -> Netns {
-        sweep_stale(prefix);
+        let prefix = prefix();
+        sweep_stale(&prefix);
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         let tag: String = tag
             .chars()
@@ -367,13 +366,8 @@ impl Pair {
 
     /// Builds both namespaces and the link between them.
     pub fn new(tag: &str) -> Pair {
-        Pair::with_prefix(PREFIX, tag)
-    }
-
-    /// [`Pair::new`] with namespaces named `PREFIX…` (see [`Netns::with_prefix`]).
-    pub fn with_prefix(prefix: &str, tag: &str) -> Pair {
-        let client = Netns::with_prefix(prefix, &format!("{tag}c"));
-        let host = Netns::with_prefix(prefix, &format!("{tag}h"));
+        let client = Netns::new(&format!("{tag}c"));
+        let host = Netns::new(&format!("{tag}h"));
         for ns in [&client, &host] {
             ns.sysctl("net.ipv6.conf.default.router_solicitations=0");
             ns.sysctl("net.ipv6.conf.default.accept_ra=0");

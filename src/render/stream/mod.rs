@@ -17,6 +17,7 @@ pub mod arping;
 pub mod dns;
 pub mod echo;
 pub mod neigh_scan;
+pub mod perf;
 pub mod ping;
 pub mod scan;
 pub mod serve;
