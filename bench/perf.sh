@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # perf (issue 16) on a veth pair between two namespaces this script makes
-# and removes: netdx perf serve and iperf3 -s on the far end (10.9.32.2),
-# the clients on 10.9.32.1, run alternately for the same scenarios:
+# and removes: netdx perf serve and iperf3 -s on the far end (10.9.0.2),
+# the clients on 10.9.0.1, run alternately for the same scenarios:
 # TCP 1 and 4 streams, each direction. Throughput is the receiver's
 # (sum_received); CPU is the client's and the server's user+system time
 # over the run, per GB received. RUNS (default 3) runs each, medians.
@@ -10,33 +10,24 @@ source "$(dirname "$0")/lib.sh"
 need iperf3 python3
 build_netdx
 
-C=netdx-b-perfc
-H=netdx-b-perfh
+source "$BENCH_DIR/netns.sh"
+C=$BENCH_CLIENT
+H=$BENCH_HOST
 RUNS=${RUNS:-3}
 SECS=${SECS:-3}
 pids=()
 cleanup() {
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    ip netns del $C 2>/dev/null || true
-    ip netns del $H 2>/dev/null || true
+    bench_netns_down
 }
 trap cleanup EXIT
-ip netns del $C 2>/dev/null || true
-ip netns del $H 2>/dev/null || true
-ip netns add $C
-ip netns add $H
-ip -n $C link add c0 type veth peer name h0 netns $H
-ip -n $C addr add 10.9.32.1/24 dev c0
-ip -n $H addr add 10.9.32.2/24 dev h0
-for ns in $C $H; do ip -n $ns link set lo up; done
-ip -n $C link set c0 up
-ip -n $H link set h0 up
-ip netns exec $H "$NETDX" perf serve --bind 10.9.32.2:5301 >/dev/null 2>&1 &
+bench_netns_up
+ip netns exec $H "$NETDX" perf serve --bind 10.9.0.2:5301 >/dev/null 2>&1 &
 pids+=($!); netdx_server=$!
-ip netns exec $H iperf3 -s -B 10.9.32.2 -p 5201 >/dev/null 2>&1 &
+ip netns exec $H iperf3 -s -B 10.9.0.2 -p 5201 >/dev/null 2>&1 &
 pids+=($!); iperf_server=$!
 for port in 5301 5201; do
-    for _ in $(seq 100); do ip netns exec $C bash -c "echo > /dev/tcp/10.9.32.2/$port" 2>/dev/null && break; sleep 0.05; done
+    for _ in $(seq 100); do ip netns exec $C bash -c "echo > /dev/tcp/10.9.0.2/$port" 2>/dev/null && break; sleep 0.05; done
 done
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
@@ -49,9 +40,9 @@ run() {
     local out; out=$(mktemp)
     local times; times=$(mktemp)
     if [ "$tool" = iperf3 ]; then
-        ip netns exec $C /usr/bin/time -f "%U %S" -o "$times" iperf3 -c 10.9.32.2 -p 5201 -t "$SECS" -J "$@" >"$out"
+        ip netns exec $C /usr/bin/time -f "%U %S" -o "$times" iperf3 -c 10.9.0.2 -p 5201 -t "$SECS" -J "$@" >"$out"
     else
-        ip netns exec $C /usr/bin/time -f "%U %S" -o "$times" "$NETDX" perf run 10.9.32.2:5301 -t "$SECS" --json "$@" >"$out"
+        ip netns exec $C /usr/bin/time -f "%U %S" -o "$times" "$NETDX" perf run 10.9.0.2:5301 -t "$SECS" --json "$@" >"$out"
     fi
     local after; after=$(ticks "$server")
     python3 - "$out" "$times" "$before" "$after" "$hz" <<'PY'

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # tcping (issue 16) on a veth pair between two namespaces this script makes
-# and removes: a listener on 10.9.31.2:8080, the prober on 10.9.31.1.
+# and removes (bench/netns.sh): a listener on 10.9.0.2:8080, the prober on 10.9.0.1.
 #   The reported handshake time against the truth (the kernel's own stamps
 #   of each SYN leaving and its SYN-ACK arriving, bench/tcp_rtt.py), netdx
 #   beside hping3 -S (the classic SYN prober, timing in user space).
@@ -9,33 +9,24 @@ source "$(dirname "$0")/lib.sh"
 need hping3 python3
 build_netdx
 
-C=netdx-b-tcpc
-H=netdx-b-tcph
-cleanup() {
-    ip netns del $C 2>/dev/null || true
-    ip netns del $H 2>/dev/null || true
-}
+source "$BENCH_DIR/netns.sh"
+C=$BENCH_CLIENT
+H=$BENCH_HOST
+A=10.9.0.2
+cleanup() { bench_netns_down; }
 trap cleanup EXIT
-cleanup
-ip netns add $C
-ip netns add $H
-ip -n $C link add c0 type veth peer name h0 netns $H
-ip -n $C addr add 10.9.31.1/24 dev c0
-ip -n $H addr add 10.9.31.2/24 dev h0
-for ns in $C $H; do ip -n $ns link set lo up; done
-ip -n $C link set c0 up
-ip -n $H link set h0 up
+bench_netns_up
 inc() { ip netns exec $C "$@"; }
-ip netns exec $H python3 "$ROOT/tests/responders/tcp_listener.py" 10.9.31.2:8080 >/dev/null &
+ip netns exec $H python3 "$ROOT/tests/responders/tcp_listener.py" $A:8080 >/dev/null &
 listener=$!
 trap 'kill $listener 2>/dev/null || true; cleanup' EXIT
-for _ in $(seq 100); do inc bash -c 'echo > /dev/tcp/10.9.31.2/8080' 2>/dev/null && break; sleep 0.05; done
+for _ in $(seq 100); do inc bash -c "echo > /dev/tcp/$A/8080" 2>/dev/null && break; sleep 0.05; done
 
 N=50
 truth=$(mktemp); ours=$(mktemp); theirs=$(mktemp)
 median() { sort -n "$1" | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print "nan"}'; }
 run_truth() {
-    (inc python3 "$BENCH_DIR/tcp_rtt.py" c0 10.9.31.2 8080 "$1" 30 >"$truth" &)
+    (inc python3 "$BENCH_DIR/tcp_rtt.py" c0 $A 8080 "$1" 30 >"$truth" &)
     for _ in $(seq 100); do grep -q ready "$truth" && break; sleep 0.05; done
 }
 wait_truth() {
@@ -43,13 +34,13 @@ wait_truth() {
     sed -i '/ready/d' "$truth"
 }
 run_truth $N
-inc "$NETDX" tcping -c $N -i 0.02 --json 10.9.31.2:8080 \
+inc "$NETDX" tcping -c $N -i 0.02 --json $A:8080 \
     | python3 -c 'import json,sys; [print("%.6f" % p["time_ms"]) for p in json.load(sys.stdin)["probes"]]' >"$ours"
 wait_truth $N
 netdx_truth=$(median "$truth"); netdx_med=$(median "$ours")
 run_truth $N
 # hping3 answers the SYN-ACK with its kernel's RST; its rtt is user space.
-inc hping3 -S -p 8080 -c $N -i u20000 10.9.31.2 2>/dev/null | sed -n 's/.* rtt=\([0-9.]*\) ms$/\1/p' >"$theirs"
+inc hping3 -S -p 8080 -c $N -i u20000 $A 2>/dev/null | sed -n 's/.* rtt=\([0-9.]*\) ms$/\1/p' >"$theirs"
 wait_truth $N
 hping_truth=$(median "$truth"); hping_med=$(median "$theirs")
 diff_us() { python3 -c 'import sys; print("%+.1f" % ((float(sys.argv[1]) - float(sys.argv[2])) * 1000))' "$1" "$2"; }

@@ -1,7 +1,5 @@
 //! `netdx tcping HOST:PORT`: arguments → resolve → the engine → ping's lines.
 
-use std::net::SocketAddr;
-
 use crate::cli::TcpingArgs;
 use crate::clock::SystemClock;
 use crate::error::{Error, Outcome};
@@ -12,33 +10,14 @@ use crate::render::{self, Output};
 use crate::signals::Interrupts;
 use crate::tcping::dial::SocketDialer;
 use crate::tcping::engine::{self, RunError};
-use crate::tcping::{Request, TcpingError, split_target};
+use crate::tcping::{Request, TcpingError, resolve, split_target};
 
 /// Times TCP handshakes to one port.
 pub fn run(args: &TcpingArgs, out: &Output) -> Result<Outcome, Error> {
     let tcping = Error::Tcping;
     let (host, port) = split_target(&args.target, args.port.as_deref()).map_err(tcping)?;
     let family = FamilyChoice::from_flags(args.ipv4, args.ipv6);
-    let address = match crate::ping::target::resolve(&host, family) {
-        Ok((address, scope_id, _)) => match address {
-            std::net::IpAddr::V6(v6) => {
-                SocketAddr::V6(std::net::SocketAddrV6::new(v6, port, 0, scope_id))
-            }
-            v4 => SocketAddr::new(v4, port),
-        },
-        Err(crate::ping::PingError::WrongFamily { flag, .. }) => {
-            return Err(tcping(TcpingError::WrongFamily { host, flag }));
-        }
-        Err(err) => {
-            return Err(tcping(TcpingError::Resolve {
-                host,
-                reason: match err {
-                    crate::ping::PingError::Resolve { reason, .. } => reason,
-                    other => other.to_string(),
-                },
-            }));
-        }
-    };
+    let address = resolve(&host, port, family).map_err(tcping)?;
     let io = |source| {
         tcping(TcpingError::Io {
             target: address,

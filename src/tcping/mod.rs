@@ -179,6 +179,42 @@ pub fn split_target(target: &str, port: Option<&str>) -> Result<(String, u16), T
     }
 }
 
+/// Resolves `host` through netdx's own resolver (/etc/hosts, then DNS;
+/// never NSS) to the first address of the family asked for, with `port`.
+pub fn resolve(
+    host: &str,
+    port: u16,
+    family: crate::net::FamilyChoice,
+) -> Result<SocketAddr, TcpingError> {
+    use crate::names::NameError;
+    let resolved = crate::names::resolve(host, family).map_err(|err| match err {
+        NameError::NoAddress {
+            family: family @ (crate::net::FamilyChoice::V4 | crate::net::FamilyChoice::V6),
+        } => TcpingError::WrongFamily {
+            host: host.to_string(),
+            flag: family.flag(),
+        },
+        other => TcpingError::Resolve {
+            host: host.to_string(),
+            reason: other.to_string(),
+        },
+    })?;
+    let address = resolved
+        .addresses
+        .first()
+        .copied()
+        .ok_or_else(|| TcpingError::Resolve {
+            host: host.to_string(),
+            reason: NameError::NotFound.to_string(),
+        })?;
+    Ok(match address {
+        IpAddr::V6(v6) => {
+            SocketAddr::V6(std::net::SocketAddrV6::new(v6, port, 0, resolved.scope_id))
+        }
+        v4 => SocketAddr::new(v4, port),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
