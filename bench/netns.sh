@@ -30,3 +30,31 @@ bench_netns_up() {
 in_client() {
     ip netns exec "$BENCH_CLIENT" "$@"
 }
+
+# The throughput servers on the host (netdx perf serve on 5301, iperf3 -s
+# on 5201), killed with the namespaces on exit: sets BENCH_PIDS,
+# NETDX_PERF_SERVER and IPERF3_SERVER, and waits until both accept.
+# Extra "COMMAND…" arguments start more servers on the host first; the
+# ports they listen on go in BENCH_EXTRA_PORTS.
+bench_perf_servers_up() {
+    BENCH_PIDS=()
+    trap 'for pid in "${BENCH_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; bench_netns_down' EXIT
+    bench_netns_up
+    local extra
+    for extra in "$@"; do
+        # shellcheck disable=SC2086
+        ip netns exec "$BENCH_HOST" $extra >/dev/null 2>&1 &
+        BENCH_PIDS+=($!)
+    done
+    ip netns exec "$BENCH_HOST" "$NETDX" perf serve --bind 10.9.0.2:5301 >/dev/null 2>&1 &
+    BENCH_PIDS+=($!); NETDX_PERF_SERVER=$!
+    ip netns exec "$BENCH_HOST" iperf3 -s -B 10.9.0.2 -p 5201 >/dev/null 2>&1 &
+    BENCH_PIDS+=($!); IPERF3_SERVER=$!
+    local port
+    for port in 5301 5201 ${BENCH_EXTRA_PORTS:-}; do
+        for _ in $(seq 100); do
+            in_client bash -c "echo > /dev/tcp/10.9.0.2/$port" 2>/dev/null && break
+            sleep 0.05
+        done
+    done
+}

@@ -12,23 +12,11 @@ build_netdx
 
 source "$BENCH_DIR/netns.sh"
 C=$BENCH_CLIENT
-H=$BENCH_HOST
 RUNS=${RUNS:-3}
 SECS=${SECS:-3}
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    bench_netns_down
-}
-trap cleanup EXIT
-bench_netns_up
-ip netns exec $H "$NETDX" perf serve --bind 10.9.0.2:5301 >/dev/null 2>&1 &
-pids+=($!); netdx_server=$!
-ip netns exec $H iperf3 -s -B 10.9.0.2 -p 5201 >/dev/null 2>&1 &
-pids+=($!); iperf_server=$!
-for port in 5301 5201; do
-    for _ in $(seq 100); do ip netns exec $C bash -c "echo > /dev/tcp/10.9.0.2/$port" 2>/dev/null && break; sleep 0.05; done
-done
+bench_perf_servers_up
+netdx_server=$NETDX_PERF_SERVER
+iperf_server=$IPERF3_SERVER
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
 # run TOOL ARGS… → "bits_per_second cpu_seconds_per_GB"

@@ -235,6 +235,58 @@ fn reverse_and_bidir_count_both_ends_of_every_stream() {
     assert!(report["intervals"][0]["sum_bidir_reverse"].is_object());
 }
 
+/// A counter of `/proc/PID/io` (the whole process, exited threads too).
+fn proc_io(pid: u32, name: &str) -> u64 {
+    let io = std::fs::read_to_string(format!("/proc/{pid}/io")).unwrap();
+    io.lines()
+        .find_map(|line| line.strip_prefix(&format!("{name}: ")))
+        .unwrap_or_else(|| panic!("{name} not in {io}"))
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn zerocopy_senders_send_the_file_with_sendfile_and_every_byte_arrives() {
+    require_root!();
+    let mut pair = Pair::new("pfz");
+    let bind = format!("{}:{PORT}", Pair::HOST_V4);
+    let server = pair
+        .host
+        .spawn(netdx_bin(), &["perf", "serve", "--bind", &bind]);
+    wait_listening(&pair.host, PORT);
+    // The client sends with -Z: every byte still arrives.
+    let report = perf_json(&pair, &["-t", "1", "-Z"]);
+    assert_tcp_exact(&report, 1);
+    assert_eq!(report["start"]["test_start"]["zerocopy"], 1);
+    // The server sends (-R): sendfile(2) reads the file as it sends, so the
+    // kernel counts the bytes sent as read by the server (rchar) and one
+    // read syscall per send; a server that writes from a buffer reads only
+    // its control frames.
+    for (zerocopy, args) in [
+        (true, &["-t", "1", "-R", "-Z"][..]),
+        (false, &["-t", "1", "-R"]),
+    ] {
+        let (chars, calls) = (proc_io(server, "rchar"), proc_io(server, "syscr"));
+        let report = perf_json(&pair, args);
+        assert_tcp_exact(&report, 1);
+        let sent = u64_at(&report, "/end/sum_sent/bytes");
+        let read = proc_io(server, "rchar") - chars;
+        let read_calls = proc_io(server, "syscr") - calls;
+        if zerocopy {
+            assert!(read >= sent, "sent {sent}, read {read}");
+            assert!(
+                read_calls * (128 * 1024) >= sent,
+                "{read_calls} reads for {sent}"
+            );
+        } else {
+            assert!(
+                read < 1_000_000 && read < sent / 100,
+                "sent {sent}, read {read}"
+            );
+        }
+    }
+}
+
 #[test]
 fn udp_datagrams_received_are_the_kernels_count() {
     require_root!();
@@ -489,6 +541,99 @@ fn json_stream_prints_start_each_interval_and_end() {
     assert!(lines[3]["data"]["sum_received"]["bytes"].as_u64().unwrap() > 0);
 }
 
+/// Kills a child at the end of a test, whatever happens.
+struct Killed(Option<Child>);
+
+impl Killed {
+    fn output(mut self) -> std::process::Output {
+        let mut child = self.0.take().unwrap();
+        let _ = child.kill();
+        child.wait_with_output().unwrap()
+    }
+}
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+#[test]
+fn serve_json_stream_prints_a_line_per_test_with_what_the_client_asked_and_moved() {
+    require_root!();
+    let pair = Pair::new("pfs");
+    let bind = format!("{}:{PORT}", Pair::HOST_V4);
+    let server = Killed(Some(
+        pair.host
+            .command(
+                netdx_bin(),
+                &["perf", "serve", "--bind", &bind, "--json-stream"],
+            )
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("netdx runs"),
+    ));
+    wait_listening(&pair.host, PORT);
+    let report = perf_json(&pair, &["-t", "1", "-R", "-P", "2", "-l", "64K"]);
+    let sent = u64_at(&report, "/end/sum_sent/bytes");
+    // A client speaking another version is refused, and the server says so.
+    let body = r#"{"netdx_perf":7,"type":"hello"}"#;
+    let script = format!(
+        "import socket\n\
+         c=socket.create_connection(('{}', {PORT})); c.sendall(len(b'{body}').to_bytes(4,'big')+b'{body}')\n\
+         c.recv(65536)\n",
+        Pair::HOST_V4
+    );
+    assert!(
+        pair.client
+            .run("python3", &["-c", &script])
+            .status
+            .success()
+    );
+    // Both tests are logged once the refusal is.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while pair
+        .host
+        .sh("ss -Htn state established")
+        .contains(&format!(":{PORT} "))
+    {
+        assert!(Instant::now() < deadline, "connections stay open");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let output = server.output();
+    let lines = json_lines(&output.stdout);
+    for line in &lines {
+        assert_schema_valid("perf-serve.stream", line);
+    }
+    let events: Vec<&str> = lines.iter().map(|l| l["event"].as_str().unwrap()).collect();
+    assert_eq!(events[0], "listening", "{lines:?}");
+    assert_eq!(lines[0]["address"], bind.as_str());
+    let started = lines.iter().find(|l| l["event"] == "test_started").unwrap();
+    let test = &started["test"];
+    assert_eq!(test["protocol"], "TCP");
+    assert_eq!(test["streams"], 2);
+    assert_eq!(test["reverse"], true);
+    assert_eq!(test["length"], 65536);
+    assert_eq!(test["duration_ms"], 1000);
+    let ended = lines.iter().find(|l| l["event"] == "test_ended").unwrap();
+    // The server sent everything the client's report says it sent.
+    assert_eq!(ended["bytes"], sent, "{ended}");
+    assert_eq!(ended["peer"], started["peer"]);
+    let turned_away = lines
+        .iter()
+        .find(|l| l["event"] == "refused" || l["event"] == "failed")
+        .unwrap_or_else(|| panic!("no refusal in {lines:?}"));
+    let why = turned_away["reason"]
+        .as_str()
+        .or(turned_away["error"].as_str())
+        .unwrap();
+    assert!(why.contains("version 7"), "{turned_away}");
+}
+
 /// A one-shot fake server in `ns`: answers the first frame with `reply`
 /// (raw bytes, as Python's bytes literal).
 fn fake_server(ns: &mut Netns, reply: &str) {
@@ -554,22 +699,27 @@ fn garbage_and_another_version_from_a_client_are_answered_with_an_error_frame() 
     perf_json(&pair, &["-t", "1"]);
 }
 
+/// Whether iperf3 is here; without it a test skips, saying so, except
+/// under CI=true, where it fails (scripts/test installs it).
 fn have_iperf3() -> bool {
-    Command::new("iperf3")
+    let here = Command::new("iperf3")
         .arg("--version")
         .output()
-        .is_ok_and(|o| o.status.success())
+        .is_ok_and(|o| o.status.success());
+    if !here {
+        assert!(
+            std::env::var("CI").map_or(true, |v| v != "true"),
+            "CI=true but iperf3 is missing (scripts/test installs it)"
+        );
+        eprintln!("skipping: iperf3 is not installed (apt-get install iperf3)");
+    }
+    here
 }
 
 #[test]
 fn iperf3_on_either_end_is_named_and_refused() {
     require_root!();
     if !have_iperf3() {
-        assert!(
-            std::env::var("CI").map_or(true, |v| v != "true"),
-            "CI=true but iperf3 is missing (scripts/test installs it)"
-        );
-        eprintln!("skipping: iperf3 is not installed (apt-get install iperf3)");
         return;
     }
     // netdx perf run against iperf3 -s.
@@ -591,6 +741,73 @@ fn iperf3_on_either_end_is_named_and_refused() {
         .run("iperf3", &["-c", Pair::HOST_V4, "-p", PORT, "-t", "1"]);
     assert!(!output.status.success(), "{output:?}");
     perf_json(&pair, &["-t", "1"]);
+}
+
+/// `iperf3 -c HOST_V4 -p IPERF_PORT args… -J` from the client: the document.
+fn iperf3_json(pair: &Pair, port: &str, args: &[&str]) -> Value {
+    let mut full = vec!["-c", Pair::HOST_V4, "-p", port, "-J"];
+    full.extend_from_slice(args);
+    let output = pair.client.run("iperf3", &full);
+    assert!(output.status.success(), "iperf3 {full:?}: {output:?}");
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+#[test]
+fn throughput_agrees_with_iperf3_on_a_shaped_link_both_ways_tcp_and_udp_1_and_4_streams() {
+    require_root!();
+    if !have_iperf3() {
+        return;
+    }
+    // Both directions of the veth held to 200 Mbit/s by tbf, so the link,
+    // not this machine's two cores, sets the rate both tools must measure.
+    let mut pair = served("pfq", &[]);
+    for (ns, dev) in [(&pair.client, "c0"), (&pair.host, "h0")] {
+        ns.sh(&format!(
+            "tc qdisc add dev {dev} root tbf rate 200mbit burst 256kb latency 20ms"
+        ));
+        assert!(ns.sh(&format!("tc qdisc show dev {dev}")).contains("tbf"));
+    }
+    let iperf_port = "5202";
+    pair.host
+        .spawn("iperf3", &["-s", "-B", Pair::HOST_V4, "-p", iperf_port]);
+    wait_listening(&pair.host, iperf_port);
+    for protocol in ["tcp", "udp"] {
+        for streams in ["1", "4"] {
+            for reverse in [false, true] {
+                let mut args = vec!["-t", "2", "-P", streams];
+                if protocol == "udp" {
+                    // 4 × 20 Mbit/s stays under the link's rate: no loss to argue about.
+                    args.extend_from_slice(&["-u", "-b", "20M"]);
+                }
+                if reverse {
+                    args.push("-R");
+                }
+                let ours = perf_json(&pair, &args);
+                let theirs = iperf3_json(&pair, iperf_port, &args);
+                let received = |doc: &Value| {
+                    doc["end"]["sum_received"]["bits_per_second"]
+                        .as_f64()
+                        .unwrap_or_else(|| panic!("{doc}"))
+                };
+                let (a, b) = (received(&ours), received(&theirs));
+                eprintln!("{protocol} -P {streams} reverse={reverse}: netdx {a:.0}, iperf3 {b:.0}");
+                assert!(
+                    (a - b).abs() <= 0.1 * b,
+                    "{protocol} -P {streams} reverse={reverse}: netdx {a:.0} bit/s, iperf3 {b:.0} bit/s"
+                );
+                // And both see the link's rate (TCP) or the asked rate (UDP).
+                let expected = if protocol == "tcp" {
+                    200e6
+                } else {
+                    20e6 * streams.parse::<f64>().unwrap()
+                };
+                assert!(
+                    a <= expected * 1.05 && a >= expected * 0.7,
+                    "{protocol} -P {streams}: {a:.0}"
+                );
+            }
+        }
+    }
 }
 
 #[test]

@@ -117,6 +117,9 @@ pub struct PerfRunArgs {
     /// Bytes per write (TCP, default 128K) or per datagram (UDP, default 1460)
     #[arg(short = 'l', long = "length", value_name = "LEN", value_parser = values::byte_size)]
     pub length: Option<usize>,
+    /// TCP senders (either end) send with sendfile(2) from a file in memory, not write() (iperf3's -Z)
+    #[arg(short = 'Z', long = "zerocopy", conflicts_with = "udp")]
+    pub zerocopy: bool,
     /// Seconds between reports
     #[arg(short = 'i', long = "interval", value_name = "SECS", default_value = "1", value_parser = report_seconds)]
     pub interval: Duration,

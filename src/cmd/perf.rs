@@ -24,9 +24,9 @@ pub fn run(args: &PerfArgs, out: &Output) -> Result<Outcome, Error> {
 }
 
 fn run_serve(args: &PerfServeArgs, out: &Output) -> Result<Outcome, Error> {
-    if out.json || out.stream {
+    if out.json {
         return Err(Error::Usage(
-            "perf serve logs a text line per test; --json and --json-stream are for perf run"
+            "perf serve runs until stopped: --json-stream gives a JSON line per test, --json is for perf run"
                 .into(),
         ));
     }
@@ -36,9 +36,18 @@ fn run_serve(args: &PerfServeArgs, out: &Output) -> Result<Outcome, Error> {
     };
     // A log line that cannot be written (stdout closed) is dropped: the
     // server's job is serving.
-    let log = Box::new(|event: serve::ServeEvent| {
-        let _ = render::print(&render::perf::serve_event(&event));
-    });
+    let log: Box<dyn Fn(serve::ServeEvent) + Send + Sync> = if out.stream {
+        let writer = std::sync::Mutex::new(StreamWriter::stdout());
+        Box::new(move |event: serve::ServeEvent| {
+            if let Ok(mut writer) = writer.lock() {
+                let _ = writer.emit(&event);
+            }
+        })
+    } else {
+        Box::new(|event: serve::ServeEvent| {
+            let _ = render::print(&render::perf::serve_event(&event));
+        })
+    };
     serve::serve(settings, log)?;
     Ok(Outcome::Success)
 }
@@ -75,6 +84,7 @@ fn run_test(args: &PerfRunArgs, out: &Output) -> Result<Outcome, Error> {
             length,
             rate_bps: rate,
             udp_ports: Vec::new(),
+            zerocopy: args.zerocopy,
         },
         interval: args.interval,
     };

@@ -58,6 +58,24 @@ pub fn set_max_pacing_rate(socket: &impl AsFd, bytes_per_second: u64) -> io::Res
     setsockopt(socket, MaxPacingRate, &bytes_per_second).map_err(io::Error::from)
 }
 
+/// A file in memory holding `bytes`: the source of a sender that hands the
+/// kernel page-cache pages with sendfile(2) instead of copying a buffer in
+/// on every write (iperf3's `-Z`).
+pub fn memory_file(name: &str, bytes: &[u8]) -> io::Result<std::fs::File> {
+    use std::io::Write;
+    let fd = nix::sys::memfd::memfd_create(name, nix::sys::memfd::MFdFlags::MFD_CLOEXEC)?;
+    let mut file = std::fs::File::from(fd);
+    file.write_all(bytes)?;
+    Ok(file)
+}
+
+/// Sends up to `length` bytes of `file`, from its start, on `socket` with
+/// sendfile(2): the socket's send timeout applies as to a write.
+pub fn send_file(socket: &impl AsFd, file: &impl AsFd, length: usize) -> io::Result<usize> {
+    let mut offset = 0;
+    nix::sys::sendfile::sendfile(socket, file, Some(&mut offset), length).map_err(io::Error::from)
+}
+
 /// Which kind of ICMP socket: raw IPv4 sockets deliver the IP header too,
 /// datagram sockets and IPv6 sockets start at the ICMP header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -26,7 +26,7 @@ pub const MAX_FRAME: u32 = 64 * 1024;
 const IPERF3_STATES: [u8; 4] = [9, 0xff, 0xfe, 0xfd];
 
 /// What the test is: sent by the client in `hello`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TestParams {
     /// TCP or UDP.
     pub protocol: Protocol,
@@ -45,6 +45,11 @@ pub struct TestParams {
     /// UDP: the client's local ports, one per stream in index order.
     #[serde(default)]
     pub udp_ports: Vec<u16>,
+    /// TCP senders (on either end) send with sendfile(2) from a file in
+    /// memory instead of writing a buffer (iperf3's `-Z`). Added in
+    /// netdx 0.x with a default, so version 1 peers without it still agree.
+    #[serde(default)]
+    pub zerocopy: bool,
 }
 
 /// One control message.
@@ -244,6 +249,7 @@ mod tests {
                     length: 1460,
                     rate_bps: 1_000_000,
                     udp_ports: vec![4000, 4001],
+                    zerocopy: false,
                 },
             },
             Message::Accept {

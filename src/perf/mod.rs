@@ -284,6 +284,7 @@ mod tests {
             length: 1000,
             rate_bps: 0,
             udp_ports: vec![],
+            zerocopy: false,
         };
         assert_eq!(test.socket_count(), 4);
         let sends: Vec<bool> = (0..4).map(|i| test.client_sends(i)).collect();

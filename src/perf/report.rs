@@ -165,6 +165,8 @@ pub struct TestStart {
     pub bidir: u8,
     /// Bits per second each stream is held to; 0: unlimited.
     pub target_bitrate: u64,
+    /// 1 when TCP senders use sendfile(2) (-Z).
+    pub zerocopy: u8,
     /// Seconds between reports.
     pub interval: f64,
 }

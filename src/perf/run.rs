@@ -154,6 +154,7 @@ pub fn run(
             reverse: u8::from(test.reverse),
             bidir: u8::from(test.bidir),
             target_bitrate: test.rate_bps,
+            zerocopy: u8::from(test.zerocopy),
             interval: request.interval.as_secs_f64(),
         },
     };
@@ -174,14 +175,7 @@ pub fn run(
                 .store(true, std::sync::atomic::Ordering::Release);
             reporter.stop_at(now);
         }
-        if let Some(interval) = reporter.due(now, &streams) {
-            if output_error.is_none()
-                && let Err(err) = on_event(Event::Interval(&interval))
-            {
-                output_error = Some(err);
-            }
-            reporter.keep(interval);
-        }
+        reporter.report(now, &streams, on_event, &mut output_error);
         reporter.next()
     };
     session::drive(
@@ -193,6 +187,12 @@ pub fn run(
         true,
         &mut on_wake,
     )?;
+    // A receiving client's streams end with the server's senders, whose
+    // clock started when the server sent `start`, a little before this
+    // end's: the test's last interval ends when they did, not later.
+    let now = Instant::now();
+    reporter.stop_at(now);
+    reporter.report(now, &streams, on_event, &mut output_error);
     if let Some(err) = output_error {
         return Err(PerfError::Output(err));
     }
@@ -419,7 +419,27 @@ impl Reporter {
         })
     }
 
-    /// Ends the test's time at `now` (Ctrl-C): one last, short interval.
+    /// Hands the interval that ended by `now`, if one did, to `on_event`
+    /// (the first output error is kept, and later intervals still counted).
+    fn report(
+        &mut self,
+        now: Instant,
+        streams: &Streams,
+        on_event: &mut dyn FnMut(Event<'_>) -> std::io::Result<()>,
+        output_error: &mut Option<std::io::Error>,
+    ) {
+        if let Some(interval) = self.due(now, streams) {
+            if output_error.is_none()
+                && let Err(err) = on_event(Event::Interval(&interval))
+            {
+                *output_error = Some(err);
+            }
+            self.keep(interval);
+        }
+    }
+
+    /// Ends the test's time at `now` (Ctrl-C, or a receiver's streams
+    /// over before this end's clock): one last, short interval.
     fn stop_at(&mut self, now: Instant) {
         if now < self.deadline {
             self.deadline = now;
@@ -452,7 +472,45 @@ mod tests {
             length: 100,
             rate_bps: 0,
             udp_ports: vec![],
+            zerocopy: false,
         }
+    }
+
+    #[test]
+    fn streams_over_before_this_ends_deadline_still_get_their_last_interval_once() {
+        let clock = SimClock::new();
+        let test = udp_test(true, 1);
+        let start = clock.now();
+        let streams = Streams::new(vec![Plan::of(&test, 0, true, start)], &[]);
+        let mut reporter = Reporter::new(
+            &test,
+            Duration::from_secs(1),
+            start,
+            start + test.duration(),
+        );
+        let mut lines = 0;
+        let mut on_event = |_: Event<'_>| {
+            lines += 1;
+            Ok(())
+        };
+        let mut error = None;
+        // The server's senders, started 2 ms earlier, are done at 0.998 s here.
+        clock.advance(Duration::from_millis(998));
+        record(&streams, 0, 500);
+        reporter.report(clock.now(), &streams, &mut on_event, &mut error);
+        assert!(reporter.intervals.is_empty(), "not due by the clock");
+        reporter.stop_at(clock.now());
+        reporter.report(clock.now(), &streams, &mut on_event, &mut error);
+        assert_eq!(reporter.intervals.len(), 1);
+        assert_eq!(reporter.intervals[0].streams[0].end, 0.998);
+        assert_eq!(reporter.intervals[0].streams[0].packets, Some(1));
+        // A later look adds nothing.
+        clock.advance(Duration::from_millis(10));
+        reporter.stop_at(clock.now());
+        reporter.report(clock.now(), &streams, &mut on_event, &mut error);
+        assert_eq!(reporter.intervals.len(), 1);
+        assert_eq!(lines, 1);
+        assert!(error.is_none());
     }
 
     #[test]

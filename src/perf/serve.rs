@@ -32,11 +32,16 @@ pub struct Settings {
     pub max_clients: usize,
 }
 
-/// What happens on the server, for its log.
-#[derive(Debug, Clone, PartialEq)]
+/// What happens on the server, for its log (and each line of `perf serve
+/// --json-stream`, schema `perf-serve.stream`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, schemars::JsonSchema)]
+#[serde(tag = "event", rename_all = "snake_case")]
 pub enum ServeEvent {
     /// The listening socket is up.
-    Listening(SocketAddr),
+    Listening {
+        /// Where.
+        address: SocketAddr,
+    },
     /// A test started.
     TestStarted {
         /// The client.
@@ -102,7 +107,7 @@ pub fn serve(
         pending: Mutex::new(HashMap::new()),
         log,
     });
-    (shared.log)(ServeEvent::Listening(local));
+    (shared.log)(ServeEvent::Listening { address: local });
     loop {
         let (connection, peer) = match listener.accept() {
             Ok(accepted) => accepted,

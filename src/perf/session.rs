@@ -197,7 +197,12 @@ pub fn drive(
                     failure.get_or_insert(err);
                     streams.flags.abort.store(true, Ordering::Release);
                 }
-                Err(_) => {}
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                // The reader has ended (it stops after the peer's `done`,
+                // which a receiving-only peer sends at the start): the
+                // wait is a sleep now, or this loop would spin beside the
+                // streams for the whole test.
+                Err(mpsc::RecvTimeoutError::Disconnected) => std::thread::sleep(wait),
             }
         }
         on_wake(Instant::now());

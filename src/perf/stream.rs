@@ -77,6 +77,8 @@ pub struct Plan {
     pub length: usize,
     /// Bits per second for a UDP sender; 0: as fast as it goes.
     pub rate_bps: u64,
+    /// A TCP sender sends with sendfile(2) instead of write().
+    pub zerocopy: bool,
     /// When the test started on this end.
     pub start: Instant,
     /// When a sender stops.
@@ -101,6 +103,7 @@ impl Plan {
                 Protocol::Udp => test.rate_bps,
                 Protocol::Tcp => 0,
             },
+            zerocopy: test.zerocopy && test.protocol == Protocol::Tcp,
             start,
             deadline: start + test.duration(),
         }
@@ -185,8 +188,18 @@ fn tcp_send(
 ) -> io::Result<()> {
     socket.set_write_timeout(Some(POLL))?;
     let buffer = payload(plan.length);
+    // -Z: the same bytes, from page-cache pages the kernel sends by reference.
+    let file = if plan.zerocopy {
+        Some(crate::net::socket::memory_file("netdx-perf", &buffer)?)
+    } else {
+        None
+    };
     while Instant::now() < plan.deadline && !flags.sender_stops() {
-        match socket.write(&buffer) {
+        let sent = match &file {
+            Some(file) => crate::net::socket::send_file(&socket, file, plan.length),
+            None => socket.write(&buffer),
+        };
+        match sent {
             Ok(n) => {
                 counters.bytes.fetch_add(n as u64, Ordering::Relaxed);
             }
@@ -206,7 +219,7 @@ fn tcp_receive(
     flags: &Flags,
 ) -> io::Result<()> {
     socket.set_read_timeout(Some(POLL))?;
-    let mut buffer = vec![0u8; 256 * 1024];
+    let mut buffer = vec![0u8; 128 * 1024];
     loop {
         match socket.read(&mut buffer) {
             Ok(0) => return Ok(()),

@@ -251,7 +251,7 @@ pub fn summary(report: &Report) -> String {
 /// The server's line for an event.
 pub fn serve_event(event: &ServeEvent) -> String {
     match event {
-        ServeEvent::Listening(address) => format!("Server listening on {address}\n"),
+        ServeEvent::Listening { address } => format!("Server listening on {address}\n"),
         ServeEvent::TestStarted { peer, test } => {
             let direction = match (test.reverse, test.bidir) {
                 (_, true) => "both ways",

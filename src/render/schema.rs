@@ -246,6 +246,11 @@ pub const DOCUMENTS: &[Document] = &[
         "netdx perf run HOST --json",
         "The test in iperf3 -J's shape: start (connections, the test's parameters), intervals (each stream from this client's side: bytes, bits per second, TCP retransmits and congestion window, UDP datagrams, jitter, loss and reordering, and their sums), end (each stream's sender and receiver totals, sum_sent and sum_received, and with --bidir the other direction's sums).",
     ),
+    Document::of::<crate::perf::serve::ServeEvent>(
+        "perf-serve.stream",
+        "netdx perf serve --json-stream",
+        "One line per server event as it happens: listening first, then each test started (its parameters), ended (bytes and seconds here), refused (busy, invalid, another version) or failed.",
+    ),
     Document::of::<super::stream::perf::PerfEvent<'static>>(
         "perf.stream",
         "netdx perf run HOST --json-stream",

@@ -1,6 +1,8 @@
 //! `netdx perf run --json-stream`: `start` (the --json document's start),
 //! an `interval` line per report interval, then `end` with the totals
-//! (iperf3's `--json-stream` events).
+//! (iperf3's `--json-stream` events); and `netdx perf serve --json-stream`,
+//! a line per test the server accepts, ends or refuses: the server's own
+//! `perf::serve::ServeEvent`s, serialised as they are.
 
 use schemars::JsonSchema;
 use serde::Serialize;
