@@ -379,6 +379,20 @@ impl Pair {
         }
         client.ip(&["route", "add", "default", "via", Self::HOST_V4]);
         client.ip(&["-6", "route", "add", "default", "via", Self::HOST_V6]);
+        // Until the kernel's link watcher has seen the carrier (up to a
+        // second on a busy machine), a veth end sends through the noop
+        // qdisc, which drops everything: wait for both ends to be UP.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        for (ns, dev) in [(&client, "c0"), (&host, "h0")] {
+            while !ns.ip(&["-o", "link", "show", dev]).contains("state UP") {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "{dev} in {} never came up",
+                    ns.name
+                );
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+        }
         Pair { client, host }
     }
 
