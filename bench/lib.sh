@@ -65,3 +65,15 @@ stop_socket_holder() {
     ip netns pids "$1" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
     ip netns del "$1" 2>/dev/null || true
 }
+
+# socket_holder_scenario NS: bench/netstat.sh's scenario in namespace NS
+# (50,000 loopback TCP sockets held by 8 processes), removed on exit with
+# a hyperfine export file: sets $json, and in_ns runs a command in NS.
+socket_holder_scenario() {
+    NS=$1
+    json=$(mktemp --suffix .json)
+    holder_log=$(mktemp)
+    trap 'stop_socket_holder "$NS"; rm -f "$json" "$holder_log"' EXIT
+    start_socket_holder "$NS" 25000 4 "$holder_log"
+}
+in_ns() { ip netns exec "$NS" "$@"; }

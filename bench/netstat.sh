@@ -5,16 +5,7 @@ source "$(dirname "$0")/lib.sh"
 need iproute2 net-tools lsof hyperfine time
 build_netdx
 
-NS=netdx-bench-sockets
-json=$(mktemp --suffix .json)
-holder_log=$(mktemp)
-cleanup() {
-    stop_socket_holder "$NS"
-    rm -f "$json" "$holder_log"
-}
-trap cleanup EXIT
-start_socket_holder "$NS" 25000 4 "$holder_log"
-in_ns() { ip netns exec "$NS" "$@"; }
+socket_holder_scenario netdx-bench-sockets
 sockets=$(in_ns ss -tan | tail -n +2 | wc -l)
 holders=$(in_ns ss -tanp | grep -o 'pid=[0-9]*' | sort -u | wc -l)
 P=20001

@@ -11,18 +11,9 @@ source "$(dirname "$0")/lib.sh"
 need iproute2 lsof hyperfine linux-perf
 build_netdx
 
-NS=netdx-bench-port
 P=20001
 RUNS=${RUNS:-20}
-json=$(mktemp --suffix .json)
-holder_log=$(mktemp)
-cleanup() {
-    stop_socket_holder "$NS"
-    rm -f "$json" "$holder_log"
-}
-trap cleanup EXIT
-start_socket_holder "$NS" 25000 4 "$holder_log"
-in_ns() { ip netns exec "$NS" "$@"; }
+socket_holder_scenario netdx-bench-port
 
 commands=("$NETDX port $P")
 names=("netdx port $P")

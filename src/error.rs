@@ -183,6 +183,15 @@ impl From<EchoError> for Error {
     }
 }
 
+impl From<crate::top::TopError> for Error {
+    fn from(err: crate::top::TopError) -> Self {
+        match err {
+            crate::top::TopError::Sockets(err) => Error::Sockets(err),
+            crate::top::TopError::Interfaces(err) => Error::Iface(err),
+        }
+    }
+}
+
 impl From<std::io::Error> for Error {
     /// An output failure: quiet when stdout's reader left, reported otherwise.
     fn from(err: std::io::Error) -> Self {

@@ -47,6 +47,7 @@ pub mod sockets;
 pub mod sockopt;
 pub mod targets;
 pub mod tcping;
+pub mod top;
 pub mod trace;
 pub mod wire;
 

@@ -29,6 +29,7 @@ mod scan;
 mod schema;
 pub mod sockopt;
 mod tcping;
+mod top;
 mod trace;
 pub mod values;
 
@@ -54,6 +55,7 @@ pub use scan::ScanArgs;
 pub use schema::SchemaArgs;
 pub use sockopt::{SockoptArgs, SockoptCommand};
 pub use tcping::TcpingArgs;
+pub use top::{TopArgs, TopBy, TopSort};
 pub use trace::TraceArgs;
 
 use crate::render::ColorChoice;
@@ -67,6 +69,7 @@ Examples:
   netdx ping -a -g 10.0.0.0/24   which hosts of a network answer (fping -a -g)
   netdx netstat -tulpn           listening sockets and their processes
   netdx port 8080                who holds port 8080 (lsof -i :8080)
+  netdx top                      who is using the network, per process (bandwhich, nethogs)
   netdx echo serve               a TCP/UDP echo service on 127.0.0.1:7007
   netdx echo probe 127.0.0.1:7007 -c 5
                                  round trips through it, every byte checked
@@ -189,6 +192,9 @@ pub enum Command {
     /// Time TCP handshakes to a port, ping-style: where ICMP is blocked, is the service up and how far (replaces tcping, nc -z)
     #[command(after_help = tcping::TCPING_EXAMPLES)]
     Tcping(TcpingArgs),
+    /// Who is using the network: rates per process, TCP connection and interface from the kernel's counters, no capture (replaces bandwhich, nethogs, iftop)
+    #[command(after_help = top::TOP_EXAMPLES)]
+    Top(TopArgs),
     /// Throughput between two hosts: a server for many clients at once, and a client with iperf3's measurements (replaces iperf3)
     #[command(after_help = perf::PERF_EXAMPLES)]
     Perf(PerfArgs),

@@ -22,6 +22,7 @@ pub mod scan;
 pub mod schema;
 pub mod sockopt;
 pub mod tcping;
+pub mod top;
 pub mod trace;
 
 use crate::cli::{Cli, Command};
@@ -63,6 +64,7 @@ pub fn dispatch(cli: Cli) -> Result<Outcome, Error> {
         Command::Dhcp(args) => dhcp::run(&args, &out),
         Command::Route(args) => route::run(&args, &out),
         Command::Tcping(args) => tcping::run(&args, &out),
+        Command::Top(args) => top::run(&args, &out),
         Command::Perf(args) => perf::run(&args, &out),
         Command::Schema(args) => schema::run(&args, &out),
         Command::Completions(args) => completions::run(&args, &out),
@@ -81,7 +83,8 @@ fn check_streams(command: &Command) -> Result<(), Error> {
         | Command::Scan(_)
         | Command::Dns(_)
         | Command::Arping(_)
-        | Command::Tcping(_) => {
+        | Command::Tcping(_)
+        | Command::Top(_) => {
             return Ok(());
         }
         Command::Echo(echo) => match echo.command {
@@ -110,7 +113,7 @@ fn check_streams(command: &Command) -> Result<(), Error> {
         }
     };
     Err(Error::Usage(format!(
-        "--json-stream: `{name}` prints one document; use --json (streaming: ping, tcping, perf run, perf serve, trace, scan, dns, arping, neigh scan, echo probe, echo serve)"
+        "--json-stream: `{name}` prints one document; use --json (streaming: ping, tcping, top, perf run, perf serve, trace, scan, dns, arping, neigh scan, echo probe, echo serve)"
     )))
 }
 

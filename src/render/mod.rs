@@ -30,6 +30,7 @@ pub mod sockopt;
 pub mod stream;
 pub mod table;
 pub mod tcping;
+pub mod top;
 pub mod trace;
 pub mod units;
 

@@ -231,6 +231,16 @@ pub const DOCUMENTS: &[Document] = &[
         "netdx arping ADDR --json-stream",
         "One line of the stream: start, a reply line per reply as it is matched, done with the --json document.",
     ),
+    Document::of::<crate::top::Report>(
+        "top",
+        "netdx top --once --json",
+        "One measurement over -i seconds from the kernel's counters: processes (pid, command, user, bytes per second sent and received, totals, connections), TCP connections (ends, holder, rates, RTT, retransmits) and interfaces (rates and totals), busiest first; hidden_processes (other users', without root) and what the counters cannot show.",
+    ),
+    Document::of::<super::stream::top::TopEvent<'static>>(
+        "top.stream",
+        "netdx top --json-stream",
+        "A refresh line per -i interval: the --once --json document of that interval.",
+    ),
     Document::of::<crate::tcping::Report>(
         "tcping",
         "netdx tcping HOST:PORT --json",

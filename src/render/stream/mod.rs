@@ -22,6 +22,7 @@ pub mod ping;
 pub mod scan;
 pub mod serve;
 pub mod tcping;
+pub mod top;
 pub mod trace;
 
 use std::io::{self, Stdout, Write};

@@ -1,0 +1,267 @@
+//! `netdx top`: arguments → the kernel's counters every -i → a table
+//! refreshed in place on a terminal, one table with --once, JSON lines
+//! elsewhere.
+
+use std::io::IsTerminal;
+use std::time::{Duration, Instant};
+
+use crate::cli::{TopArgs, TopSort};
+use crate::error::{Error, Outcome};
+use crate::render::stream::StreamWriter;
+use crate::render::stream::top::TopEvent;
+use crate::render::{self, Output};
+use crate::signals::Interrupts;
+use crate::top::kernel::Kernel;
+use crate::top::{self, Report, Request, RunError, Sort};
+
+/// Shows who is using the network.
+pub fn run(args: &TopArgs, out: &Output) -> Result<Outcome, Error> {
+    if out.json && !args.once {
+        return Err(Error::Usage(
+            "top --json prints one measurement: add --once (or --json-stream for a line per refresh)"
+                .into(),
+        ));
+    }
+    let sort = match args.sort {
+        TopSort::Rate => Sort::Rate,
+        TopSort::Total => Sort::Total,
+    };
+    let request = Request {
+        interval: args.interval,
+        sort,
+        count: args.once.then_some(1),
+    };
+    let live = !args.once && !out.json && !out.stream && out.tty && std::io::stdin().is_terminal();
+    if live {
+        return live::run(&request, args.by);
+    }
+    let stream = out.stream || (!args.once && !out.json);
+    if stream && !out.stream {
+        eprintln!(
+            "netdx: top: stdout is not a terminal, so a --json-stream line per refresh follows (--once for one table)"
+        );
+    }
+    let interrupts = Interrupts::install()?;
+    if stream {
+        let stopper = interrupts.stopper()?;
+        render::stream::when_reader_leaves(move || stopper.stop())?;
+    }
+    let mut writer = stream.then(StreamWriter::stdout);
+    let mut last: Option<Report> = None;
+    let mut on_report = |report: &Report| -> std::io::Result<()> {
+        match &mut writer {
+            Some(lines) => lines.emit(&TopEvent::Refresh(report)),
+            None => {
+                last = Some(report.clone());
+                Ok(())
+            }
+        }
+    };
+    // Sleeps to the next refresh; Ctrl-C (or a stream reader that left) ends the run.
+    let mut wait = |d: Duration| {
+        let deadline = Instant::now() + d;
+        loop {
+            if interrupts.take().stop {
+                return false;
+            }
+            match crate::net::wait_readable(&interrupts.fds(), deadline) {
+                Ok(true) => continue,
+                Ok(false) if Instant::now() >= deadline => return !interrupts.take().stop,
+                Ok(false) => continue,
+                Err(_) => return false,
+            }
+        }
+    };
+    finish(top::run(
+        &request,
+        &mut Kernel::default(),
+        &Instant::now,
+        &mut wait,
+        &mut user_of,
+        &mut on_report,
+    ))?;
+    if let Some(report) = last {
+        let text = if out.json {
+            render::json::document(&report)
+        } else {
+            render::top::report(&report, args.by, 0, out)
+        };
+        render::print(&text)?;
+    }
+    Ok(Outcome::Success)
+}
+
+fn user_of(pid: u32) -> Option<String> {
+    crate::process::info(pid).and_then(|info| info.user)
+}
+
+fn finish(result: Result<u64, RunError>) -> Result<u64, Error> {
+    match result {
+        Ok(reports) => Ok(reports),
+        Err(RunError::Top(err)) => Err(err.into()),
+        Err(RunError::Output(err)) => Err(err.into()),
+    }
+}
+
+/// The table refreshed in place on the alternate screen; keys switch the
+/// view; the screen is restored on every way out, panics included.
+mod live {
+    use std::cell::{Cell, RefCell};
+    use std::io::Write;
+    use std::time::{Duration, Instant};
+
+    use crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
+    use crossterm::{cursor, execute, terminal};
+
+    use super::{finish, user_of};
+    use crate::cli::TopBy;
+    use crate::error::{Error, Outcome};
+    use crate::render::{self, Output, Style};
+    use crate::top::kernel::Kernel;
+    use crate::top::{self, Report, Request, Sort};
+
+    /// Leaves the alternate screen and raw mode when dropped (and from the
+    /// panic hook, so a panic's message lands on the normal screen).
+    struct Screen;
+
+    impl Screen {
+        fn enter() -> std::io::Result<Screen> {
+            terminal::enable_raw_mode()?;
+            let screen = Screen;
+            execute!(
+                std::io::stdout(),
+                terminal::EnterAlternateScreen,
+                cursor::Hide
+            )?;
+            let previous = std::panic::take_hook();
+            std::panic::set_hook(Box::new(move |info| {
+                restore();
+                previous(info);
+            }));
+            Ok(screen)
+        }
+    }
+
+    fn restore() {
+        let _ = execute!(
+            std::io::stdout(),
+            cursor::Show,
+            terminal::LeaveAlternateScreen
+        );
+        let _ = terminal::disable_raw_mode();
+    }
+
+    impl Drop for Screen {
+        fn drop(&mut self) {
+            restore();
+        }
+    }
+
+    const HELP: &str = "q quit · p processes · c connections · i interfaces";
+
+    fn view_name(view: TopBy) -> &'static str {
+        match view {
+            TopBy::Process => "process",
+            TopBy::Connection => "connection",
+            TopBy::Interface => "interface",
+        }
+    }
+
+    /// The whole screen for `report`, as many rows as fit.
+    fn draw(report: &Report, view: TopBy, sort: Sort) -> std::io::Result<()> {
+        let out = Output {
+            json: false,
+            stream: false,
+            tty: true,
+            style: Style::plain(),
+        };
+        let (_, height) = terminal::size().unwrap_or((80, 24));
+        // Title, blank, the table's borders and header, the footer.
+        let rows = usize::from(height).saturating_sub(8).max(1);
+        let title = format!(
+            "netdx top: every {:.1} s, a row per {}, busiest by {} first ({HELP})\n\n",
+            report.interval_s,
+            view_name(view),
+            match sort {
+                Sort::Rate => "rate",
+                Sort::Total => "total",
+            }
+        );
+        let text = title + &render::top::report(report, view, rows, &out);
+        let mut stdout = std::io::stdout().lock();
+        execute!(
+            stdout,
+            cursor::MoveTo(0, 0),
+            terminal::Clear(terminal::ClearType::All)
+        )?;
+        // Raw mode: a line feed alone does not return the cursor.
+        stdout.write_all(text.replace('\n', "\r\n").as_bytes())?;
+        stdout.flush()
+    }
+
+    pub fn run(request: &Request, by: TopBy) -> Result<Outcome, Error> {
+        let view = Cell::new(by);
+        let last: RefCell<Option<Report>> = RefCell::new(None);
+        let screen = Screen::enter()?;
+        let mut on_report = |report: &Report| -> std::io::Result<()> {
+            draw(report, view.get(), request.sort)?;
+            *last.borrow_mut() = Some(report.clone());
+            Ok(())
+        };
+        // Waits for the next refresh, reading keys; false on q or Ctrl-C.
+        let mut wait = |d: Duration| -> bool {
+            let deadline = Instant::now() + d;
+            loop {
+                let left = deadline.saturating_duration_since(Instant::now());
+                match event::poll(left) {
+                    Ok(true) => {}
+                    Ok(false) => return true,
+                    Err(_) => return false,
+                }
+                let Ok(event) = event::read() else {
+                    return false;
+                };
+                match event {
+                    Event::Key(key) if key.kind != KeyEventKind::Release => {
+                        let control = key.modifiers.contains(KeyModifiers::CONTROL);
+                        match key.code {
+                            KeyCode::Char('q') | KeyCode::Esc => return false,
+                            KeyCode::Char('c') if control => return false,
+                            KeyCode::Char('p') => view.set(TopBy::Process),
+                            KeyCode::Char('c') => view.set(TopBy::Connection),
+                            KeyCode::Char('i') => view.set(TopBy::Interface),
+                            _ => continue,
+                        }
+                    }
+                    Event::Resize(..) => {}
+                    _ => continue,
+                }
+                // A view key or a resize: the last figures again, at once.
+                if let Some(report) = last.borrow().as_ref() {
+                    let _ = draw(report, view.get(), request.sort);
+                }
+            }
+        };
+        let result = top::run(
+            request,
+            &mut Kernel::default(),
+            &Instant::now,
+            &mut wait,
+            &mut user_of,
+            &mut on_report,
+        );
+        drop(screen);
+        finish(result)?;
+        // The last table stays on the normal screen, as top's does on exit.
+        if let Some(report) = last.borrow().as_ref() {
+            let out = Output {
+                json: false,
+                stream: false,
+                tty: true,
+                style: Style::plain(),
+            };
+            render::print(&render::top::report(report, view.get(), 0, &out))?;
+        }
+        Ok(Outcome::Success)
+    }
+}
