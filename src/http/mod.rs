@@ -147,6 +147,10 @@ pub struct Certificate {
     pub not_after: String,
     /// Whole days until `not_after` (negative once expired).
     pub days_left: i64,
+    /// `not_after` in seconds since the epoch (the exporter's
+    /// `probe_ssl_earliest_cert_expiry`; not in the JSON).
+    #[serde(skip)]
+    pub not_after_unix: i64,
 }
 
 /// The TLS session of a connection.
