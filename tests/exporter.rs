@@ -49,13 +49,20 @@ struct Exporter {
     child: Child,
     address: SocketAddr,
     lines: mpsc::Receiver<String>,
+    /// Lines read while waiting for another, searched first.
+    seen: Vec<String>,
 }
 
 impl Exporter {
     /// Starts `netdx exporter args…` on an ephemeral loopback port and
     /// waits for its "listening on" line.
     fn start(netns: Option<&Netns>, args: &[&str]) -> Exporter {
-        let mut full = vec!["exporter", "--listen", "127.0.0.1:0"];
+        Exporter::start_on(netns, "127.0.0.1:0", args)
+    }
+
+    /// Starts `netdx exporter --listen LISTEN args…`.
+    fn start_on(netns: Option<&Netns>, listen: &str, args: &[&str]) -> Exporter {
+        let mut full = vec!["exporter", "--listen", listen];
         full.extend_from_slice(args);
         let mut command = match netns {
             Some(ns) => ns.command(netdx_bin(), &full),
@@ -87,6 +94,7 @@ impl Exporter {
             child,
             address: "127.0.0.1:0".parse().unwrap(),
             lines,
+            seen: Vec::new(),
         };
         let line = exporter.wait_line("listening on http://", Duration::from_secs(20));
         let at = line.find("http://").unwrap() + "http://".len();
@@ -97,12 +105,15 @@ impl Exporter {
 
     /// Waits for a stderr line containing `fragment`; fails the test after `limit`.
     fn wait_line(&mut self, fragment: &str, limit: Duration) -> String {
+        if let Some(at) = self.seen.iter().position(|l| l.contains(fragment)) {
+            return self.seen.remove(at);
+        }
         let deadline = Instant::now() + limit;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.lines.recv_timeout(left) {
                 Ok(line) if line.contains(fragment) => return line,
-                Ok(_) => {}
+                Ok(line) => self.seen.push(line),
                 Err(_) => panic!("no stderr line with {fragment:?} within {limit:?}"),
             }
         }
@@ -530,6 +541,50 @@ fn a_bad_new_config_is_refused_on_reload_and_the_old_one_kept() {
     );
 }
 
+#[test]
+fn prometheus_scrape_timeout_header_bounds_a_probe_less_half_a_second() {
+    let scratch = Scratch::new("header");
+    // No module timeout: the scrape's (less 0.5 s) is the probe's.
+    let config = scratch.file("config.yml", "modules:\n  slow:\n    prober: tcp\n");
+    let exporter = Exporter::start(None, &["--config", config.to_str().unwrap()]);
+    let (_listener, _filling, port) = stalled_port();
+    let began = Instant::now();
+    let response = request(
+        exporter.address,
+        "GET",
+        &format!("/probe?target=127.0.0.1:{port}&module=slow&debug=true"),
+        &[("X-Prometheus-Scrape-Timeout-Seconds", "1.5")],
+    );
+    let took = began.elapsed();
+    // 1.5 s less the 0.5 s offset, less what the request waited for its slot.
+    let timeout: f64 = response
+        .body
+        .split("timeout_seconds=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("{}", response.body));
+    assert!((0.95..=1.0).contains(&timeout), "{}", response.body);
+    assert!(
+        response.body.contains("probe_success 0\n"),
+        "{}",
+        response.body
+    );
+    assert!(
+        took >= Duration::from_millis(950) && took < Duration::from_millis(1400),
+        "answered after {took:?}"
+    );
+}
+
+#[test]
+fn listening_beyond_loopback_warns_that_anyone_can_make_the_host_probe() {
+    require_root!();
+    // In a namespace of its own, so nothing outside can reach it.
+    let ns = Netns::new("expwarn");
+    let mut exporter = Exporter::start_on(Some(&ns), "0.0.0.0:0", &[]);
+    let warning = exporter.wait_line("warning: listening on 0.0.0.0:", Duration::from_secs(5));
+    assert!(warning.contains("targets_allowed"), "{warning}");
+}
+
 /// VmHWM (peak resident memory) of a process, in KiB.
 fn peak_rss_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
@@ -606,11 +661,26 @@ fn textfile_output_passes_promtool_check_metrics() {
     let scratch = Scratch::new("textfile");
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
+    // netdx's own echo service, for the echo prober.
+    let echo_port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let echo_bind = format!("127.0.0.1:{echo_port}");
+    let mut echo = Command::new(netdx_bin())
+        .args(["echo", "serve", "--bind", &echo_bind])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let config = scratch.file(
         "config.yml",
         &format!(
-            "{LOOPBACK_CONFIG}targets:\n  - {{target: \"127.0.0.1:{port}\", module: tcp_connect}}\n  \
-             - {{target: \"127.0.0.1:{port}\", module: tcping}}\n  - {{target: \"127.0.0.1:1\", module: tcp_connect}}\n"
+            "{LOOPBACK_CONFIG}  echo_udp:\n    prober: echo\n    timeout: 2s\n    echo: {{protocol: udp, packets: 5, interval: 10ms}}\n\
+             targets:\n  - {{target: \"127.0.0.1:{port}\", module: tcp_connect}}\n  \
+             - {{target: \"127.0.0.1:{port}\", module: tcping}}\n  - {{target: \"127.0.0.1:1\", module: tcp_connect}}\n  \
+             - {{target: \"{echo_bind}\", module: echo_udp}}\n"
         ),
     );
     let dir = scratch.0.join("textfiles");
@@ -623,12 +693,19 @@ fn textfile_output_passes_promtool_check_metrics() {
         .unwrap();
     let file = dir.join("netdx_exporter.prom");
     let deadline = Instant::now() + Duration::from_secs(20);
-    while !file.exists() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
+    // The first round may find the echo service not yet bound: wait for one with its echoes.
+    let echoed =
+        format!("probe_echo_received_total{{module=\"echo_udp\",target=\"{echo_bind}\"}} 5\n");
+    let mut text = String::new();
+    while !text.contains(&echoed) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+        text = std::fs::read_to_string(&file).unwrap_or_default();
     }
-    let text = std::fs::read_to_string(&file).unwrap_or_default();
     let _ = child.kill();
     let _ = child.wait();
+    let _ = echo.kill();
+    let _ = echo.wait();
+    assert!(text.contains(&echoed), "{text}");
     assert!(
         text.contains(&format!(
             "probe_success{{module=\"tcp_connect\",target=\"127.0.0.1:{port}\"}} 1\n"

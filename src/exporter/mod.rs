@@ -86,6 +86,9 @@ pub enum ExporterError {
         /// Why not.
         source: std::io::Error,
     },
+    /// Capabilities could not be given up.
+    #[error(transparent)]
+    Privilege(#[from] crate::privilege::PrivilegeError),
     /// The async runtime or signal handlers could not be set up.
     #[error("starting the exporter: {0}")]
     Runtime(std::io::Error),

@@ -114,27 +114,36 @@ pub fn runtime(max_concurrent: usize) -> Result<tokio::runtime::Runtime, Exporte
         .map_err(ExporterError::Runtime)
 }
 
-/// Serves until SIGINT or SIGTERM.
+/// Serves until SIGINT or SIGTERM. The socket is bound first (a port
+/// below 1024 may need a capability), then every capability but
+/// CAP_NET_RAW is given up, before the runtime starts its threads.
 pub fn serve(
     settings: &Settings,
     config: Config,
     views: Views,
     log: Logger,
 ) -> Result<(), ExporterError> {
+    let listen = |source| ExporterError::Listen {
+        address: settings.listen,
+        source,
+    };
+    let listener = std::net::TcpListener::bind(settings.listen).map_err(listen)?;
+    listener.set_nonblocking(true).map_err(listen)?;
+    crate::privilege::keep_only_net_raw()?;
     let runtime = runtime(settings.max_concurrent)?;
-    runtime.block_on(run(settings, config, views, log))
+    runtime.block_on(run(settings, listener, config, views, log))
 }
 
 async fn run(
     settings: &Settings,
+    listener: std::net::TcpListener,
     config: Config,
     views: Views,
     log: Logger,
 ) -> Result<(), ExporterError> {
     use tokio::signal::unix::{SignalKind, signal};
-    let listener = tokio::net::TcpListener::bind(settings.listen)
-        .await
-        .map_err(|source| ExporterError::Listen {
+    let listener =
+        tokio::net::TcpListener::from_std(listener).map_err(|source| ExporterError::Listen {
             address: settings.listen,
             source,
         })?;

@@ -45,6 +45,8 @@ pub fn run(
         });
     }
     check_dir(&settings.dir)?;
+    // Probes run on threads of this one: they inherit what is kept.
+    crate::privilege::keep_only_net_raw()?;
     let stop = Arc::new(AtomicBool::new(false));
     let hangup = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
