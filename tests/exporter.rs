@@ -338,6 +338,15 @@ fn a_config_with_an_unknown_prober_is_refused_at_startup() {
 }
 
 #[test]
+fn json_is_refused_the_exporter_speaks_prometheus_text() {
+    assert_one_line_error(
+        &netdx(&["--json", "exporter"]),
+        "`exporter` serves Prometheus' text format",
+    );
+    assert_one_line_error(&netdx(&["--json-stream", "exporter"]), "--json-stream");
+}
+
+#[test]
 fn options_netdx_does_not_carry_out_are_all_named_at_startup() {
     let scratch = Scratch::new("unsupported");
     let config = scratch.file(
