@@ -133,6 +133,13 @@ impl Found {
 
 /// Runs `module` against `target`, taking at most about `timeout`.
 pub fn run(module: &Module, target: &str, timeout: Duration) -> Outcome {
+    run_until(module, target, timeout, Instant::now() + timeout)
+}
+
+/// Runs `module` against `target` until `deadline` at the latest; `timeout`
+/// is the probe's whole allowance, as reported (a request may have spent
+/// some of it waiting for a slot).
+pub fn run_until(module: &Module, target: &str, timeout: Duration, deadline: Instant) -> Outcome {
     let started = Instant::now();
     let mut log = ProbeLog::new();
     log.info(format!(
@@ -140,7 +147,6 @@ pub fn run(module: &Module, target: &str, timeout: Duration) -> Outcome {
         module.prober.name(),
         timeout.as_secs_f64()
     ));
-    let deadline = started + timeout;
     let found = match &module.prober {
         Prober::Icmp(icmp) => super::icmp::probe(icmp, target, deadline, &mut log),
         Prober::Tcp(tcp) => super::tcp::probe(tcp, target, deadline, &mut log),
@@ -151,7 +157,7 @@ pub fn run(module: &Module, target: &str, timeout: Duration) -> Outcome {
         Prober::Trace(trace) => super::trace::probe(trace, target, deadline, &mut log),
     };
     let duration = started.elapsed();
-    finish(found, log, duration)
+    finish(found, log, duration, timeout)
 }
 
 /// The outcome of a probe that could not be run to its end in time.
@@ -161,10 +167,10 @@ pub fn timed_out(timeout: Duration, log: ProbeLog) -> Outcome {
         "Probe did not finish within its {} s",
         timeout.as_secs_f64()
     ));
-    finish(Found::failed(Vec::new()), log, timeout)
+    finish(Found::failed(Vec::new()), log, timeout, timeout)
 }
 
-fn finish(found: Found, mut log: ProbeLog, duration: Duration) -> Outcome {
+fn finish(found: Found, mut log: ProbeLog, duration: Duration, timeout: Duration) -> Outcome {
     if found.success {
         log.info(format!(
             "Probe succeeded: duration_seconds={}",
@@ -186,6 +192,12 @@ fn finish(found: Found, mut log: ProbeLog, duration: Duration) -> Outcome {
             "probe_duration_seconds",
             "Returns how long the probe took to complete in seconds",
             duration.as_secs_f64(),
+        ),
+        // blackbox_exporter 0.24 and later have it too.
+        Family::single(
+            "probe_timeout_seconds",
+            "Returns how long the probe timeout is in seconds",
+            timeout.as_secs_f64(),
         ),
     ];
     families.extend(found.families);

@@ -449,9 +449,7 @@ async fn run_probe(
         ));
     };
     // What the wait took is the probe's no longer.
-    let timeout = timeout
-        .saturating_sub(started.elapsed())
-        .max(Duration::from_millis(1));
+    let deadline = started.into_std() + timeout;
     let (config, module_run, target_run) = (Arc::clone(config), module.clone(), target.to_string());
     let state = Arc::clone(shared);
     state.state.in_flight(true);
@@ -460,11 +458,11 @@ async fn run_probe(
         // deadline: the bound on probes running is the semaphore's.
         let _permit = permit;
         let result = allowed(&config, &module_run, &target_run)
-            .map(|()| probe::run(&module_run, &target_run, timeout));
+            .map(|()| probe::run_until(&module_run, &target_run, timeout, deadline));
         state.state.in_flight(false);
         result
     });
-    match tokio::time::timeout(timeout + GRACE, task).await {
+    match tokio::time::timeout_at((deadline + GRACE).into(), task).await {
         Ok(Ok(Ok(outcome))) => Ok(outcome),
         Ok(Ok(Err(reason))) => Err((StatusCode::FORBIDDEN, Refusal::Forbidden, reason)),
         // The blocking task died (a bug): report the probe as failed.
