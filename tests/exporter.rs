@@ -481,6 +481,77 @@ fn a_tcp_probe_of_a_listening_port_succeeds_and_of_a_closed_one_fails() {
 }
 
 #[test]
+fn an_https_probe_reports_the_tls_version_and_the_certificates_expiry() {
+    let test = "an_https_probe_reports_the_tls_version_and_the_certificates_expiry";
+    if !installed("openssl", test) {
+        return;
+    }
+    let scratch = Scratch::new("https");
+    let (key, cert) = (scratch.0.join("key.pem"), scratch.0.join("cert.pem"));
+    let made = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
+        ])
+        .args(["-subj", "/CN=localhost", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", common::stderr(&made));
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = Command::new("openssl")
+        .args(["s_server", "-www", "-accept", &format!("127.0.0.1:{port}")])
+        .arg("-cert")
+        .arg(&cert)
+        .arg("-key")
+        .arg(&key)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let config = scratch.file(
+        "config.yml",
+        "modules:\n  https:\n    prober: http\n    timeout: 2s\n    http:\n      fail_if_not_ssl: true\n      \
+         tls_config: {insecure_skip_verify: true}\n",
+    );
+    let exporter = Exporter::start(None, &["--config", config.to_str().unwrap()]);
+    let path = format!("/probe?module=https&target=https://127.0.0.1:{port}/");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let body = loop {
+        let body = get(&exporter, &path).body;
+        if value(&body, "probe_success") == Some(1.0) || Instant::now() > deadline {
+            break body;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(value(&body, "probe_success"), Some(1.0), "{body}");
+    assert_eq!(value(&body, "probe_http_ssl"), Some(1.0));
+    assert!(
+        body.contains("probe_tls_version_info{version=\"TLS 1.3\"} 1\n"),
+        "{body}"
+    );
+    let expiry = value(&body, "probe_ssl_earliest_cert_expiry").unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    let days = (expiry - now) / 86_400.0;
+    assert!(
+        (29.0..=30.5).contains(&days),
+        "expires in {days} days: {body}"
+    );
+    assert!(value(&body, "probe_http_duration_seconds{phase=\"tls\"}").unwrap() > 0.0);
+}
+
+#[test]
 fn a_bad_new_config_is_refused_on_reload_and_the_old_one_kept() {
     let scratch = Scratch::new("reload");
     let config = scratch.file("config.yml", LOOPBACK_CONFIG);

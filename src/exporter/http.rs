@@ -213,7 +213,7 @@ fn request(
             families.push(Family::single(
                 "probe_ssl_earliest_cert_expiry",
                 "Returns last SSL chain expiry in unixtime",
-                certificate.not_after_unix as f64,
+                certificate.chain_earliest_expiry_unix as f64,
             ));
         }
         if let Some(session) = &report.tls {

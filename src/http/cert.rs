@@ -65,6 +65,7 @@ pub fn describe(der: &[u8], now: SystemTime) -> Option<Certificate> {
         not_after: iso(not_after),
         days_left: (not_after - now).div_euclid(86_400),
         not_after_unix: not_after,
+        chain_earliest_expiry_unix: not_after,
     })
 }
 

@@ -147,10 +147,14 @@ pub struct Certificate {
     pub not_after: String,
     /// Whole days until `not_after` (negative once expired).
     pub days_left: i64,
-    /// `not_after` in seconds since the epoch (the exporter's
-    /// `probe_ssl_earliest_cert_expiry`; not in the JSON).
+    /// `not_after` in seconds since the epoch (not in the JSON).
     #[serde(skip)]
     pub not_after_unix: i64,
+    /// The earliest `not_after` of every certificate the server sent, the
+    /// leaf's included (the exporter's `probe_ssl_earliest_cert_expiry`;
+    /// not in the JSON).
+    #[serde(skip)]
+    pub chain_earliest_expiry_unix: i64,
 }
 
 /// The TLS session of a connection.
