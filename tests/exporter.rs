@@ -239,6 +239,16 @@ fn installed(tool: &str, test: &str) -> bool {
     found
 }
 
+/// Starts `command` with its standard streams closed; the caller ends it.
+fn spawn_quiet(command: &mut Command) -> Child {
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|err| panic!("{command:?}: {err}"))
+}
+
 /// A TCP port on loopback whose handshakes never complete: a listener with
 /// a backlog of one, filled, so the kernel drops further SYNs.
 fn stalled_port() -> (TcpListener, Vec<TcpStream>, u16) {
@@ -504,17 +514,14 @@ fn an_https_probe_reports_the_tls_version_and_the_certificates_expiry() {
         .local_addr()
         .unwrap()
         .port();
-    let mut server = Command::new("openssl")
-        .args(["s_server", "-www", "-accept", &format!("127.0.0.1:{port}")])
-        .arg("-cert")
-        .arg(&cert)
-        .arg("-key")
-        .arg(&key)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut server = spawn_quiet(
+        Command::new("openssl")
+            .args(["s_server", "-www", "-accept", &format!("127.0.0.1:{port}")])
+            .arg("-cert")
+            .arg(&cert)
+            .arg("-key")
+            .arg(&key),
+    );
     let config = scratch.file(
         "config.yml",
         "modules:\n  https:\n    prober: http\n    timeout: 2s\n    http:\n      fail_if_not_ssl: true\n      \
@@ -749,12 +756,8 @@ fn textfile_output_passes_promtool_check_metrics() {
         .unwrap()
         .port();
     let echo_bind = format!("127.0.0.1:{echo_port}");
-    let mut echo = Command::new(netdx_bin())
-        .args(["echo", "serve", "--bind", &echo_bind])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut echo =
+        spawn_quiet(Command::new(netdx_bin()).args(["echo", "serve", "--bind", &echo_bind]));
     let config = scratch.file(
         "config.yml",
         &format!(
@@ -852,20 +855,14 @@ impl Prometheus {
         let file = scratch.file("prometheus.yml", &config);
         let port = 19090 + (std::process::id() % 1000) as u16;
         let data = scratch.0.join("data");
-        let child = ns
-            .command(
-                "prometheus",
-                &[
-                    &format!("--config.file={}", file.display()),
-                    &format!("--storage.tsdb.path={}", data.display()),
-                    &format!("--web.listen-address=127.0.0.1:{port}"),
-                ],
-            )
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("prometheus starts");
+        let child = spawn_quiet(&mut ns.command(
+            "prometheus",
+            &[
+                &format!("--config.file={}", file.display()),
+                &format!("--storage.tsdb.path={}", data.display()),
+                &format!("--web.listen-address=127.0.0.1:{port}"),
+            ],
+        ));
         Prometheus {
             child,
             port,
@@ -1112,20 +1109,13 @@ fn netdx_emits_every_series_blackbox_exporter_emits_for_the_same_config_and_targ
     ]);
     assert_eq!(ours.status.code(), Some(0), "{}", common::stderr(&ours));
     let port = 19115 + (std::process::id() % 1000) as u16;
-    let mut blackbox = pair
-        .client
-        .command(
-            "prometheus-blackbox-exporter",
-            &[
-                &format!("--config.file={}", config.display()),
-                &format!("--web.listen-address=127.0.0.1:{port}"),
-            ],
-        )
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut blackbox = spawn_quiet(&mut pair.client.command(
+        "prometheus-blackbox-exporter",
+        &[
+            &format!("--config.file={}", config.display()),
+            &format!("--web.listen-address=127.0.0.1:{port}"),
+        ],
+    ));
     let exporter = Exporter::start(Some(&pair.client), &["--config", config.to_str().unwrap()]);
     let blackbox_url = format!("http://127.0.0.1:{port}");
     let deadline = Instant::now() + Duration::from_secs(20);
