@@ -64,7 +64,7 @@ impl Exporter {
     fn start_on(netns: Option<&Netns>, listen: &str, args: &[&str]) -> Exporter {
         let mut full = vec!["exporter", "--listen", listen];
         full.extend_from_slice(args);
-        let mut command = match netns {
+        let command = match netns {
             Some(ns) => ns.command(netdx_bin(), &full),
             None => {
                 let mut command = Command::new(netdx_bin());
@@ -72,6 +72,12 @@ impl Exporter {
                 command
             }
         };
+        Exporter::spawn(command)
+    }
+
+    /// Starts `command` (a netdx exporter, perhaps behind setpriv) and
+    /// waits for its "listening on" line.
+    fn spawn(mut command: Command) -> Exporter {
         let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -661,6 +667,44 @@ fn prometheus_scrape_timeout_header_bounds_a_probe_less_half_a_second() {
         took >= Duration::from_millis(950) && took < Duration::from_millis(1400),
         "answered after {took:?}"
     );
+}
+
+#[test]
+fn an_unprivileged_exporter_pings_through_icmp_datagram_sockets() {
+    require_root!();
+    let ns = Netns::new("expunpriv");
+    // nobody's group may open ICMP datagram sockets here, as on Debian.
+    ns.sysctl("net.ipv4.ping_group_range=0 2147483647");
+    let scratch = Scratch::new("unprivileged");
+    let config = scratch.file(
+        "config.yml",
+        "modules:\n  icmp:\n    prober: icmp\n    timeout: 2s\n    icmp: {preferred_ip_protocol: ip4, packets: 3, interval: 10ms}\n",
+    );
+    let exporter = Exporter::spawn(ns.command(
+        "setpriv",
+        &[
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--inh-caps=-all",
+            netdx_bin(),
+            "exporter",
+            "--listen",
+            "127.0.0.1:0",
+            "--config",
+            config.to_str().unwrap(),
+        ],
+    ));
+    let url = exporter.url("/probe?module=icmp&target=127.0.0.1");
+    let body = curl(&ns, &url);
+    assert_eq!(value(&body, "probe_success"), Some(1.0), "{body}");
+    assert_eq!(
+        value(&body, "probe_icmp_packets_received_total"),
+        Some(3.0),
+        "{body}"
+    );
+    let debug = curl(&ns, &format!("{url}&debug=true"));
+    assert!(debug.contains("Socket open (Datagram)"), "{debug}");
 }
 
 #[test]
