@@ -565,6 +565,54 @@ fn an_https_probe_reports_the_tls_version_and_the_certificates_expiry() {
 }
 
 #[test]
+fn the_hostname_parameter_sets_an_http_probes_host_field() {
+    let scratch = Scratch::new("hostname");
+    let config = scratch.file(
+        "config.yml",
+        "modules:\n  http_2xx:\n    prober: http\n    timeout: 2s\n  \
+         pinned:\n    prober: http\n    timeout: 2s\n    http:\n      headers: {Host: fixed.test}\n",
+    );
+    let exporter = Exporter::start(None, &["--config", config.to_str().unwrap()]);
+    // A one-request server that hands back the request's head.
+    let server = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = server.local_addr().unwrap().port();
+    let (tx, heads) = mpsc::channel();
+    std::thread::spawn(move || {
+        let (mut stream, _) = server.accept().unwrap();
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+            head.push(byte[0]);
+        }
+        let _ = stream
+            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+        let _ = tx.send(String::from_utf8_lossy(&head).into_owned());
+    });
+    let body = get(
+        &exporter,
+        &format!("/probe?module=http_2xx&target=http://127.0.0.1:{port}/&hostname=virtual.test"),
+    )
+    .body;
+    assert_eq!(value(&body, "probe_success"), Some(1.0), "{body}");
+    let head = heads.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("\r\nhost: virtual.test\r\n"),
+        "{head}"
+    );
+    let clash = get(
+        &exporter,
+        &format!("/probe?module=pinned&target=http://127.0.0.1:{port}/&hostname=virtual.test"),
+    );
+    assert_eq!(clash.status, 400);
+    assert!(
+        clash.body.contains("host header defined both"),
+        "{}",
+        clash.body
+    );
+}
+
+#[test]
 fn a_bad_new_config_is_refused_on_reload_and_the_old_one_kept() {
     let scratch = Scratch::new("reload");
     let config = scratch.file("config.yml", LOOPBACK_CONFIG);

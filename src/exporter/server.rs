@@ -349,7 +349,7 @@ async fn probe(
         .cloned()
         .unwrap_or_else(|| "http_2xx".into());
     let config = shared.config();
-    let Some(module) = config.module(&module_name).cloned() else {
+    let Some(mut module) = config.module(&module_name).cloned() else {
         return refuse(
             shared,
             peer,
@@ -358,6 +358,17 @@ async fn probe(
             format!("Unknown module {module_name:?}"),
         );
     };
+    if let Some(hostname) = params.get("hostname").filter(|h| !h.is_empty())
+        && let Err(reason) = set_host(&mut module, hostname)
+    {
+        return refuse(
+            shared,
+            peer,
+            StatusCode::BAD_REQUEST,
+            Refusal::BadRequest,
+            reason,
+        );
+    }
     let Some(target) = params.get("target").filter(|t| !t.is_empty()).cloned() else {
         return refuse(
             shared,
@@ -469,6 +480,34 @@ async fn run_probe(
         Ok(Err(_)) => Ok(probe::timed_out(timeout, ProbeLog::new())),
         Err(_) => Ok(probe::timed_out(timeout, ProbeLog::new())),
     }
+}
+
+/// blackbox_exporter's `hostname` parameter: the Host field of an http
+/// module's request (refused when the module sets another one).
+fn set_host(module: &mut Module, hostname: &str) -> Result<(), String> {
+    let Prober::Http(http) = &mut module.prober else {
+        return Ok(());
+    };
+    if hostname
+        .chars()
+        .any(|c| c.is_control() || c.is_whitespace())
+    {
+        return Err(format!("hostname {hostname:?} is not a host name"));
+    }
+    if let Some((_, value)) = http
+        .headers
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("host"))
+    {
+        if value != hostname {
+            return Err(format!(
+                "host header defined both in module configuration ({value}) and with URL-parameter 'hostname' ({hostname})"
+            ));
+        }
+        return Ok(());
+    }
+    http.headers.push(("Host".into(), hostname.to_string()));
+    Ok(())
 }
 
 /// Whether `targets_allowed` lets `target` be probed: every address its
