@@ -756,6 +756,43 @@ fn an_unprivileged_exporter_pings_through_icmp_datagram_sockets() {
 }
 
 #[test]
+fn ipv6_targets_are_probed_over_ipv6_as_blackbox_prefers() {
+    require_root!();
+    let pair = Pair::new("expv6");
+    let scratch = Scratch::new("v6");
+    // No preferred_ip_protocol: blackbox's default, ip6.
+    let config = scratch.file(
+        "config.yml",
+        "modules:\n  icmp:\n    prober: icmp\n    timeout: 5s\n    icmp: {packets: 3, interval: 10ms}\n",
+    );
+    let exporter = Exporter::start(Some(&pair.client), &["--config", config.to_str().unwrap()]);
+    // Fresh namespaces take a moment to answer their first neighbour solicitation.
+    let url = exporter.url(&format!("/probe?module=icmp&target={}", Pair::HOST_V6));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let body = loop {
+        let body = curl(&pair.client, &url);
+        if value(&body, "probe_icmp_packets_received_total") == Some(3.0)
+            || Instant::now() > deadline
+        {
+            break body;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(value(&body, "probe_success"), Some(1.0), "{body}");
+    assert_eq!(value(&body, "probe_ip_protocol"), Some(6.0), "{body}");
+    assert_eq!(
+        value(&body, "probe_icmp_packets_received_total"),
+        Some(3.0),
+        "{body}"
+    );
+    assert_eq!(
+        value(&body, "probe_icmp_reply_hop_limit"),
+        Some(64.0),
+        "{body}"
+    );
+}
+
+#[test]
 fn listening_beyond_loopback_warns_that_anyone_can_make_the_host_probe() {
     require_root!();
     // In a namespace of its own, so nothing outside can reach it.
