@@ -245,6 +245,19 @@ fn installed(tool: &str, test: &str) -> bool {
     found
 }
 
+/// Calls `attempt` every 100 ms until `done` holds for what it returns or
+/// 20 s pass, and returns the last result (for the test's assertion).
+fn poll<T>(mut attempt: impl FnMut() -> T, done: impl Fn(&T) -> bool) -> T {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let result = attempt();
+        if done(&result) || Instant::now() > deadline {
+            return result;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 /// Starts `command` with its standard streams closed; the caller ends it.
 fn spawn_quiet(command: &mut Command) -> Child {
     command
@@ -535,14 +548,10 @@ fn an_https_probe_reports_the_tls_version_and_the_certificates_expiry() {
     );
     let exporter = Exporter::start(None, &["--config", config.to_str().unwrap()]);
     let path = format!("/probe?module=https&target=https://127.0.0.1:{port}/");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let body = loop {
-        let body = get(&exporter, &path).body;
-        if value(&body, "probe_success") == Some(1.0) || Instant::now() > deadline {
-            break body;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let body = poll(
+        || get(&exporter, &path).body,
+        |body| value(body, "probe_success") == Some(1.0),
+    );
     let _ = server.kill();
     let _ = server.wait();
     assert_eq!(value(&body, "probe_success"), Some(1.0), "{body}");
@@ -768,16 +777,10 @@ fn ipv6_targets_are_probed_over_ipv6_as_blackbox_prefers() {
     let exporter = Exporter::start(Some(&pair.client), &["--config", config.to_str().unwrap()]);
     // Fresh namespaces take a moment to answer their first neighbour solicitation.
     let url = exporter.url(&format!("/probe?module=icmp&target={}", Pair::HOST_V6));
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let body = loop {
-        let body = curl(&pair.client, &url);
-        if value(&body, "probe_icmp_packets_received_total") == Some(3.0)
-            || Instant::now() > deadline
-        {
-            break body;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let body = poll(
+        || curl(&pair.client, &url),
+        |body| value(body, "probe_icmp_packets_received_total") == Some(3.0),
+    );
     assert_eq!(value(&body, "probe_success"), Some(1.0), "{body}");
     assert_eq!(value(&body, "probe_ip_protocol"), Some(6.0), "{body}");
     assert_eq!(
@@ -905,15 +908,13 @@ fn textfile_output_passes_promtool_check_metrics() {
         .spawn()
         .unwrap();
     let file = dir.join("netdx_exporter.prom");
-    let deadline = Instant::now() + Duration::from_secs(20);
     // The first round may find the echo service not yet bound: wait for one with its echoes.
     let echoed =
         format!("probe_echo_received_total{{module=\"echo_udp\",target=\"{echo_bind}\"}} 5\n");
-    let mut text = String::new();
-    while !text.contains(&echoed) && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
-        text = std::fs::read_to_string(&file).unwrap_or_default();
-    }
+    let text = poll(
+        || std::fs::read_to_string(&file).unwrap_or_default(),
+        |text| text.contains(&echoed),
+    );
     let _ = child.kill();
     let _ = child.wait();
     let _ = echo.kill();
@@ -1247,29 +1248,15 @@ fn netdx_emits_every_series_blackbox_exporter_emits_for_the_same_config_and_targ
     ));
     let exporter = Exporter::start(Some(&pair.client), &["--config", config.to_str().unwrap()]);
     let blackbox_url = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !pair
-        .client
-        .run("curl", &["-sf", &format!("{blackbox_url}/-/healthy")])
-        .status
-        .success()
-    {
-        assert!(Instant::now() < deadline, "blackbox_exporter did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    // The servers answer once their first request is in.
+    // The servers answer once they are up.
     let until_up = |url: &str| {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !pair
-            .client
-            .run("curl", &["-sf", "-o", "/dev/null", url])
-            .status
-            .success()
-        {
-            assert!(Instant::now() < deadline, "{url} did not come up");
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        let up = || {
+            let out = pair.client.run("curl", &["-sf", "-o", "/dev/null", url]);
+            out.status.success()
+        };
+        assert!(poll(up, |up| *up), "{url} did not come up");
     };
+    until_up(&format!("{blackbox_url}/-/healthy"));
     until_up("http://10.9.0.2:8080/");
     let probes = [
         ("icmp", "10.9.0.2".to_string()),
