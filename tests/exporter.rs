@@ -573,6 +573,78 @@ fn an_https_probe_reports_the_tls_version_and_the_certificates_expiry() {
     assert!(value(&body, "probe_http_duration_seconds{phase=\"tls\"}").unwrap() > 0.0);
 }
 
+/// An HTTP server on loopback answering every request 200 with `fields`
+/// (`Name: value\r\n` lines) in its head; each request's head is sent on
+/// the channel. It serves until the test process ends.
+fn http_server(fields: &'static str) -> (u16, mpsc::Receiver<String>) {
+    let server = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = server.local_addr().unwrap().port();
+    let (tx, heads) = mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in server.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+                head.push(byte[0]);
+            }
+            let response = format!(
+                "HTTP/1.1 200 OK\r\n{fields}Content-Length: 2\r\nConnection: close\r\n\r\nok"
+            );
+            let _ = stream.write_all(response.as_bytes());
+            let _ = tx.send(String::from_utf8_lossy(&head).into_owned());
+        }
+    });
+    (port, heads)
+}
+
+#[test]
+fn header_matchers_fail_a_probe_as_blackbox_exporters_do() {
+    let scratch = Scratch::new("headers");
+    let config = scratch.file(
+        "config.yml",
+        "modules:\n  no_nginx:\n    prober: http\n    timeout: 2s\n    http:\n      fail_if_header_matches:\n        \
+         - {header: Server, regexp: nginx}\n  json:\n    prober: http\n    timeout: 2s\n    http:\n      \
+         fail_if_header_not_matches:\n        - {header: Content-Type, regexp: json}\n  \
+         cookie:\n    prober: http\n    timeout: 2s\n    http:\n      fail_if_header_not_matches:\n        \
+         - {header: Set-Cookie, regexp: x, allow_missing: true}\n",
+    );
+    let exporter = Exporter::start(None, &["--config", config.to_str().unwrap()]);
+    let (port, _heads) = http_server("Server: nginx/1.22.1\r\nContent-Type: application/json\r\n");
+    let probe = |module: &str| {
+        get(
+            &exporter,
+            &format!("/probe?module={module}&target=http://127.0.0.1:{port}/"),
+        )
+        .body
+    };
+    let refused = probe("no_nginx");
+    assert_eq!(value(&refused, "probe_success"), Some(0.0), "{refused}");
+    assert_eq!(
+        value(&refused, "probe_failed_due_to_regex"),
+        Some(1.0),
+        "{refused}"
+    );
+    let json = probe("json");
+    assert_eq!(value(&json, "probe_success"), Some(1.0), "{json}");
+    assert_eq!(
+        value(&json, "probe_failed_due_to_regex"),
+        Some(0.0),
+        "{json}"
+    );
+    let cookie = probe("cookie");
+    assert_eq!(value(&cookie, "probe_success"), Some(1.0), "{cookie}");
+    let bad = scratch.file(
+        "bad.yml",
+        "modules:\n  x:\n    prober: http\n    http:\n      fail_if_header_matches: [{header: Server, regexp: \"(\"}]\n",
+    );
+    let out = netdx(&["exporter", "--config", bad.to_str().unwrap()]);
+    assert_one_line_error(
+        &out,
+        "modules.x.http.fail_if_header_matches[0]: regexp \"(\" does not compile",
+    );
+}
+
 #[test]
 fn the_hostname_parameter_sets_an_http_probes_host_field() {
     let scratch = Scratch::new("hostname");
@@ -582,21 +654,7 @@ fn the_hostname_parameter_sets_an_http_probes_host_field() {
          pinned:\n    prober: http\n    timeout: 2s\n    http:\n      headers: {Host: fixed.test}\n",
     );
     let exporter = Exporter::start(None, &["--config", config.to_str().unwrap()]);
-    // A one-request server that hands back the request's head.
-    let server = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = server.local_addr().unwrap().port();
-    let (tx, heads) = mpsc::channel();
-    std::thread::spawn(move || {
-        let (mut stream, _) = server.accept().unwrap();
-        let mut head = Vec::new();
-        let mut byte = [0u8; 1];
-        while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
-            head.push(byte[0]);
-        }
-        let _ = stream
-            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
-        let _ = tx.send(String::from_utf8_lossy(&head).into_owned());
-    });
+    let (port, heads) = http_server("");
     let body = get(
         &exporter,
         &format!("/probe?module=http_2xx&target=http://127.0.0.1:{port}/&hostname=virtual.test"),

@@ -69,7 +69,7 @@ pub fn probe(settings: &Http, target: &str, deadline: Instant, log: &mut ProbeLo
         Family::single(
             "probe_failed_due_to_regex",
             "Indicates if probe failed due to regex",
-            0.0,
+            values.failed_due_to_regex,
         ),
     ];
     out.extend(families);
@@ -88,6 +88,7 @@ struct Values {
     ssl: f64,
     status: f64,
     version: f64,
+    failed_due_to_regex: f64,
 }
 
 fn request(
@@ -249,6 +250,10 @@ fn request(
             success = false;
         }
     }
+    if !headers_pass(settings, &report.headers, log) {
+        values.failed_due_to_regex = 1.0;
+        success = false;
+    }
     if settings.fail_if_ssl && final_tls {
         log.error("Final request was over SSL");
         success = false;
@@ -258,6 +263,54 @@ fn request(
         success = false;
     }
     success
+}
+
+/// blackbox_exporter's header matchers: a value matching a
+/// `fail_if_header_matches` pattern fails, so does a field none of whose
+/// values matches its `fail_if_header_not_matches` pattern; a missing
+/// field fails either unless `allow_missing`.
+fn headers_pass(settings: &Http, headers: &[http::Field], log: &mut ProbeLog) -> bool {
+    let values = |name: &str| -> Vec<&str> {
+        headers
+            .iter()
+            .filter(|f| f.name.eq_ignore_ascii_case(name))
+            .map(|f| f.value.as_str())
+            .collect()
+    };
+    let mut pass = true;
+    for (matchers, fail_on_match) in [
+        (&settings.fail_if_header_matches, true),
+        (&settings.fail_if_header_not_matches, false),
+    ] {
+        for matcher in matchers {
+            let found = values(&matcher.header);
+            if found.is_empty() {
+                if !matcher.allow_missing {
+                    log.error(format!(
+                        "Missing required header: header={}",
+                        matcher.header
+                    ));
+                    pass = false;
+                }
+                continue;
+            }
+            let matched = found.iter().any(|v| matcher.regexp.is_match(v));
+            if matched == fail_on_match {
+                let what = if fail_on_match {
+                    "matched"
+                } else {
+                    "did not match"
+                };
+                log.error(format!(
+                    "Header {what} regular expression: header={} regexp={}",
+                    matcher.header,
+                    matcher.regexp.as_str()
+                ));
+                pass = false;
+            }
+        }
+    }
+    pass
 }
 
 /// Go's names for TLS versions (`TLS 1.3`), as blackbox labels them.

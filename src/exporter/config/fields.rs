@@ -59,11 +59,6 @@ const NOT_CARRIED_OUT: &[(&str, &str)] = &[
     ("proxy_from_environment", "proxies are not supported"),
     ("skip_resolve_phase_with_proxy", "proxies are not supported"),
     ("enable_http3", "netdx speaks HTTP/1.1 only"),
-    ("fail_if_header_matches", "header matching is not supported"),
-    (
-        "fail_if_header_not_matches",
-        "header matching is not supported",
-    ),
 ];
 
 /// Problems found while reading, all reported together.
@@ -120,7 +115,7 @@ impl<'a> Fields<'a> {
         }
     }
 
-    fn at(&self, key: &str) -> String {
+    pub(super) fn at(&self, key: &str) -> String {
         if self.path.is_empty() {
             key.to_string()
         } else {

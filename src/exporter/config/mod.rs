@@ -131,6 +131,21 @@ pub struct Http {
     pub ca_file: Option<String>,
     /// The largest body taken.
     pub body_size_limit: Option<u64>,
+    /// `fail_if_header_matches`: a value matching fails the probe.
+    pub fail_if_header_matches: Vec<HeaderMatch>,
+    /// `fail_if_header_not_matches`: no value matching fails the probe.
+    pub fail_if_header_not_matches: Vec<HeaderMatch>,
+}
+
+/// One of blackbox_exporter's header matchers.
+#[derive(Debug, Clone)]
+pub struct HeaderMatch {
+    /// The field's name.
+    pub header: String,
+    /// The pattern (RE2's syntax, unanchored, as Go's regexp).
+    pub regexp: regex::Regex,
+    /// Whether a response without the field passes.
+    pub allow_missing: bool,
 }
 
 /// `tcping:` — netdx's handshake series (`packets` handshakes).

@@ -6,8 +6,10 @@ use std::time::Duration;
 
 use serde_norway::{Mapping, Value};
 
-use super::fields::{Fields, Problems, scalar};
-use super::{Dns, Echo, Http, Icmp, IpProtocol, Resolve, Tcp, Tcping, Trace, TraceMethod};
+use super::fields::{Fields, Problems, one_line, scalar};
+use super::{
+    Dns, Echo, HeaderMatch, Http, Icmp, IpProtocol, Resolve, Tcp, Tcping, Trace, TraceMethod,
+};
 
 fn resolve(fields: &mut Fields<'_>) -> Resolve {
     let mut resolve = Resolve::default();
@@ -164,6 +166,8 @@ pub(super) fn parse_http(map: &Mapping, path: &str, problems: &mut Problems) -> 
         v == &Value::Bool(false)
     });
     let body_size_limit = fields.bytes("body_size_limit");
+    let fail_if_header_matches = header_matches(&mut fields, "fail_if_header_matches");
+    let fail_if_header_not_matches = header_matches(&mut fields, "fail_if_header_not_matches");
     let (mut insecure, mut ca_file) = (false, None);
     if let Some(tls) = fields.mapping("tls_config") {
         let tls_path = format!("{path}.tls_config");
@@ -186,7 +190,55 @@ pub(super) fn parse_http(map: &Mapping, path: &str, problems: &mut Problems) -> 
         insecure,
         ca_file,
         body_size_limit,
+        fail_if_header_matches,
+        fail_if_header_not_matches,
     }
+}
+
+/// A list of `{header, regexp, allow_missing}` (blackbox: both required).
+fn header_matches(fields: &mut Fields<'_>, key: &str) -> Vec<HeaderMatch> {
+    let mut matches = Vec::new();
+    let Some(list) = fields.sequence(key) else {
+        return matches;
+    };
+    let path = fields.at(key);
+    for (index, item) in list.iter().enumerate() {
+        let at = format!("{path}[{index}]");
+        let Value::Mapping(map) = item else {
+            fields
+                .problems
+                .invalid(&at, "each matcher is {header, regexp, allow_missing}");
+            continue;
+        };
+        let mut matcher = Fields::new(map, &at, fields.problems);
+        let header = matcher.string("header");
+        let pattern = matcher.string("regexp");
+        let allow_missing = matcher.boolean("allow_missing").unwrap_or(false);
+        matcher.finish();
+        match (header, pattern) {
+            (Some(header), Some(pattern)) if !header.is_empty() && !pattern.is_empty() => {
+                match regex::Regex::new(&pattern) {
+                    Ok(regexp) => matches.push(HeaderMatch {
+                        header,
+                        regexp,
+                        allow_missing,
+                    }),
+                    Err(err) => fields.problems.invalid(
+                        &at,
+                        &format!(
+                            "regexp {pattern:?} does not compile: {}",
+                            one_line(&err.to_string())
+                        ),
+                    ),
+                }
+            }
+            _ => fields.problems.invalid(
+                &at,
+                "header name and regexp must be set for HTTP header matchers",
+            ),
+        }
+    }
+    matches
 }
 
 pub(super) fn parse_tcping(map: &Mapping, path: &str, problems: &mut Problems) -> Tcping {
