@@ -778,8 +778,9 @@ fn prometheus_scrape_timeout_header_bounds_a_probe_less_half_a_second() {
         "{}",
         response.body
     );
+    // Within the scrape's own timeout, which Prometheus would enforce.
     assert!(
-        took >= Duration::from_millis(950) && took < Duration::from_millis(1400),
+        took >= Duration::from_millis(950) && took < Duration::from_millis(1500),
         "answered after {took:?}"
     );
 }
