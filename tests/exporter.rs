@@ -380,14 +380,14 @@ fn options_netdx_does_not_carry_out_are_all_named_at_startup() {
     let scratch = Scratch::new("unsupported");
     let config = scratch.file(
         "config.yml",
-        "modules:\n  web:\n    prober: http\n    http:\n      fail_if_body_matches_regexp: [x]\n      \
+        "modules:\n  web:\n    prober: http\n    http:\n      compression: gzip\n      \
          basic_auth: {username: a}\n  t:\n    prober: tcp\n    tcp:\n      tls: true\n",
     );
     let out = netdx(&["exporter", "--config", config.to_str().unwrap()]);
     assert_one_line_error(&out, "options netdx does not support: ");
     let err = common::stderr(&out);
     for option in [
-        "modules.web.http.fail_if_body_matches_regexp",
+        "modules.web.http.compression",
         "modules.web.http.basic_auth",
         "modules.t.tcp.tls",
     ] {
@@ -598,6 +598,22 @@ fn http_server(fields: &'static str) -> (u16, mpsc::Receiver<String>) {
     (port, heads)
 }
 
+/// The metrics of `module` probing the loopback HTTP server on `port`.
+fn http_probe(exporter: &Exporter, module: &str, port: u16) -> String {
+    let path = format!("/probe?module={module}&target=http://127.0.0.1:{port}/");
+    get(exporter, &path).body
+}
+
+/// Asserts a probe failed on a regexp, as blackbox reports it.
+fn assert_failed_on_regexp(body: &str) {
+    assert_eq!(value(body, "probe_success"), Some(0.0), "{body}");
+    assert_eq!(
+        value(body, "probe_failed_due_to_regex"),
+        Some(1.0),
+        "{body}"
+    );
+}
+
 #[test]
 fn header_matchers_fail_a_probe_as_blackbox_exporters_do() {
     let scratch = Scratch::new("headers");
@@ -611,20 +627,9 @@ fn header_matchers_fail_a_probe_as_blackbox_exporters_do() {
     );
     let exporter = Exporter::start(None, &["--config", config.to_str().unwrap()]);
     let (port, _heads) = http_server("Server: nginx/1.22.1\r\nContent-Type: application/json\r\n");
-    let probe = |module: &str| {
-        get(
-            &exporter,
-            &format!("/probe?module={module}&target=http://127.0.0.1:{port}/"),
-        )
-        .body
-    };
+    let probe = |module: &str| http_probe(&exporter, module, port);
     let refused = probe("no_nginx");
-    assert_eq!(value(&refused, "probe_success"), Some(0.0), "{refused}");
-    assert_eq!(
-        value(&refused, "probe_failed_due_to_regex"),
-        Some(1.0),
-        "{refused}"
-    );
+    assert_failed_on_regexp(&refused);
     let json = probe("json");
     assert_eq!(value(&json, "probe_success"), Some(1.0), "{json}");
     assert_eq!(
@@ -643,6 +648,24 @@ fn header_matchers_fail_a_probe_as_blackbox_exporters_do() {
         &out,
         "modules.x.http.fail_if_header_matches[0]: regexp \"(\" does not compile",
     );
+}
+
+#[test]
+fn body_regexps_fail_a_probe_as_blackbox_exporters_do() {
+    let scratch = Scratch::new("body");
+    let config = scratch.file(
+        "config.yml",
+        "modules:\n  says_ok:\n    prober: http\n    timeout: 2s\n    http:\n      \
+         fail_if_body_not_matches_regexp: [\"^o.$\"]\n  not_ok:\n    prober: http\n    timeout: 2s\n    http:\n      \
+         fail_if_body_matches_regexp: [nope, ok]\n",
+    );
+    let exporter = Exporter::start(None, &["--config", config.to_str().unwrap()]);
+    let (port, _heads) = http_server("");
+    let probe = |module: &str| http_probe(&exporter, module, port);
+    let says_ok = probe("says_ok");
+    assert_eq!(value(&says_ok, "probe_success"), Some(1.0), "{says_ok}");
+    let not_ok = probe("not_ok");
+    assert_failed_on_regexp(&not_ok);
 }
 
 #[test]

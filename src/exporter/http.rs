@@ -14,6 +14,9 @@ use crate::net::FamilyChoice;
 
 /// Redirects followed at most (Go's http.Client stops after 10).
 const MAX_REDIRECTS: u32 = 10;
+/// The most of a body the body regexps see: memory per probe stays
+/// bounded whatever the server sends.
+pub const BODY_KEPT: usize = 1 << 20;
 
 /// Requests `target` (a URL; `http://` is assumed without a scheme) before `deadline`.
 pub fn probe(settings: &Http, target: &str, deadline: Instant, log: &mut ProbeLog) -> Found {
@@ -150,6 +153,13 @@ fn request(
         cacert: settings.ca_file.as_ref().map(std::path::PathBuf::from),
         count: 1,
         max_filesize: settings.body_size_limit,
+        keep_body: if settings.fail_if_body_matches.is_empty()
+            && settings.fail_if_body_not_matches.is_empty()
+        {
+            0
+        } else {
+            BODY_KEPT
+        },
         output: None,
         max_time: Some(budget),
         connect_timeout: budget,
@@ -250,6 +260,14 @@ fn request(
             success = false;
         }
     }
+    let body = report
+        .exchanges
+        .last()
+        .map_or(&[][..], |e| e.body.as_slice());
+    if !body_passes(settings, body, log) {
+        values.failed_due_to_regex = 1.0;
+        success = false;
+    }
     if !headers_pass(settings, &report.headers, log) {
         values.failed_due_to_regex = 1.0;
         success = false;
@@ -263,6 +281,33 @@ fn request(
         success = false;
     }
     success
+}
+
+/// blackbox_exporter's body regexps, over the body's first [`BODY_KEPT`] bytes.
+fn body_passes(settings: &Http, body: &[u8], log: &mut ProbeLog) -> bool {
+    if let Some(regexp) = settings
+        .fail_if_body_matches
+        .iter()
+        .find(|r| r.is_match(body))
+    {
+        log.error(format!(
+            "Body matched regular expression: regexp={}",
+            regexp.as_str()
+        ));
+        return false;
+    }
+    if let Some(regexp) = settings
+        .fail_if_body_not_matches
+        .iter()
+        .find(|r| !r.is_match(body))
+    {
+        log.error(format!(
+            "Body did not match regular expression: regexp={}",
+            regexp.as_str()
+        ));
+        return false;
+    }
+    true
 }
 
 /// blackbox_exporter's header matchers: a value matching a

@@ -79,6 +79,9 @@ pub struct Request {
     pub count: u32,
     /// The largest body to take (`--max-filesize`); a larger one is an error.
     pub max_filesize: Option<u64>,
+    /// Keep the first this many bytes of the final response's body (0:
+    /// none; the exporter matches them against its body regexps).
+    pub keep_body: usize,
     /// Where the body goes; discarded (counted) when `None`.
     pub output: Option<PathBuf>,
     /// The longest one request (lookup to last byte) may take (`-m`).
@@ -202,6 +205,9 @@ pub struct Exchange {
     /// The phases.
     #[serde(flatten)]
     pub timings: Timings,
+    /// The body's first `keep_body` bytes (not in the JSON).
+    #[serde(skip)]
+    pub body: Vec<u8>,
 }
 
 /// How the name became an address.

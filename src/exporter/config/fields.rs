@@ -39,14 +39,6 @@ const NOT_CARRIED_OUT: &[(&str, &str)] = &[
         "validate_additional_rrs",
         "RR regexp validation is not supported",
     ),
-    (
-        "fail_if_body_matches_regexp",
-        "bodies are counted, not kept",
-    ),
-    (
-        "fail_if_body_not_matches_regexp",
-        "bodies are counted, not kept",
-    ),
     ("compression", "netdx does not decompress bodies"),
     ("basic_auth", "HTTP authentication is not supported"),
     ("authorization", "HTTP authentication is not supported"),

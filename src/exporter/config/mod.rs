@@ -131,6 +131,10 @@ pub struct Http {
     pub ca_file: Option<String>,
     /// The largest body taken.
     pub body_size_limit: Option<u64>,
+    /// `fail_if_body_matches_regexp`: a body matching one fails the probe.
+    pub fail_if_body_matches: Vec<regex::bytes::Regex>,
+    /// `fail_if_body_not_matches_regexp`: a body not matching one fails it.
+    pub fail_if_body_not_matches: Vec<regex::bytes::Regex>,
     /// `fail_if_header_matches`: a value matching fails the probe.
     pub fail_if_header_matches: Vec<HeaderMatch>,
     /// `fail_if_header_not_matches`: no value matching fails the probe.

@@ -166,6 +166,8 @@ pub(super) fn parse_http(map: &Mapping, path: &str, problems: &mut Problems) -> 
         v == &Value::Bool(false)
     });
     let body_size_limit = fields.bytes("body_size_limit");
+    let fail_if_body_matches = body_regexps(&mut fields, "fail_if_body_matches_regexp");
+    let fail_if_body_not_matches = body_regexps(&mut fields, "fail_if_body_not_matches_regexp");
     let fail_if_header_matches = header_matches(&mut fields, "fail_if_header_matches");
     let fail_if_header_not_matches = header_matches(&mut fields, "fail_if_header_not_matches");
     let (mut insecure, mut ca_file) = (false, None);
@@ -190,9 +192,32 @@ pub(super) fn parse_http(map: &Mapping, path: &str, problems: &mut Problems) -> 
         insecure,
         ca_file,
         body_size_limit,
+        fail_if_body_matches,
+        fail_if_body_not_matches,
         fail_if_header_matches,
         fail_if_header_not_matches,
     }
+}
+
+/// A list of patterns for the body, each compiled now.
+fn body_regexps(fields: &mut Fields<'_>, key: &str) -> Vec<regex::bytes::Regex> {
+    let mut regexps = Vec::new();
+    let Some(patterns) = fields.strings(key) else {
+        return regexps;
+    };
+    for pattern in patterns {
+        match regex::bytes::Regex::new(&pattern) {
+            Ok(regexp) => regexps.push(regexp),
+            Err(err) => {
+                let why = format!(
+                    "regexp {pattern:?} does not compile: {}",
+                    one_line(&err.to_string())
+                );
+                fields.invalid(key, &why);
+            }
+        }
+    }
+    regexps
 }
 
 /// A list of `{header, regexp, allow_missing}` (blackbox: both required).

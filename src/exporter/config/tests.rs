@@ -62,7 +62,7 @@ modules:
   web:
     prober: http
     http:
-      fail_if_body_matches_regexp: ["x"]
+      compression: gzip
       frobnicate: 1
   t:
     prober: tcp
@@ -71,10 +71,7 @@ modules:
 "#,
     )
     .unwrap_err();
-    assert!(
-        err.contains("modules.web.http.fail_if_body_matches_regexp"),
-        "{err}"
-    );
+    assert!(err.contains("modules.web.http.compression"), "{err}");
     assert!(
         err.contains("modules.web.http.frobnicate (not an option netdx knows)"),
         "{err}"
