@@ -75,6 +75,9 @@ pub enum Error {
     /// A perf test or server could not start or go on.
     #[error(transparent)]
     Perf(crate::perf::PerfError),
+    /// The exporter could not start.
+    #[error(transparent)]
+    Exporter(#[from] crate::exporter::ExporterError),
     /// A DHCP run could not start or go on.
     #[error(transparent)]
     Dhcp(crate::dhcp::DhcpError),

@@ -24,6 +24,7 @@ pub mod dhcp;
 pub mod dns;
 pub mod echo;
 pub mod error;
+pub mod exporter;
 pub mod http;
 pub mod icmp;
 pub mod iface;

@@ -67,6 +67,44 @@ pub fn lock_down() -> Result<(), PrivilegeError> {
     nix::sys::prctl::set_no_new_privs().map_err(PrivilegeError::NoNewPrivs)
 }
 
+/// Gives up every capability but CAP_NET_RAW, for good: for a server that
+/// opens raw sockets for each request (the exporter's ICMP and trace
+/// probes), so that a bug in what parses their packets yields a process
+/// that can open raw sockets and nothing else. The bounding set keeps only
+/// CAP_NET_RAW (where CAP_SETPCAP allows the drop), the ambient and
+/// inheritable sets are cleared, the permitted and effective sets hold
+/// CAP_NET_RAW if they did, and no_new_privs is set.
+///
+/// Like [`lock_down`], call it before any other thread is started: threads
+/// started afterwards inherit what it leaves.
+pub fn keep_only_net_raw() -> Result<(), PrivilegeError> {
+    let keep = Capability::CAP_NET_RAW;
+    let kept: caps::CapsHashSet = if has_net_raw() {
+        std::iter::once(keep).collect()
+    } else {
+        caps::CapsHashSet::new()
+    };
+    if caps::has_cap(None, CapSet::Effective, Capability::CAP_SETPCAP).unwrap_or(false) {
+        for cap in caps::all().into_iter().filter(|cap| *cap != keep) {
+            let _ = caps::drop(None, CapSet::Bounding, cap);
+        }
+    }
+    let clear = |set: CapSet, name: &'static str| {
+        caps::clear(None, set).map_err(|source| PrivilegeError::Clear { set: name, source })
+    };
+    clear(CapSet::Ambient, "ambient")?;
+    clear(CapSet::Inheritable, "inheritable")?;
+    // Effective first: it may never hold what permitted no longer does.
+    for (set, name) in [
+        (CapSet::Effective, "effective"),
+        (CapSet::Permitted, "permitted"),
+    ] {
+        caps::set(None, set, &kept)
+            .map_err(|source| PrivilegeError::Clear { set: name, source })?;
+    }
+    nix::sys::prctl::set_no_new_privs().map_err(PrivilegeError::NoNewPrivs)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,5 +145,24 @@ mod tests {
         }
         // This thread was left alone.
         assert_eq!(status("NoNewPrivs:"), before);
+    }
+
+    #[test]
+    fn keeping_only_net_raw_leaves_nothing_else() {
+        let had_raw = has_net_raw();
+        let (effective, permitted, still_raw) = std::thread::spawn(|| {
+            keep_only_net_raw().expect("reducing privilege never fails for ourselves");
+            (status("CapEff:"), status("CapPrm:"), has_net_raw())
+        })
+        .join()
+        .unwrap();
+        let only_raw = if had_raw {
+            format!("{:016x}", 1u64 << 13)
+        } else {
+            "0000000000000000".to_string()
+        };
+        assert_eq!(effective, only_raw);
+        assert_eq!(permitted, only_raw);
+        assert_eq!(still_raw, had_raw);
     }
 }

@@ -51,6 +51,19 @@ impl Signal {
         })
     }
 
+    /// A signal no handler fires, only a [`Stopper`]: its wake socket's
+    /// other end stays open, so a poll on it sleeps until stopped.
+    fn detached() -> io::Result<Self> {
+        let (wake, wake_tx) = UnixStream::pair()?;
+        wake.set_nonblocking(true)?;
+        wake_tx.set_nonblocking(true)?;
+        Ok(Signal {
+            fired: Arc::new(AtomicBool::new(false)),
+            wake,
+            wake_tx: Some(wake_tx),
+        })
+    }
+
     fn take(&self) -> bool {
         if !self.fired.swap(false, Ordering::SeqCst) {
             return false;
@@ -107,6 +120,16 @@ impl Interrupts {
         Ok(Interrupts {
             stop: Signal::never()?,
             status: Signal::never()?,
+        })
+    }
+
+    /// Interrupts without signal handlers that a [`Stopper`] can still
+    /// fire: for engines run inside a server (the exporter), where Ctrl-C
+    /// belongs to the server and a run ends when its caller says so.
+    pub fn detached() -> io::Result<Self> {
+        Ok(Interrupts {
+            stop: Signal::detached()?,
+            status: Signal::detached()?,
         })
     }
 

@@ -130,6 +130,7 @@ impl HttpArgs {
             cacert: self.cacert.clone(),
             count: self.count,
             max_filesize: self.max_filesize,
+            keep_body: 0,
             output: self.output.clone(),
             max_time: self.max_time,
             connect_timeout: self.connect_timeout,

@@ -13,6 +13,7 @@ mod completions;
 mod dhcp;
 pub mod dns;
 pub mod echo;
+mod exporter;
 mod http;
 mod icmp;
 mod ifconfig;
@@ -39,6 +40,7 @@ pub use completions::CompletionsArgs;
 pub use dhcp::DhcpArgs;
 pub use dns::DnsArgs;
 pub use echo::{EchoArgs, EchoCommand, ProbeArgs, ServeArgs};
+pub use exporter::ExporterArgs;
 pub use http::HttpArgs;
 pub use icmp::IcmpArgs;
 pub use ifconfig::IfconfigArgs;
@@ -91,6 +93,8 @@ Examples:
   netdx route get 10.0.3.2       the route the kernel picks, and the next hop's MAC
   netdx calc 172.16.10.1/24 --binary
                                  network, hosts, class; the address AND the mask, bit by bit
+  netdx exporter --config blackbox.yml
+                                 every probe as Prometheus metrics, blackbox_exporter-compatible
   netdx schema ping              the JSON Schema of 'netdx ping --json'
 
 Exit status: 0 success, 1 a negative answer (no reply, port free), 2 an error.";
@@ -198,6 +202,9 @@ pub enum Command {
     /// Throughput between two hosts: a server for many clients at once, and a client with iperf3's measurements (replaces iperf3)
     #[command(after_help = perf::PERF_EXAMPLES)]
     Perf(PerfArgs),
+    /// Serve probes to Prometheus: blackbox_exporter's /probe, config and metrics, with loss, histograms and traces
+    #[command(after_help = exporter::EXPORTER_EXAMPLES)]
+    Exporter(ExporterArgs),
     /// Ask the routing table: which route, gateway, interface and source the kernel picks (ip route get)
     #[command(after_help = route::ROUTE_EXAMPLES)]
     Route(RouteArgs),

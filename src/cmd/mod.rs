@@ -7,6 +7,7 @@ pub mod completions;
 pub mod dhcp;
 pub mod dns;
 pub mod echo;
+pub mod exporter;
 pub mod http;
 pub mod icmp;
 pub mod ifconfig;
@@ -66,6 +67,7 @@ pub fn dispatch(cli: Cli) -> Result<Outcome, Error> {
         Command::Tcping(args) => tcping::run(&args, &out),
         Command::Top(args) => top::run(&args, &out),
         Command::Perf(args) => perf::run(&args, &out),
+        Command::Exporter(args) => exporter::run(&args, &out),
         Command::Schema(args) => schema::run(&args, &out),
         Command::Completions(args) => completions::run(&args, &out),
         Command::Man(args) => man::run(&args, &out),
@@ -103,6 +105,11 @@ fn check_streams(command: &Command) -> Result<(), Error> {
         Command::Http(_) => "http",
         Command::Neigh(_) => "neigh",
         Command::Route(_) => "route",
+        Command::Exporter(_) => {
+            return Err(Error::Usage(
+                "--json-stream: `exporter` serves Prometheus' text format and logs a text line per probe".into(),
+            ));
+        }
         Command::Calc(_) => "calc",
         Command::Schema(_) => "schema",
         Command::Completions(_) | Command::Man(_) => {

@@ -24,6 +24,9 @@ pub(super) struct Sink {
     kind: SinkKind,
     count: u64,
     limit: Option<u64>,
+    /// The first `keep` bytes, kept.
+    kept: Vec<u8>,
+    keep: usize,
 }
 
 impl Sink {
@@ -31,6 +34,7 @@ impl Sink {
     pub(super) fn new(
         file: Option<&std::path::Path>,
         limit: Option<u64>,
+        keep: usize,
     ) -> Result<Sink, HttpError> {
         let kind = match file {
             None => SinkKind::Discard,
@@ -46,6 +50,8 @@ impl Sink {
             kind,
             count: 0,
             limit,
+            kept: Vec::new(),
+            keep,
         })
     }
 
@@ -61,6 +67,8 @@ impl Sink {
         {
             return Err(HttpError::TooLarge { limit });
         }
+        let room = self.keep.saturating_sub(self.kept.len());
+        self.kept.extend_from_slice(&data[..room.min(data.len())]);
         if let SinkKind::File(file, path) = &mut self.kind {
             file.write_all(data).map_err(|source| HttpError::Output {
                 path: path.clone(),
@@ -70,13 +78,13 @@ impl Sink {
         Ok(())
     }
 
-    /// The bytes written, once flushed.
-    pub(super) fn finish(self) -> Result<u64, HttpError> {
+    /// The bytes written, once flushed, and the ones kept.
+    pub(super) fn finish(self) -> Result<(u64, Vec<u8>), HttpError> {
         if let SinkKind::File(mut file, path) = self.kind {
             file.flush()
                 .map_err(|source| HttpError::Output { path, source })?;
         }
-        Ok(self.count)
+        Ok((self.count, self.kept))
     }
 }
 

@@ -64,6 +64,8 @@ pub fn describe(der: &[u8], now: SystemTime) -> Option<Certificate> {
         not_before: iso(not_before),
         not_after: iso(not_after),
         days_left: (not_after - now).div_euclid(86_400),
+        not_after_unix: not_after,
+        chain_earliest_expiry_unix: not_after,
     })
 }
 
@@ -135,7 +137,7 @@ fn time(input: &[u8]) -> Option<(i64, &[u8])> {
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+pub fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     let year = if month <= 2 { year - 1 } else { year };
     let era = year.div_euclid(400);
     let year_of_era = year - era * 400;

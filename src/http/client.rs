@@ -300,7 +300,12 @@ impl Session<'_> {
             None => request.output.as_deref(),
             Some(_) => None,
         };
-        let mut sink = Sink::new(file, request.max_filesize)?;
+        let keep = if location.is_none() {
+            request.keep_body
+        } else {
+            0
+        };
+        let mut sink = Sink::new(file, request.max_filesize, keep)?;
         let leftover = head_bytes.split_off(head_len);
         let body_start = Instant::now();
         let extra = read_body(
@@ -314,7 +319,7 @@ impl Session<'_> {
         )?;
         timings.time_total = since(start);
         let transfer = body_start.elapsed().as_secs_f64();
-        let size_download = sink.finish()?;
+        let (size_download, body) = sink.finish()?;
         connection.reusable = head.keeps_alive() && framing != Framing::UntilClose && !extra;
         let exchange = Exchange {
             url: url.to_string(),
@@ -342,6 +347,7 @@ impl Session<'_> {
             remote_port: connection.remote.port(),
             reused,
             timings,
+            body,
         };
         Ok((exchange, location))
     }

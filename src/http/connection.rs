@@ -285,11 +285,20 @@ pub(super) fn handshake(
             .into());
         }
     }
-    let certificate = session
-        .conn
-        .peer_certificates()
-        .and_then(|chain| chain.first())
-        .and_then(|leaf| cert::describe(leaf.as_ref(), SystemTime::now()));
+    let now = SystemTime::now();
+    let chain = session.conn.peer_certificates().unwrap_or_default();
+    let certificate = chain
+        .first()
+        .and_then(|leaf| cert::describe(leaf.as_ref(), now))
+        .map(|mut leaf| {
+            leaf.chain_earliest_expiry_unix = chain
+                .iter()
+                .filter_map(|c| cert::describe(c.as_ref(), now))
+                .map(|c| c.not_after_unix)
+                .min()
+                .unwrap_or(leaf.not_after_unix);
+            leaf
+        });
     Ok((session, certificate))
 }
 

@@ -79,6 +79,9 @@ pub struct Request {
     pub count: u32,
     /// The largest body to take (`--max-filesize`); a larger one is an error.
     pub max_filesize: Option<u64>,
+    /// Keep the first this many bytes of the final response's body (0:
+    /// none; the exporter matches them against its body regexps).
+    pub keep_body: usize,
     /// Where the body goes; discarded (counted) when `None`.
     pub output: Option<PathBuf>,
     /// The longest one request (lookup to last byte) may take (`-m`).
@@ -147,6 +150,14 @@ pub struct Certificate {
     pub not_after: String,
     /// Whole days until `not_after` (negative once expired).
     pub days_left: i64,
+    /// `not_after` in seconds since the epoch (not in the JSON).
+    #[serde(skip)]
+    pub not_after_unix: i64,
+    /// The earliest `not_after` of every certificate the server sent, the
+    /// leaf's included (the exporter's `probe_ssl_earliest_cert_expiry`;
+    /// not in the JSON).
+    #[serde(skip)]
+    pub chain_earliest_expiry_unix: i64,
 }
 
 /// The TLS session of a connection.
@@ -194,6 +205,9 @@ pub struct Exchange {
     /// The phases.
     #[serde(flatten)]
     pub timings: Timings,
+    /// The body's first `keep_body` bytes (not in the JSON).
+    #[serde(skip)]
+    pub body: Vec<u8>,
 }
 
 /// How the name became an address.

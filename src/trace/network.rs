@@ -65,6 +65,14 @@ pub struct Sockets {
 impl Sockets {
     /// Opens the raw sockets for `request` and drops every capability.
     pub fn open(request: &Request) -> Result<Sockets, TraceError> {
+        let sockets = Sockets::open_keeping_privilege(request)?;
+        crate::privilege::lock_down()?;
+        Ok(sockets)
+    }
+
+    /// Opens the raw sockets for `request` and keeps the capabilities: for
+    /// a server (the exporter) that opens new sockets for every trace.
+    pub fn open_keeping_privilege(request: &Request) -> Result<Sockets, TraceError> {
         let v6 = request.target.is_ipv6();
         let icmp = ProbeSocket::raw_icmp(v6, ANSWER_BUFFER, "trace")?;
         let setup = |what| move |source| TraceError::Setup { what, source };
@@ -105,7 +113,6 @@ impl Sockets {
                 (Some(raw), Some(holder), port)
             }
         };
-        crate::privilege::lock_down()?;
         Ok(Sockets {
             icmp,
             sender,

@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""Scrapes like a Prometheus for bench/exporter.sh.
+
+  exporter.py latency URL RUNS            median wall ms of RUNS /probe scrapes, and the median
+                                          probe_icmp_duration_seconds{phase="rtt"} in µs
+  exporter.py fleet BASE FIRST COUNT SECS ROUNDS PID
+      every SECS seconds, COUNT /probe?target=FIRST+i scrapes spread evenly over
+      the interval (as Prometheus spreads a job's targets), for ROUNDS rounds
+      after one round of warm-up; prints the exporter's (PID) CPU share of one
+      core over the measured rounds, its peak RSS (VmHWM) in MiB, and how many
+      scrapes failed or came back without probe_success 1.
+"""
+import ipaddress
+import statistics
+import sys
+import threading
+import time
+import urllib.request
+
+
+def scrape(url, timeout=20):
+    with urllib.request.urlopen(url, timeout=timeout) as answer:
+        return answer.read().decode()
+
+
+def metric(text, name):
+    for line in text.splitlines():
+        if line.startswith(name):
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+
+def latency(url, runs):
+    walls, rtts = [], []
+    for _ in range(runs):
+        start = time.perf_counter()
+        text = scrape(url)
+        walls.append((time.perf_counter() - start) * 1000)
+        rtt = metric(text, 'probe_icmp_duration_seconds{phase="rtt"}')
+        if rtt is not None:
+            rtts.append(rtt * 1e6)
+    print("%.3f %.1f" % (statistics.median(walls), statistics.median(rtts) if rtts else float("nan")))
+
+
+def cpu_seconds(pid):
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12])
+    return ticks / 100.0
+
+
+def fleet(base, first, count, secs, rounds, pid):
+    first = ipaddress.ip_address(first)
+    failures = [0]
+    lock = threading.Lock()
+
+    def one(target):
+        try:
+            text = scrape(f"{base}&target={target}", timeout=secs)
+            ok = metric(text, "probe_success") == 1.0
+        except Exception:
+            ok = False
+        if not ok:
+            with lock:
+                failures[0] += 1
+
+    def round_of_scrapes():
+        start = time.monotonic()
+        threads = []
+        for i in range(count):
+            due = start + secs * i / count
+            delay = due - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            thread = threading.Thread(target=one, args=(first + i,))
+            thread.start()
+            threads.append(thread)
+        end = start + secs
+        for thread in threads:
+            thread.join()
+        if time.monotonic() < end:
+            time.sleep(end - time.monotonic())
+
+    round_of_scrapes()  # warm-up
+    failures[0] = 0
+    cpu_before, wall_before = cpu_seconds(pid), time.monotonic()
+    for _ in range(rounds):
+        round_of_scrapes()
+    cpu = cpu_seconds(pid) - cpu_before
+    wall = time.monotonic() - wall_before
+    hwm = 0
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmHWM:"):
+            hwm = int(line.split()[1]) / 1024
+    print("%.2f %.1f %d" % (cpu / wall * 100, hwm, failures[0]))
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "latency":
+        latency(sys.argv[2], int(sys.argv[3]))
+    else:
+        fleet(sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5]), int(sys.argv[6]), int(sys.argv[7]))
