@@ -26,7 +26,7 @@ sample=$(python3 -c 'import sys; print("%.1f" % ((float(sys.argv[1]) - 100) / 2)
 # /dev/null) over SECS seconds.
 times=$(mktemp)
 in_ns /usr/bin/time -f "%U %S" -o "$times" timeout -s INT "$SECS" "$NETDX" top -i 1 >/dev/null 2>&1 || true
-cpu=$(awk -v secs="$SECS" '{printf "%.1f", ($1 + $2) / secs * 100}' "$times")
+cpu=$(tail -n 1 "$times" | awk -v secs="$SECS" '{printf "%.1f", ($1 + $2) / secs * 100}')
 rm -f "$times"
 
 echo "### top — $(date -u +%Y-%m-%d), $(nproc) cores, kernel $(uname -r)"
