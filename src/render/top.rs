@@ -104,3 +104,94 @@ pub fn report(report: &Report, by: TopBy, rows: usize, out: &Output) -> String {
     }
     text
 }
+
+/// The live view's screen: the alternate screen in raw mode, left on every
+/// way out (drop, and the panic hook), and the table drawn to fit it.
+pub mod screen {
+    use std::io::Write;
+
+    use crossterm::{cursor, execute, terminal};
+
+    use crate::cli::TopBy;
+    use crate::render::{Output, Style};
+    use crate::top::{Report, Sort};
+
+    /// Leaves the alternate screen and raw mode when dropped (and from the
+    /// panic hook, so a panic's message lands on the normal screen).
+    pub struct Screen;
+
+    impl Screen {
+        pub fn enter() -> std::io::Result<Screen> {
+            terminal::enable_raw_mode()?;
+            let screen = Screen;
+            execute!(
+                std::io::stdout(),
+                terminal::EnterAlternateScreen,
+                cursor::Hide
+            )?;
+            let previous = std::panic::take_hook();
+            std::panic::set_hook(Box::new(move |info| {
+                restore();
+                previous(info);
+            }));
+            Ok(screen)
+        }
+    }
+
+    fn restore() {
+        let _ = execute!(
+            std::io::stdout(),
+            cursor::Show,
+            terminal::LeaveAlternateScreen
+        );
+        let _ = terminal::disable_raw_mode();
+    }
+
+    impl Drop for Screen {
+        fn drop(&mut self) {
+            restore();
+        }
+    }
+
+    const HELP: &str = "q quit · p processes · c connections · i interfaces";
+
+    fn view_name(view: TopBy) -> &'static str {
+        match view {
+            TopBy::Process => "process",
+            TopBy::Connection => "connection",
+            TopBy::Interface => "interface",
+        }
+    }
+
+    /// The whole screen for `report`, as many rows as fit.
+    pub fn draw(report: &Report, view: TopBy, sort: Sort) -> std::io::Result<()> {
+        let out = Output {
+            json: false,
+            stream: false,
+            tty: true,
+            style: Style::plain(),
+        };
+        let (_, height) = terminal::size().unwrap_or((80, 24));
+        // Title, blank, the table's borders and header, the footer.
+        let rows = usize::from(height).saturating_sub(8).max(1);
+        let title = format!(
+            "netdx top: every {:.1} s, a row per {}, busiest by {} first ({HELP})\n\n",
+            report.interval_s,
+            view_name(view),
+            match sort {
+                Sort::Rate => "rate",
+                Sort::Total => "total",
+            }
+        );
+        let text = title + &super::report(report, view, rows, &out);
+        let mut stdout = std::io::stdout().lock();
+        execute!(
+            stdout,
+            cursor::MoveTo(0, 0),
+            terminal::Clear(terminal::ClearType::All)
+        )?;
+        // Raw mode: a line feed alone does not return the cursor.
+        stdout.write_all(text.replace('\n', "\r\n").as_bytes())?;
+        stdout.flush()
+    }
+}
