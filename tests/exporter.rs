@@ -521,7 +521,12 @@ fn an_https_probe_reports_the_tls_version_and_the_certificates_expiry() {
         .args([
             "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
         ])
-        .args(["-subj", "/CN=localhost", "-keyout"])
+        .args(["-subj", "/CN=localhost/O=netdx lab, inc."])
+        .args([
+            "-addext",
+            "subjectAltName=DNS:localhost,DNS:alt.test",
+            "-keyout",
+        ])
         .arg(&key)
         .arg("-out")
         .arg(&cert)
@@ -552,8 +557,6 @@ fn an_https_probe_reports_the_tls_version_and_the_certificates_expiry() {
         || get(&exporter, &path).body,
         |body| value(body, "probe_success") == Some(1.0),
     );
-    let _ = server.kill();
-    let _ = server.wait();
     assert_eq!(value(&body, "probe_success"), Some(1.0), "{body}");
     assert_eq!(value(&body, "probe_http_ssl"), Some(1.0));
     assert!(
@@ -571,6 +574,76 @@ fn an_https_probe_reports_the_tls_version_and_the_certificates_expiry() {
         "expires in {days} days: {body}"
     );
     assert!(value(&body, "probe_http_duration_seconds{phase=\"tls\"}").unwrap() > 0.0);
+    // The leaf's labels are blackbox_exporter's: Go's name order and escaping,
+    // the SHA-256 fingerprint openssl computes, the SANs comma-joined.
+    let fingerprint = Command::new("openssl")
+        .args(["x509", "-noout", "-fingerprint", "-sha256", "-in"])
+        .arg(&cert)
+        .output()
+        .unwrap();
+    let fingerprint = String::from_utf8_lossy(&fingerprint.stdout)
+        .rsplit('=')
+        .next()
+        .unwrap()
+        .trim()
+        .replace(':', "")
+        .to_lowercase();
+    assert_eq!(fingerprint.len(), 64, "openssl x509 -fingerprint");
+    let info = format!(
+        "probe_ssl_last_chain_info{{fingerprint_sha256=\"{fingerprint}\",issuer=\"CN=localhost,O=netdx lab\\\\, inc.\",\
+         subject=\"CN=localhost,O=netdx lab\\\\, inc.\",subjectalternative=\"localhost,alt.test\"}} 1\n"
+    );
+    assert!(body.contains(&info), "wanted {info}in {body}");
+    // Not verified (insecure_skip_verify): no verified chain, Go's zero time.
+    assert_eq!(
+        value(&body, "probe_ssl_last_chain_expiry_timestamp_seconds"),
+        Some(-62_135_596_800.0)
+    );
+    // The same lines as Debian's blackbox_exporter on the same config and server.
+    if installed("prometheus-blackbox-exporter", test) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap();
+        drop(listener);
+        let mut blackbox = spawn_quiet(
+            Command::new("prometheus-blackbox-exporter")
+                .arg(format!("--config.file={}", config.display()))
+                .arg(format!("--web.listen-address={address}")),
+        );
+        let theirs = poll(
+            || {
+                TcpStream::connect_timeout(&address, Duration::from_millis(200))
+                    .ok()
+                    .map(|_| request(address, "GET", &path, &[]).body)
+                    .unwrap_or_default()
+            },
+            |body| value(body, "probe_success") == Some(1.0),
+        );
+        let _ = blackbox.kill();
+        let _ = blackbox.wait();
+        for name in [
+            "probe_ssl_last_chain_info",
+            "probe_ssl_last_chain_expiry_timestamp_seconds",
+            "probe_tls_version_info",
+            "probe_http_ssl",
+        ] {
+            let line = |text: &str| {
+                text.lines()
+                    .find(|l| l.starts_with(name))
+                    .map(|l| series(l).into_iter().next().unwrap_or_default())
+            };
+            assert_eq!(line(&body), line(&theirs), "{name}: blackbox:\n{theirs}");
+        }
+        let missing: Vec<_> = series(&theirs)
+            .difference(&series(&body))
+            .cloned()
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "netdx lacks {missing:?}\nblackbox:\n{theirs}"
+        );
+    }
+    let _ = server.kill();
+    let _ = server.wait();
 }
 
 /// An HTTP server on loopback answering every request 200 with `fields`

@@ -226,6 +226,38 @@ fn request(
                 "Returns last SSL chain expiry in unixtime",
                 certificate.chain_earliest_expiry_unix as f64,
             ));
+            // Over the verified chains, as blackbox's getLastChainExpiry: an
+            // unverified session (insecure_skip_verify) has none, and Go's
+            // zero time is what it reports then.
+            let verified = report.tls.as_ref().is_some_and(|session| session.verified);
+            families.push(Family::single(
+                "probe_ssl_last_chain_expiry_timestamp_seconds",
+                "Returns last SSL chain expiry in timestamp",
+                if verified {
+                    certificate.chain_earliest_expiry_unix as f64
+                } else {
+                    GO_ZERO_TIME_UNIX
+                },
+            ));
+            let names = certificate.dns_names.join(",");
+            families.push(
+                Family::gauge(
+                    "probe_ssl_last_chain_info",
+                    "Contains SSL leaf certificate information",
+                )
+                .with(
+                    &[
+                        (
+                            "fingerprint_sha256",
+                            certificate.sha256_fingerprint.as_str(),
+                        ),
+                        ("issuer", certificate.go_issuer.as_str()),
+                        ("subject", certificate.go_subject.as_str()),
+                        ("subjectalternative", names.as_str()),
+                    ],
+                    1.0,
+                ),
+            );
         }
         if let Some(session) = &report.tls {
             families.push(
@@ -359,6 +391,9 @@ fn headers_pass(settings: &Http, headers: &[http::Field], log: &mut ProbeLog) ->
 }
 
 /// Go's names for TLS versions (`TLS 1.3`), as blackbox labels them.
+/// Go's `time.Time{}.Unix()`: January 1 of year 1.
+const GO_ZERO_TIME_UNIX: f64 = -62_135_596_800.0;
+
 fn tls_version(rustls: &str) -> String {
     match rustls.trim_start_matches("TLSv") {
         "1.3" => "TLS 1.3".into(),

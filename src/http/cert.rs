@@ -14,6 +14,14 @@ const UTC_TIME: u8 = 0x17;
 const GENERALIZED_TIME: u8 = 0x18;
 /// `[0] EXPLICIT Version` at the start of a TBSCertificate.
 const VERSION_TAG: u8 = 0xa0;
+/// `[3] EXPLICIT Extensions` at the end of a TBSCertificate.
+const EXTENSIONS_TAG: u8 = 0xa3;
+const OCTET_STRING: u8 = 0x04;
+const BOOLEAN: u8 = 0x01;
+/// id-ce-subjectAltName, 2.5.29.17.
+const SUBJECT_ALT_NAME: &[u8] = &[0x55, 0x1d, 0x11];
+/// `[2] IMPLICIT IA5String`: a GeneralName's dNSName.
+const DNS_NAME_TAG: u8 = 0x82;
 
 /// One DER element: its tag, its contents, and what follows it.
 fn element(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
@@ -52,7 +60,7 @@ pub fn describe(der: &[u8], now: SystemTime) -> Option<Certificate> {
     let (_, rest) = expect(rest, SEQUENCE)?; // signature algorithm
     let (issuer, rest) = expect(rest, SEQUENCE)?;
     let (validity, rest) = expect(rest, SEQUENCE)?;
-    let (subject, _) = expect(rest, SEQUENCE)?;
+    let (subject, rest) = expect(rest, SEQUENCE)?;
     let (not_before, validity) = time(validity)?;
     let (not_after, _) = time(validity)?;
     let now = now
@@ -66,12 +74,141 @@ pub fn describe(der: &[u8], now: SystemTime) -> Option<Certificate> {
         days_left: (not_after - now).div_euclid(86_400),
         not_after_unix: not_after,
         chain_earliest_expiry_unix: not_after,
+        dns_names: dns_names(rest),
+        sha256_fingerprint: sha256_hex(der),
+        go_subject: go_name(subject),
+        go_issuer: go_name(issuer),
     })
 }
 
+/// The dNSNames of the subjectAltName extension, from what follows the
+/// subject (subjectPublicKeyInfo, the optional unique IDs, then `[3]`).
+fn dns_names(after_subject: &[u8]) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut rest = after_subject;
+    while let Some((tag, contents, next)) = element(rest) {
+        rest = next;
+        if tag != EXTENSIONS_TAG {
+            continue;
+        }
+        let Some((mut extensions, _)) = expect(contents, SEQUENCE) else {
+            break;
+        };
+        while let Some((extension, next)) = expect(extensions, SEQUENCE) {
+            extensions = next;
+            let Some((oid, mut value)) = expect(extension, OID) else {
+                continue;
+            };
+            if oid != SUBJECT_ALT_NAME {
+                continue;
+            }
+            if value.first() == Some(&BOOLEAN) {
+                let Some((_, _, after)) = element(value) else {
+                    break;
+                };
+                value = after;
+            }
+            let Some((inner, _)) = expect(value, OCTET_STRING) else {
+                continue;
+            };
+            let Some((mut general, _)) = expect(inner, SEQUENCE) else {
+                continue;
+            };
+            while let Some((tag, contents, next)) = element(general) {
+                general = next;
+                if tag == DNS_NAME_TAG {
+                    names.push(String::from_utf8_lossy(contents).into_owned());
+                }
+            }
+        }
+    }
+    names
+}
+
+/// The certificate's SHA-256 fingerprint in lower-case hex.
+fn sha256_hex(der: &[u8]) -> String {
+    hex(ring::digest::digest(&ring::digest::SHA256, der).as_ref())
+}
+
+/// A distinguished name as Go's `pkix.Name.String()` writes it, which is
+/// what blackbox_exporter puts in `probe_ssl_last_chain_info`: the known
+/// attributes regrouped (C, ST, L, STREET, POSTALCODE, O, OU, then the last
+/// CN and SERIALNUMBER), written in reverse, comma-separated, several
+/// values of one attribute joined with `+`; other attributes are left out.
+fn go_name(rdns: &[u8]) -> String {
+    const ORDER: [(&[u8], &str); 9] = [
+        (&[0x55, 0x04, 0x06], "C"),
+        (&[0x55, 0x04, 0x08], "ST"),
+        (&[0x55, 0x04, 0x07], "L"),
+        (&[0x55, 0x04, 0x09], "STREET"),
+        (&[0x55, 0x04, 0x11], "POSTALCODE"),
+        (&[0x55, 0x04, 0x0a], "O"),
+        (&[0x55, 0x04, 0x0b], "OU"),
+        (&[0x55, 0x04, 0x03], "CN"),
+        (&[0x55, 0x04, 0x05], "SERIALNUMBER"),
+    ];
+    let mut values: [Vec<String>; 9] = Default::default();
+    for (oid, text) in attributes(rdns) {
+        if let Some(slot) = ORDER.iter().position(|(known, _)| *known == oid) {
+            let text = String::from_utf8_lossy(text).into_owned();
+            // CN and SERIALNUMBER keep one value: the last, as Go's does.
+            if slot >= 7 {
+                values[slot].clear();
+            }
+            values[slot].push(text);
+        }
+    }
+    let mut groups = Vec::new();
+    for (slot, (_, label)) in ORDER.iter().enumerate().rev() {
+        if values[slot].is_empty() {
+            continue;
+        }
+        let group: Vec<String> = values[slot]
+            .iter()
+            .map(|value| format!("{label}={}", go_escape(value)))
+            .collect();
+        groups.push(group.join("+"));
+    }
+    groups.join(",")
+}
+
+/// Go's RFC 2253 escaping of one attribute value.
+fn go_escape(value: &str) -> String {
+    let chars: Vec<char> = value.chars().collect();
+    let mut out = String::with_capacity(value.len());
+    for (i, &c) in chars.iter().enumerate() {
+        let special = matches!(c, ',' | '+' | '"' | '\\' | '<' | '>' | ';')
+            || (i == 0 && (c == ' ' || c == '#'))
+            || (i + 1 == chars.len() && c == ' ');
+        if special {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// A distinguished name as `CN=…, O=…` (RFC 4514's short names, in certificate order).
-fn name(mut rdns: &[u8]) -> String {
+fn name(rdns: &[u8]) -> String {
     let mut parts = Vec::new();
+    for (oid, text) in attributes(rdns) {
+        let label = match oid {
+            [0x55, 0x04, 0x03] => "CN".to_string(),
+            [0x55, 0x04, 0x06] => "C".to_string(),
+            [0x55, 0x04, 0x07] => "L".to_string(),
+            [0x55, 0x04, 0x08] => "ST".to_string(),
+            [0x55, 0x04, 0x0a] => "O".to_string(),
+            [0x55, 0x04, 0x0b] => "OU".to_string(),
+            other => format!("OID{}", hex(other)),
+        };
+        parts.push(format!("{label}={}", String::from_utf8_lossy(text)));
+    }
+    parts.join(", ")
+}
+
+/// A distinguished name's attributes (type OID, value bytes), in certificate order.
+fn attributes(mut rdns: &[u8]) -> Vec<(&[u8], &[u8])> {
+    let mut found = Vec::new();
     while let Some((set, rest)) = expect(rdns, SET) {
         rdns = rest;
         let mut attributes = set;
@@ -80,22 +217,12 @@ fn name(mut rdns: &[u8]) -> String {
             let Some((oid, value)) = expect(attribute, OID) else {
                 continue;
             };
-            let Some((_, text, _)) = element(value) else {
-                continue;
-            };
-            let label = match oid {
-                [0x55, 0x04, 0x03] => "CN".to_string(),
-                [0x55, 0x04, 0x06] => "C".to_string(),
-                [0x55, 0x04, 0x07] => "L".to_string(),
-                [0x55, 0x04, 0x08] => "ST".to_string(),
-                [0x55, 0x04, 0x0a] => "O".to_string(),
-                [0x55, 0x04, 0x0b] => "OU".to_string(),
-                other => format!("OID{}", hex(other)),
-            };
-            parts.push(format!("{label}={}", String::from_utf8_lossy(text)));
+            if let Some((_, text, _)) = element(value) {
+                found.push((oid, text));
+            }
         }
     }
-    parts.join(", ")
+    found
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -210,6 +337,8 @@ mod tests {
         let cert = describe(der, made).unwrap();
         assert_eq!(cert.subject, "CN=web.test, O=netdx");
         assert_eq!(cert.issuer, cert.subject, "self-signed");
+        assert_eq!(cert.go_subject, "CN=web.test,O=netdx", "Go's order");
+        assert_eq!(cert.sha256_fingerprint.len(), 64);
         assert!(cert.not_after > cert.not_before);
         // Every truncation is refused, never a panic.
         for cut in 0..der.len() {

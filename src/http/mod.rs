@@ -158,6 +158,18 @@ pub struct Certificate {
     /// not in the JSON).
     #[serde(skip)]
     pub chain_earliest_expiry_unix: i64,
+    /// The subjectAltName's DNS names (not in the JSON).
+    #[serde(skip)]
+    pub dns_names: Vec<String>,
+    /// SHA-256 of the certificate's DER, lower-case hex (not in the JSON).
+    #[serde(skip)]
+    pub sha256_fingerprint: String,
+    /// The subject as Go writes it, for blackbox_exporter's labels (not in the JSON).
+    #[serde(skip)]
+    pub go_subject: String,
+    /// The issuer as Go writes it (not in the JSON).
+    #[serde(skip)]
+    pub go_issuer: String,
 }
 
 /// The TLS session of a connection.
