@@ -289,6 +289,58 @@ impl ProbeSocket {
         self.kind
     }
 
+    /// On a raw ICMP socket, has the kernel drop echo replies whose
+    /// identifier is not `ident` before they are queued, as iputils ping's
+    /// filter does: a raw socket is handed every ICMP packet the host
+    /// receives, so without it each of N probes running at once wakes for
+    /// every one of the others' replies. Errors (unreachable, time
+    /// exceeded) and every other type still pass.
+    pub fn keep_only_echo_replies_for(&self, ident: u16) -> Result<(), SocketError> {
+        if self.kind != SocketKind::Raw {
+            return Ok(());
+        }
+        const LD: u16 = 0x00;
+        const LDX: u16 = 0x01;
+        const JMP: u16 = 0x05;
+        const RET: u16 = 0x06;
+        const B: u16 = 0x10;
+        const H: u16 = 0x08;
+        const ABS: u16 = 0x20;
+        const IND: u16 = 0x40;
+        const MSH: u16 = 0xa0;
+        const JEQ: u16 = 0x10;
+        const PASS: u32 = u32::MAX;
+        use socket2::SockFilter as F;
+        let ident = u32::from(ident);
+        let program: Vec<F> = if self.v6 {
+            // An ICMPv6 raw socket delivers the message without the IPv6 header.
+            vec![
+                F::new(LD | H | ABS, 0, 0, 4),
+                F::new(JMP | JEQ, 0, 1, ident),
+                F::new(RET, 0, 0, PASS),
+                F::new(LD | B | ABS, 0, 0, 0),
+                F::new(JMP | JEQ, 1, 0, 129),
+                F::new(RET, 0, 0, PASS),
+                F::new(RET, 0, 0, 0),
+            ]
+        } else {
+            // X = the IPv4 header's length, from its first byte.
+            vec![
+                F::new(LDX | B | MSH, 0, 0, 0),
+                F::new(LD | H | IND, 0, 0, 4),
+                F::new(JMP | JEQ, 0, 1, ident),
+                F::new(RET, 0, 0, PASS),
+                F::new(LD | B | IND, 0, 0, 0),
+                F::new(JMP | JEQ, 1, 0, 0),
+                F::new(RET, 0, 0, PASS),
+                F::new(RET, 0, 0, 0),
+            ]
+        };
+        self.socket
+            .attach_filter(&program)
+            .map_err(option("SO_ATTACH_FILTER"))
+    }
+
     /// IPv6 rather than IPv4.
     pub fn is_v6(&self) -> bool {
         self.v6

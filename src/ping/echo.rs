@@ -109,6 +109,7 @@ impl EchoSocket {
             // Datagram sockets: the kernel assigns the identifier and filters replies.
             SocketKind::Datagram => 0,
         };
+        socket.keep_only_echo_replies_for(ident)?;
         Ok(EchoSocket {
             socket,
             ident,
