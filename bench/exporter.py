@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 """Scrapes like a Prometheus for bench/exporter.sh.
 
-  exporter.py latency URL RUNS            median wall ms of RUNS /probe scrapes, and the median
-                                          probe_icmp_duration_seconds{phase="rtt"} in µs
+  exporter.py latency URL RUNS [keepalive]
+                                          median wall ms of RUNS /probe scrapes, and the median
+                                          probe_icmp_duration_seconds{phase="rtt"} in µs; each on
+                                          a new connection (urllib), or with keepalive on one kept
+                                          open, as Prometheus' scraper keeps its connections
   exporter.py fleet BASE FIRST COUNT SECS ROUNDS PID
       every SECS seconds, COUNT /probe?target=FIRST+i scrapes spread evenly over
       the interval (as Prometheus spreads a job's targets), for ROUNDS rounds
@@ -10,11 +13,13 @@
       core over the measured rounds, its peak RSS (VmHWM) in MiB, and how many
       scrapes failed or came back without probe_success 1.
 """
+import http.client
 import ipaddress
 import statistics
 import sys
 import threading
 import time
+import urllib.parse
 import urllib.request
 
 
@@ -30,11 +35,26 @@ def metric(text, name):
     return None
 
 
-def latency(url, runs):
+def latency(url, runs, keepalive=False):
     walls, rtts = [], []
+    parts = urllib.parse.urlsplit(url)
+    path = parts.path + ("?" + parts.query if parts.query else "")
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=20)
+    if keepalive:
+        # Open it before the clock starts, as a scraper's is between scrapes.
+        connection.request("GET", "/-/healthy")
+        connection.getresponse().read()
     for _ in range(runs):
         start = time.perf_counter()
-        text = scrape(url)
+        if keepalive:
+            connection.request("GET", path)
+            answer = connection.getresponse()
+            text = answer.read().decode()
+            if answer.getheader("connection", "").lower() == "close":
+                connection.close()
+                connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=20)
+        else:
+            text = scrape(url)
         walls.append((time.perf_counter() - start) * 1000)
         rtt = metric(text, 'probe_icmp_duration_seconds{phase="rtt"}')
         if rtt is not None:
@@ -96,6 +116,6 @@ def fleet(base, first, count, secs, rounds, pid):
 
 if __name__ == "__main__":
     if sys.argv[1] == "latency":
-        latency(sys.argv[2], int(sys.argv[3]))
+        latency(sys.argv[2], int(sys.argv[3]), sys.argv[4:] == ["keepalive"])
     else:
         fleet(sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5]), int(sys.argv[6]), int(sys.argv[7]))

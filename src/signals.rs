@@ -123,6 +123,19 @@ impl Interrupts {
         })
     }
 
+    /// One set of interrupts that nothing ever fires, shared by every run
+    /// that asks: a server's probes end when their deadlines say, and
+    /// opening (and closing) two socket pairs for each of them is ten
+    /// system calls on every probe's path.
+    pub fn unfired() -> io::Result<&'static Interrupts> {
+        static UNFIRED: std::sync::OnceLock<Interrupts> = std::sync::OnceLock::new();
+        if let Some(interrupts) = UNFIRED.get() {
+            return Ok(interrupts);
+        }
+        let made = Interrupts::detached()?;
+        Ok(UNFIRED.get_or_init(|| made))
+    }
+
     /// Interrupts without signal handlers that a [`Stopper`] can still
     /// fire: for engines run inside a server (the exporter), where Ctrl-C
     /// belongs to the server and a run ends when its caller says so.

@@ -115,7 +115,7 @@ pub fn probe(settings: &Icmp, target: &str, deadline: Instant, log: &mut ProbeLo
         named: false,
     };
     let mut targets = std::iter::once(target);
-    let run = Interrupts::detached()
+    let run = Interrupts::unfired()
         .map_err(crate::ping::PingError::Signals)
         .and_then(|interrupts| {
             engine::run(
@@ -123,7 +123,7 @@ pub fn probe(settings: &Icmp, target: &str, deadline: Instant, log: &mut ProbeLo
                 &mut sockets,
                 &SystemClock,
                 &mut targets,
-                &interrupts,
+                interrupts,
                 &mut observer,
             )
         });

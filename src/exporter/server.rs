@@ -44,10 +44,6 @@ const MAX_CONNECTIONS: usize = 4096;
 const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 /// The longest target accepted.
 const MAX_TARGET: usize = 1024;
-/// Past its deadline, a probe's answer is waited for this much longer
-/// (its engine stops itself at the deadline; this is the margin).
-const GRACE: Duration = Duration::from_millis(250);
-
 /// How the server runs.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -131,7 +127,15 @@ pub fn serve(
     listener.set_nonblocking(true).map_err(listen)?;
     crate::privilege::keep_only_net_raw()?;
     let runtime = runtime(settings.max_concurrent)?;
-    runtime.block_on(run(settings, listener, config, views, log))
+    // Served from a worker rather than from this thread, so that a
+    // connection's task starts on the thread that accepted it instead of
+    // waking another.
+    let settings = settings.clone();
+    runtime.block_on(async move {
+        tokio::spawn(async move { run(&settings, listener, config, views, log).await })
+            .await
+            .map_err(|join| ExporterError::Runtime(std::io::Error::other(join.to_string())))?
+    })
 }
 
 async fn run(
@@ -464,20 +468,26 @@ async fn run_probe(
     let (config, module_run, target_run) = (Arc::clone(config), module.clone(), target.to_string());
     let state = Arc::clone(shared);
     state.state.in_flight(true);
-    let task = tokio::task::spawn_blocking(move || {
+    // The probe runs on this worker's own thread (tokio hands the worker's
+    // other tasks to another thread meanwhile): sending it to the blocking
+    // pool and its answer back cost two thread wake-ups, most of a
+    // loopback /probe's time on this machine. Every engine keeps to the
+    // deadline it is given, so nothing here waits longer than the probe.
+    let result = tokio::task::block_in_place(move || {
         // The slot is held until the engine returns, even past the
         // deadline: the bound on probes running is the semaphore's.
         let _permit = permit;
-        let result = allowed(&config, &module_run, &target_run)
-            .map(|()| probe::run_until(&module_run, &target_run, timeout, deadline));
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            allowed(&config, &module_run, &target_run)
+                .map(|()| probe::run_until(&module_run, &target_run, timeout, deadline))
+        }));
         state.state.in_flight(false);
         result
     });
-    match tokio::time::timeout_at((deadline + GRACE).into(), task).await {
-        Ok(Ok(Ok(outcome))) => Ok(outcome),
-        Ok(Ok(Err(reason))) => Err((StatusCode::FORBIDDEN, Refusal::Forbidden, reason)),
-        // The blocking task died (a bug): report the probe as failed.
-        Ok(Err(_)) => Ok(probe::timed_out(timeout, ProbeLog::new())),
+    match result {
+        Ok(Ok(outcome)) => Ok(outcome),
+        Ok(Err(reason)) => Err((StatusCode::FORBIDDEN, Refusal::Forbidden, reason)),
+        // The engine panicked (a bug): report the probe as failed.
         Err(_) => Ok(probe::timed_out(timeout, ProbeLog::new())),
     }
 }
