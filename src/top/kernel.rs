@@ -3,6 +3,7 @@
 //! owner index netstat -p builds, and the interfaces' IFLA_STATS64.
 
 use std::net::SocketAddr;
+use std::time::{Duration, Instant};
 
 use super::{ConnectionCounters, Counters, InterfaceCounters, Sample, TopError};
 use crate::iface::{self, Selection};
@@ -11,9 +12,52 @@ use crate::sockets::{
 };
 
 /// Reads the live kernel.
+///
+/// Finding a socket's process means reading every process's descriptors,
+/// which on a host with 50,000 sockets costs far more than the sock_diag
+/// dump itself. So the owner index is kept between refreshes and read
+/// again only when a connection appears that it does not know (or it is
+/// [`STALE_AFTER`] old), and then no more often than keeps the scanning
+/// under a tenth of the time ([`SCAN_SHARE`]): a new connection on a big
+/// host may show without its process for a refresh or two.
 #[derive(Debug)]
 pub struct Kernel {
     query: Query,
+    owners: Option<Owners>,
+}
+
+/// The owner index and what reading it cost.
+#[derive(Debug)]
+struct Owners {
+    index: owners::OwnerIndex,
+    read_at: Instant,
+    cost: Duration,
+}
+
+/// An owner index older than this is read again even if it knows every connection.
+const STALE_AFTER: Duration = Duration::from_secs(30);
+/// Between two owner scans, at least this many times the last scan's cost passes.
+const SCAN_SHARE: u32 = 10;
+
+impl Kernel {
+    /// Whether the owner index should be read again now.
+    fn rescan(&self, unknown: bool, now: Instant) -> bool {
+        let Some(owners) = &self.owners else {
+            return true;
+        };
+        let age = now.saturating_duration_since(owners.read_at);
+        (unknown || age >= STALE_AFTER) && age >= owners.cost.saturating_mul(SCAN_SHARE)
+    }
+
+    fn read_owners(&mut self) {
+        let started = Instant::now();
+        let index = owners::scan_all();
+        self.owners = Some(Owners {
+            index,
+            read_at: Instant::now(),
+            cost: started.elapsed(),
+        });
+    }
 }
 
 impl Default for Kernel {
@@ -32,6 +76,7 @@ impl Default for Kernel {
                 memory: false,
                 source: SourceChoice::Auto,
             },
+            owners: None,
         }
     }
 }
@@ -45,9 +90,8 @@ fn address(endpoint: &Endpoint) -> Option<SocketAddr> {
 
 impl Counters for Kernel {
     fn sample(&mut self) -> Result<Sample, TopError> {
-        let index = owners::scan_all();
         let mut connections = Vec::new();
-        sockets::visit(&self.query, Some(&index), |socket| {
+        sockets::visit(&self.query, None, |socket| {
             let (Some(local), Some(peer)) = (address(&socket.local), address(&socket.peer)) else {
                 return;
             };
@@ -58,19 +102,42 @@ impl Counters for Kernel {
             let (Some(sent), Some(received)) = (info.bytes_acked, info.bytes_received) else {
                 return;
             };
-            let holder = socket.processes.first();
             connections.push(ConnectionCounters {
                 inode: socket.inode,
                 local,
                 peer,
-                pid: holder.map(|h| h.pid),
-                command: holder.map(|h| h.name.to_string()),
+                pid: None,
+                command: None,
                 sent,
                 received,
                 rtt_ms: info.rtt_ms,
                 retransmits: u64::from(info.total_retrans.unwrap_or(0)),
             });
         })?;
+        let inodes: Vec<u32> = connections.iter().map(|c| c.inode).collect();
+        let mut holders = self
+            .owners
+            .as_ref()
+            .map(|owners| owners.index.holders_of_each(&inodes));
+        // An orphan (closed, still in FIN_WAIT…) has inode 0 and no holder to find.
+        let unknown = holders.as_ref().is_none_or(|each| {
+            each.iter()
+                .zip(&inodes)
+                .any(|(holders, &inode)| holders.is_empty() && inode != 0)
+        });
+        if self.rescan(unknown, Instant::now()) {
+            self.read_owners();
+            holders = self
+                .owners
+                .as_ref()
+                .map(|owners| owners.index.holders_of_each(&inodes));
+        }
+        for (connection, holders) in connections.iter_mut().zip(holders.unwrap_or_default()) {
+            if let Some(holder) = holders.first() {
+                connection.pid = Some(holder.pid);
+                connection.command = Some(holder.name.to_string());
+            }
+        }
         let interfaces = iface::collect(&Selection::All)?
             .into_iter()
             .filter_map(|i| {
@@ -85,7 +152,7 @@ impl Counters for Kernel {
         Ok(Sample {
             connections,
             interfaces,
-            hidden_processes: index.hidden,
+            hidden_processes: self.owners.as_ref().map_or(0, |o| o.index.hidden),
         })
     }
 }
