@@ -22,11 +22,14 @@ once=$(median_ms "$json" 0)
 ss_ms=$(median_ms "$json" 1)
 sample=$(python3 -c 'import sys; print("%.1f" % ((float(sys.argv[1]) - 100) / 2))' "$once")
 
-# The running view's CPU: user + system time of `top -i 1` (streaming to
-# /dev/null) over SECS seconds.
+# The running view's CPU: user + system time of `top -i 1` over SECS
+# seconds, drawing its table in a terminal (a pty from script(1), 160×50)
+# and, not on a terminal, streaming JSON lines to /dev/null.
 times=$(mktemp)
-in_ns /usr/bin/time -f "%U %S" -o "$times" timeout -s INT "$SECS" "$NETDX" top -i 1 >/dev/null 2>&1 || true
+in_ns script -qec "stty cols 160 rows 50; /usr/bin/time -f '%U %S' -o $times timeout --foreground -s INT $SECS $NETDX top -i 1" /dev/null </dev/null >/dev/null 2>&1 || true
 cpu=$(tail -n 1 "$times" | awk -v secs="$SECS" '{printf "%.1f", ($1 + $2) / secs * 100}')
+in_ns /usr/bin/time -f "%U %S" -o "$times" timeout -s INT "$SECS" "$NETDX" top -i 1 >/dev/null 2>&1 || true
+cpu_stream=$(tail -n 1 "$times" | awk -v secs="$SECS" '{printf "%.1f", ($1 + $2) / secs * 100}')
 rm -f "$times"
 
 echo "### top — $(date -u +%Y-%m-%d), $(nproc) cores, kernel $(uname -r)"
@@ -36,4 +39,5 @@ echo
 echo "| measure | netdx | anchor | ratio | target |"
 echo "|---|---:|---:|---:|---|"
 echo "| one refresh (a sample of every socket, its owner, the interfaces) vs \`ss -tinp\` | $sample ms | $ss_ms ms | $(ratio "$sample" "$ss_ms") | ≤ 0.5× |"
-echo "| \`netdx top -i 1\` CPU over ${SECS} s, % of one core | $cpu % | — | — | ≤ 10 % |"
+echo "| \`netdx top -i 1\` CPU over ${SECS} s in a terminal, % of one core | $cpu % | — | — | ≤ 10 % |"
+echo "| \`netdx top -i 1 >/dev/null\` (JSON lines, every connection each second) CPU over ${SECS} s | $cpu_stream % | — | — | |"
