@@ -1,4 +1,5 @@
-//! `--plot FILE.svg|FILE.png` as users run it: ping against namespace hosts (iptables' `nth` statistic makes a known set
+//! `--plot FILE.svg|FILE.png` as users run it: ping, trace -c and perf run
+//! against namespace hosts (iptables' `nth` statistic makes a known set
 //! of probes go unanswered), the SVG read by an XML parser and the PNG
 //! decoded, their structure checked rather than their pixels.
 
@@ -7,8 +8,8 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::netns::{Netns, Pair};
-use common::{assert_one_line_error, netdx, stderr, stdout};
+use common::netns::{Chain, Netns, Pair};
+use common::{assert_one_line_error, netdx, netdx_bin, stderr, stdout};
 
 /// The series colour (round trips, throughput) and the loss colour.
 const SERIES_RGB: [u8; 3] = [31, 119, 180];
@@ -187,10 +188,100 @@ fn ping_png_decodes_at_full_size_with_text_replies_and_losses_drawn() {
 }
 
 #[test]
+fn trace_svg_shows_each_hop_with_its_answers_and_its_unanswered_probes() {
+    require_root!();
+    let chain = Chain::new("plottr");
+    // Every second time-exceeded from the second router is dropped.
+    chain.router_b.sh(
+        "iptables -A OUTPUT -p icmp --icmp-type time-exceeded -m statistic --mode nth --every 2 --packet 0 -j DROP",
+    );
+    let dir = scratch("trace");
+    let file = dir.join("path.svg");
+    let out = chain.client.netdx(&[
+        "trace",
+        "-n",
+        "-c",
+        "4",
+        "-q",
+        "1",
+        "-w",
+        "0.5",
+        "--plot",
+        file.to_str().unwrap(),
+        Chain::TARGET,
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let svg = Svg::read(&file);
+    svg.has_text(&format!("trace {} — ", Chain::TARGET));
+    svg.has_text("4 rounds, 1 probe per hop");
+    for label in [
+        "hop (TTL)",
+        "RTT (ms)",
+        "loss (%)",
+        Chain::ROUTER_A,
+        Chain::ROUTER_B,
+    ] {
+        svg.has_text(label);
+    }
+    svg.has_text("RTT, 10 answers");
+    svg.has_text("unanswered, 2 probes");
+    assert_eq!(svg.count("circle"), 10 + 1);
+    assert_eq!(svg.count("polygon"), 2 + 1);
+}
+
+#[test]
+fn perf_svg_plots_throughput_per_interval() {
+    require_root!();
+    let mut pair = Pair::new("plotperf");
+    let bind = format!("{}:5201", Pair::HOST_V4);
+    pair.host
+        .spawn(netdx_bin(), &["perf", "serve", "--bind", &bind]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while pair.host.sh("ss -Hltn 'sport = :5201'").trim().is_empty() {
+        assert!(Instant::now() < deadline, "perf serve never listened");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let dir = scratch("perf");
+    let file = dir.join("rate.svg");
+    let out = pair.client.netdx(&[
+        "perf",
+        "run",
+        Pair::HOST_V4,
+        "-t",
+        "1",
+        "-i",
+        "0.25",
+        "--plot",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let svg = Svg::read(&file);
+    svg.has_text(&format!("perf run {} — ", Pair::HOST_V4));
+    svg.has_text("TCP, 1 stream");
+    svg.has_text("time since start (s)");
+    svg.has_text("throughput (Mbit/s)");
+    svg.has_text("client → server, per 0.25s interval");
+    // A dot per interval, one more in the legend.
+    assert_eq!(svg.count("circle"), 4 + 1);
+}
+
+#[test]
 fn an_unknown_extension_is_refused_before_anything_is_sent() {
     let out = netdx(&["ping", "-c", "1", "--plot", "rtt.jpg", "127.0.0.1"]);
     assert_one_line_error(&out, "unknown image type '.jpg' (use .svg or .png)");
-    let out = netdx(&["ping", "--plot", "rtt", "127.0.0.1"]);
+    let out = netdx(&["trace", "--plot", "path", "127.0.0.1"]);
     assert_one_line_error(&out, "(use .svg or .png)");
 }
 
@@ -211,6 +302,8 @@ fn an_unwritable_plot_file_is_one_line_and_exit_2_before_the_run() {
         started.elapsed() < Duration::from_secs(1),
         "no probe waited for"
     );
+    let out = netdx(&["trace", "--plot", "/proc/rtt.png", "127.0.0.1"]);
+    assert_one_line_error(&out, "--plot: creating /proc/rtt.png");
 }
 
 #[test]
