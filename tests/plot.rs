@@ -319,3 +319,57 @@ fn plotting_a_sweep_is_a_usage_error() {
     ]);
     assert_one_line_error(&out, "--plot charts one host's round trips");
 }
+
+#[test]
+fn echo_load_svg_plots_echoes_per_second_and_mbits_per_interval() {
+    use std::io::BufRead;
+    let mut server = std::process::Command::new(netdx_bin())
+        .args(["echo", "serve", "--tcp", "--bind", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // "listening on 127.0.0.1:40000 (tcp); …"
+    let mut line = String::new();
+    std::io::BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let address = line
+        .split_whitespace()
+        .nth(2)
+        .unwrap_or_default()
+        .to_string();
+    let dir = scratch("echo");
+    let file = dir.join("load.svg");
+    let out = netdx(&[
+        "echo",
+        "probe",
+        &address,
+        "--connections",
+        "2",
+        "--duration",
+        "2.5",
+        "--plot",
+        file.to_str().unwrap(),
+    ]);
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let svg = Svg::read(&file);
+    svg.has_text(&format!("echo load {address} tcp — "));
+    svg.has_text("2 connections");
+    svg.has_text("echoes per second");
+    svg.has_text("echoed payload (Mbit/s)");
+    svg.has_text("time since start (s)");
+    // A dot per one-second reading in each of the two panels.
+    let dots = svg.count("circle");
+    assert!(dots >= 2 * 2 && dots % 2 == 0, "{dots}");
+    let out = netdx(&["echo", "probe", &address, "--plot", "x.svg"]);
+    assert_one_line_error(&out, "--connections");
+}

@@ -1,11 +1,12 @@
 //! `--plot FILE.svg|FILE.png`: charts of a run, drawn with plotters.
 //!
-//! Each chart (`ping`, `trace`, `perf`) draws onto any plotters backend;
+//! Each chart (`ping`, `trace`, `perf`, `echo`) draws onto any plotters backend;
 //! [`render`] picks SVG or PNG by the file's extension. Text is laid out
 //! with DejaVu Sans embedded in the binary, so a PNG's labels render on a
 //! host without fontconfig or any installed font.
 #![forbid(unsafe_code)]
 
+pub mod echo;
 pub mod perf;
 pub mod ping;
 pub mod trace;
