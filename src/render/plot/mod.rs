@@ -13,7 +13,7 @@ pub mod trace;
 
 use std::fs::File;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::SystemTime;
 
@@ -113,11 +113,6 @@ impl PlotSink {
                 path: self.path,
                 source,
             })
-    }
-
-    /// The file being written.
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 }
 
