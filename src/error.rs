@@ -115,6 +115,9 @@ pub enum Error {
         /// Why not.
         source: std::io::Error,
     },
+    /// A `--plot` chart could not be drawn.
+    #[error(transparent)]
+    Plot(#[from] crate::render::plot::PlotError),
     /// stdout could not be written (other than a closed pipe).
     #[error("writing output: {0}")]
     Output(std::io::Error),

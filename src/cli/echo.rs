@@ -211,6 +211,9 @@ pub struct ProbeArgs {
     /// Load mode: run for SECS seconds
     #[arg(long, value_name = "SECS", value_parser = values::positive_seconds)]
     pub duration: Option<Duration>,
+    /// Load mode: when the run ends, write a chart of its echoes per second and Mbit/s to FILE (.svg or .png)
+    #[arg(long, value_name = "FILE", requires = "connections", value_parser = crate::render::plot::PlotFile::parse)]
+    pub plot: Option<crate::render::plot::PlotFile>,
     /// TCP messages as 4-byte length-prefixed frames (for 'serve --framing length')
     #[arg(long, value_enum, value_name = "KIND", default_value = "raw")]
     pub framing: FramingChoice,

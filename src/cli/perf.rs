@@ -123,6 +123,9 @@ pub struct PerfRunArgs {
     /// Seconds between reports
     #[arg(short = 'i', long = "interval", value_name = "SECS", default_value = "1", value_parser = report_seconds)]
     pub interval: Duration,
+    /// When the test ends, write a chart of its throughput per interval to FILE (.svg or .png)
+    #[arg(long = "plot", value_name = "FILE", value_parser = crate::render::plot::PlotFile::parse)]
+    pub plot: Option<crate::render::plot::PlotFile>,
 }
 
 fn test_seconds(text: &str) -> Result<Duration, String> {

@@ -8,6 +8,7 @@ use super::values;
 use crate::ping::TargetSpec;
 use crate::ping::echo::Source;
 use crate::ping::session::Pattern;
+use crate::render::plot::PlotFile;
 use crate::targets::ListSource;
 
 pub(super) const PING_EXAMPLES: &str = "\
@@ -110,4 +111,7 @@ pub struct PingArgs {
     /// Allow sweeps (blocks, ranges, lists) larger than a /16
     #[arg(long = "force")]
     pub force: bool,
+    /// When the run ends, write a chart of it to FILE (.svg or .png): round trips over time with lost probes marked, and their histogram; one target only
+    #[arg(long = "plot", value_name = "FILE", value_parser = PlotFile::parse)]
+    pub plot: Option<PlotFile>,
 }

@@ -4,6 +4,7 @@ use clap::Args;
 
 use super::values;
 use crate::net::FamilyChoice;
+use crate::render::plot::PlotFile;
 use crate::trace::{Method, Wait};
 
 pub(super) const TRACE_EXAMPLES: &str = "\
@@ -77,6 +78,9 @@ pub struct TraceArgs {
     /// Numeric output: no reverse DNS for hops
     #[arg(short = 'n')]
     pub numeric: bool,
+    /// When the trace ends, write a chart of it to FILE (.svg or .png): each probe's round trip per hop, unanswered ones marked, and each hop's loss
+    #[arg(long = "plot", value_name = "FILE", value_parser = PlotFile::parse)]
+    pub plot: Option<PlotFile>,
 }
 
 impl TraceArgs {

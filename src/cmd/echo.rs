@@ -2,11 +2,11 @@
 
 use std::io::{IsTerminal, Write};
 use std::sync::{Arc, Mutex, Once, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use crate::cli::echo::{FramingChoice, LogFormat, SocketArgs};
 use crate::cli::{EchoArgs, EchoCommand, ProbeArgs, ServeArgs};
-use crate::echo::load::{self, LoadConfig};
+use crate::echo::load::{self, History, LoadConfig};
 use crate::echo::payload::Fill;
 use crate::echo::probe::{self, ProbeConfig};
 use crate::echo::serve::{self, Event, ServeConfig};
@@ -16,6 +16,8 @@ use crate::echo::{
 };
 use crate::error::{Error, Outcome};
 use crate::render::echo as view;
+use crate::render::plot::PlotFile;
+use crate::render::plot::echo::LoadChart;
 use crate::render::stream::StreamWriter;
 use crate::render::stream::echo::{self as events, Intervals, ProbeEvent, Start, Summary};
 use crate::render::stream::serve::{self as serve_events, ServeEvent};
@@ -326,6 +328,9 @@ fn load_run(
     interrupts: &Interrupts,
 ) -> Result<Outcome, Error> {
     load::preflight(config)?;
+    let plot = args.plot.as_ref().map(PlotFile::create).transpose()?;
+    let started = SystemTime::now();
+    let mut history = History::default();
     let sockopts = if args.socket.show_sockopts {
         let opened = setup::open(config.proto, config.target.ip(), &config.options)?;
         Some(sockopt::read_all(
@@ -370,6 +375,7 @@ fn load_run(
     let live = !out.json && !out.stream && std::io::stderr().is_terminal();
     let mut intervals = Intervals::default();
     let (report, connections, _) = load::run(config, interrupts, &mut |progress| {
+        history.record(progress);
         if let Some(lines) = &mut stream {
             lines.emit(&intervals.next(progress))?;
         }
@@ -382,6 +388,14 @@ fn load_run(
     })?;
     if live {
         eprint!("{}", view::clear_progress());
+    }
+    if let Some(sink) = plot {
+        sink.write(&LoadChart {
+            report: &report,
+            connections: config.connections,
+            rates: &history.rates(),
+            start: started,
+        })?;
     }
     if let Some(lines) = &mut stream {
         lines.emit(&ProbeEvent::Summary(Summary {

@@ -2,6 +2,7 @@
 //! test → iperf3's lines or JSON.
 
 use std::net::SocketAddr;
+use std::time::SystemTime;
 
 use crate::cli::{PerfArgs, PerfCommand, PerfRunArgs, PerfServeArgs};
 use crate::error::{Error, Outcome};
@@ -10,6 +11,8 @@ use crate::perf::control::TestParams;
 use crate::perf::run::Event;
 use crate::perf::serve::{self, Settings};
 use crate::perf::{self, PerfError, Protocol, Request};
+use crate::render::plot::PlotFile;
+use crate::render::plot::perf::ThroughputChart;
 use crate::render::stream::StreamWriter;
 use crate::render::stream::perf::PerfEvent;
 use crate::render::{self, Output};
@@ -97,6 +100,8 @@ fn run_test(args: &PerfRunArgs, out: &Output) -> Result<Outcome, Error> {
             source,
         })
     };
+    let plot = args.plot.as_ref().map(PlotFile::create).transpose()?;
+    let started = SystemTime::now();
     let interrupts = Interrupts::install().map_err(signals)?;
     super::stop_when_reader_leaves(out, &interrupts).map_err(signals)?;
     let text = !out.json && !out.stream;
@@ -123,6 +128,13 @@ fn run_test(args: &PerfRunArgs, out: &Output) -> Result<Outcome, Error> {
         render::print(&render::json::document(&report))?;
     } else {
         render::print(&render::perf::summary(&report))?;
+    }
+    if let Some(sink) = plot {
+        sink.write(&ThroughputChart {
+            server: target.ip().to_string(),
+            report: &report,
+            start: started,
+        })?;
     }
     Ok(Outcome::Success)
 }

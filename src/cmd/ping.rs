@@ -1,16 +1,23 @@
 //! `netdx ping`: echo requests to one host (iputils) or many (fping).
 
+use std::time::SystemTime;
+
 use crate::cli::PingArgs;
 use crate::error::{Error, Outcome};
 use crate::ping::session::{self, Request, Verdict};
+use crate::ping::timeline::Timeline;
 use crate::ping::{Event, FamilyChoice, PingError, TargetSpec, target};
 use crate::render::Output;
 use crate::render::ping_stream::{Printer, PrinterOptions};
+use crate::render::plot::ping::RttChart;
 use crate::signals::Interrupts;
 use crate::targets::ListSource;
 
 /// No target on the command line and a terminal on stdin.
 const NO_TARGET: &str = "no target: give hosts, addresses or networks, --file FILE, or pipe a list in on standard input; try 'netdx ping --help'";
+
+/// `--plot` with a sweep or several hosts.
+const PLOT_ONE_HOST: &str = "--plot charts one host's round trips: give a single host";
 
 /// The targets and whether they came from a list: the command line's; or
 /// `--file`'s; or, with none given, standard input's when it is not a
@@ -56,6 +63,11 @@ pub fn run(args: &PingArgs, out: &Output) -> Result<Outcome, Error> {
         // An empty range or list: nothing to ping, nothing to print (fping).
         return Ok(Outcome::Negative);
     }
+    let plot = match (&args.plot, &prepared.host) {
+        (None, _) => None,
+        (Some(file), Some(host)) => Some((file.create()?, host.clone())),
+        (Some(_), None) => return Err(Error::Usage(PLOT_ONE_HOST.into())),
+    };
     let interrupts = Interrupts::install().map_err(PingError::Signals)?;
     super::stop_when_reader_leaves(out, &interrupts).map_err(PingError::Signals)?;
     let mut verdict = Verdict::new(&prepared.plan);
@@ -71,7 +83,11 @@ pub fn run(args: &PingArgs, out: &Output) -> Result<Outcome, Error> {
     let mut printer = Printer::new(&options, out, &prepared);
     printer.start(&prepared, &options)?;
     let mut reports = Vec::new();
+    let mut timeline = Timeline::new(SystemTime::now());
     prepared.run(&interrupts, &mut |event| {
+        if plot.is_some() {
+            timeline.record(&event, SystemTime::now());
+        }
         if let Event::Done(report) = &event {
             verdict.record(report);
         }
@@ -79,6 +95,12 @@ pub fn run(args: &PingArgs, out: &Output) -> Result<Outcome, Error> {
     })?;
     reports.sort_by_key(|report| report.index);
     printer.finish(&reports)?;
+    if let Some((sink, target)) = plot {
+        sink.write(&RttChart {
+            target: &target,
+            timeline: &timeline,
+        })?;
+    }
     Ok(if verdict.succeeded() {
         Outcome::Success
     } else {

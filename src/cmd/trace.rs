@@ -1,7 +1,11 @@
 //! `netdx trace HOST`: arguments → walks → hop lines or the report.
 
+use std::time::SystemTime;
+
 use crate::cli::TraceArgs;
 use crate::error::{Error, Outcome};
+use crate::render::plot::trace::HopChart;
+use crate::render::plot::{PlotFile, PlotSink};
 use crate::render::stream::{StreamWriter, trace as events};
 use crate::render::trace::{self as view, Names};
 use crate::render::{self, Output};
@@ -34,8 +38,11 @@ pub fn run(args: &TraceArgs, out: &Output) -> Result<Outcome, Error> {
         rounds,
     };
     let sockets = trace::Sockets::open(&request)?;
+    let plot = args.plot.as_ref().map(PlotFile::create).transpose()?;
+    let start = SystemTime::now();
     if out.stream {
-        return stream(args, &request, sockets);
+        let report = stream(args, &request, sockets)?;
+        return finish(args, &report, plot, start);
     }
     let live = !out.json && args.count.is_none();
     let header = view::header(&args.host, &request);
@@ -75,6 +82,23 @@ pub fn run(args: &TraceArgs, out: &Output) -> Result<Outcome, Error> {
         };
         render::print(&text)?;
     }
+    finish(args, &report, plot, start)
+}
+
+/// Writes the `--plot` chart, if asked for, and answers by whether the target was reached.
+fn finish(
+    args: &TraceArgs,
+    report: &trace::Report,
+    plot: Option<PlotSink>,
+    start: SystemTime,
+) -> Result<Outcome, Error> {
+    if let Some(sink) = plot {
+        sink.write(&HopChart {
+            host: &args.host,
+            report,
+            start,
+        })?;
+    }
     Ok(if report.reached {
         Outcome::Success
     } else {
@@ -84,7 +108,11 @@ pub fn run(args: &TraceArgs, out: &Output) -> Result<Outcome, Error> {
 
 /// `--json-stream`: each hop as it completes (each round with `-c`), then
 /// the document.
-fn stream(args: &TraceArgs, request: &Request, sockets: trace::Sockets) -> Result<Outcome, Error> {
+fn stream(
+    args: &TraceArgs,
+    request: &Request,
+    sockets: trace::Sockets,
+) -> Result<trace::Report, Error> {
     let mut lines = StreamWriter::stdout();
     lines.emit(&events::start(&args.host, request, sockets.source()))?;
     // A walk waits on its sockets alone, so it has no stop to ask for; it
@@ -116,11 +144,7 @@ fn stream(args: &TraceArgs, request: &Request, sockets: trace::Sockets) -> Resul
         lookups.lookup(responders)
     };
     lines.emit(&events::summary(&report, names))?;
-    Ok(if report.reached {
-        Outcome::Success
-    } else {
-        Outcome::Negative
-    })
+    Ok(report)
 }
 
 /// Names of the responders of `hops` (none with `-n`), within the trace's one budget.

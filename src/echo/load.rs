@@ -86,6 +86,64 @@ pub struct Progress {
     pub bytes: u64,
 }
 
+/// How many readings a [`History`] keeps: a day of them.
+pub const KEPT_READINGS: usize = 86_400;
+
+/// The last [`KEPT_READINGS`] progress readings of a run, for `--plot`.
+#[derive(Debug, Clone, Default)]
+pub struct History {
+    readings: std::collections::VecDeque<Progress>,
+    forgotten: bool,
+}
+
+/// The load between two readings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rate {
+    /// When the interval ended, seconds since the start.
+    pub at_s: f64,
+    /// Good echoes per second.
+    pub echoes_per_s: f64,
+    /// Echoed payload, Mbit/s.
+    pub mbit_per_s: f64,
+}
+
+impl History {
+    /// Adds a reading, forgetting the oldest beyond [`KEPT_READINGS`].
+    pub fn record(&mut self, reading: &Progress) {
+        if self.readings.len() == KEPT_READINGS {
+            self.readings.pop_front();
+            self.forgotten = true;
+        }
+        self.readings.push_back(*reading);
+    }
+
+    /// The rate over each interval between readings kept (the first from
+    /// the start of the run, unless older readings were forgotten).
+    pub fn rates(&self) -> Vec<Rate> {
+        let origin = Progress {
+            elapsed: Duration::ZERO,
+            messages: 0,
+            bytes: 0,
+        };
+        let first = (!self.forgotten).then_some(&origin);
+        let readings: Vec<&Progress> = first.into_iter().chain(&self.readings).collect();
+        readings
+            .windows(2)
+            .filter_map(|pair| {
+                let seconds = pair[1].elapsed.checked_sub(pair[0].elapsed)?.as_secs_f64();
+                (seconds > 0.0).then(|| Rate {
+                    at_s: pair[1].elapsed.as_secs_f64(),
+                    echoes_per_s: pair[1].messages.saturating_sub(pair[0].messages) as f64
+                        / seconds,
+                    mbit_per_s: pair[1].bytes.saturating_sub(pair[0].bytes) as f64 * 8.0
+                        / seconds
+                        / 1e6,
+                })
+            })
+            .collect()
+    }
+}
+
 /// Counters every worker adds to as it goes (for the progress line).
 #[derive(Default)]
 struct Live {
@@ -667,6 +725,28 @@ impl<'c> Worker<'c> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rates_are_the_differences_between_readings_from_the_start() {
+        let reading = |s, messages| Progress {
+            elapsed: Duration::from_secs(s),
+            messages,
+            bytes: messages * 125,
+        };
+        let mut history = History::default();
+        for (s, messages) in [(1, 100), (2, 300), (2, 300), (4, 500)] {
+            history.record(&reading(s, messages));
+        }
+        let rates: Vec<_> = history
+            .rates()
+            .iter()
+            .map(|r| (r.at_s, r.echoes_per_s, r.mbit_per_s))
+            .collect();
+        assert_eq!(
+            rates,
+            [(1.0, 100.0, 0.1), (2.0, 200.0, 0.2), (4.0, 100.0, 0.1)]
+        );
+    }
 
     #[test]
     fn a_load_against_nothing_listening_fails_with_the_reason() {

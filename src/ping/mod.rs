@@ -24,6 +24,7 @@ mod scenarios;
 pub mod session;
 pub mod stats;
 pub mod target;
+pub mod timeline;
 
 use std::io;
 use std::net::IpAddr;

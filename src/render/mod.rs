@@ -23,6 +23,7 @@ pub mod neigh;
 pub mod perf;
 pub mod ping;
 pub mod ping_stream;
+pub mod plot;
 pub mod prometheus;
 pub mod route;
 pub mod scan;
