@@ -237,6 +237,62 @@ fn v6only_decides_whether_ipv4_clients_get_in() {
     );
 }
 
+fn elapsed(step: &Value) -> f64 {
+    step["elapsed_ms"].as_f64().unwrap()
+}
+
+#[test]
+fn recv_returns_what_is_queued_blocks_when_empty_and_gives_0_at_end_of_stream() {
+    let steps = lab("recv");
+    let recvs = calls(&steps, "recv");
+    assert_eq!(
+        result(recvs[0]),
+        "11 \"hello world\"",
+        "fewer than the 100 asked"
+    );
+    assert_eq!(errno(recvs[1]), "EAGAIN", "{}", recvs[1]);
+    assert!(
+        elapsed(recvs[1]) >= 270.0,
+        "blocked until SO_RCVTIMEO: {}",
+        recvs[1]
+    );
+    assert_eq!(result(recvs[2]), "4 \"late\"");
+    assert!(
+        elapsed(recvs[2]) >= 75.0,
+        "slept until the data came: {}",
+        recvs[2]
+    );
+    assert_eq!(result(recvs[3]), "0 \"\"", "end of stream");
+    assert_eq!(result(recvs[4]), "0 \"\"", "and again");
+    assert!(elapsed(recvs[3]) < 270.0, "0 without waiting: {}", recvs[3]);
+    let with = |flag: &str| -> Vec<&Value> {
+        recvs
+            .iter()
+            .copied()
+            .filter(|r| r["args"].as_str().unwrap().ends_with(flag))
+            .collect()
+    };
+    let peek = with("MSG_PEEK")[0];
+    assert_eq!(result(peek), "8 \"peekaboo\"");
+    let after_peek = recvs.iter().position(|r| *r == peek).unwrap() + 1;
+    assert_eq!(
+        result(recvs[after_peek]),
+        "8 \"peekaboo\"",
+        "the data stayed"
+    );
+    assert_eq!(
+        result(recvs[after_peek + 1]),
+        "5 \"01234\"",
+        "a plain recv of 10"
+    );
+    let waitall = with("MSG_WAITALL")[0];
+    assert_eq!(result(waitall), "10 \"0123456789\"");
+    assert!(elapsed(waitall) >= 75.0, "waited for the rest: {waitall}");
+    let dontwait = with("MSG_DONTWAIT")[0];
+    assert_eq!(errno(dontwait), "EAGAIN");
+    assert!(elapsed(dontwait) < 100.0, "at once: {dontwait}");
+}
+
 #[test]
 fn the_list_names_every_lab_and_unknown_ones_get_suggestions() {
     let output = netdx(&["--json", "lab"]);
@@ -260,7 +316,8 @@ fn the_list_names_every_lab_and_unknown_ones_get_suggestions() {
             "buffers",
             "shutdown",
             "backlog",
-            "v6only"
+            "v6only",
+            "recv"
         ]
     );
     let text = stdout(&netdx(&["lab"]));

@@ -190,6 +190,63 @@ pub fn send_bulk(
     )
 }
 
+/// sendto(fd, data, address): a datagram to `address`, connected or not.
+pub fn sendto(
+    t: &mut Transcript<'_>,
+    actor: Actor,
+    socket: &Socket,
+    data: &[u8],
+    address: SocketAddr,
+) -> Result<io::Result<usize>, LabError> {
+    t.call(
+        actor,
+        "sendto",
+        format!("{}, {}, {}, {address}", fd(socket), quote(data), data.len()),
+        || socket.send_to_with_flags(data, &SockAddr::from(address), libc::MSG_NOSIGNAL),
+        |n| match local(socket) {
+            // An unbound socket gets its port on its first send.
+            Some(from) => format!("{n} (from {from})"),
+            None => n.to_string(),
+        },
+    )
+}
+
+/// recvfrom(fd, len): one datagram and the address it came from.
+pub fn recvfrom(
+    t: &mut Transcript<'_>,
+    actor: Actor,
+    socket: &Socket,
+    len: usize,
+) -> Result<io::Result<(Vec<u8>, SocketAddr)>, LabError> {
+    use nix::sys::socket::SockaddrStorage;
+    t.call(
+        actor,
+        "recvfrom",
+        format!("{}, {len}", fd(socket)),
+        || {
+            let mut buf = vec![0u8; len];
+            let (n, from) =
+                nix::sys::socket::recvfrom::<SockaddrStorage>(socket.as_raw_fd(), &mut buf)
+                    .map_err(io::Error::from)?;
+            buf.truncate(n.min(len));
+            let from = from
+                .and_then(|address| {
+                    address
+                        .as_sockaddr_in()
+                        .map(|v4| SocketAddr::from((v4.ip(), v4.port())))
+                        .or_else(|| {
+                            address
+                                .as_sockaddr_in6()
+                                .map(|v6| SocketAddr::from((v6.ip(), v6.port())))
+                        })
+                })
+                .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no sender address"))?;
+            Ok((buf, from))
+        },
+        |(data, from)| format!("{} {} from {from}", data.len(), quote(data)),
+    )
+}
+
 /// recv(fd, len): what arrived.
 pub fn recv(
     t: &mut Transcript<'_>,
@@ -408,6 +465,41 @@ pub fn tcp_pair(t: &mut Transcript<'_>) -> Result<(Socket, Socket, Socket), LabE
 /// The TCP sockets with local port `port`, as `netdx netstat` lists them,
 /// recorded as an observation.
 pub fn listing(t: &mut Transcript<'_>, port: u16) -> Result<Vec<crate::sockets::Socket>, LabError> {
+    let found = tcp_table(port);
+    record_listing(t, port, &found, None)?;
+    Ok(found)
+}
+
+/// Like [`listing`], but asks the kernel again every few milliseconds until
+/// `settled` holds of what it reports or `deadline` has passed (a state
+/// change such as FIN_WAIT2 → TIME_WAIT takes the peer's packets, so a
+/// single look right after close() can race them). The last table is
+/// recorded, with how long it took to settle.
+pub fn listing_until(
+    t: &mut Transcript<'_>,
+    port: u16,
+    deadline: std::time::Duration,
+    settled: impl Fn(&[crate::sockets::Socket]) -> bool,
+) -> Result<(Vec<crate::sockets::Socket>, bool), LabError> {
+    t.flush()?;
+    let started = std::time::Instant::now();
+    let (found, held) = loop {
+        let found = tcp_table(port);
+        if settled(&found) {
+            break (found, true);
+        }
+        if started.elapsed() >= deadline {
+            break (found, false);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    let waited = started.elapsed();
+    record_listing(t, port, &found, Some(waited))?;
+    Ok((found, held))
+}
+
+/// The kernel's TCP sockets with `port` at either end (sock_diag).
+fn tcp_table(port: u16) -> Vec<crate::sockets::Socket> {
     use crate::sockets::{
         self, Families, Filter, PortRange, Protocols, Query, SourceChoice, StateMask,
     };
@@ -429,7 +521,15 @@ pub fn listing(t: &mut Transcript<'_>, port: u16) -> Result<Vec<crate::sockets::
         memory: false,
         source: SourceChoice::Auto,
     };
-    let found = sockets::list(&query).map(|l| l.sockets).unwrap_or_default();
+    sockets::list(&query).map(|l| l.sockets).unwrap_or_default()
+}
+
+fn record_listing(
+    t: &mut Transcript<'_>,
+    port: u16,
+    found: &[crate::sockets::Socket],
+    waited: Option<std::time::Duration>,
+) -> Result<(), LabError> {
     let rows: Vec<String> = found
         .iter()
         .map(|s| {
@@ -449,7 +549,10 @@ pub fn listing(t: &mut Transcript<'_>, port: u16) -> Result<Vec<crate::sockets::
         rows.join("; ")
     };
     t.observe("netstat", format!("-tan port = :{port}"), text)?;
-    Ok(found)
+    if let Some(waited) = waited {
+        t.set_elapsed(waited);
+    }
+    Ok(())
 }
 
 fn endpoint(endpoint: &crate::sockets::Endpoint) -> String {

@@ -13,6 +13,7 @@ mod buffers;
 pub mod calls;
 mod nagle;
 mod nonblocking;
+mod recv;
 mod reuseaddr;
 mod reuseport;
 mod shutdown;
@@ -111,6 +112,12 @@ pub static LABS: &[Lab] = &[
         summary: "an IPv6 socket on [::] takes IPv4 clients as ::ffff:127.0.0.1 unless IPV6_V6ONLY is on",
         options: &["IPV6_V6ONLY"],
         run: v6only::run,
+    },
+    Lab {
+        name: "recv",
+        summary: "what a blocking recv() returns: queued data (fewer bytes than asked), a wait, 0 at end of stream; MSG_PEEK, MSG_WAITALL, MSG_DONTWAIT",
+        options: &["SO_RCVTIMEO"],
+        run: recv::run,
     },
 ];
 
@@ -360,6 +367,13 @@ impl<'o> Transcript<'o> {
         self.pending
             .as_ref()
             .map(|step| Duration::from_secs_f64(step.elapsed_ms / 1000.0))
+    }
+
+    /// Sets how long the last step took (an observation that waited).
+    fn set_elapsed(&mut self, elapsed: Duration) {
+        if let Some(step) = self.pending.as_mut() {
+            step.elapsed_ms = (elapsed.as_secs_f64() * 1e6).round() / 1000.0;
+        }
     }
 
     /// Attaches what the last call shows.
