@@ -241,6 +241,12 @@ fn elapsed(step: &Value) -> f64 {
     step["elapsed_ms"].as_f64().unwrap()
 }
 
+/// The port in a result ending `127.0.0.1:PORT` or `127.0.0.1:PORT)`.
+fn port_in(text: &str) -> u16 {
+    let tail = text.rsplit(':').next().unwrap();
+    tail.trim_end_matches(')').parse().unwrap()
+}
+
 #[test]
 fn recv_returns_what_is_queued_blocks_when_empty_and_gives_0_at_end_of_stream() {
     let steps = lab("recv");
@@ -294,6 +300,52 @@ fn recv_returns_what_is_queued_blocks_when_empty_and_gives_0_at_end_of_stream() 
 }
 
 #[test]
+fn linger_zero_resets_the_peer_and_leaves_no_time_wait_where_a_close_does() {
+    let steps = lab("linger");
+    let server_port = port_in(result(calls(&steps, "bind")[0]));
+    let clients: Vec<u16> = calls(&steps, "connect")
+        .iter()
+        .map(|c| port_in(result(c)))
+        .collect();
+    assert_eq!(clients.len(), 2, "{clients:?}");
+    let recvs = calls(&steps, "recv");
+    assert_eq!(result(recvs[0]), "0 \"\"", "a normal close: end of stream");
+    assert_eq!(errno(recvs[1]), "ECONNRESET", "{}", recvs[1]);
+    assert_eq!(result(recvs[2]), "0 \"\"", "then end of stream");
+    assert!(
+        calls(&steps, "setsockopt")
+            .iter()
+            .any(|s| s["args"].as_str().unwrap().contains("SO_LINGER, on, 0")),
+        "{steps:?}"
+    );
+    let listings = calls(&steps, "netstat");
+    let normal = format!(
+        "TIME-WAIT 127.0.0.1:{} -> 127.0.0.1:{server_port}",
+        clients[0]
+    );
+    assert!(
+        result(listings[0]).contains(&normal),
+        "the closer waits: {}",
+        listings[0]
+    );
+    assert!(
+        !result(listings[0]).contains(&format!("TIME-WAIT 127.0.0.1:{server_port} ")),
+        "not the server: {}",
+        listings[0]
+    );
+    let reset = result(listings[1]);
+    assert!(
+        !reset.contains(&format!(":{}", clients[1])),
+        "nothing of the reset connection: {reset}"
+    );
+    assert_eq!(
+        reset.matches("TIME-WAIT").count(),
+        1,
+        "only the first connection's: {reset}"
+    );
+}
+
+#[test]
 fn the_list_names_every_lab_and_unknown_ones_get_suggestions() {
     let output = netdx(&["--json", "lab"]);
     let json = common::assert_schema_valid_output("lab-list", &output.stdout);
@@ -317,7 +369,8 @@ fn the_list_names_every_lab_and_unknown_ones_get_suggestions() {
             "shutdown",
             "backlog",
             "v6only",
-            "recv"
+            "recv",
+            "linger"
         ]
     );
     let text = stdout(&netdx(&["lab"]));

@@ -11,6 +11,7 @@
 mod backlog;
 mod buffers;
 pub mod calls;
+mod linger;
 mod nagle;
 mod nonblocking;
 mod recv;
@@ -118,6 +119,12 @@ pub static LABS: &[Lab] = &[
         summary: "what a blocking recv() returns: queued data (fewer bytes than asked), a wait, 0 at end of stream; MSG_PEEK, MSG_WAITALL, MSG_DONTWAIT",
         options: &["SO_RCVTIMEO"],
         run: recv::run,
+    },
+    Lab {
+        name: "linger",
+        summary: "close() with SO_LINGER {on, 0}: the peer gets ECONNRESET instead of 0, and no TIME_WAIT is left on either side",
+        options: &["SO_LINGER"],
+        run: linger::run,
     },
 ];
 
