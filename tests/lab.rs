@@ -346,6 +346,43 @@ fn linger_zero_resets_the_peer_and_leaves_no_time_wait_where_a_close_does() {
 }
 
 #[test]
+fn udp_chat_shows_sender_addresses_injection_connect_filtering_and_econnrefused() {
+    let steps = lab("udp-chat");
+    let binds: Vec<u16> = calls(&steps, "bind")
+        .iter()
+        .map(|b| port_in(result(b)))
+        .collect();
+    let (a, b) = (binds[0], binds[1]);
+    let received = calls(&steps, "recvfrom");
+    assert!(
+        result(received[0]).ends_with(&format!("from 127.0.0.1:{b}")),
+        "{}",
+        received[0]
+    );
+    assert!(
+        result(received[1]).ends_with(&format!("from 127.0.0.1:{a}")),
+        "{}",
+        received[1]
+    );
+    let injected = result(received[2]);
+    assert!(
+        injected.starts_with("14 \"it's B, really\" from 127.0.0.1:"),
+        "{injected}"
+    );
+    assert_ne!(port_in(injected), b, "a third peer's address");
+    let recvs = calls(&steps, "recv");
+    assert_eq!(result(recvs[0]), "10 \"only B now\"");
+    assert_eq!(
+        errno(recvs[1]),
+        "EAGAIN",
+        "the third peer's datagram was dropped"
+    );
+    assert_eq!(errno(recvs[2]), "ECONNREFUSED", "{}", recvs[2]);
+    let last = received.last().unwrap();
+    assert_eq!(errno(last), "EAGAIN", "unconnected: not told: {last}");
+}
+
+#[test]
 fn the_list_names_every_lab_and_unknown_ones_get_suggestions() {
     let output = netdx(&["--json", "lab"]);
     let json = common::assert_schema_valid_output("lab-list", &output.stdout);
@@ -370,7 +407,8 @@ fn the_list_names_every_lab_and_unknown_ones_get_suggestions() {
             "backlog",
             "v6only",
             "recv",
-            "linger"
+            "linger",
+            "udp-chat"
         ]
     );
     let text = stdout(&netdx(&["lab"]));

@@ -21,6 +21,7 @@ mod shutdown;
 mod sticky;
 mod timeout;
 mod udp_boundaries;
+mod udp_chat;
 mod v6only;
 
 use std::io;
@@ -126,6 +127,12 @@ pub static LABS: &[Lab] = &[
         options: &["SO_LINGER"],
         run: linger::run,
     },
+    Lab {
+        name: "udp-chat",
+        summary: "UDP peers with sendto()/recvfrom(): the sender's address with each datagram, a third peer injecting, connect() filtering and ECONNREFUSED",
+        options: &[],
+        run: udp_chat::run,
+    },
 ];
 
 /// The lab called `name`.
@@ -183,6 +190,15 @@ pub enum Actor {
     /// A server that does not ask to share the port.
     #[serde(rename = "server C")]
     ServerC,
+    /// The first of the peers exchanging datagrams.
+    #[serde(rename = "peer A")]
+    PeerA,
+    /// The second of the peers exchanging datagrams.
+    #[serde(rename = "peer B")]
+    PeerB,
+    /// A third peer, never introduced to the others.
+    #[serde(rename = "peer C")]
+    PeerC,
     /// netdx itself, observing between the lab's calls.
     Netdx,
 }

@@ -66,6 +66,9 @@ fn actor_word(actor: Actor) -> &'static str {
         Actor::ServerA => "server A",
         Actor::ServerB => "server B",
         Actor::ServerC => "server C",
+        Actor::PeerA => "peer A",
+        Actor::PeerB => "peer B",
+        Actor::PeerC => "peer C",
         Actor::Netdx => "netdx",
     }
 }
@@ -149,6 +152,9 @@ mod tests {
             Actor::ServerA,
             Actor::ServerB,
             Actor::ServerC,
+            Actor::PeerA,
+            Actor::PeerB,
+            Actor::PeerC,
             Actor::Netdx,
         ] {
             let json = serde_json::to_value(actor).unwrap();
