@@ -383,6 +383,79 @@ fn udp_chat_shows_sender_addresses_injection_connect_filtering_and_econnrefused(
 }
 
 #[test]
+fn lab_all_runs_every_lab_with_one_verdict_line_each_and_exits_0() {
+    let listed: Vec<String> = serde_json::from_slice::<Value>(&netdx(&["--json", "lab"]).stdout)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["name"].as_str().unwrap().to_string())
+        .collect();
+    let output = netdx(&["--json", "lab", "all"]);
+    let json = common::assert_schema_valid_output("lab-all", &output.stdout);
+    let labs = json["labs"].as_array().unwrap();
+    let ran: Vec<&str> = labs.iter().map(|l| l["lab"].as_str().unwrap()).collect();
+    assert_eq!(ran, listed, "every lab, in the list's order");
+    for verdict in labs {
+        assert_eq!(verdict["outcome"], "reached", "{verdict}");
+        let text = verdict["text"].as_str().unwrap();
+        assert!(text.ends_with('.') && !text.contains('\n'), "{verdict}");
+    }
+    assert_eq!(json["reached"], json["total"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+
+    let output = netdx(&["lab", "all"]);
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{text}");
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("lab all: "), "{text}");
+    for name in &listed {
+        let line = lines
+            .iter()
+            .find(|l| l.split_whitespace().next() == Some(name.as_str()))
+            .unwrap_or_else(|| panic!("no verdict line for {name}: {text}"));
+        assert!(line.contains(" reached "), "{line}");
+    }
+    assert!(
+        text.ends_with(&format!(
+            "{0} of {0} labs reached their outcome.\n",
+            listed.len()
+        )),
+        "{text}"
+    );
+    assert_one_line_error(&netdx(&["lab", "all", "--step"]), "--step is for one lab");
+}
+
+#[test]
+fn explain_prints_the_lesson_without_running_anything() {
+    for name in ["recv", "linger", "udp-chat", "reuseaddr"] {
+        let output = netdx(&["lab", name, "--explain"]);
+        let text = stdout(&output);
+        assert_eq!(output.status.code(), Some(0), "{text}");
+        assert!(text.starts_with(&format!("lab {name}: ")), "{text}");
+        assert!(
+            text.contains("Expect "),
+            "the lesson says what to expect: {text}"
+        );
+        assert!(text.contains("\nCalls:   "), "{text}");
+        assert!(
+            !text.contains("socket(") && !text.contains("What this showed"),
+            "nothing ran: {text}"
+        );
+    }
+    let output = netdx(&["--json", "lab", "linger", "--explain"]);
+    let json = common::assert_schema_valid_output("lab-explain", &output.stdout);
+    assert_eq!(json["name"], "linger");
+    assert!(json["lesson"].as_str().unwrap().contains("ECONNRESET"));
+    assert!(json.get("steps").is_none(), "no transcript: {json}");
+    assert_one_line_error(&netdx(&["lab", "nosuch", "--explain"]), "no lab 'nosuch'");
+    assert_one_line_error(
+        &netdx(&["lab", "recv", "--explain", "--step"]),
+        "cannot be used with",
+    );
+}
+
+#[test]
 fn the_list_names_every_lab_and_unknown_ones_get_suggestions() {
     let output = netdx(&["--json", "lab"]);
     let json = common::assert_schema_valid_output("lab-list", &output.stdout);
@@ -392,6 +465,13 @@ fn the_list_names_every_lab_and_unknown_ones_get_suggestions() {
         .iter()
         .map(|l| l["name"].as_str().unwrap())
         .collect();
+    assert!(
+        json.as_array()
+            .unwrap()
+            .iter()
+            .all(|l| !l["calls"].as_array().unwrap().is_empty()),
+        "every lab names the calls it teaches: {json}"
+    );
     assert_eq!(
         names,
         [
@@ -413,7 +493,13 @@ fn the_list_names_every_lab_and_unknown_ones_get_suggestions() {
     );
     let text = stdout(&netdx(&["lab"]));
     assert!(
-        text.contains("sticky") && text.contains("netdx lab NAME"),
+        text.contains("sticky")
+            && text.contains("netdx lab NAME")
+            && text.contains("netdx lab all"),
+        "{text}"
+    );
+    assert!(
+        text.contains("recv, MSG_PEEK, MSG_WAITALL, MSG_DONTWAIT; SO_RCVTIMEO"),
         "{text}"
     );
     assert_one_line_error(
