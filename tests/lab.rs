@@ -270,7 +270,11 @@ fn recv_returns_what_is_queued_blocks_when_empty_and_gives_0_at_end_of_stream() 
     );
     assert_eq!(result(recvs[3]), "0 \"\"", "end of stream");
     assert_eq!(result(recvs[4]), "0 \"\"", "and again");
-    assert!(elapsed(recvs[3]) < 270.0, "0 without waiting: {}", recvs[3]);
+    assert!(
+        elapsed(recvs[3]) < 1000.0,
+        "0 without waiting for the 2 s timer: {}",
+        recvs[3]
+    );
     let with = |flag: &str| -> Vec<&Value> {
         recvs
             .iter()
@@ -296,7 +300,10 @@ fn recv_returns_what_is_queued_blocks_when_empty_and_gives_0_at_end_of_stream() 
     assert!(elapsed(waitall) >= 75.0, "waited for the rest: {waitall}");
     let dontwait = with("MSG_DONTWAIT")[0];
     assert_eq!(errno(dontwait), "EAGAIN");
-    assert!(elapsed(dontwait) < 100.0, "at once: {dontwait}");
+    assert!(
+        elapsed(dontwait) < 1000.0,
+        "not waiting for the 2 s timer: {dontwait}"
+    );
 }
 
 #[test]

@@ -118,7 +118,7 @@ pub(super) fn run(t: &mut Transcript<'_>) -> Result<Conclusion, LabError> {
     let again = calls::recv(t, Actor::Server, &server, 100)?;
     let end_of_stream = matches!(&end, Ok(data) if data.is_empty())
         && matches!(&again, Ok(data) if data.is_empty())
-        && end_after < TIMEOUT;
+        && end_after < BOUND / 2;
     t.note(if end_of_stream {
         "recv() returns 0 without waiting, and again on every later call: end of stream, not an error"
     } else {
@@ -173,7 +173,7 @@ pub(super) fn run(t: &mut Transcript<'_>) -> Result<Conclusion, LabError> {
 
     let now = calls::recv_with(t, Actor::Server, &server, 100, MsgFlags::MSG_DONTWAIT)?;
     let at_once = took(t);
-    let dontwait = failed_with(&now, libc::EAGAIN) && at_once < TIMEOUT;
+    let dontwait = failed_with(&now, libc::EAGAIN) && at_once < BOUND / 2;
     t.note(format!(
         "MSG_DONTWAIT makes this one call non-blocking: {} after {}, though the socket is blocking with a {} timer",
         if failed_with(&now, libc::EAGAIN) {
