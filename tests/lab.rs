@@ -340,15 +340,17 @@ fn linger_zero_resets_the_peer_and_leaves_no_time_wait_where_a_close_does() {
         "not the server: {}",
         listings[0]
     );
+    // The table for the server's port may also hold TIME-WAIT sockets of an
+    // earlier listener that had the port (other labs, other tests): only
+    // these two connections' rows count.
     let reset = result(listings[1]);
     assert!(
         !reset.contains(&format!(":{}", clients[1])),
         "nothing of the reset connection: {reset}"
     );
-    assert_eq!(
-        reset.matches("TIME-WAIT").count(),
-        1,
-        "only the first connection's: {reset}"
+    assert!(
+        reset.contains(&normal),
+        "the first connection still waits: {reset}"
     );
 }
 

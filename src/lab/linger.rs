@@ -40,11 +40,16 @@ fn connection(
     Ok((client, server, port))
 }
 
-/// The sockets of the connection whose client end is `port`.
-fn of_connection(table: &[sockets::Socket], port: u16) -> Vec<&sockets::Socket> {
+/// The sockets of the connection between the client's `port` and the
+/// server's `server`: both ports, since the table for the server's port
+/// can also hold TIME_WAIT sockets of an earlier listener that had it.
+fn of_connection(table: &[sockets::Socket], server: u16, port: u16) -> Vec<&sockets::Socket> {
     table
         .iter()
-        .filter(|s| s.local_port() == port || s.peer_port() == port)
+        .filter(|s| {
+            (s.local_port() == port && s.peer_port() == server)
+                || (s.local_port() == server && s.peer_port() == port)
+        })
         .collect()
 }
 
@@ -78,10 +83,10 @@ pub(super) fn run(t: &mut Transcript<'_>) -> Result<Conclusion, LabError> {
     // Settled: the client's end in TIME_WAIT, the server's gone (LAST_ACK
     // ends with the client's final ACK).
     let (table, settled) = calls::listing_until(t, port, SETTLE, |table| {
-        matches!(of_connection(table, normal_port)[..],
+        matches!(of_connection(table, port, normal_port)[..],
             [only] if only.state == state::TIME_WAIT && only.local_port() == normal_port)
     })?;
-    let normal: Vec<_> = of_connection(&table, normal_port);
+    let normal: Vec<_> = of_connection(&table, port, normal_port);
     let normal_waiting: Vec<&str> = normal
         .iter()
         .filter(|s| s.state == state::TIME_WAIT)
@@ -133,13 +138,13 @@ pub(super) fn run(t: &mut Transcript<'_>) -> Result<Conclusion, LabError> {
     });
     calls::close(t, Actor::Server, server)?;
     let (table, gone) = calls::listing_until(t, port, SETTLE, |table| {
-        of_connection(table, abort_port).is_empty()
+        of_connection(table, port, abort_port).is_empty()
     })?;
-    let left: Vec<String> = of_connection(&table, abort_port)
+    let left: Vec<String> = of_connection(&table, port, abort_port)
         .iter()
         .map(|s| format!("{} end in {}", end_name(s, abort_port), s.state.name()))
         .collect();
-    let abort_waits = of_connection(&table, abort_port)
+    let abort_waits = of_connection(&table, port, abort_port)
         .iter()
         .any(|s| s.state == state::TIME_WAIT);
     t.note(if gone {
