@@ -9,6 +9,7 @@ use std::time::Duration;
 use socket2::Socket;
 
 use super::calls;
+use super::observe;
 use super::{Actor, Conclusion, LabError, Need, Transcript, failed_with};
 use crate::sockets::{self, state};
 use crate::sockopt::Value;
@@ -82,7 +83,7 @@ pub(super) fn run(t: &mut Transcript<'_>) -> Result<Conclusion, LabError> {
     calls::close(t, Actor::Server, server)?;
     // Settled: the client's end in TIME_WAIT, the server's gone (LAST_ACK
     // ends with the client's final ACK).
-    let (table, settled) = calls::listing_until(t, port, SETTLE, |table| {
+    let (table, settled) = observe::listing_until(t, port, SETTLE, |table| {
         matches!(of_connection(table, port, normal_port)[..],
             [only] if only.state == state::TIME_WAIT && only.local_port() == normal_port)
     })?;
@@ -137,7 +138,7 @@ pub(super) fn run(t: &mut Transcript<'_>) -> Result<Conclusion, LabError> {
         "the error was not followed by end of stream"
     });
     calls::close(t, Actor::Server, server)?;
-    let (table, gone) = calls::listing_until(t, port, SETTLE, |table| {
+    let (table, gone) = observe::listing_until(t, port, SETTLE, |table| {
         of_connection(table, port, abort_port).is_empty()
     })?;
     let left: Vec<String> = of_connection(&table, port, abort_port)

@@ -7,6 +7,7 @@ use std::net::Shutdown;
 use std::time::Duration;
 
 use super::calls;
+use super::observe;
 use super::{Actor, Conclusion, LabError, Transcript};
 
 pub(super) fn run(t: &mut Transcript<'_>) -> Result<Conclusion, LabError> {
@@ -49,7 +50,7 @@ pub(super) fn run(t: &mut Transcript<'_>) -> Result<Conclusion, LabError> {
     // has left the table (a reset socket is closed and unhashed).
     let client_port = calls::local(&client).map_or(0, |a| a.port());
     let server_port = calls::local(&listener).map_or(0, |a| a.port());
-    let (_, reset) = calls::listing_until(t, server_port, Duration::from_secs(2), |table| {
+    let (_, reset) = observe::listing_until(t, server_port, Duration::from_secs(2), |table| {
         !table.iter().any(|s| s.local_port() == client_port)
     })?;
     t.note(if reset {
