@@ -237,6 +237,233 @@ fn v6only_decides_whether_ipv4_clients_get_in() {
     );
 }
 
+fn elapsed(step: &Value) -> f64 {
+    step["elapsed_ms"].as_f64().unwrap()
+}
+
+/// The port in a result ending `127.0.0.1:PORT` or `127.0.0.1:PORT)`.
+fn port_in(text: &str) -> u16 {
+    let tail = text.rsplit(':').next().unwrap();
+    tail.trim_end_matches(')').parse().unwrap()
+}
+
+#[test]
+fn recv_returns_what_is_queued_blocks_when_empty_and_gives_0_at_end_of_stream() {
+    let steps = lab("recv");
+    let recvs = calls(&steps, "recv");
+    assert_eq!(
+        result(recvs[0]),
+        "11 \"hello world\"",
+        "fewer than the 100 asked"
+    );
+    assert_eq!(errno(recvs[1]), "EAGAIN", "{}", recvs[1]);
+    assert!(
+        elapsed(recvs[1]) >= 270.0,
+        "blocked until SO_RCVTIMEO: {}",
+        recvs[1]
+    );
+    assert_eq!(result(recvs[2]), "4 \"late\"");
+    assert!(
+        elapsed(recvs[2]) >= 75.0,
+        "slept until the data came: {}",
+        recvs[2]
+    );
+    assert_eq!(result(recvs[3]), "0 \"\"", "end of stream");
+    assert_eq!(result(recvs[4]), "0 \"\"", "and again");
+    assert!(
+        elapsed(recvs[3]) < 1000.0,
+        "0 without waiting for the 2 s timer: {}",
+        recvs[3]
+    );
+    let with = |flag: &str| -> Vec<&Value> {
+        recvs
+            .iter()
+            .copied()
+            .filter(|r| r["args"].as_str().unwrap().ends_with(flag))
+            .collect()
+    };
+    let peek = with("MSG_PEEK")[0];
+    assert_eq!(result(peek), "8 \"peekaboo\"");
+    let after_peek = recvs.iter().position(|r| *r == peek).unwrap() + 1;
+    assert_eq!(
+        result(recvs[after_peek]),
+        "8 \"peekaboo\"",
+        "the data stayed"
+    );
+    assert_eq!(
+        result(recvs[after_peek + 1]),
+        "5 \"01234\"",
+        "a plain recv of 10"
+    );
+    let waitall = with("MSG_WAITALL")[0];
+    assert_eq!(result(waitall), "10 \"0123456789\"");
+    assert!(elapsed(waitall) >= 75.0, "waited for the rest: {waitall}");
+    let dontwait = with("MSG_DONTWAIT")[0];
+    assert_eq!(errno(dontwait), "EAGAIN");
+    assert!(
+        elapsed(dontwait) < 1000.0,
+        "not waiting for the 2 s timer: {dontwait}"
+    );
+}
+
+#[test]
+fn linger_zero_resets_the_peer_and_leaves_no_time_wait_where_a_close_does() {
+    let steps = lab("linger");
+    let server_port = port_in(result(calls(&steps, "bind")[0]));
+    let clients: Vec<u16> = calls(&steps, "connect")
+        .iter()
+        .map(|c| port_in(result(c)))
+        .collect();
+    assert_eq!(clients.len(), 2, "{clients:?}");
+    let recvs = calls(&steps, "recv");
+    assert_eq!(result(recvs[0]), "0 \"\"", "a normal close: end of stream");
+    assert_eq!(errno(recvs[1]), "ECONNRESET", "{}", recvs[1]);
+    assert_eq!(result(recvs[2]), "0 \"\"", "then end of stream");
+    assert!(
+        calls(&steps, "setsockopt")
+            .iter()
+            .any(|s| s["args"].as_str().unwrap().contains("SO_LINGER, on, 0")),
+        "{steps:?}"
+    );
+    let listings = calls(&steps, "netstat");
+    let normal = format!(
+        "TIME-WAIT 127.0.0.1:{} -> 127.0.0.1:{server_port}",
+        clients[0]
+    );
+    assert!(
+        result(listings[0]).contains(&normal),
+        "the closer waits: {}",
+        listings[0]
+    );
+    assert!(
+        !result(listings[0]).contains(&format!("TIME-WAIT 127.0.0.1:{server_port} ")),
+        "not the server: {}",
+        listings[0]
+    );
+    // The table for the server's port may also hold TIME-WAIT sockets of an
+    // earlier listener that had the port (other labs, other tests): only
+    // these two connections' rows count.
+    let reset = result(listings[1]);
+    assert!(
+        !reset.contains(&format!(":{}", clients[1])),
+        "nothing of the reset connection: {reset}"
+    );
+    assert!(
+        reset.contains(&normal),
+        "the first connection still waits: {reset}"
+    );
+}
+
+#[test]
+fn udp_chat_shows_sender_addresses_injection_connect_filtering_and_econnrefused() {
+    let steps = lab("udp-chat");
+    let binds: Vec<u16> = calls(&steps, "bind")
+        .iter()
+        .map(|b| port_in(result(b)))
+        .collect();
+    let (a, b) = (binds[0], binds[1]);
+    let received = calls(&steps, "recvfrom");
+    assert!(
+        result(received[0]).ends_with(&format!("from 127.0.0.1:{b}")),
+        "{}",
+        received[0]
+    );
+    assert!(
+        result(received[1]).ends_with(&format!("from 127.0.0.1:{a}")),
+        "{}",
+        received[1]
+    );
+    let injected = result(received[2]);
+    assert!(
+        injected.starts_with("14 \"it's B, really\" from 127.0.0.1:"),
+        "{injected}"
+    );
+    assert_ne!(port_in(injected), b, "a third peer's address");
+    let recvs = calls(&steps, "recv");
+    assert_eq!(result(recvs[0]), "10 \"only B now\"");
+    assert_eq!(
+        errno(recvs[1]),
+        "EAGAIN",
+        "the third peer's datagram was dropped"
+    );
+    assert_eq!(errno(recvs[2]), "ECONNREFUSED", "{}", recvs[2]);
+    let last = received.last().unwrap();
+    assert_eq!(errno(last), "EAGAIN", "unconnected: not told: {last}");
+}
+
+#[test]
+fn lab_all_runs_every_lab_with_one_verdict_line_each_and_exits_0() {
+    let listed: Vec<String> = serde_json::from_slice::<Value>(&netdx(&["--json", "lab"]).stdout)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["name"].as_str().unwrap().to_string())
+        .collect();
+    let output = netdx(&["--json", "lab", "all"]);
+    let json = common::assert_schema_valid_output("lab-all", &output.stdout);
+    let labs = json["labs"].as_array().unwrap();
+    let ran: Vec<&str> = labs.iter().map(|l| l["lab"].as_str().unwrap()).collect();
+    assert_eq!(ran, listed, "every lab, in the list's order");
+    for verdict in labs {
+        assert_eq!(verdict["outcome"], "reached", "{verdict}");
+        let text = verdict["text"].as_str().unwrap();
+        assert!(text.ends_with('.') && !text.contains('\n'), "{verdict}");
+    }
+    assert_eq!(json["reached"], json["total"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+
+    let output = netdx(&["lab", "all"]);
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{text}");
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("lab all: "), "{text}");
+    for name in &listed {
+        let line = lines
+            .iter()
+            .find(|l| l.split_whitespace().next() == Some(name.as_str()))
+            .unwrap_or_else(|| panic!("no verdict line for {name}: {text}"));
+        assert!(line.contains(" reached "), "{line}");
+    }
+    assert!(
+        text.ends_with(&format!(
+            "{0} of {0} labs reached their outcome.\n",
+            listed.len()
+        )),
+        "{text}"
+    );
+    assert_one_line_error(&netdx(&["lab", "all", "--step"]), "--step is for one lab");
+}
+
+#[test]
+fn explain_prints_the_lesson_without_running_anything() {
+    for name in ["recv", "linger", "udp-chat", "reuseaddr"] {
+        let output = netdx(&["lab", name, "--explain"]);
+        let text = stdout(&output);
+        assert_eq!(output.status.code(), Some(0), "{text}");
+        assert!(text.starts_with(&format!("lab {name}: ")), "{text}");
+        assert!(
+            text.contains("Expect "),
+            "the lesson says what to expect: {text}"
+        );
+        assert!(text.contains("\nCalls:   "), "{text}");
+        assert!(
+            !text.contains("socket(") && !text.contains("What this showed"),
+            "nothing ran: {text}"
+        );
+    }
+    let output = netdx(&["--json", "lab", "linger", "--explain"]);
+    let json = common::assert_schema_valid_output("lab-explain", &output.stdout);
+    assert_eq!(json["name"], "linger");
+    assert!(json["lesson"].as_str().unwrap().contains("ECONNRESET"));
+    assert!(json.get("steps").is_none(), "no transcript: {json}");
+    assert_one_line_error(&netdx(&["lab", "nosuch", "--explain"]), "no lab 'nosuch'");
+    assert_one_line_error(
+        &netdx(&["lab", "recv", "--explain", "--step"]),
+        "cannot be used with",
+    );
+}
+
 #[test]
 fn the_list_names_every_lab_and_unknown_ones_get_suggestions() {
     let output = netdx(&["--json", "lab"]);
@@ -247,6 +474,13 @@ fn the_list_names_every_lab_and_unknown_ones_get_suggestions() {
         .iter()
         .map(|l| l["name"].as_str().unwrap())
         .collect();
+    assert!(
+        json.as_array()
+            .unwrap()
+            .iter()
+            .all(|l| !l["calls"].as_array().unwrap().is_empty()),
+        "every lab names the calls it teaches: {json}"
+    );
     assert_eq!(
         names,
         [
@@ -260,12 +494,21 @@ fn the_list_names_every_lab_and_unknown_ones_get_suggestions() {
             "buffers",
             "shutdown",
             "backlog",
-            "v6only"
+            "v6only",
+            "recv",
+            "linger",
+            "udp-chat"
         ]
     );
     let text = stdout(&netdx(&["lab"]));
     assert!(
-        text.contains("sticky") && text.contains("netdx lab NAME"),
+        text.contains("sticky")
+            && text.contains("netdx lab NAME")
+            && text.contains("netdx lab all"),
+        "{text}"
+    );
+    assert!(
+        text.contains("recv, MSG_PEEK, MSG_WAITALL, MSG_DONTWAIT; SO_RCVTIMEO"),
         "{text}"
     );
     assert_one_line_error(

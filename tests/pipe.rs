@@ -285,6 +285,8 @@ fn every_unprivileged_command_ends_quietly_on_a_closed_stdout() {
         &["sockopt", "explain", "SO_REUSEADDR"],
         &["sockopt", "explain", "TCP_NODELAY"],
         &["lab"],
+        &["lab", "recv", "--explain"],
+        &["lab", "all"],
     ]);
     cases.extend(streamed(&[
         &["echo", "probe", &echo.address, "-c", "3", "-i", "0.01"],

@@ -118,7 +118,7 @@ fn bash_completes_commands_lab_names_and_known_values() {
     let script = script("bash", &dir);
     assert_eq!(bash_completes(&script, &["netdx", "pi"]), ["ping"]);
     assert_eq!(
-        bash_completes(&script, &["netdx", "lab", "re"]),
+        bash_completes(&script, &["netdx", "lab", "reu"]),
         ["reuseaddr", "reuseport"]
     );
     assert_eq!(
@@ -156,11 +156,11 @@ fn fish_completes_lab_names_option_names_and_commands() {
     assert!(out.status.success(), "fish -n: {}", stderr(&out));
     assert_eq!(fish_completes(&script, "netdx pi"), ["ping"]);
     assert_eq!(
-        fish_completes(&script, "netdx lab re"),
+        fish_completes(&script, "netdx lab reu"),
         ["reuseaddr", "reuseport"]
     );
     assert_eq!(
-        fish_completes(&script, "netdx --json lab --step udp"),
+        fish_completes(&script, "netdx --json lab --step udp-b"),
         ["udp-boundaries"]
     );
     assert_eq!(

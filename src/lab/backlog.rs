@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use super::calls;
+use super::observe;
 use super::{Actor, Conclusion, LabError, Need, Transcript};
 
 const BACKLOG: i32 = 2;
@@ -38,7 +39,7 @@ pub(super) fn run(t: &mut Transcript<'_>) -> Result<Conclusion, LabError> {
         }
         clients.push(client);
     }
-    let sockets = calls::listing(t, target.port())?;
+    let sockets = observe::listing(t, target.port())?;
     let queued = sockets
         .iter()
         .find(|s| s.state == crate::sockets::state::LISTEN)

@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use super::calls;
+use super::observe;
 use super::{Actor, Conclusion, LabError, Need, Transcript, failed_with};
 use crate::sockopt::Value;
 
@@ -69,7 +70,7 @@ pub(super) fn run(t: &mut Transcript<'_>) -> Result<Conclusion, LabError> {
     let nonblocking = failed_with(&third, libc::EAGAIN);
     t.note("non-blocking (MSG_DONTWAIT): EAGAIN at once, without waiting");
     let port = target.port();
-    calls::listing(t, port)?;
+    observe::listing(t, port)?;
     t.note("the bytes sent sit in the writer's send queue (Send-Q) and the reader's receive queue (Recv-Q), waiting for a recv() that never comes");
 
     let as_expected = partial && blocked && nonblocking;

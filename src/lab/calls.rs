@@ -190,6 +190,63 @@ pub fn send_bulk(
     )
 }
 
+/// sendto(fd, data, address): a datagram to `address`, connected or not.
+pub fn sendto(
+    t: &mut Transcript<'_>,
+    actor: Actor,
+    socket: &Socket,
+    data: &[u8],
+    address: SocketAddr,
+) -> Result<io::Result<usize>, LabError> {
+    t.call(
+        actor,
+        "sendto",
+        format!("{}, {}, {}, {address}", fd(socket), quote(data), data.len()),
+        || socket.send_to_with_flags(data, &SockAddr::from(address), libc::MSG_NOSIGNAL),
+        |n| match local(socket) {
+            // An unbound socket gets its port on its first send.
+            Some(from) => format!("{n} (from {from})"),
+            None => n.to_string(),
+        },
+    )
+}
+
+/// recvfrom(fd, len): one datagram and the address it came from.
+pub fn recvfrom(
+    t: &mut Transcript<'_>,
+    actor: Actor,
+    socket: &Socket,
+    len: usize,
+) -> Result<io::Result<(Vec<u8>, SocketAddr)>, LabError> {
+    use nix::sys::socket::SockaddrStorage;
+    t.call(
+        actor,
+        "recvfrom",
+        format!("{}, {len}", fd(socket)),
+        || {
+            let mut buf = vec![0u8; len];
+            let (n, from) =
+                nix::sys::socket::recvfrom::<SockaddrStorage>(socket.as_raw_fd(), &mut buf)
+                    .map_err(io::Error::from)?;
+            buf.truncate(n.min(len));
+            let from = from
+                .and_then(|address| {
+                    address
+                        .as_sockaddr_in()
+                        .map(|v4| SocketAddr::from((v4.ip(), v4.port())))
+                        .or_else(|| {
+                            address
+                                .as_sockaddr_in6()
+                                .map(|v6| SocketAddr::from((v6.ip(), v6.port())))
+                        })
+                })
+                .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no sender address"))?;
+            Ok((buf, from))
+        },
+        |(data, from)| format!("{} {} from {from}", data.len(), quote(data)),
+    )
+}
+
 /// recv(fd, len): what arrived.
 pub fn recv(
     t: &mut Transcript<'_>,
@@ -403,62 +460,6 @@ pub fn tcp_pair(t: &mut Transcript<'_>) -> Result<(Socket, Socket, Socket), LabE
     connect(t, Actor::Client, &client, address).need("connect")?;
     let (server, _) = accept(t, Actor::Server, &listener).need("accept")?;
     Ok((listener, client, server))
-}
-
-/// The TCP sockets with local port `port`, as `netdx netstat` lists them,
-/// recorded as an observation.
-pub fn listing(t: &mut Transcript<'_>, port: u16) -> Result<Vec<crate::sockets::Socket>, LabError> {
-    use crate::sockets::{
-        self, Families, Filter, PortRange, Protocols, Query, SourceChoice, StateMask,
-    };
-    let query = Query {
-        protocols: Protocols {
-            tcp: true,
-            udp: false,
-            raw: false,
-            unix: false,
-        },
-        families: Families { v4: true, v6: true },
-        states: StateMask::ALL,
-        filter: Filter {
-            any_ports: vec![PortRange::one(port)],
-            ..Filter::default()
-        },
-        owners: false,
-        tcp_info: false,
-        memory: false,
-        source: SourceChoice::Auto,
-    };
-    let found = sockets::list(&query).map(|l| l.sockets).unwrap_or_default();
-    let rows: Vec<String> = found
-        .iter()
-        .map(|s| {
-            format!(
-                "{} {} -> {} (Recv-Q {}, Send-Q {})",
-                s.state.name(),
-                endpoint(&s.local),
-                endpoint(&s.peer),
-                s.recv_q,
-                s.send_q
-            )
-        })
-        .collect();
-    let text = if rows.is_empty() {
-        "no sockets".to_string()
-    } else {
-        rows.join("; ")
-    };
-    t.observe("netstat", format!("-tan port = :{port}"), text)?;
-    Ok(found)
-}
-
-fn endpoint(endpoint: &crate::sockets::Endpoint) -> String {
-    match endpoint {
-        crate::sockets::Endpoint::Inet { address, port } => {
-            SocketAddr::new(*address, *port).to_string()
-        }
-        crate::sockets::Endpoint::Unix { path, .. } => path.clone().unwrap_or_default(),
-    }
 }
 
 /// recv(fd, len, flags): the count the call returned (with MSG_TRUNC, the

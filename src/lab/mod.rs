@@ -8,17 +8,23 @@
 //! that can be, instead of reciting a script.
 #![forbid(unsafe_code)]
 
+mod all;
 mod backlog;
 mod buffers;
 pub mod calls;
+mod catalog;
+mod linger;
 mod nagle;
 mod nonblocking;
+pub mod observe;
+mod recv;
 mod reuseaddr;
 mod reuseport;
 mod shutdown;
 mod sticky;
 mod timeout;
 mod udp_boundaries;
+mod udp_chat;
 mod v6only;
 
 use std::io;
@@ -27,119 +33,8 @@ use std::time::{Duration, Instant};
 use schemars::JsonSchema;
 use serde::Serialize;
 
-/// One lab.
-pub struct Lab {
-    /// Its name on the command line.
-    pub name: &'static str,
-    /// What it shows, in one line.
-    pub summary: &'static str,
-    /// The options it is about.
-    pub options: &'static [&'static str],
-    run: fn(&mut Transcript<'_>) -> Result<Conclusion, LabError>,
-}
-
-impl std::fmt::Debug for Lab {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Lab").field("name", &self.name).finish()
-    }
-}
-
-/// Every lab, in the order `netdx lab` lists them.
-pub static LABS: &[Lab] = &[
-    Lab {
-        name: "reuseaddr",
-        summary: "restart a server while its old connection sits in TIME_WAIT: EADDRINUSE, then SO_REUSEADDR",
-        options: &["SO_REUSEADDR"],
-        run: reuseaddr::run,
-    },
-    Lab {
-        name: "reuseport",
-        summary: "two listeners on one port with SO_REUSEPORT, and how the kernel spreads connections",
-        options: &["SO_REUSEPORT"],
-        run: reuseport::run,
-    },
-    Lab {
-        name: "sticky",
-        summary: "TCP keeps no message boundaries: two sends read as one, a short read; then framing fixes it",
-        options: &[],
-        run: sticky::run,
-    },
-    Lab {
-        name: "nagle",
-        summary: "write-write-read with Nagle's algorithm on and off (TCP_NODELAY), timed",
-        options: &["TCP_NODELAY", "TCP_QUICKACK"],
-        run: nagle::run,
-    },
-    Lab {
-        name: "udp-boundaries",
-        summary: "UDP keeps message boundaries; a datagram larger than the buffer is cut (MSG_TRUNC)",
-        options: &[],
-        run: udp_boundaries::run,
-    },
-    Lab {
-        name: "nonblocking",
-        summary: "EAGAIN on an empty non-blocking socket, poll() for readiness, EINPROGRESS and SO_ERROR",
-        options: &["O_NONBLOCK", "SO_ERROR"],
-        run: nonblocking::run,
-    },
-    Lab {
-        name: "timeout",
-        summary: "SO_RCVTIMEO makes recv() give up; connecting to a listener whose backlog is full times out",
-        options: &["SO_RCVTIMEO", "SO_SNDTIMEO"],
-        run: timeout::run,
-    },
-    Lab {
-        name: "buffers",
-        summary: "a peer that never reads: partial sends, EAGAIN, and the buffer sizes in effect",
-        options: &["SO_SNDBUF", "SO_RCVBUF", "SO_SNDTIMEO"],
-        run: buffers::run,
-    },
-    Lab {
-        name: "shutdown",
-        summary: "end of stream (recv returns 0), half-close with shutdown(SHUT_WR), EPIPE and ECONNRESET",
-        options: &["SO_LINGER"],
-        run: shutdown::run,
-    },
-    Lab {
-        name: "backlog",
-        summary: "listen(backlog) with a server that never accepts: which connects complete, what happens next",
-        options: &["SO_ACCEPTCONN"],
-        run: backlog::run,
-    },
-    Lab {
-        name: "v6only",
-        summary: "an IPv6 socket on [::] takes IPv4 clients as ::ffff:127.0.0.1 unless IPV6_V6ONLY is on",
-        options: &["IPV6_V6ONLY"],
-        run: v6only::run,
-    },
-];
-
-/// The lab called `name`.
-pub fn find(name: &str) -> Option<&'static Lab> {
-    LABS.iter().find(|lab| lab.name == name)
-}
-
-/// Lab names closest to `name`, for "did you mean".
-pub fn suggestions(name: &str) -> Vec<&'static str> {
-    let lower = name.to_ascii_lowercase();
-    let mut close: Vec<&'static str> = LABS
-        .iter()
-        .map(|lab| lab.name)
-        .filter(|candidate| {
-            candidate.contains(&lower)
-                || lower.contains(candidate)
-                || shares_prefix(candidate, &lower)
-        })
-        .collect();
-    if close.is_empty() {
-        close = LABS.iter().map(|lab| lab.name).collect();
-    }
-    close
-}
-
-fn shares_prefix(a: &str, b: &str) -> bool {
-    a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count() >= 3
-}
+pub use all::{Outcome, Verdict, all_reached, run_all};
+pub use catalog::{ALL, LABS, Lab, find, suggestions};
 
 /// Who makes a lab's call (JSON: the lowercase name, `server A` for the
 /// servers sharing a port).
@@ -169,6 +64,15 @@ pub enum Actor {
     /// A server that does not ask to share the port.
     #[serde(rename = "server C")]
     ServerC,
+    /// The first of the peers exchanging datagrams.
+    #[serde(rename = "peer A")]
+    PeerA,
+    /// The second of the peers exchanging datagrams.
+    #[serde(rename = "peer B")]
+    PeerB,
+    /// A third peer, never introduced to the others.
+    #[serde(rename = "peer C")]
+    PeerC,
     /// netdx itself, observing between the lab's calls.
     Netdx,
 }
@@ -362,6 +266,13 @@ impl<'o> Transcript<'o> {
             .map(|step| Duration::from_secs_f64(step.elapsed_ms / 1000.0))
     }
 
+    /// Sets how long the last step took (an observation that waited).
+    fn set_elapsed(&mut self, elapsed: Duration) {
+        if let Some(step) = self.pending.as_mut() {
+            step.elapsed_ms = (elapsed.as_secs_f64() * 1e6).round() / 1000.0;
+        }
+    }
+
     /// Attaches what the last call shows.
     pub fn note(&mut self, text: impl Into<String>) {
         if let Some(step) = self.pending.as_mut() {
@@ -468,6 +379,10 @@ mod tests {
         names.dedup();
         assert_eq!(names.len(), LABS.len());
         assert!(find("nope").is_none());
+        assert!(
+            find(ALL).is_none(),
+            "'all' runs every lab: no lab may take the name"
+        );
         assert!(suggestions("reuse").contains(&"reuseaddr"));
     }
 

@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 
 use super::calls;
+use super::observe;
 use super::{Actor, Conclusion, LabError, Need, Transcript, failed_with};
 use crate::sockopt::Value;
 
@@ -33,12 +34,14 @@ fn serve_and_close_first(t: &mut Transcript<'_>, reuse: bool) -> Result<(u16, bo
     t.note("the server closes first: its end of the connection will wait in TIME_WAIT");
     calls::close(t, Actor::Client, client)?;
     calls::close(t, Actor::Server, listener)?;
-    // Let the FIN/ACK exchange finish before looking.
-    std::thread::sleep(std::time::Duration::from_millis(50));
-    let sockets = calls::listing(t, port)?;
-    let waiting = sockets
-        .iter()
-        .any(|s| s.state == crate::sockets::state::TIME_WAIT && s.local_port() == port);
+    // The FIN/ACK exchange finishes on the kernel's time: ask until the
+    // server's end has reached TIME_WAIT, or two seconds have passed.
+    let (_, waiting) =
+        observe::listing_until(t, port, std::time::Duration::from_secs(2), |table| {
+            table
+                .iter()
+                .any(|s| s.state == crate::sockets::state::TIME_WAIT && s.local_port() == port)
+        })?;
     t.note(if waiting {
         "the old connection still holds the port, in TIME_WAIT (60 s on Linux), though no process has it open"
     } else {

@@ -7,6 +7,7 @@ use std::net::Shutdown;
 use std::time::Duration;
 
 use super::calls;
+use super::observe;
 use super::{Actor, Conclusion, LabError, Transcript};
 
 pub(super) fn run(t: &mut Transcript<'_>) -> Result<Conclusion, LabError> {
@@ -39,13 +40,24 @@ pub(super) fn run(t: &mut Transcript<'_>) -> Result<Conclusion, LabError> {
     drop(server);
 
     // Writing to a peer that has closed.
-    let (_listener, client, server) = calls::tcp_pair(t)?;
+    let (listener, client, server) = calls::tcp_pair(t)?;
     calls::close(t, Actor::Server, server)?;
     let first = calls::send(t, Actor::Client, &client, b"hello?")?;
     t.note(
         "the local kernel accepts the data: the peer's kernel will answer it with a reset (RST)",
     );
-    std::thread::sleep(Duration::from_millis(50));
+    // The reset comes back on the kernel's time: ask until the client's end
+    // has left the table (a reset socket is closed and unhashed).
+    let client_port = calls::local(&client).map_or(0, |a| a.port());
+    let server_port = calls::local(&listener).map_or(0, |a| a.port());
+    let (_, reset) = observe::listing_until(t, server_port, Duration::from_secs(2), |table| {
+        !table.iter().any(|s| s.local_port() == client_port)
+    })?;
+    t.note(if reset {
+        "the client's end is gone from the socket table: the peer's RST closed it"
+    } else {
+        "the client's end is still listed: no reset came back within 2 s"
+    });
     let second = calls::send(t, Actor::Client, &client, b"anyone?")?;
     let broken = match &second {
         Err(err) => matches!(

@@ -1,22 +1,32 @@
 //! The labs' views: the list, each call as it happens, and the ending.
 
-use crate::lab::{Actor, LABS, Report, Step};
+use crate::lab::{Actor, LABS, Lab, Outcome, Report, Step, Verdict};
 
 use super::{Output, Role, table};
 
 /// `netdx lab`: one line per lab.
 pub fn list(out: &Output) -> String {
-    let mut grid = table::new(&["Lab", "Shows", "Options"], &[], out);
+    let mut grid = table::new(&["Lab", "Shows", "Teaches"], &[], out);
     for lab in LABS {
         grid.add_row(vec![
             table::cell(lab.name, Role::Name),
             comfy_table::Cell::new(lab.summary),
-            comfy_table::Cell::new(lab.options.join(", ")),
+            comfy_table::Cell::new(teaches(lab)),
         ]);
     }
     let mut text = table::finish(&grid);
-    text.push_str("\nRun one with 'netdx lab NAME' (--step to pause between calls).\n");
+    text.push_str("\nRun one with 'netdx lab NAME' (--step to pause between calls, --explain for the lesson alone), or every one with 'netdx lab all'.\n");
     text
+}
+
+/// `recv, MSG_PEEK; SO_RCVTIMEO`: the calls, then the options.
+fn teaches(lab: &Lab) -> String {
+    let calls = lab.calls.join(", ");
+    if lab.options.is_empty() {
+        calls
+    } else {
+        format!("{calls}; {}", lab.options.join(", "))
+    }
 }
 
 /// One lab in `netdx lab --json`.
@@ -30,17 +40,117 @@ pub struct LabEntry {
     /// The socket options it is about.
     #[schemars(with = "Vec<crate::sockopt::OptionName>")]
     pub options: &'static [&'static str],
+    /// The socket calls and flags it teaches (`recv`, `MSG_PEEK`).
+    pub calls: &'static [&'static str],
+}
+
+/// `netdx lab NAME --explain --json`: the lesson, before anything runs.
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+pub struct LessonView {
+    /// The lab and what it teaches.
+    #[serde(flatten)]
+    pub lab: LabEntry,
+    /// What to expect and why.
+    pub lesson: &'static str,
 }
 
 /// `netdx lab --json`: every lab.
 pub fn list_document() -> Vec<LabEntry> {
-    LABS.iter()
-        .map(|lab| LabEntry {
-            name: lab.name,
-            summary: lab.summary,
-            options: lab.options,
-        })
-        .collect()
+    LABS.iter().map(entry).collect()
+}
+
+fn entry(lab: &Lab) -> LabEntry {
+    LabEntry {
+        name: lab.name,
+        summary: lab.summary,
+        options: lab.options,
+        calls: lab.calls,
+    }
+}
+
+/// `netdx lab NAME --explain`: the lesson, the calls, how to run it.
+pub fn explain(lab: &Lab, out: &Output) -> String {
+    if out.json {
+        return super::json::document(&LessonView {
+            lab: entry(lab),
+            lesson: lab.lesson,
+        });
+    }
+    let mut text = header(lab.name, lab.summary);
+    text.push_str(lab.lesson);
+    text.push_str("\n\n");
+    text.push_str(&format!("Calls:   {}\n", lab.calls.join(", ")));
+    if !lab.options.is_empty() {
+        text.push_str(&format!("Options: {}\n", lab.options.join(", ")));
+    }
+    text.push_str(&format!(
+        "Run it:  netdx lab {} (--step to pause between calls)\n",
+        lab.name
+    ));
+    text
+}
+
+/// `netdx lab all --json`: every lab's verdict.
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+pub struct AllDocument<'a> {
+    /// One verdict per lab, in the order they ran.
+    pub labs: &'a [Verdict],
+    /// How many reached their outcome.
+    pub reached: usize,
+    /// How many ran.
+    pub total: usize,
+}
+
+/// `lab all: …` before the first verdict.
+pub fn all_header() -> String {
+    format!(
+        "lab all: the {} labs, one after another, each ending in what the kernel showed\n\n",
+        LABS.len()
+    )
+}
+
+/// One lab's line: `recv            reached  A blocking recv() …`.
+pub fn verdict(verdict: &Verdict, out: &Output) -> String {
+    let (word, role) = match verdict.outcome {
+        Outcome::Reached => ("reached", Role::Good),
+        Outcome::Missed => ("missed", Role::Bad),
+        Outcome::Failed => ("failed", Role::Bad),
+    };
+    format!(
+        "{}  {}  {}\n",
+        out.style.paint(Role::Name, &format!("{:<15}", verdict.lab)),
+        out.style.paint(role, &format!("{word:<7}")),
+        super::printable(&verdict.text)
+    )
+}
+
+/// The closing line of `netdx lab all`, or its JSON document.
+pub fn all_summary(verdicts: &[Verdict], out: &Output) -> String {
+    let reached = verdicts
+        .iter()
+        .filter(|v| v.outcome == Outcome::Reached)
+        .count();
+    if out.json {
+        return super::json::document(&AllDocument {
+            labs: verdicts,
+            reached,
+            total: verdicts.len(),
+        });
+    }
+    let line = format!(
+        "{reached} of {} labs reached their outcome.",
+        verdicts.len()
+    );
+    let role = if reached == verdicts.len() {
+        Role::Good
+    } else {
+        Role::Bad
+    };
+    let mut text = format!("\n{}\n", out.style.paint(role, &line));
+    if reached < verdicts.len() {
+        text.push_str("Run a lab that did not with 'netdx lab NAME' to see every call.\n");
+    }
+    text
 }
 
 /// The lab list as JSON.
@@ -66,6 +176,9 @@ fn actor_word(actor: Actor) -> &'static str {
         Actor::ServerA => "server A",
         Actor::ServerB => "server B",
         Actor::ServerC => "server C",
+        Actor::PeerA => "peer A",
+        Actor::PeerB => "peer B",
+        Actor::PeerC => "peer C",
         Actor::Netdx => "netdx",
     }
 }
@@ -149,6 +262,9 @@ mod tests {
             Actor::ServerA,
             Actor::ServerB,
             Actor::ServerC,
+            Actor::PeerA,
+            Actor::PeerB,
+            Actor::PeerC,
             Actor::Netdx,
         ] {
             let json = serde_json::to_value(actor).unwrap();

@@ -22,7 +22,7 @@ use serde::Serialize;
 
 use super::echo::{ProbeDocument, ServeDocument};
 use super::icmp::IcmpDocument;
-use super::lab::LabEntry;
+use super::lab::{AllDocument, LabEntry, LessonView};
 use super::sockets::StatisticsDocument;
 use super::sockopt::ExplainView;
 use super::stream::echo::ProbeEvent;
@@ -146,6 +146,16 @@ pub const DOCUMENTS: &[Document] = &[
         "A lab's transcript: every call, what it showed, whether the kernel behaved as expected.",
     ),
     Document::of::<Vec<LabEntry>>("lab-list", "netdx lab --json", "Every lab netdx can run."),
+    Document::of::<LessonView>(
+        "lab-explain",
+        "netdx lab NAME --explain --json",
+        "One lab's lesson: what to expect and why, the calls and options it teaches.",
+    ),
+    Document::of::<AllDocument<'static>>(
+        "lab-all",
+        "netdx lab all --json",
+        "Every lab run once: how each ended and what the kernel showed, in one line.",
+    ),
     Document::of::<IcmpDocument<'static>>(
         "icmp",
         "netdx icmp --json",

@@ -114,7 +114,7 @@ pub fn explanation(name: &str) -> Option<Explanation> {
             "What close() does with unsent data. Off (the default): close() returns at once and the kernel keeps sending in the background. On with a time: close() blocks until the data is acknowledged or the time runs out. On with 0: close() discards the data and resets the connection (RST), skipping TIME_WAIT.",
             "Rarely. on,0 to abort a connection deliberately (a load balancer dropping a client).",
             "on,0 loses data in flight and the peer sees ECONNRESET; using it to dodge TIME_WAIT hides bugs that SO_REUSEADDR fixes properly.",
-            Some("shutdown"),
+            Some("linger"),
         ),
         "SO_BROADCAST" => explained(
             "Allows sending datagrams to a broadcast address (255.255.255.255 or a subnet's broadcast).",

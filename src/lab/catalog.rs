@@ -1,0 +1,175 @@
+//! Every lab netdx can run: its name, what it shows, the calls it teaches,
+//! its lesson, and the function that runs it.
+#![forbid(unsafe_code)]
+
+use super::{
+    Conclusion, LabError, Transcript, backlog, buffers, linger, nagle, nonblocking, recv,
+    reuseaddr, reuseport, shutdown, sticky, timeout, udp_boundaries, udp_chat, v6only,
+};
+
+/// One lab.
+pub struct Lab {
+    /// Its name on the command line.
+    pub name: &'static str,
+    /// What it shows, in one line.
+    pub summary: &'static str,
+    /// The options it is about.
+    pub options: &'static [&'static str],
+    /// The socket calls and flags it teaches.
+    pub calls: &'static [&'static str],
+    /// What to expect and why (`--explain`), before anything runs.
+    pub lesson: &'static str,
+    pub(super) run: fn(&mut Transcript<'_>) -> Result<Conclusion, LabError>,
+}
+
+impl std::fmt::Debug for Lab {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lab").field("name", &self.name).finish()
+    }
+}
+
+/// Every lab, in the order `netdx lab` lists them.
+pub static LABS: &[Lab] = &[
+    Lab {
+        name: "reuseaddr",
+        summary: "restart a server while its old connection sits in TIME_WAIT: EADDRINUSE, then SO_REUSEADDR",
+        options: &["SO_REUSEADDR"],
+        calls: &["socket", "bind", "listen", "accept", "close"],
+        lesson: "The end of a TCP connection that closes first waits in TIME_WAIT for 60 s, still holding its local address and port. A server restarted meanwhile cannot bind its port: bind() fails with EADDRINUSE, though no process has the old socket open. SO_REUSEADDR, set before bind() on the listening socket, lets the new server bind while old connections wait. Expect EADDRINUSE without it, seen beside the TIME_WAIT socket sock_diag lists, and a listening server with it.",
+        run: reuseaddr::run,
+    },
+    Lab {
+        name: "reuseport",
+        summary: "two listeners on one port with SO_REUSEPORT, and how the kernel spreads connections",
+        options: &["SO_REUSEPORT"],
+        calls: &["bind", "listen", "connect", "accept"],
+        lesson: "SO_REUSEPORT lets several sockets bind the same address and port when every one of them sets it before bind(); the kernel then hashes each new connection to one of the listeners. Expect the second listener refused with EADDRINUSE without the option, and with it connections spread over both listeners, counted.",
+        run: reuseport::run,
+    },
+    Lab {
+        name: "sticky",
+        summary: "TCP keeps no message boundaries: two sends read as one, a short read; then framing fixes it",
+        options: &[],
+        calls: &["send", "recv", "MSG_WAITALL"],
+        lesson: "TCP is a byte stream: the kernel may hand two send()s to one recv(), or part of one send() to a recv() whose buffer is smaller. Message boundaries must be carried in the data. Expect two sends read as one, a short read, then a length prefix and a delimiter that put the messages back together.",
+        run: sticky::run,
+    },
+    Lab {
+        name: "nagle",
+        summary: "write-write-read with Nagle's algorithm on and off (TCP_NODELAY), timed",
+        options: &["TCP_NODELAY", "TCP_QUICKACK"],
+        calls: &["send", "recv", "setsockopt"],
+        lesson: "Nagle's algorithm holds a small segment back while earlier data is unacknowledged, and the peer's delayed ACK holds the acknowledgement back: a write-write-read exchange stalls for tens of milliseconds. TCP_NODELAY sends each write at once. Expect the stall measured with Nagle on, and gone with TCP_NODELAY.",
+        run: nagle::run,
+    },
+    Lab {
+        name: "udp-boundaries",
+        summary: "UDP keeps message boundaries; a datagram larger than the buffer is cut (MSG_TRUNC)",
+        options: &[],
+        calls: &["send", "recv", "MSG_TRUNC"],
+        lesson: "UDP keeps message boundaries: one send() is one datagram, read by one recv(). A datagram larger than the buffer is cut and the rest discarded; MSG_TRUNC makes recv() return its real size. Expect three messages read one by one, a 2000-byte datagram cut to 100 bytes with 2000 reported, and nothing of it left.",
+        run: udp_boundaries::run,
+    },
+    Lab {
+        name: "nonblocking",
+        summary: "EAGAIN on an empty non-blocking socket, poll() for readiness, EINPROGRESS and SO_ERROR",
+        options: &["O_NONBLOCK", "SO_ERROR"],
+        calls: &["fcntl", "recv", "poll", "connect", "getsockopt"],
+        lesson: "On a non-blocking socket a call that would wait fails instead: recv() with EAGAIN, connect() with EINPROGRESS. poll() sleeps until the socket is ready, and SO_ERROR says how a connect ended. Expect EAGAIN, a poll() that sleeps until data comes, EINPROGRESS, then SO_ERROR 0 for a listener and ECONNREFUSED for a closed port.",
+        run: nonblocking::run,
+    },
+    Lab {
+        name: "timeout",
+        summary: "SO_RCVTIMEO makes recv() give up; connecting to a listener whose backlog is full times out",
+        options: &["SO_RCVTIMEO", "SO_SNDTIMEO"],
+        calls: &["setsockopt", "recv", "connect", "poll"],
+        lesson: "SO_RCVTIMEO bounds each blocking receive, which then fails with EAGAIN, not ETIMEDOUT; SO_SNDTIMEO bounds a blocking send and, on Linux, a blocking connect(). A listener whose accept queue is full drops new SYNs, so a connect to it gets no answer. Expect EAGAIN after 0.5 s, a connect given up after 1 s, and a poll() that times out.",
+        run: timeout::run,
+    },
+    Lab {
+        name: "buffers",
+        summary: "a peer that never reads: partial sends, EAGAIN, and the buffer sizes in effect",
+        options: &["SO_SNDBUF", "SO_RCVBUF", "SO_SNDTIMEO"],
+        calls: &["send", "MSG_DONTWAIT", "getsockopt"],
+        lesson: "When the peer stops reading, its receive buffer fills, then the sender's send buffer: a blocking send() with a timeout returns the part it placed, then fails with EAGAIN, and a non-blocking send fails with EAGAIN at once. Expect a partial count, EAGAIN, and the buffer sizes the kernel applied (doubled from what was asked).",
+        run: buffers::run,
+    },
+    Lab {
+        name: "shutdown",
+        summary: "end of stream (recv returns 0), half-close with shutdown(SHUT_WR), EPIPE and ECONNRESET",
+        options: &["SO_LINGER"],
+        calls: &["close", "shutdown", "recv", "send"],
+        lesson: "recv() returns 0 once the peer has closed: end of stream, not an error. shutdown(SHUT_WR) half-closes: the other side reads end of stream and can still answer. A write to a peer that has closed succeeds once, only queued; the reset that comes back makes the next fail with EPIPE or ECONNRESET. Expect all three.",
+        run: shutdown::run,
+    },
+    Lab {
+        name: "backlog",
+        summary: "listen(backlog) with a server that never accepts: which connects complete, what happens next",
+        options: &["SO_ACCEPTCONN"],
+        calls: &["listen", "connect", "poll"],
+        lesson: "listen()'s backlog bounds the connections waiting for accept(), not the number of connections. With the queue full, Linux drops new SYNs and the clients retry them, seconds apart. Expect backlog + 1 connects to complete and the rest to stay in SYN-SENT, shown by sock_diag.",
+        run: backlog::run,
+    },
+    Lab {
+        name: "v6only",
+        summary: "an IPv6 socket on [::] takes IPv4 clients as ::ffff:127.0.0.1 unless IPV6_V6ONLY is on",
+        options: &["IPV6_V6ONLY"],
+        calls: &["setsockopt", "bind", "connect", "accept"],
+        lesson: "An IPv6 socket bound to [::] takes IPv4 clients too, as ::ffff:a.b.c.d addresses, unless IPV6_V6ONLY is on (net.ipv6.bindv6only sets the default). Expect an IPv4 client accepted as ::ffff:127.0.0.1, then refused once IPV6_V6ONLY is set.",
+        run: v6only::run,
+    },
+    Lab {
+        name: "recv",
+        summary: "what a blocking recv() returns: queued data (fewer bytes than asked), a wait, 0 at end of stream; MSG_PEEK, MSG_WAITALL, MSG_DONTWAIT",
+        options: &["SO_RCVTIMEO"],
+        calls: &["recv", "MSG_PEEK", "MSG_WAITALL", "MSG_DONTWAIT"],
+        lesson: "A blocking recv() ends in one of three ways. With data queued it returns at once, however little: fewer bytes than asked for is normal. With nothing queued and the peer still open it sleeps until data comes, or SO_RCVTIMEO ends it with EAGAIN, or forever. Once the peer has closed it returns 0, end of stream, on every call. MSG_PEEK reads without removing, MSG_WAITALL waits for the full count, MSG_DONTWAIT makes one call non-blocking. Expect each of these, timed.",
+        run: recv::run,
+    },
+    Lab {
+        name: "linger",
+        summary: "close() with SO_LINGER {on, 0}: the peer gets ECONNRESET instead of 0, and no TIME_WAIT is left on either side",
+        options: &["SO_LINGER"],
+        calls: &["setsockopt", "close", "recv"],
+        lesson: "close() normally sends FIN, and the side that closes first keeps the connection in TIME_WAIT for 60 s so that its late segments cannot be taken for a new connection's on the same ports. With SO_LINGER {on, 0}, close() sends RST instead: anything unsent is thrown away, the peer's recv() fails with ECONNRESET, and no TIME_WAIT is kept. Expect 0 and TIME_WAIT on the closer after a normal close, ECONNRESET and no TIME_WAIT on either side after the abortive one — and why that is no way to be rid of TIME_WAIT.",
+        run: linger::run,
+    },
+    Lab {
+        name: "udp-chat",
+        summary: "UDP peers with sendto()/recvfrom(): the sender's address with each datagram, a third peer injecting, connect() filtering and ECONNREFUSED",
+        options: &[],
+        calls: &["sendto", "recvfrom", "connect", "recv"],
+        lesson: "UDP has no connections: any socket can send to any address, and each datagram arrives with its sender's address, which is all the receiver learns of who sent it. connect() on a UDP socket fixes its peer: the kernel then drops datagrams from anyone else, and reports an ICMP port unreachable for what it sent as ECONNREFUSED on its next call. Expect sender addresses, an injected datagram, the filter, and ECONNREFUSED where an unconnected socket only times out.",
+        run: udp_chat::run,
+    },
+];
+
+/// The name that runs every lab (`netdx lab all`).
+pub const ALL: &str = "all";
+
+/// The lab called `name`.
+pub fn find(name: &str) -> Option<&'static Lab> {
+    LABS.iter().find(|lab| lab.name == name)
+}
+
+/// Lab names closest to `name`, for "did you mean".
+pub fn suggestions(name: &str) -> Vec<&'static str> {
+    let lower = name.to_ascii_lowercase();
+    let mut close: Vec<&'static str> = LABS
+        .iter()
+        .map(|lab| lab.name)
+        .filter(|candidate| {
+            candidate.contains(&lower)
+                || lower.contains(candidate)
+                || shares_prefix(candidate, &lower)
+        })
+        .collect();
+    if close.is_empty() {
+        close = LABS.iter().map(|lab| lab.name).collect();
+    }
+    close
+}
+
+fn shares_prefix(a: &str, b: &str) -> bool {
+    a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count() >= 3
+}
