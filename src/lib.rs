@@ -17,6 +17,7 @@
 
 pub mod arping;
 pub mod calc;
+pub mod calendar;
 pub mod cli;
 pub mod clock;
 pub mod cmd;

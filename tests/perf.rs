@@ -17,19 +17,6 @@ use serde_json::Value;
 
 const PORT: &str = "5201";
 
-/// Polls until something listens on TCP `port` in `ns`.
-fn wait_listening(ns: &Netns, port: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while ns
-        .sh(&format!("ss -Hltn 'sport = :{port}'"))
-        .trim()
-        .is_empty()
-    {
-        assert!(Instant::now() < deadline, "nothing listens on {port}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// Polls until `ns` holds at least `count` established connections on the server's port.
 fn wait_established(ns: &Netns, count: usize) {
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -50,7 +37,7 @@ fn served(tag: &str, extra: &[&str]) -> Pair {
     let mut args = vec!["perf", "serve", "--bind", &bind];
     args.extend_from_slice(extra);
     pair.host.spawn(netdx_bin(), &args);
-    wait_listening(&pair.host, PORT);
+    pair.host.wait_listening(PORT);
     pair
 }
 
@@ -253,7 +240,7 @@ fn zerocopy_senders_send_the_file_with_sendfile_and_every_byte_arrives() {
     let server = pair
         .host
         .spawn(netdx_bin(), &["perf", "serve", "--bind", &bind]);
-    wait_listening(&pair.host, PORT);
+    pair.host.wait_listening(PORT);
     // The client sends with -Z: every byte still arrives.
     let report = perf_json(&pair, &["-t", "1", "-Z"]);
     assert_tcp_exact(&report, 1);
@@ -391,7 +378,7 @@ fn ipv6_tcp_and_udp_tests_run_over_the_link() {
     let bind = format!("[{}]:{PORT}", Pair::HOST_V6);
     pair.host
         .spawn(netdx_bin(), &["perf", "serve", "--bind", &bind]);
-    wait_listening(&pair.host, PORT);
+    pair.host.wait_listening(PORT);
     for args in [&["-t", "1"][..], &["-t", "1", "-u", "-b", "5M", "-R"]] {
         let mut full = vec!["perf", "run", Pair::HOST_V6];
         full.extend_from_slice(args);
@@ -577,7 +564,7 @@ fn serve_json_stream_prints_a_line_per_test_with_what_the_client_asked_and_moved
             .spawn()
             .expect("netdx runs"),
     ));
-    wait_listening(&pair.host, PORT);
+    pair.host.wait_listening(PORT);
     let report = perf_json(&pair, &["-t", "1", "-R", "-P", "2", "-l", "64K"]);
     let sent = u64_at(&report, "/end/sum_sent/bytes");
     // A client speaking another version is refused, and the server says so.
@@ -726,7 +713,7 @@ fn iperf3_on_either_end_is_named_and_refused() {
     let mut pair = Pair::new("pfi");
     pair.host
         .spawn("iperf3", &["-s", "-B", Pair::HOST_V4, "-p", PORT]);
-    wait_listening(&pair.host, PORT);
+    pair.host.wait_listening(PORT);
     let output = pair
         .client
         .netdx(&["perf", "run", Pair::HOST_V4, "-t", "1"]);
@@ -770,7 +757,7 @@ fn throughput_agrees_with_iperf3_on_a_shaped_link_both_ways_tcp_and_udp_1_and_4_
     let iperf_port = "5202";
     pair.host
         .spawn("iperf3", &["-s", "-B", Pair::HOST_V4, "-p", iperf_port]);
-    wait_listening(&pair.host, iperf_port);
+    pair.host.wait_listening(iperf_port);
     for protocol in ["tcp", "udp"] {
         for streams in ["1", "4"] {
             for reverse in [false, true] {

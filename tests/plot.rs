@@ -132,13 +132,7 @@ fn ping_plot(ns: &Netns, file: &Path) -> std::process::Output {
         file,
         Pair::HOST_V4,
     ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_ran(&out);
     out
 }
 
@@ -210,13 +204,7 @@ fn trace_svg_shows_each_hop_with_its_answers_and_its_unanswered_probes() {
         file.to_str().unwrap(),
         Chain::TARGET,
     ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_ran(&out);
     let svg = Svg::read(&file);
     svg.has_text(&format!("trace {} — ", Chain::TARGET));
     svg.has_text("4 rounds, 1 probe per hop");
@@ -242,11 +230,7 @@ fn perf_svg_plots_throughput_per_interval() {
     let bind = format!("{}:5201", Pair::HOST_V4);
     pair.host
         .spawn(netdx_bin(), &["perf", "serve", "--bind", &bind]);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while pair.host.sh("ss -Hltn 'sport = :5201'").trim().is_empty() {
-        assert!(Instant::now() < deadline, "perf serve never listened");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    pair.host.wait_listening("5201");
     let dir = scratch("perf");
     let file = dir.join("rate.svg");
     let out = pair.client.netdx(&[
@@ -260,13 +244,7 @@ fn perf_svg_plots_throughput_per_interval() {
         "--plot",
         file.to_str().unwrap(),
     ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_ran(&out);
     let svg = Svg::read(&file);
     svg.has_text(&format!("perf run {} — ", Pair::HOST_V4));
     svg.has_text("TCP, 1 stream");
@@ -354,13 +332,7 @@ fn echo_load_svg_plots_echoes_per_second_and_mbits_per_interval() {
     ]);
     let _ = server.kill();
     let _ = server.wait();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_ran(&out);
     let svg = Svg::read(&file);
     svg.has_text(&format!("echo load {address} tcp — "));
     svg.has_text("2 connections");
@@ -372,4 +344,9 @@ fn echo_load_svg_plots_echoes_per_second_and_mbits_per_interval() {
     assert!(dots >= 2 * 2 && dots % 2 == 0, "{dots}");
     let out = netdx(&["echo", "probe", &address, "--plot", "x.svg"]);
     assert_one_line_error(&out, "--connections");
+}
+
+/// The run exited 0 (its output shown if not).
+fn assert_ran(out: &std::process::Output) {
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(out), stderr(out));
 }

@@ -420,7 +420,7 @@ fn http_date(text: &str) -> Option<i64> {
     let year: i64 = year.parse().ok()?;
     let mut clock = time.split(':').map(|p| p.parse::<i64>().ok());
     let (h, m, s) = (clock.next()??, clock.next()??, clock.next()??);
-    let days = crate::http::cert::days_from_civil(year, month, day);
+    let days = crate::calendar::days_from_civil(year, month, day);
     Some(days * 86_400 + h * 3600 + m * 60 + s)
 }
 

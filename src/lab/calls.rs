@@ -5,6 +5,7 @@
 use std::io::{self, Read};
 use std::net::{Shutdown, SocketAddr};
 use std::os::fd::AsRawFd;
+use std::time::Duration;
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
@@ -268,6 +269,16 @@ pub fn recv(
     )
 }
 
+/// setsockopt(SO_RCVTIMEO): how long a blocking recv() on `socket` waits.
+pub fn receive_timeout(
+    t: &mut Transcript<'_>,
+    actor: Actor,
+    socket: &Socket,
+    wait: Duration,
+) -> Result<(), LabError> {
+    setsockopt(t, actor, socket, "SO_RCVTIMEO", Value::Duration(Some(wait)))
+}
+
 /// setsockopt(fd, LEVEL, NAME, value), through the option catalog; a
 /// failure ends the lab.
 pub fn setsockopt(
@@ -388,7 +399,7 @@ pub fn poll(
     actor: Actor,
     socket: &Socket,
     events: nix::poll::PollFlags,
-    timeout: std::time::Duration,
+    timeout: Duration,
 ) -> Result<io::Result<nix::poll::PollFlags>, LabError> {
     use nix::poll::{PollFd, PollFlags};
     use std::os::fd::AsFd;

@@ -29,13 +29,7 @@ fn connection(
     let client = calls::tcp(t, Actor::Client, false)?;
     calls::connect(t, Actor::Client, &client, address).need("connect")?;
     let (server, _) = calls::accept(t, Actor::Server, listener).need("accept")?;
-    calls::setsockopt(
-        t,
-        Actor::Server,
-        &server,
-        "SO_RCVTIMEO",
-        Value::Duration(Some(BOUND)),
-    )?;
+    calls::receive_timeout(t, Actor::Server, &server, BOUND)?;
     t.note("only a bound on the server's recv() below");
     let port = calls::local(&client).map_or(0, |a| a.port());
     Ok((client, server, port))

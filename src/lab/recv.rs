@@ -10,7 +10,6 @@ use socket2::Socket;
 
 use super::calls;
 use super::{Actor, Conclusion, LabError, Transcript, duration_text, failed_with};
-use crate::sockopt::Value;
 
 /// How long the empty-buffer recv() may block before SO_RCVTIMEO ends it.
 const TIMEOUT: Duration = Duration::from_millis(300);
@@ -70,13 +69,7 @@ pub(super) fn run(t: &mut Transcript<'_>) -> Result<Conclusion, LabError> {
     });
 
     // 2. Nothing buffered, peer open: recv() blocks.
-    calls::setsockopt(
-        t,
-        Actor::Server,
-        &server,
-        "SO_RCVTIMEO",
-        Value::Duration(Some(TIMEOUT)),
-    )?;
+    calls::receive_timeout(t, Actor::Server, &server, TIMEOUT)?;
     t.note("a timer on every blocking receive, so the wait below ends");
     let empty = calls::recv(t, Actor::Server, &server, 100)?;
     let blocked_for = took(t);
@@ -92,13 +85,7 @@ pub(super) fn run(t: &mut Transcript<'_>) -> Result<Conclusion, LabError> {
             duration_text(blocked_for)
         )
     });
-    calls::setsockopt(
-        t,
-        Actor::Server,
-        &server,
-        "SO_RCVTIMEO",
-        Value::Duration(Some(BOUND)),
-    )?;
+    calls::receive_timeout(t, Actor::Server, &server, BOUND)?;
     t.note("a longer timer, only as a bound: this time data is coming");
     let helper = send_late(t, &client, b"late")?;
     let woken = calls::recv(t, Actor::Server, &server, 100)?;
@@ -128,13 +115,7 @@ pub(super) fn run(t: &mut Transcript<'_>) -> Result<Conclusion, LabError> {
 
     // The flags, on a fresh connection.
     let (_listener, client, server) = calls::tcp_pair(t)?;
-    calls::setsockopt(
-        t,
-        Actor::Server,
-        &server,
-        "SO_RCVTIMEO",
-        Value::Duration(Some(BOUND)),
-    )?;
+    calls::receive_timeout(t, Actor::Server, &server, BOUND)?;
     t.note("only a bound: none of the calls below should come near it");
     let _ = calls::send(t, Actor::Client, &client, b"peekaboo")?;
     let peeked = calls::recv_with(t, Actor::Server, &server, 100, MsgFlags::MSG_PEEK)?;

@@ -13,13 +13,7 @@ use crate::sockopt::Value;
 
 pub(super) fn run(t: &mut Transcript<'_>) -> Result<Conclusion, LabError> {
     let (_listener, _client, server) = calls::tcp_pair(t)?;
-    calls::setsockopt(
-        t,
-        Actor::Server,
-        &server,
-        "SO_RCVTIMEO",
-        Value::Duration(Some(Duration::from_millis(500))),
-    )?;
+    calls::receive_timeout(t, Actor::Server, &server, Duration::from_millis(500))?;
     let waited = calls::recv(t, Actor::Server, &server, 100)?;
     let recv_time = t
         .last_elapsed()

@@ -11,7 +11,6 @@ use nix::sys::socket::MsgFlags;
 
 use super::calls;
 use super::{Actor, Conclusion, LabError, Need, Transcript, duration_text, failed_with};
-use crate::sockopt::Value;
 
 /// The bound on receives that should not wait at all.
 const BOUND: Duration = Duration::from_secs(2);
@@ -32,24 +31,12 @@ fn closed_port() -> Result<SocketAddr, LabError> {
 
 pub(super) fn run(t: &mut Transcript<'_>) -> Result<Conclusion, LabError> {
     let a = calls::udp(t, Actor::PeerA)?;
-    calls::setsockopt(
-        t,
-        Actor::PeerA,
-        &a,
-        "SO_RCVTIMEO",
-        Value::Duration(Some(BOUND)),
-    )?;
+    calls::receive_timeout(t, Actor::PeerA, &a, BOUND)?;
     t.note("only a bound: every datagram A waits for below is already sent");
     calls::bind(t, Actor::PeerA, &a, calls::any_port(false)).need("bind")?;
     let a_address = calls::local(&a).unwrap_or(calls::any_port(false));
     let b = calls::udp(t, Actor::PeerB)?;
-    calls::setsockopt(
-        t,
-        Actor::PeerB,
-        &b,
-        "SO_RCVTIMEO",
-        Value::Duration(Some(BOUND)),
-    )?;
+    calls::receive_timeout(t, Actor::PeerB, &b, BOUND)?;
     calls::bind(t, Actor::PeerB, &b, calls::any_port(false)).need("bind")?;
     let b_address = calls::local(&b).unwrap_or(calls::any_port(false));
     t.note("no listen(), accept() or connect(): each peer only has an address");
@@ -99,13 +86,7 @@ pub(super) fn run(t: &mut Transcript<'_>) -> Result<Conclusion, LabError> {
     // Sending to a port nobody listens on.
     let nowhere = closed_port()?;
     let d = calls::udp(t, Actor::PeerA)?;
-    calls::setsockopt(
-        t,
-        Actor::PeerA,
-        &d,
-        "SO_RCVTIMEO",
-        Value::Duration(Some(BOUND)),
-    )?;
+    calls::receive_timeout(t, Actor::PeerA, &d, BOUND)?;
     calls::connect(t, Actor::PeerA, &d, nowhere).need("connect")?;
     let sent = calls::send(t, Actor::PeerA, &d, b"anyone?")?.is_ok();
     t.note("the send succeeds: there is no handshake, the datagram just leaves; the port's kernel answers with ICMP port unreachable");
@@ -117,13 +98,7 @@ pub(super) fn run(t: &mut Transcript<'_>) -> Result<Conclusion, LabError> {
         Ok(data) => format!("the next recv() returned {} bytes", data.len()),
     });
     let e = calls::udp(t, Actor::PeerB)?;
-    calls::setsockopt(
-        t,
-        Actor::PeerB,
-        &e,
-        "SO_RCVTIMEO",
-        Value::Duration(Some(QUIET)),
-    )?;
+    calls::receive_timeout(t, Actor::PeerB, &e, QUIET)?;
     let _ = calls::sendto(t, Actor::PeerB, &e, b"anyone?", nowhere)?;
     let unanswered = calls::recvfrom(t, Actor::PeerB, &e, 100)?;
     let waited = t.last_elapsed().unwrap_or_default();

@@ -84,6 +84,23 @@ impl Netns {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// Polls until something listens on TCP `port` in the namespace.
+    pub fn wait_listening(&self, port: &str) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while self
+            .sh(&format!("ss -Hltn 'sport = :{port}'"))
+            .trim()
+            .is_empty()
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "nothing listens on {port} in {}",
+                self.name
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
     /// Runs the netdx binary under test inside the namespace.
     pub fn netdx(&self, args: &[&str]) -> Output {
         self.run(super::netdx_bin(), args)

@@ -18,6 +18,7 @@ use std::sync::OnceLock;
 use std::time::SystemTime;
 
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 
@@ -189,25 +190,48 @@ pub fn utc(at: SystemTime) -> String {
     let seconds = at
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
-    let days = seconds.div_euclid(86_400);
-    let of_day = seconds.rem_euclid(86_400);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z - era * 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let mp = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    let t = crate::calendar::Utc::from_unix(seconds);
     format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
-        of_day / 3600,
-        of_day % 3600 / 60,
-        of_day % 60
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
+        t.year, t.month, t.day, t.hour, t.minute, t.second
     )
+}
+
+/// On a chart of (x, RTT ms): a dot of `radius` per answered probe, a
+/// triangle on the x axis per unanswered one, both counted in the legend
+/// ("RTT, N {answers}", "{lost}, N probes"), then the legend at `legend`.
+pub fn answers_and_losses<'a, DB: DrawingBackend + 'a>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    probes: &[(f64, Option<f64>)],
+    radius: i32,
+    (answers, lost): (&str, &str),
+    legend: SeriesLabelPosition,
+) -> DrawResult<DB> {
+    let answered: Vec<(f64, f64)> = probes.iter().filter_map(|&(x, r)| Some((x, r?))).collect();
+    chart
+        .draw_series(
+            answered
+                .iter()
+                .map(|&at| Circle::new(at, radius, SERIES.filled())),
+        )?
+        .label(format!("RTT, {} {answers}", answered.len()))
+        .legend(|at| Circle::new(at, 5, SERIES.filled()));
+    chart
+        .draw_series(
+            probes
+                .iter()
+                .filter(|p| p.1.is_none())
+                .map(|&(x, _)| TriangleMarker::new((x, 0.0), 7, LOSS.filled())),
+        )?
+        .label(format!("{lost}, {} probes", probes.len() - answered.len()))
+        .legend(|at| TriangleMarker::new(at, 7, LOSS.filled()));
+    chart
+        .configure_series_labels()
+        .position(legend)
+        .label_font(label_font())
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()
 }
 
 /// The chart's title font.

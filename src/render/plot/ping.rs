@@ -6,7 +6,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::{
-    Chart, DrawResult, LOSS, SERIES, label_font, number, span, tick_font, title_font, utc, whole,
+    Chart, DrawResult, SERIES, answers_and_losses, label_font, number, span, tick_font, title_font,
+    utc, whole,
 };
 use crate::ping::Target;
 use crate::ping::timeline::Timeline;
@@ -102,30 +103,13 @@ fn over_time<DB: DrawingBackend>(
         let points = run.iter().filter_map(|&(t, r)| Some((t, r?)));
         PathElement::new(points.collect::<Vec<_>>(), SERIES.stroke_width(1))
     }))?;
-    chart
-        .draw_series(
-            replies
-                .iter()
-                .map(|&at| Circle::new(at, 3, SERIES.filled())),
-        )?
-        .label(format!("RTT, {} replies", replies.len()))
-        .legend(|at| Circle::new(at, 5, SERIES.filled()));
-    chart
-        .draw_series(
-            probes
-                .iter()
-                .filter(|p| p.1.is_none())
-                .map(|&(t, _)| TriangleMarker::new((t, 0.0), 7, LOSS.filled())),
-        )?
-        .label(format!("lost, {} probes", probes.len() - replies.len()))
-        .legend(|at| TriangleMarker::new(at, 7, LOSS.filled()));
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .label_font(label_font())
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()
+    answers_and_losses(
+        &mut chart,
+        probes,
+        3,
+        ("replies", "lost"),
+        SeriesLabelPosition::UpperRight,
+    )
 }
 
 /// How many replies fall into each of [`BINS`] equal RTT ranges.
@@ -179,7 +163,7 @@ mod tests {
     use std::time::{Duration, SystemTime};
 
     use super::*;
-    use crate::render::plot::{Format, render};
+    use crate::render::plot::{Format, LOSS, render};
 
     /// Ten probes a second apart, every third one lost.
     fn synthetic() -> Timeline {

@@ -10,7 +10,8 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{
-    Chart, DrawResult, LOSS, SERIES, label_font, number, span, tick_font, title_font, utc, whole,
+    Chart, DrawResult, LOSS, answers_and_losses, label_font, number, span, tick_font, title_font,
+    utc, whole,
 };
 use crate::trace::Report;
 
@@ -100,34 +101,13 @@ fn rtt_per_hop<DB: DrawingBackend>(
         .axis_desc_style(label_font())
         .label_style(tick_font())
         .draw()?;
-    let answered: Vec<(f64, f64)> = probes.iter().filter_map(|&(t, r)| Some((t, r?))).collect();
-    chart
-        .draw_series(
-            answered
-                .iter()
-                .map(|&at| Circle::new(at, 4, SERIES.filled())),
-        )?
-        .label(format!("RTT, {} answers", answered.len()))
-        .legend(|at| Circle::new(at, 5, SERIES.filled()));
-    chart
-        .draw_series(
-            probes
-                .iter()
-                .filter(|p| p.1.is_none())
-                .map(|&(ttl, _)| TriangleMarker::new((ttl, 0.0), 7, LOSS.filled())),
-        )?
-        .label(format!(
-            "unanswered, {} probes",
-            probes.len() - answered.len()
-        ))
-        .legend(|at| TriangleMarker::new(at, 7, LOSS.filled()));
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .label_font(label_font())
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()
+    answers_and_losses(
+        &mut chart,
+        probes,
+        4,
+        ("answers", "unanswered"),
+        SeriesLabelPosition::UpperLeft,
+    )
 }
 
 /// Each hop's loss as a bar, its responder above it (the first, and how
