@@ -391,6 +391,207 @@ fn udp_chat_shows_sender_addresses_injection_connect_filtering_and_econnrefused(
     assert_eq!(errno(last), "EAGAIN", "unconnected: not told: {last}");
 }
 
+fn args(step: &Value) -> &str {
+    step["args"].as_str().unwrap_or("")
+}
+
+#[test]
+fn dns_by_hand_reads_a_compression_pointer_then_retries_a_truncated_answer_over_tcp() {
+    if !common::privileged("dns_by_hand") {
+        return;
+    }
+    let steps = lab("dns-by-hand");
+    let builds = calls(&steps, "build");
+    assert_eq!(
+        result(builds[0]),
+        "4c 41 01 00 00 01 00 00 00 00 00 00",
+        "the header: ID, RD, QDCOUNT 1"
+    );
+    assert_eq!(
+        result(builds[1]),
+        "03 77 77 77 03 6c 61 62 04 74 65 73 74 00",
+        "www.lab.test as labels"
+    );
+    assert_eq!(result(builds[2]), "00 01 00 01", "QTYPE A, QCLASS IN");
+    assert!(
+        result(calls(&steps, "sendto")[0]).starts_with("30 "),
+        "{steps:?}"
+    );
+    let reads = calls(&steps, "read");
+    let names: Vec<&&Value> = reads
+        .iter()
+        .filter(|r| args(r).contains(" NAME @"))
+        .collect();
+    assert!(!names.is_empty());
+    for name in &names {
+        assert!(args(name).ends_with(": c0 0c"), "{name}");
+        assert!(
+            result(name).starts_with("pointer to offset 12 → "),
+            "{name}"
+        );
+    }
+    let rdata: Vec<&str> = reads
+        .iter()
+        .filter(|r| args(r).contains(" RDATA @"))
+        .map(|r| result(r))
+        .collect();
+    assert_eq!(rdata[..2], ["10.77.0.80", "10.77.0.81"]);
+    let headers: Vec<&str> = reads
+        .iter()
+        .filter(|r| args(r).starts_with("header @0"))
+        .map(|r| result(r))
+        .collect();
+    assert_eq!(headers.len(), 3, "{headers:?}");
+    assert!(
+        headers[0].contains("ANCOUNT 2") && !headers[0].contains("TC"),
+        "{}",
+        headers[0]
+    );
+    assert!(headers[1].contains("TC (truncated)"), "{}", headers[1]);
+    assert!(
+        headers[2].contains("ANCOUNT 6") && !headers[2].contains("TC"),
+        "{}",
+        headers[2]
+    );
+    // Over TCP: the 2-byte length, then exactly that many bytes.
+    let recvs = calls(&steps, "recv");
+    let prefix = result(recvs[0]);
+    assert!(prefix.starts_with("2 "), "{prefix}");
+    let lengths: Vec<usize> = recvs[1..]
+        .iter()
+        .map(|r| {
+            result(r)
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    let announced = calls(&steps, "read")
+        .iter()
+        .filter(|r| args(r).contains("RDATA"))
+        .count();
+    assert!(
+        announced >= 8,
+        "2 A + the TC answer's records + 6 TXT: {announced}"
+    );
+    let total: usize = lengths.iter().sum();
+    assert!(total > 512, "the whole TXT answer: {lengths:?}");
+    let decoded = calls(&steps, "decode");
+    assert_eq!(decoded.len(), 3);
+    for d in decoded {
+        assert!(result(d).contains("as read by hand"), "{d}");
+    }
+}
+
+#[test]
+fn http_by_hand_counts_content_length_decodes_chunks_and_reads_0_after_connection_close() {
+    if !common::privileged("http_by_hand") {
+        return;
+    }
+    let steps = lab("http-by-hand");
+    let client_recvs: Vec<&Value> = steps
+        .iter()
+        .filter(|s| s["call"] == "recv" && s["actor"] == "client")
+        .collect();
+    let sends = calls(&steps, "send");
+    assert!(result(sends[0]).parse::<usize>().unwrap() > 0);
+    let first_body_reads = steps
+        .iter()
+        .take_while(|s| !args(s).contains("GET /chunked"))
+        .filter(|s| s["call"] == "recv")
+        .count();
+    assert!(
+        first_body_reads >= 3,
+        "10,000 bytes in 4096-byte reads: {first_body_reads}"
+    );
+    let sizes: Vec<&str> = calls(&steps, "chunk size")
+        .iter()
+        .map(|s| result(s))
+        .collect();
+    assert_eq!(sizes.len(), 4, "{sizes:?}");
+    assert!(sizes[0].starts_with("0x1a = 26 bytes"), "{sizes:?}");
+    assert!(sizes[1].starts_with("0x12c = 300 bytes"), "{sizes:?}");
+    assert!(sizes[2].starts_with("0x3e8 = 1000 bytes"), "{sizes:?}");
+    assert!(sizes[3].starts_with("0x0 = 0"), "{sizes:?}");
+    assert_eq!(
+        result(client_recvs.last().unwrap()),
+        "0 \"\"",
+        "end of stream after Connection: close"
+    );
+    let headers: Vec<&str> = calls(&steps, "header").iter().map(|s| args(s)).collect();
+    assert_eq!(headers.len(), 12, "{headers:?}");
+    assert!(
+        headers
+            .iter()
+            .any(|h| h.starts_with("\"User-Agent: Mozilla/5.0"))
+    );
+    assert!(
+        headers
+            .iter()
+            .any(|h| h.starts_with("\"Host: 10.77.0.1:8080"))
+    );
+    assert_eq!(args(calls(&steps, "request line")[0]), "\"GET / HTTP/1.1\"");
+    let browser = result(calls(&steps, "browser")[0]);
+    assert!(
+        browser.starts_with("HTTP/1.1 200 OK") && browser.ends_with("the page, whole"),
+        "{browser}"
+    );
+}
+
+#[test]
+fn timewait_scale_exhausts_a_200_port_range_and_tcp_tw_reuse_takes_old_ports_back() {
+    if !common::privileged("timewait_scale") {
+        return;
+    }
+    let steps = lab("timewait-scale");
+    let counts: Vec<&str> = calls(&steps, "sock_diag")
+        .iter()
+        .map(|s| result(s))
+        .collect();
+    for (i, count) in counts[..4].iter().enumerate() {
+        assert!(
+            count.starts_with(&format!("{} TIME-WAIT", (i + 1) * 500)),
+            "{counts:?}"
+        );
+    }
+    assert!(counts[4].starts_with("200 TIME-WAIT"), "{counts:?}");
+    let bursts = calls(&steps, "connect+close");
+    assert_eq!(
+        result(bursts[4]),
+        "200 connected and closed; then connect() failed: EADDRNOTAVAIL"
+    );
+    let connects = calls(&steps, "connect");
+    let refused: Vec<&&Value> = connects
+        .iter()
+        .filter(|c| errno(c) == "EADDRNOTAVAIL")
+        .collect();
+    assert_eq!(
+        refused.len(),
+        2,
+        "without and with SO_REUSEADDR: {connects:?}"
+    );
+    assert!(
+        calls(&steps, "setsockopt")
+            .iter()
+            .any(|s| args(s).contains("SO_REUSEADDR, on")),
+    );
+    let retried = connects
+        .iter()
+        .find(|c| c["actor"] == "clients")
+        .expect("the retried connect");
+    assert!(result(retried).starts_with("0 after "), "{retried}");
+    assert_eq!(result(bursts[5]), "50 connected and closed");
+    assert!(
+        counts[5].starts_with("1 TIME-WAIT"),
+        "one kept connection: {counts:?}"
+    );
+    assert!(counts[6].starts_with("5 TIME-WAIT"), "in B: {counts:?}");
+    assert!(args(calls(&steps, "sock_diag")[6]).starts_with("in B"));
+    assert!(counts[7].starts_with("0 TIME-WAIT"), "in A: {counts:?}");
+}
+
 #[test]
 fn lab_all_runs_every_lab_with_one_verdict_line_each_and_exits_0() {
     let listed: Vec<String> = serde_json::from_slice::<Value>(&netdx(&["--json", "lab"]).stdout)
@@ -497,7 +698,10 @@ fn the_list_names_every_lab_and_unknown_ones_get_suggestions() {
             "v6only",
             "recv",
             "linger",
-            "udp-chat"
+            "udp-chat",
+            "dns-by-hand",
+            "http-by-hand",
+            "timewait-scale"
         ]
     );
     let text = stdout(&netdx(&["lab"]));

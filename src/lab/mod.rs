@@ -13,8 +13,11 @@ mod backlog;
 mod buffers;
 pub mod calls;
 mod catalog;
+mod dns_by_hand;
+mod http_by_hand;
 mod linger;
 mod nagle;
+pub mod netns;
 mod nonblocking;
 pub mod observe;
 mod recv;
@@ -23,6 +26,7 @@ mod reuseport;
 mod shutdown;
 mod sticky;
 mod timeout;
+mod timewait_scale;
 mod udp_boundaries;
 mod udp_chat;
 mod v6only;
@@ -73,6 +77,8 @@ pub enum Actor {
     /// A third peer, never introduced to the others.
     #[serde(rename = "peer C")]
     PeerC,
+    /// A web browser (the requests it makes, with every header it sends).
+    Browser,
     /// netdx itself, observing between the lab's calls.
     Netdx,
 }

@@ -179,6 +179,7 @@ fn actor_word(actor: Actor) -> &'static str {
         Actor::PeerA => "peer A",
         Actor::PeerB => "peer B",
         Actor::PeerC => "peer C",
+        Actor::Browser => "browser",
         Actor::Netdx => "netdx",
     }
 }
@@ -265,6 +266,7 @@ mod tests {
             Actor::PeerA,
             Actor::PeerB,
             Actor::PeerC,
+            Actor::Browser,
             Actor::Netdx,
         ] {
             let json = serde_json::to_value(actor).unwrap();
