@@ -99,7 +99,9 @@ fn open_in(
         "socket",
         format!("{domain_name}, {ty_name}, {proto_name}"),
         || match host {
-            Some(host) => host.run(|| Socket::new(domain, ty, Some(protocol))),
+            Some(host) => host
+                .run(|| Socket::new(domain, ty, Some(protocol)))
+                .unwrap_or_else(|err| Err(io::Error::other(err))),
             None => Socket::new(domain, ty, Some(protocol)),
         },
         fd,

@@ -175,7 +175,8 @@ pub static LABS: &[Lab] = &[
         summary: "a DNS query built byte by byte on a UDP socket, the answer's sections and its 0xC00C compression pointer read by hand; a truncated (TC) answer and the retry over TCP with its 2-byte length prefix",
         options: &[],
         calls: &["sendto", "recvfrom", "connect", "send", "recv"],
-        lesson: "A DNS query is a 12-byte header (an ID, flags such as RD, four counts), the name as length-prefixed labels ending in a zero byte, then QTYPE and QCLASS: nothing but bytes on a UDP socket. The answer repeats the question and adds records, each naming its owner — usually with a two-byte compression pointer (0xC00C: offset 12, the question's name) instead of the name again. An answer too big for 512 bytes comes with the TC flag and only what fitted; the client asks again over TCP, where every message is preceded by its length in two bytes — the framing of the sticky lab, since a stream has no boundaries. Expect two A records whose names are 0xC00C, a TXT answer cut short with TC, then the whole of it over TCP read as length first and exactly that many bytes, over more than one recv(), and netdx's own decoders agreeing with the hand walk.",
+        lesson: "A DNS query is a 12-byte header (an ID, flags such as RD, four counts), the name as length-prefixed labels ending in a zero byte, then QTYPE and QCLASS: nothing but bytes on a UDP socket. The answer repeats the question and adds records, each naming its owner — usually with a two-byte compression pointer (0xC00C: offset 12, the question's name) instead of the name again. An answer too big for 512 bytes comes with the TC flag and only what fitted; the client asks again over TCP, where every message is preceded by its length in two bytes — the framing of the sticky lab, since a stream has no boundaries. Expect two A records whose names are 0xC00C, a TXT answer cut short with TC, then the whole of it over TCP read as length first and exactly that many bytes, over as many recv()s as it takes, and netdx's own decoders agreeing with the hand walk.",
+        network: Network::Namespaces,
         run: dns_by_hand::run,
     },
     Lab {
@@ -184,6 +185,7 @@ pub static LABS: &[Lab] = &[
         options: &[],
         calls: &["send", "recv", "accept", "close"],
         lesson: "HTTP/1.1 is text on a TCP stream: a request line and header lines, each ending in \\r\\n, then an empty line. Nothing in the stream marks where a response ends, so the reader counts: Content-Length bytes after the head — however many recv()s they take —, or chunks each behind its size in hex until a chunk of size 0, or, after Connection: close, until recv() returns 0. A server is the same on the other side: read until the empty line, answer with a status line, headers and a body of the length it announced. Expect a 10,000-byte body over several 4096-byte recv()s, chunk sizes 0x1a, 0x12c and 0x3e8, recv() returning 0 after Connection: close, and a browser's full set of headers read by a tiny server that sends it a page.",
+        network: Network::Namespaces,
         run: http_by_hand::run,
     },
     Lab {
@@ -192,6 +194,7 @@ pub static LABS: &[Lab] = &[
         options: &["SO_REUSEADDR"],
         calls: &["connect", "close", "send", "recv"],
         lesson: "Every connection the client closes first leaves its end in TIME_WAIT for 60 s, still holding its local port for that destination. A client making a connection per request to one server port therefore uses up the ephemeral ports (net.ipv4.ip_local_port_range), and connect() fails with EADDRNOTAVAIL. SO_REUSEADDR on the client does not help: it is about bind(). net.ipv4.tcp_tw_reuse = 1 lets connect() take over a TIME_WAIT port once it has waited tcp_tw_reuse_delay (1 s), with TCP timestamps on. Reusing one connection for many requests leaves one TIME_WAIT, and a server that closes first keeps TIME_WAIT itself. Expect 2,000 TIME_WAIT sockets counted as they pile up, exactly 200 connects in a 200-port range, EADDRNOTAVAIL with and without SO_REUSEADDR, connects succeeding again about a second after the oldest close with tcp_tw_reuse, one TIME_WAIT for 1,000 requests, and TIME_WAIT on the server's side when it closes first.",
+        network: Network::Namespaces,
         run: timewait_scale::run,
     },
 ];

@@ -427,6 +427,10 @@ fn serve(listener: TcpListener) -> Vec<String> {
         return log;
     };
     let _ = stream.set_read_timeout(Some(BOUND));
+    // Each write goes out at once: with Nagle on, a small chunk written
+    // behind the unacknowledged head would wait ~40 ms for a delayed ACK
+    // (netdx lab nagle).
+    let _ = stream.set_nodelay(true);
     let mut buffer = Vec::new();
     for _ in 0..3 {
         let Some(head) = server_read_head(&mut stream, &mut buffer) else {
@@ -525,7 +529,7 @@ fn flipped(t: &mut Transcript<'_>, pair: &Pair) -> Result<(bool, bool, usize), L
                 socket2::Type::STREAM,
                 Some(socket2::Protocol::TCP),
             )
-        })
+        })?
         .map_err(|source| LabError::Call {
             what: "the browser's socket".into(),
             source,

@@ -115,6 +115,14 @@ fn parts(t: &mut Transcript<'_>, a: &Host, b: &Host) -> Result<Conclusion, LabEr
         buckets.trim(),
     )?;
     t.note("the most TIME_WAIT sockets A's kernel keeps; beyond it, a closing connection skips TIME_WAIT");
+    a.write_sysctl("net/ipv4/tcp_rfc1337", "1")?;
+    t.observe(
+        "sysctl",
+        "net.ipv4.tcp_rfc1337 = 1 (in A; it was 0)",
+        "TIME_WAIT sockets ignore RSTs (RFC 1337: TIME-WAIT assassination)",
+    )?;
+    t.note("so that the count is of TIME_WAIT as it lasts: a RST that arrives for a connection in TIME_WAIT would otherwise end it at once");
+    let resets_before = tcp_counter(b, "OutRsts")?;
     let mut counts = Vec::new();
     for done in (BATCH..=MANY).step_by(BATCH) {
         let made = batch(t, a, server(PORT_MANY), BATCH)?;
@@ -122,6 +130,17 @@ fn parts(t: &mut Transcript<'_>, a: &Host, b: &Host) -> Result<Conclusion, LabEr
         t.note(format!("{done} connections made so far ({made} of this batch): each left its client end in TIME_WAIT"));
         counts.push(waiting);
     }
+    let resets = tcp_counter(b, "OutRsts")?.saturating_sub(resets_before);
+    t.observe(
+        "snmp",
+        "in B: Tcp OutRsts during these connections",
+        format!("{resets} RST(s) sent"),
+    )?;
+    t.note(if resets == 0 {
+        "B sent no RST: every connection ended with FIN and ACK".to_string()
+    } else {
+        format!("B answered {resets} segment(s) with RST: they came for connections it no longer had. Without tcp_rfc1337 each would have ended a client's TIME_WAIT early")
+    });
     let accumulated = counts
         .iter()
         .enumerate()
@@ -152,7 +171,10 @@ fn parts(t: &mut Transcript<'_>, a: &Host, b: &Host) -> Result<Conclusion, LabEr
             "up to {RANGE_TRIES} × (socket, connect {}, close), until a connect() fails",
             server(PORT_RANGE)
         ),
-        || Ok(a.run(|| connect_close(server(PORT_RANGE), RANGE_TRIES, true))),
+        || {
+            a.run(|| connect_close(server(PORT_RANGE), RANGE_TRIES, true))
+                .map_err(io::Error::other)
+        },
         Burst::text,
     )?;
     let exhaust = exhaust.unwrap_or_default();
@@ -200,7 +222,10 @@ fn parts(t: &mut Transcript<'_>, a: &Host, b: &Host) -> Result<Conclusion, LabEr
             REUSE_EVERY.as_millis(),
             duration_text(REUSE_WAIT)
         ),
-        || Ok(a.run(|| retry_connect(server(PORT_RANGE)))),
+        || {
+            a.run(|| retry_connect(server(PORT_RANGE)))
+                .map_err(io::Error::other)
+        },
         |r: &Retry| r.text(oldest_close, exhausted_at),
     )?;
     let waited = waited.unwrap_or_default();
@@ -218,7 +243,10 @@ fn parts(t: &mut Transcript<'_>, a: &Host, b: &Host) -> Result<Conclusion, LabEr
         Actor::Clients,
         "connect+close",
         format!("50 × (socket, connect {}, close)", server(PORT_RANGE)),
-        || Ok(a.run(|| connect_close(server(PORT_RANGE), 50, false))),
+        || {
+            a.run(|| connect_close(server(PORT_RANGE), 50, false))
+                .map_err(io::Error::other)
+        },
         Burst::text,
     )?;
     let after = after.unwrap_or_default();
@@ -261,7 +289,10 @@ fn parts(t: &mut Transcript<'_>, a: &Host, b: &Host) -> Result<Conclusion, LabEr
             "{SERVER_FIRST} × (socket, connect {}, recv → 0, close)",
             server(PORT_SERVER_CLOSES)
         ),
-        || Ok(a.run(|| server_closes(server(PORT_SERVER_CLOSES), SERVER_FIRST))),
+        || {
+            a.run(|| server_closes(server(PORT_SERVER_CLOSES), SERVER_FIRST))
+                .map_err(io::Error::other)
+        },
         |n| {
             format!(
                 "{n} connections ended by the server (recv() returned 0 before the client closed)"
@@ -313,6 +344,21 @@ fn parts(t: &mut Transcript<'_>, a: &Host, b: &Host) -> Result<Conclusion, LabEr
     Ok(Conclusion::new(as_expected, text))
 }
 
+/// A counter of the `Tcp:` lines of `host`'s /proc/net/snmp (0 if absent).
+fn tcp_counter(host: &Host, name: &str) -> Result<u64, LabError> {
+    let snmp = host.read_proc_net("snmp")?;
+    let mut tcp = snmp.lines().filter(|l| l.starts_with("Tcp:"));
+    let (Some(names), Some(values)) = (tcp.next(), tcp.next()) else {
+        return Ok(0);
+    };
+    Ok(names
+        .split_whitespace()
+        .zip(values.split_whitespace())
+        .find(|(n, _)| *n == name)
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0))
+}
+
 fn reuse_word(value: &str) -> &'static str {
     match value {
         "0" => "never",
@@ -347,7 +393,7 @@ fn count_until(
         Side::Server => s.local_port() == port && s.state != state::LISTEN,
     };
     let (waiting, others) = loop {
-        let table = host.run(|| tcp_table(port));
+        let table = host.run(|| tcp_table(port))?;
         let waiting = table
             .iter()
             .filter(|s| ours(s) && s.state == state::TIME_WAIT)
@@ -445,7 +491,10 @@ fn batch(
         Actor::Clients,
         "connect+close",
         format!("{count} × (socket, connect {server}, close)"),
-        || Ok(host.run(|| connect_close(server, count, false))),
+        || {
+            host.run(|| connect_close(server, count, false))
+                .map_err(io::Error::other)
+        },
         Burst::text,
     )?;
     Ok(burst.map_or(0, |b| b.made))
