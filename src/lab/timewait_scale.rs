@@ -181,6 +181,9 @@ fn parts(t: &mut Transcript<'_>, a: &Host, b: &Host) -> Result<Conclusion, LabEr
     let exhausted_at = started + exhaust.last_close;
     let oldest_close = started + exhaust.first_close;
     let in_range = count_until(t, a, PORT_RANGE, Side::Client, exhaust.made, SETTLE)?;
+    // Every one of them had entered TIME_WAIT by now (sock_diag saw them all):
+    // the newest TIME_WAIT's age is measured from here.
+    let all_waiting_at = Instant::now();
     let refused = connect_once(t, a, server(PORT_RANGE), false)?;
     let exhausted = exhaust.made == range_size
         && failed_with(&refused, libc::EADDRNOTAVAIL)
@@ -239,6 +242,18 @@ fn parts(t: &mut Transcript<'_>, a: &Host, b: &Host) -> Result<Conclusion, LabEr
         Some(d) => format!("{} after the oldest TIME_WAIT connection's close (tcp_tw_reuse_delay {delay_ms} ms): refused {} time(s) before, then a TIME_WAIT port was taken over", duration_text(d), waited.refusals),
         None => "no connect succeeded in time".to_string(),
     });
+    // Each TIME_WAIT socket becomes reusable on its own, tcp_tw_reuse_delay
+    // after it entered TIME_WAIT; the 200 entered it over a few ms, so right
+    // after the first success only the oldest few are free (a burst then
+    // runs out again part-way). Let the newest age past the delay too.
+    let all_old_at = all_waiting_at + delay + Duration::from_millis(50);
+    let pause = all_old_at.saturating_duration_since(Instant::now());
+    std::thread::sleep(pause);
+    t.note(format!(
+        "waited {} more, until even the newest TIME_WAIT socket (all {in_range} seen by sock_diag {} ago) is older than tcp_tw_reuse_delay: each becomes reusable on its own, {delay_ms} ms after it entered TIME_WAIT",
+        duration_text(pause),
+        duration_text(all_waiting_at.elapsed())
+    ));
     let after = t.call(
         Actor::Clients,
         "connect+close",
@@ -252,9 +267,9 @@ fn parts(t: &mut Transcript<'_>, a: &Host, b: &Host) -> Result<Conclusion, LabEr
     let after = after.unwrap_or_default();
     let keeps_reusing = after.made == 50;
     t.note(if keeps_reusing {
-        "with tcp_tw_reuse every one succeeds, in the same 200-port range: each takes over a TIME_WAIT socket older than the delay"
+        "with tcp_tw_reuse every one succeeds, in the same 200-port range: each takes over a TIME_WAIT socket older than the delay".to_string()
     } else {
-        "not every connect succeeded with tcp_tw_reuse"
+        format!("only {} of 50 connects succeeded with tcp_tw_reuse: the range's TIME_WAIT sockets were not all older than the delay", after.made)
     });
 
     // 5. Connection reuse: many requests, one connection, one TIME_WAIT.
@@ -333,7 +348,7 @@ fn parts(t: &mut Transcript<'_>, a: &Host, b: &Host) -> Result<Conclusion, LabEr
         "SO_REUSEADDR on the client made a difference here. "
     });
     text.push_str(&match since_oldest {
-        Some(d) if reused => format!("tcp_tw_reuse = 1 made connect() succeed again {} after the oldest TIME_WAIT connection had closed (the kernel waits tcp_tw_reuse_delay, {delay_ms} ms, after a socket enters TIME_WAIT), and then every connect did. ", duration_text(d)),
+        Some(d) if reused => format!("tcp_tw_reuse = 1 made connect() succeed again {} after the oldest TIME_WAIT connection had closed (the kernel waits tcp_tw_reuse_delay, {delay_ms} ms, after a socket enters TIME_WAIT), and {}. ", duration_text(d), if keeps_reusing { "once every TIME_WAIT socket was older than that, 50 connects in a row did".to_string() } else { format!("of 50 connects after, {} did", after.made) }),
         Some(d) => format!("tcp_tw_reuse = 1 let connect() succeed {} after the oldest close, sooner than tcp_tw_reuse_delay ({delay_ms} ms) or without a refusal first. ", duration_text(d)),
         None => "tcp_tw_reuse = 1 did not make connect() succeed in time. ".to_string(),
     });
