@@ -835,6 +835,9 @@ fn serve_tcp(listener: std::net::TcpListener) {
         return;
     };
     let _ = stream.set_read_timeout(Some(BOUND));
+    // Each write leaves at once (no Nagle wait for an ACK): the pieces are
+    // the server's, not the stack's.
+    let _ = stream.set_nodelay(true);
     loop {
         let mut prefix = [0u8; 2];
         if stream.read_exact(&mut prefix).is_err() {
