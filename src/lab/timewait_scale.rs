@@ -115,14 +115,19 @@ fn parts(t: &mut Transcript<'_>, a: &Host, b: &Host) -> Result<Conclusion, LabEr
         buckets.trim(),
     )?;
     t.note("the most TIME_WAIT sockets A's kernel keeps; beyond it, a closing connection skips TIME_WAIT");
+    let rfc1337_default = a.read_sysctl("net/ipv4/tcp_rfc1337")?;
     a.write_sysctl("net/ipv4/tcp_rfc1337", "1")?;
     t.observe(
         "sysctl",
-        "net.ipv4.tcp_rfc1337 = 1 (in A; it was 0)",
+        format!(
+            "net.ipv4.tcp_rfc1337 = 1 (in A; it was {})",
+            rfc1337_default.trim()
+        ),
         "TIME_WAIT sockets ignore RSTs (RFC 1337: TIME-WAIT assassination)",
     )?;
     t.note("so that the count is of TIME_WAIT as it lasts: a RST that arrives for a connection in TIME_WAIT would otherwise end it at once");
     let resets_before = tcp_counter(b, "OutRsts")?;
+    let ext_before = tcp_ext(b)?;
     let mut counts = Vec::new();
     for done in (BATCH..=MANY).step_by(BATCH) {
         let made = batch(t, a, server(PORT_MANY), BATCH)?;
@@ -131,15 +136,40 @@ fn parts(t: &mut Transcript<'_>, a: &Host, b: &Host) -> Result<Conclusion, LabEr
         counts.push(waiting);
     }
     let resets = tcp_counter(b, "OutRsts")?.saturating_sub(resets_before);
+    let ext_after = tcp_ext(b)?;
+    let moved: Vec<String> = ext_after
+        .iter()
+        .filter(|(name, _)| {
+            ["Rst", "Abort", "Overflow", "Drop", "Challenge"]
+                .iter()
+                .any(|w| name.contains(w))
+        })
+        .filter_map(|(name, after)| {
+            let before = ext_before
+                .iter()
+                .find(|(n, _)| n == name)
+                .map_or(0, |(_, v)| *v);
+            (*after > before).then(|| format!("{name} +{}", after - before))
+        })
+        .collect();
     t.observe(
         "snmp",
         "in B: Tcp OutRsts during these connections",
         format!("{resets} RST(s) sent"),
     )?;
+    t.observe(
+        "netstat",
+        "in B: TcpExt counters of resets, aborts, drops and overflows that moved",
+        if moved.is_empty() {
+            "none".to_string()
+        } else {
+            moved.join(", ")
+        },
+    )?;
     t.note(if resets == 0 {
         "B sent no RST: every connection ended with FIN and ACK".to_string()
     } else {
-        format!("B answered {resets} segment(s) with RST: they came for connections it no longer had. Without tcp_rfc1337 each would have ended a client's TIME_WAIT early")
+        format!("B sent {resets} RST(s) (this lab does not capture which segment each answered): with tcp_rfc1337 set in A, none can end a client's TIME_WAIT early, so the count stays one per connection")
     });
     let accumulated = counts
         .iter()
@@ -372,6 +402,21 @@ fn tcp_counter(host: &Host, name: &str) -> Result<u64, LabError> {
         .find(|(n, _)| *n == name)
         .and_then(|(_, v)| v.parse().ok())
         .unwrap_or(0))
+}
+
+/// The `TcpExt:` counters of `host`'s /proc/net/netstat, by name.
+fn tcp_ext(host: &Host) -> Result<Vec<(String, u64)>, LabError> {
+    let netstat = host.read_proc_net("netstat")?;
+    let mut ext = netstat.lines().filter(|l| l.starts_with("TcpExt:"));
+    let (Some(names), Some(values)) = (ext.next(), ext.next()) else {
+        return Ok(Vec::new());
+    };
+    Ok(names
+        .split_whitespace()
+        .zip(values.split_whitespace())
+        .skip(1)
+        .filter_map(|(n, v)| Some((n.to_string(), v.parse().ok()?)))
+        .collect())
 }
 
 fn reuse_word(value: &str) -> &'static str {
