@@ -3,8 +3,8 @@
 #![forbid(unsafe_code)]
 
 use super::{
-    Conclusion, LabError, Transcript, backlog, buffers, linger, nagle, nonblocking, recv,
-    reuseaddr, reuseport, shutdown, sticky, timeout, udp_boundaries, udp_chat, v6only,
+    Conclusion, LabError, Transcript, backlog, buffers, fragments, linger, nagle, nonblocking,
+    recv, reuseaddr, reuseport, shutdown, sticky, timeout, udp_boundaries, udp_chat, v6only,
 };
 
 /// One lab.
@@ -141,6 +141,14 @@ pub static LABS: &[Lab] = &[
         calls: &["sendto", "recvfrom", "connect", "recv"],
         lesson: "UDP has no connections: any socket can send to any address, and each datagram arrives with its sender's address, which is all the receiver learns of who sent it. connect() on a UDP socket fixes its peer: the kernel then drops datagrams from anyone else, and reports an ICMP port unreachable for what it sent as ECONNREFUSED on its next call. Expect sender addresses, an injected datagram, the filter, and ECONNREFUSED where an unconnected socket only times out.",
         run: udp_chat::run,
+    },
+    Lab {
+        name: "fragments",
+        summary: "UDP of 1472 vs 1473 bytes over a 1500-byte link: the kernel fragments (snmp counters, the fragments captured and decoded), or with IP_PMTUDISC_DO refuses with EMSGSIZE; IPv6 fragments at the source only",
+        options: &["IP_MTU_DISCOVER", "IP_MTU", "IPV6_DONTFRAG"],
+        calls: &["sendto", "recvfrom", "setsockopt", "getsockopt"],
+        lesson: "An IPv4 packet on a 1500-byte link carries at most 1472 bytes of UDP data (20 bytes of IP header, 8 of UDP). A larger datagram is cut into fragments that share one identification; every fragment but the last has More Fragments set, and each says where its data goes (fragment offset, in 8-byte units); the receiver's kernel puts them back together before any application sees them. With IP_PMTUDISC_DO the packets carry Don't Fragment and the kernel refuses an oversized datagram with EMSGSIZE instead; IP_MTU reads the path MTU. IPv6 routers never fragment: only the source does, unless IPV6_DONTFRAG says not to. Expect 1472 bytes in one packet, 1473 in two (FragCreates +2 in the sender, ReasmOKs +1 in the receiver, the two headers decoded from a capture), EMSGSIZE, IP_MTU 1500, and the same for IPv6 at 1452/1453 bytes. Runs in two network namespaces of its own (root).",
+        run: fragments::run,
     },
 ];
 
