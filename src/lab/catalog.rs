@@ -3,8 +3,9 @@
 #![forbid(unsafe_code)]
 
 use super::{
-    Conclusion, LabError, Transcript, backlog, buffers, fragments, linger, nagle, nonblocking,
-    recv, reuseaddr, reuseport, shutdown, sticky, timeout, udp_boundaries, udp_chat, v6only,
+    Conclusion, LabError, Transcript, backlog, buffers, fragments, keepalive, linger, nagle,
+    nonblocking, recv, reuseaddr, reuseport, shutdown, sticky, timeout, udp_boundaries, udp_chat,
+    v6only,
 };
 
 /// One lab.
@@ -149,6 +150,20 @@ pub static LABS: &[Lab] = &[
         calls: &["sendto", "recvfrom", "setsockopt", "getsockopt"],
         lesson: "An IPv4 packet on a 1500-byte link carries at most 1472 bytes of UDP data (20 bytes of IP header, 8 of UDP). A larger datagram is cut into fragments that share one identification; every fragment but the last has More Fragments set, and each says where its data goes (fragment offset, in 8-byte units); the receiver's kernel puts them back together before any application sees them. With IP_PMTUDISC_DO the packets carry Don't Fragment and the kernel refuses an oversized datagram with EMSGSIZE instead; IP_MTU reads the path MTU. IPv6 routers never fragment: only the source does, unless IPV6_DONTFRAG says not to. Expect 1472 bytes in one packet, 1473 in two (FragCreates +2 in the sender, ReasmOKs +1 in the receiver, the two headers decoded from a capture), EMSGSIZE, IP_MTU 1500, and the same for IPv6 at 1452/1453 bytes. Runs in two network namespaces of its own (root).",
         run: fragments::run,
+    },
+    Lab {
+        name: "keepalive",
+        summary: "a peer that vanishes (its link goes down): the idle connection stays ESTABLISHED; SO_KEEPALIVE with TCP_KEEPIDLE/INTVL/CNT probes and ends in ETIMEDOUT; TCP_USER_TIMEOUT for data in flight",
+        options: &[
+            "SO_KEEPALIVE",
+            "TCP_KEEPIDLE",
+            "TCP_KEEPINTVL",
+            "TCP_KEEPCNT",
+            "TCP_USER_TIMEOUT",
+        ],
+        calls: &["setsockopt", "send", "recv", "poll"],
+        lesson: "TCP sends nothing on an idle connection, so a peer that vanishes without a FIN or RST (a crashed host, a pulled cable) goes unnoticed: the socket stays ESTABLISHED for as long as nobody sends. SO_KEEPALIVE makes the kernel probe after TCP_KEEPIDLE seconds of silence, every TCP_KEEPINTVL seconds, and give the connection up with ETIMEDOUT after TCP_KEEPCNT unanswered probes (by default 2 hours, 75 s and 9). Data that is sent is retransmitted instead, for up to about 15 minutes; TCP_USER_TIMEOUT bounds how long it may stay unacknowledged. Expect the plain connection ESTABLISHED throughout, the keepalive timer and tcp_info's probes counting, ETIMEDOUT about idle + intvl × cnt = 4 s after the peer's last segment, and with TCP_USER_TIMEOUT 1.5 s, ETIMEDOUT about 1.5 s after the send, its retransmissions counted. Runs in two network namespaces of its own (root).",
+        run: keepalive::run,
     },
 ];
 
