@@ -3,7 +3,7 @@
 #![forbid(unsafe_code)]
 
 use super::{
-    Conclusion, LabError, Transcript, backlog, buffers, fragments, keepalive, linger, nagle,
+    Conclusion, LabError, Transcript, arp, backlog, buffers, fragments, keepalive, linger, nagle,
     nonblocking, recv, reuseaddr, reuseport, shutdown, sticky, timeout, udp_boundaries, udp_chat,
     v6only,
 };
@@ -164,6 +164,14 @@ pub static LABS: &[Lab] = &[
         calls: &["setsockopt", "send", "recv", "poll"],
         lesson: "TCP sends nothing on an idle connection, so a peer that vanishes without a FIN or RST (a crashed host, a pulled cable) goes unnoticed: the socket stays ESTABLISHED for as long as nobody sends. SO_KEEPALIVE makes the kernel probe after TCP_KEEPIDLE seconds of silence, every TCP_KEEPINTVL seconds, and give the connection up with ETIMEDOUT after TCP_KEEPCNT unanswered probes (by default 2 hours, 75 s and 9). Data that is sent is retransmitted instead, for up to about 15 minutes; TCP_USER_TIMEOUT bounds how long it may stay unacknowledged. Expect the plain connection ESTABLISHED throughout, the keepalive timer and tcp_info's probes counting, ETIMEDOUT about idle + intvl × cnt = 4 s after the peer's last segment, and with TCP_USER_TIMEOUT 1.5 s, ETIMEDOUT about 1.5 s after the send, its retransmissions counted. Runs in two network namespaces of its own (root).",
         run: keepalive::run,
+    },
+    Lab {
+        name: "arp",
+        summary: "the neighbour cache of a namespace pair: INCOMPLETE, REACHABLE, STALE, DELAY/PROBE, FAILED and EHOSTUNREACH for an absent host; the ARP request and reply captured and decoded",
+        options: &[],
+        calls: &["sendto", "connect", "send"],
+        lesson: "Before the first IPv4 packet to a neighbour can leave, the kernel must learn its MAC: the entry is INCOMPLETE while a broadcast ARP request is out (the packet waits in its queue), REACHABLE once the reply comes. Unconfirmed for the reachable time (random, around base_reachable_time) it goes STALE: still used, but checked on next use, which puts it in DELAY and then PROBE, a unicast request to the MAC it believes, until the reply makes it REACHABLE again. An address nobody answers for ends FAILED after a few requests, the queued packet is dropped, and a connected socket's next call fails with EHOSTUNREACH. Expect each state in A's table (read over rtnetlink, with the timers shortened in A's namespace), the request and reply decoded from a capture with B's MAC in them, and EHOSTUNREACH for 10.77.0.9. Runs in two network namespaces of its own (root).",
+        run: arp::run,
     },
 ];
 
