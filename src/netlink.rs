@@ -11,8 +11,8 @@ use std::fmt::Debug;
 use std::io;
 
 use netlink_packet_core::{
-    NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST, NetlinkDeserializable, NetlinkHeader,
-    NetlinkMessage, NetlinkPayload, NetlinkSerializable,
+    ErrorMessage, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_EXCL, NLM_F_REQUEST,
+    NetlinkDeserializable, NetlinkHeader, NetlinkMessage, NetlinkPayload, NetlinkSerializable,
 };
 use netlink_sys::{Socket, SocketAddr};
 
@@ -141,13 +141,7 @@ impl Conn {
             interrupted |= message.header.flags & NLM_F_DUMP_INTR != 0;
             match message.payload {
                 NetlinkPayload::Done(_) => Ok(Some(!interrupted)),
-                NetlinkPayload::Error(err) => match err.code {
-                    Some(code) => Err(NetlinkError::Refused {
-                        what,
-                        source: io::Error::from_raw_os_error(-code.get()),
-                    }),
-                    None => Ok(Some(!interrupted)),
-                },
+                NetlinkPayload::Error(err) => acknowledged(what, &err).map(|()| Some(!interrupted)),
                 NetlinkPayload::InnerMessage(inner) => {
                     each(inner);
                     Ok(None)
@@ -177,6 +171,29 @@ impl Conn {
                     what,
                     source: io::Error::from_raw_os_error(err.code.map_or(0, |c| -c.get())),
                 }),
+                _ => Ok(None),
+            },
+        )
+    }
+
+    /// Sends one change (a link's flags; with `create`, a new link or
+    /// address that must not exist yet) and waits for the kernel's
+    /// acknowledgement.
+    pub fn change<Req>(
+        &mut self,
+        what: &'static str,
+        request: Req,
+        create: bool,
+    ) -> Result<(), NetlinkError>
+    where
+        Req: NetlinkSerializable + NetlinkDeserializable + Debug,
+    {
+        let flags = if create { NLM_F_CREATE | NLM_F_EXCL } else { 0 };
+        self.send(what, request, NLM_F_REQUEST | NLM_F_ACK | flags)?;
+        self.receive(
+            what,
+            &mut |message: NetlinkMessage<Req>| match message.payload {
+                NetlinkPayload::Error(err) => acknowledged(what, &err).map(Some),
                 _ => Ok(None),
             },
         )
@@ -263,6 +280,18 @@ impl Conn {
                 Err(source) => return Err(NetlinkError::Recv { what, source }),
             }
         }
+    }
+}
+
+/// An error message with code 0 is the kernel's acknowledgement; any other
+/// code is its refusal.
+fn acknowledged(what: &'static str, err: &ErrorMessage) -> Result<(), NetlinkError> {
+    match err.code {
+        Some(code) => Err(NetlinkError::Refused {
+            what,
+            source: io::Error::from_raw_os_error(-code.get()),
+        }),
+        None => Ok(()),
     }
 }
 

@@ -20,6 +20,8 @@ pub struct Lab {
     pub calls: &'static [&'static str],
     /// What to expect and why (`--explain`), before anything runs.
     pub lesson: &'static str,
+    /// Where it runs, and so whether it needs root.
+    pub network: Network,
     pub(super) run: fn(&mut Transcript<'_>) -> Result<Conclusion, LabError>,
 }
 
@@ -27,6 +29,17 @@ impl std::fmt::Debug for Lab {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Lab").field("name", &self.name).finish()
     }
+}
+
+/// Where a lab's sockets live (JSON: `loopback`, `namespaces`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Network {
+    /// This host's loopback: runs unprivileged.
+    Loopback,
+    /// Two hosts of its own, in network namespaces joined by a veth pair:
+    /// needs CAP_SYS_ADMIN and CAP_NET_ADMIN (root), and leaves nothing behind.
+    Namespaces,
 }
 
 /// Every lab, in the order `netdx lab` lists them.
@@ -37,6 +50,7 @@ pub static LABS: &[Lab] = &[
         options: &["SO_REUSEADDR"],
         calls: &["socket", "bind", "listen", "accept", "close"],
         lesson: "The end of a TCP connection that closes first waits in TIME_WAIT for 60 s, still holding its local address and port. A server restarted meanwhile cannot bind its port: bind() fails with EADDRINUSE, though no process has the old socket open. SO_REUSEADDR, set before bind() on the listening socket, lets the new server bind while old connections wait. Expect EADDRINUSE without it, seen beside the TIME_WAIT socket sock_diag lists, and a listening server with it.",
+        network: Network::Loopback,
         run: reuseaddr::run,
     },
     Lab {
@@ -45,6 +59,7 @@ pub static LABS: &[Lab] = &[
         options: &["SO_REUSEPORT"],
         calls: &["bind", "listen", "connect", "accept"],
         lesson: "SO_REUSEPORT lets several sockets bind the same address and port when every one of them sets it before bind(); the kernel then hashes each new connection to one of the listeners. Expect the second listener refused with EADDRINUSE without the option, and with it connections spread over both listeners, counted.",
+        network: Network::Loopback,
         run: reuseport::run,
     },
     Lab {
@@ -53,6 +68,7 @@ pub static LABS: &[Lab] = &[
         options: &[],
         calls: &["send", "recv", "MSG_WAITALL"],
         lesson: "TCP is a byte stream: the kernel may hand two send()s to one recv(), or part of one send() to a recv() whose buffer is smaller. Message boundaries must be carried in the data. Expect two sends read as one, a short read, then a length prefix and a delimiter that put the messages back together.",
+        network: Network::Loopback,
         run: sticky::run,
     },
     Lab {
@@ -61,6 +77,7 @@ pub static LABS: &[Lab] = &[
         options: &["TCP_NODELAY", "TCP_QUICKACK"],
         calls: &["send", "recv", "setsockopt"],
         lesson: "Nagle's algorithm holds a small segment back while earlier data is unacknowledged, and the peer's delayed ACK holds the acknowledgement back: a write-write-read exchange stalls for tens of milliseconds. TCP_NODELAY sends each write at once. Expect the stall measured with Nagle on, and gone with TCP_NODELAY.",
+        network: Network::Loopback,
         run: nagle::run,
     },
     Lab {
@@ -69,6 +86,7 @@ pub static LABS: &[Lab] = &[
         options: &[],
         calls: &["send", "recv", "MSG_TRUNC"],
         lesson: "UDP keeps message boundaries: one send() is one datagram, read by one recv(). A datagram larger than the buffer is cut and the rest discarded; MSG_TRUNC makes recv() return its real size. Expect three messages read one by one, a 2000-byte datagram cut to 100 bytes with 2000 reported, and nothing of it left.",
+        network: Network::Loopback,
         run: udp_boundaries::run,
     },
     Lab {
@@ -77,6 +95,7 @@ pub static LABS: &[Lab] = &[
         options: &["O_NONBLOCK", "SO_ERROR"],
         calls: &["fcntl", "recv", "poll", "connect", "getsockopt"],
         lesson: "On a non-blocking socket a call that would wait fails instead: recv() with EAGAIN, connect() with EINPROGRESS. poll() sleeps until the socket is ready, and SO_ERROR says how a connect ended. Expect EAGAIN, a poll() that sleeps until data comes, EINPROGRESS, then SO_ERROR 0 for a listener and ECONNREFUSED for a closed port.",
+        network: Network::Loopback,
         run: nonblocking::run,
     },
     Lab {
@@ -85,6 +104,7 @@ pub static LABS: &[Lab] = &[
         options: &["SO_RCVTIMEO", "SO_SNDTIMEO"],
         calls: &["setsockopt", "recv", "connect", "poll"],
         lesson: "SO_RCVTIMEO bounds each blocking receive, which then fails with EAGAIN, not ETIMEDOUT; SO_SNDTIMEO bounds a blocking send and, on Linux, a blocking connect(). A listener whose accept queue is full drops new SYNs, so a connect to it gets no answer. Expect EAGAIN after 0.5 s, a connect given up after 1 s, and a poll() that times out.",
+        network: Network::Loopback,
         run: timeout::run,
     },
     Lab {
@@ -93,6 +113,7 @@ pub static LABS: &[Lab] = &[
         options: &["SO_SNDBUF", "SO_RCVBUF", "SO_SNDTIMEO"],
         calls: &["send", "MSG_DONTWAIT", "getsockopt"],
         lesson: "When the peer stops reading, its receive buffer fills, then the sender's send buffer: a blocking send() with a timeout returns the part it placed, then fails with EAGAIN, and a non-blocking send fails with EAGAIN at once. Expect a partial count, EAGAIN, and the buffer sizes the kernel applied (doubled from what was asked).",
+        network: Network::Loopback,
         run: buffers::run,
     },
     Lab {
@@ -101,6 +122,7 @@ pub static LABS: &[Lab] = &[
         options: &["SO_LINGER"],
         calls: &["close", "shutdown", "recv", "send"],
         lesson: "recv() returns 0 once the peer has closed: end of stream, not an error. shutdown(SHUT_WR) half-closes: the other side reads end of stream and can still answer. A write to a peer that has closed succeeds once, only queued; the reset that comes back makes the next fail with EPIPE or ECONNRESET. Expect all three.",
+        network: Network::Loopback,
         run: shutdown::run,
     },
     Lab {
@@ -109,6 +131,7 @@ pub static LABS: &[Lab] = &[
         options: &["SO_ACCEPTCONN"],
         calls: &["listen", "connect", "poll"],
         lesson: "listen()'s backlog bounds the connections waiting for accept(), not the number of connections. With the queue full, Linux drops new SYNs and the clients retry them, seconds apart. Expect backlog + 1 connects to complete and the rest to stay in SYN-SENT, shown by sock_diag.",
+        network: Network::Loopback,
         run: backlog::run,
     },
     Lab {
@@ -117,6 +140,7 @@ pub static LABS: &[Lab] = &[
         options: &["IPV6_V6ONLY"],
         calls: &["setsockopt", "bind", "connect", "accept"],
         lesson: "An IPv6 socket bound to [::] takes IPv4 clients too, as ::ffff:a.b.c.d addresses, unless IPV6_V6ONLY is on (net.ipv6.bindv6only sets the default). Expect an IPv4 client accepted as ::ffff:127.0.0.1, then refused once IPV6_V6ONLY is set.",
+        network: Network::Loopback,
         run: v6only::run,
     },
     Lab {
@@ -125,6 +149,7 @@ pub static LABS: &[Lab] = &[
         options: &["SO_RCVTIMEO"],
         calls: &["recv", "MSG_PEEK", "MSG_WAITALL", "MSG_DONTWAIT"],
         lesson: "A blocking recv() ends in one of three ways. With data queued it returns at once, however little: fewer bytes than asked for is normal. With nothing queued and the peer still open it sleeps until data comes, or SO_RCVTIMEO ends it with EAGAIN, or forever. Once the peer has closed it returns 0, end of stream, on every call. MSG_PEEK reads without removing, MSG_WAITALL waits for the full count, MSG_DONTWAIT makes one call non-blocking. Expect each of these, timed.",
+        network: Network::Loopback,
         run: recv::run,
     },
     Lab {
@@ -133,6 +158,7 @@ pub static LABS: &[Lab] = &[
         options: &["SO_LINGER"],
         calls: &["setsockopt", "close", "recv"],
         lesson: "close() normally sends FIN, and the side that closes first keeps the connection in TIME_WAIT for 60 s so that its late segments cannot be taken for a new connection's on the same ports. With SO_LINGER {on, 0}, close() sends RST instead: anything unsent is thrown away, the peer's recv() fails with ECONNRESET, and no TIME_WAIT is kept. Expect 0 and TIME_WAIT on the closer after a normal close, ECONNRESET and no TIME_WAIT on either side after the abortive one — and why that is no way to be rid of TIME_WAIT.",
+        network: Network::Loopback,
         run: linger::run,
     },
     Lab {
@@ -141,6 +167,7 @@ pub static LABS: &[Lab] = &[
         options: &[],
         calls: &["sendto", "recvfrom", "connect", "recv"],
         lesson: "UDP has no connections: any socket can send to any address, and each datagram arrives with its sender's address, which is all the receiver learns of who sent it. connect() on a UDP socket fixes its peer: the kernel then drops datagrams from anyone else, and reports an ICMP port unreachable for what it sent as ECONNREFUSED on its next call. Expect sender addresses, an injected datagram, the filter, and ECONNREFUSED where an unconnected socket only times out.",
+        network: Network::Loopback,
         run: udp_chat::run,
     },
     Lab {

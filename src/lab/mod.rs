@@ -15,6 +15,7 @@ pub mod calls;
 mod catalog;
 mod linger;
 mod nagle;
+pub mod netns;
 mod nonblocking;
 pub mod observe;
 mod recv;
@@ -34,7 +35,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 pub use all::{Outcome, Verdict, all_reached, run_all};
-pub use catalog::{ALL, LABS, Lab, find, suggestions};
+pub use catalog::{ALL, LABS, Lab, Network, find, suggestions};
 
 /// Who makes a lab's call (JSON: the lowercase name, `server A` for the
 /// servers sharing a port).
@@ -180,6 +181,9 @@ pub enum LabError {
         /// Why.
         source: io::Error,
     },
+    /// The lab's two hosts could not be built or changed.
+    #[error(transparent)]
+    Namespace(#[from] netns::NetnsError),
     /// Printing or waiting for Enter failed (only the observer's errors
     /// map here, never a socket call's).
     #[error("writing output: {0}")]

@@ -1,22 +1,31 @@
 //! The labs' views: the list, each call as it happens, and the ending.
 
-use crate::lab::{Actor, LABS, Lab, Outcome, Report, Step, Verdict};
+use crate::lab::{Actor, LABS, Lab, Network, Outcome, Report, Step, Verdict};
 
 use super::{Output, Role, table};
 
 /// `netdx lab`: one line per lab.
 pub fn list(out: &Output) -> String {
-    let mut grid = table::new(&["Lab", "Shows", "Teaches"], &[], out);
+    let mut grid = table::new(&["Lab", "Shows", "Teaches", "Runs on"], &[], out);
     for lab in LABS {
         grid.add_row(vec![
             table::cell(lab.name, Role::Name),
             comfy_table::Cell::new(lab.summary),
             comfy_table::Cell::new(teaches(lab)),
+            comfy_table::Cell::new(runs_on(lab.network)),
         ]);
     }
     let mut text = table::finish(&grid);
     text.push_str("\nRun one with 'netdx lab NAME' (--step to pause between calls, --explain for the lesson alone), or every one with 'netdx lab all'.\n");
     text
+}
+
+/// `loopback`, or the namespaces and the privilege they need.
+fn runs_on(network: Network) -> &'static str {
+    match network {
+        Network::Loopback => "loopback",
+        Network::Namespaces => "2 namespaces (root)",
+    }
 }
 
 /// `recv, MSG_PEEK; SO_RCVTIMEO`: the calls, then the options.
@@ -42,6 +51,8 @@ pub struct LabEntry {
     pub options: &'static [&'static str],
     /// The socket calls and flags it teaches (`recv`, `MSG_PEEK`).
     pub calls: &'static [&'static str],
+    /// Where it runs: `namespaces` needs root.
+    pub network: crate::lab::Network,
 }
 
 /// `netdx lab NAME --explain --json`: the lesson, before anything runs.
@@ -65,6 +76,7 @@ fn entry(lab: &Lab) -> LabEntry {
         summary: lab.summary,
         options: lab.options,
         calls: lab.calls,
+        network: lab.network,
     }
 }
 
@@ -82,6 +94,9 @@ pub fn explain(lab: &Lab, out: &Output) -> String {
     text.push_str(&format!("Calls:   {}\n", lab.calls.join(", ")));
     if !lab.options.is_empty() {
         text.push_str(&format!("Options: {}\n", lab.options.join(", ")));
+    }
+    if lab.network == Network::Namespaces {
+        text.push_str("Runs on: two network namespaces of its own joined by a veth pair, removed when it ends: needs root (CAP_SYS_ADMIN, CAP_NET_ADMIN)\n");
     }
     text.push_str(&format!(
         "Run it:  netdx lab {} (--step to pause between calls)\n",
