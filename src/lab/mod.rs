@@ -9,10 +9,14 @@
 #![forbid(unsafe_code)]
 
 mod all;
+mod arp;
 mod backlog;
 mod buffers;
 pub mod calls;
 mod catalog;
+mod fragments;
+mod hosts;
+mod keepalive;
 mod linger;
 mod nagle;
 pub mod netns;

@@ -729,6 +729,14 @@ pub(super) fn explain_difference(spec: &Spec, asked: &Value, got: &Value) -> Opt
     if asked == got {
         return None;
     }
+    // `do`, `2` and `IP_PMTUDISC_DO` are one request.
+    if spec.name == "IP_MTU_DISCOVER"
+        && want_pmtudisc(asked)
+            .ok()
+            .is_some_and(|a| want_pmtudisc(got).ok() == Some(a))
+    {
+        return None;
+    }
     Some(match spec.name {
         "TCP_MAXSEG" => {
             "the kernel bounds the MSS by the route's MTU and what the peer announces".into()
@@ -757,6 +765,35 @@ mod tests {
     fn misspelt_names_get_the_closest_suggestions() {
         assert_eq!(suggestions("SO_RCVBUFF").first(), Some(&"SO_RCVBUF"));
         assert!(suggestions("TCP_NODELY").contains(&"TCP_NODELAY"));
+    }
+
+    #[test]
+    fn pmtu_discovery_modes_are_named_either_way() {
+        for text in ["do", "IP_PMTUDISC_DO", "ip_pmtudisc_do"] {
+            assert_eq!(
+                want_pmtudisc(&Value::Text(text.into())).unwrap(),
+                libc::IP_PMTUDISC_DO
+            );
+        }
+        assert_eq!(
+            want_pmtudisc(&Value::Int(0)).unwrap(),
+            libc::IP_PMTUDISC_DONT
+        );
+        assert!(want_pmtudisc(&Value::Text("sometimes".into())).is_err());
+        assert!(want_pmtudisc(&Value::Int(99)).is_err());
+        assert_eq!(
+            pmtudisc_name(libc::IP_PMTUDISC_WANT),
+            Value::Text("IP_PMTUDISC_WANT".into())
+        );
+        let spec = find("IP_MTU_DISCOVER").unwrap();
+        assert_eq!(
+            explain_difference(
+                spec,
+                &Value::Text("do".into()),
+                &Value::Text("IP_PMTUDISC_DO".into())
+            ),
+            None
+        );
     }
 
     #[test]
