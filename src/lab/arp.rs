@@ -440,8 +440,15 @@ pub(super) fn run(t: &mut Transcript<'_>) -> Result<Conclusion, LabError> {
         && unreachable
         && requests >= 1
         && !answered;
+    let verdict = if as_expected {
+        format!(
+            "A learnt B's MAC by ARP, let it go STALE and checked it again through DELAY with a unicast probe; {ABSENT}, which nobody has, ended FAILED, and its connected socket heard EHOSTUNREACH only with IP_RECVERR."
+        )
+    } else {
+        "A's neighbour cache did not go through the textbook's stages; see below.".to_string()
+    };
     let text = format!(
-        "A's neighbour table started {}. The first datagram to B {}; B's reply gave {b_mac}, {}. Left alone, the entry {}; used again it {}{}. For {ABSENT}, nobody answered {requests} broadcast request(s): {}, and the connected socket {}; with IP_RECVERR, after another round, its recv() {}. ARP is why the first packet to a new neighbour is late, why a host that just changed its MAC is unreachable for a while (until the entry is checked again), and why a send can fail with EHOSTUNREACH on a link that is up.",
+        "{verdict} A's neighbour table started {}. The first datagram to B {}; B's reply gave {b_mac}, {}. Left alone, the entry {}; used again it {}{}. For {ABSENT}, nobody answered {requests} broadcast request(s): {}, and the connected socket {}; with IP_RECVERR, after another round, its recv() {}. ARP is why the first packet to a new neighbour is late, why a host that just changed its MAC is unreachable for a while (until the entry is checked again), and why a send can fail with EHOSTUNREACH on a link that is up.",
         if started_empty {
             "empty"
         } else {

@@ -449,8 +449,17 @@ pub(super) fn run(t: &mut Transcript<'_>) -> Result<Conclusion, LabError> {
         && user_on_time
         && retransmitted.retransmit_timer
         && timeouts >= 1;
+    let verdict = match (keepalive.died, retransmitted.died) {
+        (Some(kept_died), Some(user_died)) if as_expected => format!(
+            "B vanished silently: the plain connection stayed ESTABLISHED, keepalive ended its connection in ETIMEDOUT {} after B's last segment, and TCP_USER_TIMEOUT ended one with data in flight {} after the send.",
+            duration_text(kept_died),
+            duration_text(user_died)
+        ),
+        _ => "The connections to the vanished peer did not end as the lab expects; see below."
+            .to_string(),
+    };
     let text = format!(
-        "After B's link went down, the connection without keepalive {}. With SO_KEEPALIVE and TCP_KEEPIDLE {KEEPIDLE} s, TCP_KEEPINTVL {KEEPINTVL} s, TCP_KEEPCNT {KEEPCNT}, {}; recv() then {}{}. With TCP_USER_TIMEOUT {} ms, data sent into the silence {}. Keepalive finds a dead peer of an idle connection, and TCP_USER_TIMEOUT one that leaves sent data unacknowledged; without either a connection to a vanished host lasts until the application sends (then about 15 minutes of retransmissions) or forever.",
+        "{verdict} After B's link went down, the connection without keepalive {}. With SO_KEEPALIVE and TCP_KEEPIDLE {KEEPIDLE} s, TCP_KEEPINTVL {KEEPINTVL} s, TCP_KEEPCNT {KEEPCNT}, {}; recv() then {}{}. With TCP_USER_TIMEOUT {} ms, data sent into the silence {}. Keepalive finds a dead peer of an idle connection, and TCP_USER_TIMEOUT one that leaves sent data unacknowledged; without either a connection to a vanished host lasts until the application sends (then about 15 minutes of retransmissions) or forever.",
         if idle_stayed && plain_alive {
             format!(
                 "stayed ESTABLISHED, with no timer running, for the {} the lab watched it",
