@@ -754,3 +754,18 @@ fn arp_cache_goes_reachable_stale_delay_and_failed_and_ehostunreach_needs_ip_rec
         "soft error, then IP_RECVERR"
     );
 }
+
+#[test]
+fn namespace_labs_tell_an_unprivileged_user_what_they_need_in_one_line() {
+    for name in ["fragments", "keepalive", "arp"] {
+        let args = ["--json", "lab", name];
+        let output = if common::can_build_hosts() {
+            common::netdx_unprivileged(&args)
+        } else {
+            netdx(&args)
+        };
+        assert_eq!(output.status.code(), Some(2), "lab {name}");
+        assert_one_line_error(&output, "CAP_NET_ADMIN");
+        assert_one_line_error(&output, "run it as root");
+    }
+}

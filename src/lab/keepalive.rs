@@ -99,6 +99,16 @@ fn timer_name(kind: TimerKind) -> &'static str {
     }
 }
 
+/// inet_diag's number for the timer (`idiag_timer`).
+fn timer_code(kind: TimerKind) -> u8 {
+    match kind {
+        TimerKind::On => 1,
+        TimerKind::Keepalive => 2,
+        TimerKind::Timewait => 3,
+        TimerKind::Persist => 4,
+    }
+}
+
 /// `ESTABLISHED, keepalive timer (fires in 812 ms, 1 probe sent)`.
 fn diag_text(socket: Option<&sockets::Socket>) -> String {
     let Some(socket) = socket else {
@@ -107,8 +117,9 @@ fn diag_text(socket: Option<&sockets::Socket>) -> String {
     let timer = match &socket.timer {
         None => "no timer".to_string(),
         Some(timer) => format!(
-            "{} timer (fires in {} ms, idiag_retrans {})",
+            "{} timer (idiag_timer {}, fires in {} ms, idiag_retrans {})",
             timer_name(timer.kind),
+            timer_code(timer.kind),
             timer.expires_ms,
             timer.retransmits
         ),
