@@ -393,6 +393,7 @@ fn udp_chat_shows_sender_addresses_injection_connect_filtering_and_econnrefused(
 
 #[test]
 fn lab_all_runs_every_lab_with_one_verdict_line_each_and_exits_0() {
+    require_root!();
     let listed: Vec<String> = serde_json::from_slice::<Value>(&netdx(&["--json", "lab"]).stdout)
         .unwrap()
         .as_array()
@@ -497,7 +498,10 @@ fn the_list_names_every_lab_and_unknown_ones_get_suggestions() {
             "v6only",
             "recv",
             "linger",
-            "udp-chat"
+            "udp-chat",
+            "fragments",
+            "keepalive",
+            "arp"
         ]
     );
     let text = stdout(&netdx(&["lab"]));
@@ -757,8 +761,10 @@ fn arp_cache_goes_reachable_stale_delay_and_failed_and_ehostunreach_needs_ip_rec
 
 #[test]
 fn namespace_labs_tell_an_unprivileged_user_what_they_need_in_one_line() {
-    for name in ["fragments", "keepalive", "arp"] {
-        let args = ["--json", "lab", name];
+    let namespace_labs = namespace_labs();
+    assert!(namespace_labs.len() >= 3, "{namespace_labs:?}");
+    for name in &namespace_labs {
+        let args = ["--json", "lab", name.as_str()];
         let output = if common::can_build_hosts() {
             common::netdx_unprivileged(&args)
         } else {
@@ -767,5 +773,145 @@ fn namespace_labs_tell_an_unprivileged_user_what_they_need_in_one_line() {
         assert_eq!(output.status.code(), Some(2), "lab {name}");
         assert_one_line_error(&output, "CAP_NET_ADMIN");
         assert_one_line_error(&output, "run it as root");
+    }
+}
+
+/// The labs the list says run in namespaces of their own.
+fn namespace_labs() -> Vec<String> {
+    let list: Value = serde_json::from_slice(&netdx(&["--json", "lab"]).stdout).unwrap();
+    list.as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["network"] == "namespaces")
+        .map(|l| l["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The `net:[inode]` namespaces process `pid` holds open.
+fn namespaces_held(pid: u32) -> Vec<String> {
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return Vec::new();
+    };
+    fds.flatten()
+        .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+        .map(|target| target.to_string_lossy().into_owned())
+        .filter(|target| target.starts_with("net:["))
+        .collect()
+}
+
+/// Every process's (and thread's) reference to a network namespace: its
+/// current one and the namespace descriptors it holds open.
+fn namespace_references() -> Vec<String> {
+    let mut found = Vec::new();
+    for process in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = process.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        found.extend(namespaces_held(pid));
+        if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
+            for task in tasks.flatten() {
+                if let Ok(ns) = std::fs::read_link(task.path().join("ns/net")) {
+                    found.push(ns.to_string_lossy().into_owned());
+                }
+            }
+        }
+    }
+    found
+}
+
+/// What a lab must not change outside its namespaces: the root namespace's
+/// links, named namespaces and the sysctls the labs set in their own.
+fn root_state() -> String {
+    let sysctls = [
+        "net/ipv4/ip_local_port_range",
+        "net/ipv4/tcp_tw_reuse",
+        "net/ipv4/neigh/default/base_reachable_time_ms",
+        "net/ipv4/tcp_keepalive_time",
+    ]
+    .map(|path| std::fs::read_to_string(format!("/proc/sys/{path}")).unwrap_or_default());
+    let links = std::process::Command::new("ip")
+        .args(["-o", "link", "show"])
+        .output()
+        .unwrap();
+    let named = std::fs::read_dir("/run/netns")
+        .map(|dir| {
+            dir.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_else(|_| Vec::new());
+    // Counters and link-state flags change by themselves; names do not.
+    let names: Vec<String> = String::from_utf8_lossy(&links.stdout)
+        .lines()
+        .filter_map(|l| l.split(':').nth(1).map(|n| n.trim().to_string()))
+        .collect();
+    format!("{sysctls:?} {names:?} {named:?}")
+}
+
+#[test]
+fn a_namespace_lab_interrupted_with_ctrl_c_leaves_no_namespace_socket_or_sysctl_behind() {
+    require_root!();
+    let namespace_labs = namespace_labs();
+    assert!(!namespace_labs.is_empty());
+    for name in &namespace_labs {
+        let before = root_state();
+        let mut child = std::process::Command::new(netdx_bin())
+            .args(["lab", name])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        // Interrupted while its two hosts exist, after its first call.
+        let feed = common::LineFeed::new(child.stdout.take().unwrap());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let held = loop {
+            let held = namespaces_held(pid);
+            if held.len() >= 2 {
+                break held;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "lab {name} never held its namespaces"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        };
+        let first = feed.next(std::time::Duration::from_secs(20));
+        assert!(
+            first.is_some_and(|line| line.starts_with("lab ")),
+            "lab {name} printed nothing"
+        );
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid as i32),
+            nix::sys::signal::Signal::SIGINT,
+        )
+        .unwrap();
+        let status = common::wait_exit(&mut child, std::time::Duration::from_secs(10));
+        assert!(!status.success(), "lab {name} was interrupted");
+        assert_eq!(
+            status.code(),
+            Some(130),
+            "lab {name}: Ctrl-C ends a lab with 130"
+        );
+        // Nothing on the machine still refers to the lab's namespaces, so
+        // the kernel has taken them down with their links and sockets.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let references = namespace_references();
+            let left: Vec<&String> = held.iter().filter(|ns| references.contains(ns)).collect();
+            if left.is_empty() {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "lab {name}: {left:?} still referenced after Ctrl-C"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert_eq!(
+            root_state(),
+            before,
+            "lab {name} changed the root namespace"
+        );
     }
 }
