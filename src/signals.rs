@@ -105,6 +105,15 @@ pub struct Requests {
     pub status: bool,
 }
 
+/// Makes Ctrl-C end the process at once with the shell's code for it (130),
+/// even when it was started with SIGINT ignored (a background job of a
+/// script): for runs whose whole state is in the kernel and goes with the
+/// process, such as a lab's namespaces and sockets.
+pub fn end_on_interrupt() -> io::Result<()> {
+    signal_hook::flag::register_conditional_shutdown(SIGINT, 130, Arc::new(AtomicBool::new(true)))
+        .map(drop)
+}
+
 impl Interrupts {
     /// Installs handlers for SIGINT (stop) and SIGQUIT (status).
     pub fn install() -> io::Result<Self> {

@@ -594,6 +594,7 @@ fn timewait_scale_exhausts_a_200_port_range_and_tcp_tw_reuse_takes_old_ports_bac
 
 #[test]
 fn lab_all_runs_every_lab_with_one_verdict_line_each_and_exits_0() {
+    require_root!();
     let listed: Vec<String> = serde_json::from_slice::<Value>(&netdx(&["--json", "lab"]).stdout)
         .unwrap()
         .as_array()
@@ -699,6 +700,9 @@ fn the_list_names_every_lab_and_unknown_ones_get_suggestions() {
             "recv",
             "linger",
             "udp-chat",
+            "fragments",
+            "keepalive",
+            "arp",
             "dns-by-hand",
             "http-by-hand",
             "timewait-scale"
@@ -768,4 +772,350 @@ fn step_mode_on_a_terminal_waits_for_enter_between_calls() {
     let prompts = text.matches("[Enter]").count();
     assert!(prompts >= 10, "one pause per call: {prompts} in {text}");
     assert!(text.contains("What this showed: "), "{text}");
+}
+
+/// The observations netdx recorded with `call`, whose arguments contain `args`.
+fn observed<'a>(steps: &'a [Value], call: &str, args: &str) -> Vec<&'a str> {
+    steps
+        .iter()
+        .filter(|s| s["actor"] == "netdx" && s["call"] == call)
+        .filter(|s| s["args"].as_str().unwrap_or("").contains(args))
+        .map(result)
+        .collect()
+}
+
+#[test]
+fn fragments_cuts_1473_bytes_in_two_and_refuses_them_with_pmtudisc_do() {
+    if !common::privileged("fragments_cuts_1473_bytes_in_two_and_refuses_them_with_pmtudisc_do") {
+        return;
+    }
+    let steps = lab("fragments");
+    let packets = observed(&steps, "ipv4", "captured packet");
+    assert_eq!(
+        packets.len(),
+        3,
+        "one packet, then two fragments: {packets:?}"
+    );
+    assert!(
+        packets[0].contains("MF 0, fragment offset 0 (byte 0), total length 1500"),
+        "{}",
+        packets[0]
+    );
+    assert!(
+        packets[1].contains("MF 1, fragment offset 0 (byte 0), total length 1500"),
+        "{}",
+        packets[1]
+    );
+    assert!(
+        packets[2].contains("MF 0, fragment offset 185 (byte 1480), total length 21"),
+        "{}",
+        packets[2]
+    );
+    let id = |p: &str| p.split(',').next().unwrap().to_string();
+    assert_eq!(
+        id(packets[1]),
+        id(packets[2]),
+        "one identification for both halves"
+    );
+    let snmp = observed(&steps, "/proc/net/snmp", "Ip:");
+    assert!(
+        snmp[0].contains("A: FragCreates +0") && snmp[0].contains("ReasmReqds +0"),
+        "{}",
+        snmp[0]
+    );
+    assert!(
+        snmp[1].starts_with("A: FragCreates +2, FragOKs +1")
+            && snmp[1].contains("B: FragCreates +0, FragOKs +0, ReasmReqds +2, ReasmOKs +1"),
+        "{}",
+        snmp[1]
+    );
+    let snmp6 = observed(&steps, "/proc/net/snmp6", "Ip6");
+    assert!(
+        snmp6[1].starts_with("A: Ip6FragCreates +2")
+            && snmp6[1].contains("B: Ip6FragCreates +0")
+            && snmp6[1].contains("Ip6ReasmOKs +1"),
+        "only the sender fragments: {}",
+        snmp6[1]
+    );
+    let refused: Vec<_> = calls(&steps, "sendto")
+        .into_iter()
+        .filter(|s| errno(s) == "EMSGSIZE")
+        .collect();
+    assert_eq!(
+        refused.len(),
+        2,
+        "IP_PMTUDISC_DO and IPV6_DONTFRAG: {refused:?}"
+    );
+    let mtu = calls(&steps, "getsockopt");
+    assert!(
+        mtu[0]["args"].as_str().unwrap().ends_with("IP_MTU"),
+        "{}",
+        mtu[0]
+    );
+    assert_eq!(result(mtu[0]), "1500");
+    let received: Vec<&str> = calls(&steps, "recvfrom")
+        .into_iter()
+        .filter(|s| s["actor"] == "receiver")
+        .map(result)
+        .collect();
+    for (got, len) in received.iter().zip(["1472 ", "1473 ", "1452 ", "1453 "]) {
+        assert!(got.starts_with(len), "B reads each datagram whole: {got}");
+    }
+}
+
+#[test]
+fn keepalive_ends_a_vanished_peer_in_etimedout_while_the_plain_connection_stays_established() {
+    if !common::privileged("keepalive_ends_a_vanished_peer_in_etimedout") {
+        return;
+    }
+    let started = std::time::Instant::now();
+    let steps = lab("keepalive");
+    assert!(started.elapsed() < std::time::Duration::from_secs(15));
+    let plain = observed(&steps, "sock_diag", "without keepalive");
+    assert!(plain.len() >= 3, "{plain:?}");
+    assert!(
+        plain.iter().all(|s| s.starts_with("ESTAB, no timer")),
+        "the plain connection never notices: {plain:?}"
+    );
+    let watched = observed(&steps, "sock_diag", "after its last segment from B");
+    assert!(
+        watched
+            .iter()
+            .any(|s| s.contains("keepalive timer") && s.contains("tcp_info: probes 3")),
+        "{watched:?}"
+    );
+    assert!(
+        watched
+            .iter()
+            .any(|s| s.contains("retransmit timer") && s.contains("backoff 2")),
+        "{watched:?}"
+    );
+    let timed_out: Vec<_> = calls(&steps, "recv")
+        .into_iter()
+        .filter(|s| errno(s) == "ETIMEDOUT")
+        .collect();
+    assert_eq!(timed_out.len(), 2, "keepalive and TCP_USER_TIMEOUT");
+    let keepalives = observed(&steps, "/proc/net/netstat", "TCPKeepAlive");
+    let sent: i64 = keepalives[0].trim_start_matches('+').parse().unwrap();
+    assert!(
+        (3..=4).contains(&sent),
+        "3 probes (and one the link refused): {sent}"
+    );
+}
+
+#[test]
+fn arp_cache_goes_reachable_stale_delay_and_failed_and_ehostunreach_needs_ip_recverr() {
+    if !common::privileged("arp_cache_goes_reachable_stale_delay_and_failed") {
+        return;
+    }
+    let steps = lab("arp");
+    let b_mac = observed(&steps, "ip", "link show veth-b")[0]
+        .strip_prefix("link/ether ")
+        .unwrap()
+        .to_string();
+    assert_eq!(observed(&steps, "ip", "before anything is sent"), ["empty"]);
+    let b_states: Vec<&str> = observed(&steps, "ip", "neigh show 10.77.0.2");
+    let order = ["REACHABLE", "STALE", "DELAY", "REACHABLE"];
+    let mut at = 0;
+    for state in b_states.iter().map(|s| s.split(' ').next().unwrap()) {
+        if at < order.len() && state == order[at] {
+            at += 1;
+        }
+    }
+    assert_eq!(at, order.len(), "B's entry: {b_states:?}");
+    assert!(
+        b_states
+            .iter()
+            .filter(|s| !s.starts_with("INCOMPLETE") && !s.starts_with("PROBE"))
+            .all(|s| s.ends_with(&format!("lladdr {b_mac}"))),
+        "{b_states:?}"
+    );
+    let absent = observed(&steps, "ip", "neigh show 10.77.0.9");
+    assert_eq!(absent, ["INCOMPLETE", "FAILED", "INCOMPLETE", "FAILED"]);
+    let frames = observed(&steps, "arp", "captured frame");
+    assert!(
+        frames
+            .iter()
+            .any(|f| f.starts_with("request (sent by A, Ethernet ")
+                && f.contains("-> ff:ff:ff:ff:ff:ff): who has 10.77.0.2? tell 10.77.0.1"))
+    );
+    assert!(frames.iter().any(
+        |f| f.starts_with(&format!("reply (received, Ethernet {b_mac} -> "))
+            && f.contains(&format!("10.77.0.2 is at {b_mac}"))
+    ));
+    assert!(
+        frames
+            .iter()
+            .any(|f| f.contains(&format!("-> {b_mac}): who has 10.77.0.2?"))),
+        "the unicast probe: {frames:?}"
+    );
+    assert!(!frames.iter().any(|f| f.contains("10.77.0.9 is at")));
+    let recvs = calls(&steps, "recv");
+    let errnos: Vec<&str> = recvs
+        .iter()
+        .filter(|s| s["actor"] == "sender")
+        .map(|s| errno(s))
+        .collect();
+    assert_eq!(
+        errnos,
+        ["EAGAIN", "EHOSTUNREACH"],
+        "soft error, then IP_RECVERR"
+    );
+}
+
+#[test]
+fn namespace_labs_tell_an_unprivileged_user_what_they_need_in_one_line() {
+    let namespace_labs = namespace_labs();
+    assert!(namespace_labs.len() >= 3, "{namespace_labs:?}");
+    for name in &namespace_labs {
+        let args = ["--json", "lab", name.as_str()];
+        let output = if common::can_build_hosts() {
+            common::netdx_unprivileged(&args)
+        } else {
+            netdx(&args)
+        };
+        assert_eq!(output.status.code(), Some(2), "lab {name}");
+        assert_one_line_error(&output, "CAP_NET_ADMIN");
+        assert_one_line_error(&output, "run it as root");
+    }
+}
+
+/// The labs the list says run in namespaces of their own.
+fn namespace_labs() -> Vec<String> {
+    let list: Value = serde_json::from_slice(&netdx(&["--json", "lab"]).stdout).unwrap();
+    list.as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["network"] == "namespaces")
+        .map(|l| l["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The `net:[inode]` namespaces process `pid` holds open.
+fn namespaces_held(pid: u32) -> Vec<String> {
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return Vec::new();
+    };
+    fds.flatten()
+        .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+        .map(|target| target.to_string_lossy().into_owned())
+        .filter(|target| target.starts_with("net:["))
+        .collect()
+}
+
+/// Every process's (and thread's) reference to a network namespace: its
+/// current one and the namespace descriptors it holds open.
+fn namespace_references() -> Vec<String> {
+    let mut found = Vec::new();
+    for process in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = process.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        found.extend(namespaces_held(pid));
+        if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
+            for task in tasks.flatten() {
+                if let Ok(ns) = std::fs::read_link(task.path().join("ns/net")) {
+                    found.push(ns.to_string_lossy().into_owned());
+                }
+            }
+        }
+    }
+    found
+}
+
+/// What a lab must not change outside its namespaces: the root namespace's
+/// links, named namespaces and the sysctls the labs set in their own.
+fn root_state() -> String {
+    let sysctls = [
+        "net/ipv4/ip_local_port_range",
+        "net/ipv4/tcp_tw_reuse",
+        "net/ipv4/neigh/default/base_reachable_time_ms",
+        "net/ipv4/tcp_keepalive_time",
+    ]
+    .map(|path| std::fs::read_to_string(format!("/proc/sys/{path}")).unwrap_or_default());
+    let links = std::process::Command::new("ip")
+        .args(["-o", "link", "show"])
+        .output()
+        .unwrap();
+    let named = std::fs::read_dir("/run/netns")
+        .map(|dir| {
+            dir.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_else(|_| Vec::new());
+    // Counters and link-state flags change by themselves; names do not.
+    let names: Vec<String> = String::from_utf8_lossy(&links.stdout)
+        .lines()
+        .filter_map(|l| l.split(':').nth(1).map(|n| n.trim().to_string()))
+        .collect();
+    format!("{sysctls:?} {names:?} {named:?}")
+}
+
+#[test]
+fn a_namespace_lab_interrupted_with_ctrl_c_leaves_no_namespace_socket_or_sysctl_behind() {
+    require_root!();
+    let namespace_labs = namespace_labs();
+    assert!(!namespace_labs.is_empty());
+    for name in &namespace_labs {
+        let before = root_state();
+        let mut child = std::process::Command::new(netdx_bin())
+            .args(["lab", name])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        // Interrupted while its two hosts exist, after its first call.
+        let feed = common::LineFeed::new(child.stdout.take().unwrap());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let held = loop {
+            let held = namespaces_held(pid);
+            if held.len() >= 2 {
+                break held;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "lab {name} never held its namespaces"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        };
+        let first = feed.next(std::time::Duration::from_secs(20));
+        assert!(
+            first.is_some_and(|line| line.starts_with("lab ")),
+            "lab {name} printed nothing"
+        );
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid as i32),
+            nix::sys::signal::Signal::SIGINT,
+        )
+        .unwrap();
+        let status = common::wait_exit(&mut child, std::time::Duration::from_secs(10));
+        assert!(!status.success(), "lab {name} was interrupted");
+        assert_eq!(
+            status.code(),
+            Some(130),
+            "lab {name}: Ctrl-C ends a lab with 130"
+        );
+        // Nothing on the machine still refers to the lab's namespaces, so
+        // the kernel has taken them down with their links and sockets.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let references = namespace_references();
+            let left: Vec<&String> = held.iter().filter(|ns| references.contains(ns)).collect();
+            if left.is_empty() {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "lab {name}: {left:?} still referenced after Ctrl-C"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert_eq!(
+            root_state(),
+            before,
+            "lab {name} changed the root namespace"
+        );
+    }
 }

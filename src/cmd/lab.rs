@@ -11,6 +11,9 @@ use crate::render::{self, Output};
 
 /// Lists or runs.
 pub fn run(args: &LabArgs, out: &Output) -> Result<Outcome, Error> {
+    // A lab's hosts, sockets and sysctls live in the kernel and go with
+    // the process: Ctrl-C may end it anywhere.
+    crate::signals::end_on_interrupt()?;
     let Some(name) = &args.name else {
         let text = if out.json {
             view::list_json()

@@ -3,9 +3,9 @@
 #![forbid(unsafe_code)]
 
 use super::{
-    Conclusion, LabError, Transcript, backlog, buffers, dns_by_hand, http_by_hand, linger, nagle,
-    nonblocking, recv, reuseaddr, reuseport, shutdown, sticky, timeout, timewait_scale,
-    udp_boundaries, udp_chat, v6only,
+    Conclusion, LabError, Transcript, arp, backlog, buffers, dns_by_hand, fragments, http_by_hand,
+    keepalive, linger, nagle, nonblocking, recv, reuseaddr, reuseport, shutdown, sticky, timeout,
+    timewait_scale, udp_boundaries, udp_chat, v6only,
 };
 
 /// One lab.
@@ -169,6 +169,39 @@ pub static LABS: &[Lab] = &[
         lesson: "UDP has no connections: any socket can send to any address, and each datagram arrives with its sender's address, which is all the receiver learns of who sent it. connect() on a UDP socket fixes its peer: the kernel then drops datagrams from anyone else, and reports an ICMP port unreachable for what it sent as ECONNREFUSED on its next call. Expect sender addresses, an injected datagram, the filter, and ECONNREFUSED where an unconnected socket only times out.",
         network: Network::Loopback,
         run: udp_chat::run,
+    },
+    Lab {
+        name: "fragments",
+        summary: "UDP of 1472 vs 1473 bytes over a 1500-byte link: the kernel fragments (snmp counters, the fragments captured and decoded), or with IP_PMTUDISC_DO refuses with EMSGSIZE; IPv6 fragments at the source only",
+        options: &["IP_MTU_DISCOVER", "IP_MTU", "IPV6_DONTFRAG"],
+        calls: &["sendto", "recvfrom", "setsockopt", "getsockopt"],
+        lesson: "An IPv4 packet on a 1500-byte link carries at most 1472 bytes of UDP data (20 bytes of IP header, 8 of UDP). A larger datagram is cut into fragments that share one identification; every fragment but the last has More Fragments set, and each says where its data goes (fragment offset, in 8-byte units); the receiver's kernel puts them back together before any application sees them. With IP_PMTUDISC_DO the packets carry Don't Fragment and the kernel refuses an oversized datagram with EMSGSIZE instead; IP_MTU reads the path MTU. IPv6 routers never fragment: only the source does, unless IPV6_DONTFRAG says not to. Expect 1472 bytes in one packet, 1473 in two (FragCreates +2 in the sender, ReasmOKs +1 in the receiver, the two headers decoded from a capture), EMSGSIZE, IP_MTU 1500, and the same for IPv6 at 1452/1453 bytes.",
+        network: Network::Namespaces,
+        run: fragments::run,
+    },
+    Lab {
+        name: "keepalive",
+        summary: "a peer that vanishes (its link goes down): the idle connection stays ESTABLISHED; SO_KEEPALIVE with TCP_KEEPIDLE/INTVL/CNT probes and ends in ETIMEDOUT; TCP_USER_TIMEOUT for data in flight",
+        options: &[
+            "SO_KEEPALIVE",
+            "TCP_KEEPIDLE",
+            "TCP_KEEPINTVL",
+            "TCP_KEEPCNT",
+            "TCP_USER_TIMEOUT",
+        ],
+        calls: &["setsockopt", "send", "recv", "poll"],
+        lesson: "TCP sends nothing on an idle connection, so a peer that vanishes without a FIN or RST (a crashed host, a pulled cable) goes unnoticed: the socket stays ESTABLISHED for as long as nobody sends. SO_KEEPALIVE makes the kernel probe after TCP_KEEPIDLE seconds of silence, every TCP_KEEPINTVL seconds, and give the connection up with ETIMEDOUT after TCP_KEEPCNT unanswered probes (by default 2 hours, 75 s and 9). Data that is sent is retransmitted instead, for up to about 15 minutes; TCP_USER_TIMEOUT bounds how long it may stay unacknowledged. Expect the plain connection ESTABLISHED throughout, the keepalive timer and tcp_info's probes counting, ETIMEDOUT about idle + intvl × cnt = 4 s after the peer's last segment, and with TCP_USER_TIMEOUT 1.5 s, ETIMEDOUT about 1.5 s after the send, its retransmissions counted.",
+        network: Network::Namespaces,
+        run: keepalive::run,
+    },
+    Lab {
+        name: "arp",
+        summary: "the neighbour cache of a namespace pair: INCOMPLETE, REACHABLE, STALE, DELAY/PROBE, FAILED and EHOSTUNREACH for an absent host; the ARP request and reply captured and decoded",
+        options: &["IP_RECVERR"],
+        calls: &["sendto", "connect", "send", "recv"],
+        lesson: "Before the first IPv4 packet to a neighbour can leave, the kernel must learn its MAC: the entry is INCOMPLETE while a broadcast ARP request is out (the packet waits in its queue), REACHABLE once the reply comes. Unconfirmed for the reachable time (random, around base_reachable_time) it goes STALE: still used, but checked on next use, which puts it in DELAY and then PROBE, a unicast request to the MAC it believes, until the reply makes it REACHABLE again. An address nobody answers for ends FAILED after a few requests, the queued packet is dropped, and the kernel reports host unreachable to its sender: a soft error, which a connected UDP socket hears of only with IP_RECVERR (then its next call fails with EHOSTUNREACH). Expect each state in A's table (read over rtnetlink, with the timers shortened in A's namespace) — INCOMPLETE for B only if a look is quicker than B's reply — the request and reply decoded from a capture with B's MAC in them, and for 10.77.0.9 a silent socket, then EHOSTUNREACH with IP_RECVERR.",
+        network: Network::Namespaces,
+        run: arp::run,
     },
     Lab {
         name: "dns-by-hand",

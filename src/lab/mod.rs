@@ -9,12 +9,16 @@
 #![forbid(unsafe_code)]
 
 mod all;
+mod arp;
 mod backlog;
 mod buffers;
 pub mod calls;
 mod catalog;
 mod dns_by_hand;
+mod fragments;
+mod hosts;
 mod http_by_hand;
+mod keepalive;
 mod linger;
 mod nagle;
 pub mod netns;

@@ -35,7 +35,7 @@ const LINK_UP_DEADLINE: Duration = Duration::from_secs(3);
 pub enum NetnsError {
     /// The process may not create namespaces.
     #[error(
-        "this lab builds two hosts in network namespaces, which needs CAP_SYS_ADMIN and CAP_NET_ADMIN ({0}); run it as root: sudo netdx lab NAME"
+        "this lab builds two hosts in network namespaces, which needs CAP_SYS_ADMIN and CAP_NET_ADMIN ({0}); run it as root, e.g. with sudo"
     )]
     Permission(io::Error),
     /// A step of the set-up failed.

@@ -43,9 +43,10 @@ pub fn listing_until(
     Ok((found, held))
 }
 
-/// The kernel's TCP sockets with `port` at either end (sock_diag), in the
-/// network namespace of the calling thread (inside `Host::run`, a host's).
-pub(super) fn tcp_table(port: u16) -> Vec<crate::sockets::Socket> {
+/// The kernel's TCP sockets with `port` at either end (sock_diag), with
+/// their timers, in the calling thread's network namespace: a lab with
+/// hosts of its own calls it inside one of them.
+pub fn tcp_table(port: u16) -> Vec<crate::sockets::Socket> {
     use crate::sockets::{
         self, Families, Filter, PortRange, Protocols, Query, SourceChoice, StateMask,
     };

@@ -10,6 +10,8 @@ use serde::Serialize;
 
 // Offsets in `struct tcp_info` (linux/tcp.h).
 const RETRANSMITS: usize = 2;
+const PROBES: usize = 3;
+const BACKOFF: usize = 4;
 const RTO: usize = 8;
 const SND_MSS: usize = 16;
 const RETRANS: usize = 36;
@@ -47,6 +49,26 @@ impl<'a> TcpInfoView<'a> {
     fn u64_at(&self, offset: usize) -> Option<u64> {
         let bytes = self.0.get(offset..offset + 8)?;
         Some(u64::from_ne_bytes(bytes.try_into().ok()?))
+    }
+
+    /// Unanswered keepalive or zero-window probes so far (`tcpi_probes`).
+    pub fn probes(&self) -> Option<u8> {
+        self.u8_at(PROBES)
+    }
+
+    /// Times the retransmission timeout has been doubled (`tcpi_backoff`).
+    pub fn backoff(&self) -> Option<u8> {
+        self.u8_at(BACKOFF)
+    }
+
+    /// Consecutive retransmissions of the head segment (`tcpi_retransmits`).
+    pub fn retransmits(&self) -> Option<u8> {
+        self.u8_at(RETRANSMITS)
+    }
+
+    /// Segments retransmitted over the connection's life (`tcpi_total_retrans`).
+    pub fn total_retrans(&self) -> Option<u32> {
+        self.u32_at(TOTAL_RETRANS)
     }
 
     /// The fields netdx reports.

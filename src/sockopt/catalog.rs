@@ -96,6 +96,55 @@ sockopt_impl!(
     i32
 );
 
+sockopt_impl!(
+    /// IP_MTU_DISCOVER: neither socket2 nor nix has it.
+    IpMtuDiscover,
+    Both,
+    libc::IPPROTO_IP,
+    libc::IP_MTU_DISCOVER,
+    i32
+);
+
+/// IP_MTU_DISCOVER's values (linux/in.h), by the names C code uses.
+const PMTUDISC: [(i32, &str); 6] = [
+    (libc::IP_PMTUDISC_DONT, "IP_PMTUDISC_DONT"),
+    (libc::IP_PMTUDISC_WANT, "IP_PMTUDISC_WANT"),
+    (libc::IP_PMTUDISC_DO, "IP_PMTUDISC_DO"),
+    (libc::IP_PMTUDISC_PROBE, "IP_PMTUDISC_PROBE"),
+    (libc::IP_PMTUDISC_INTERFACE, "IP_PMTUDISC_INTERFACE"),
+    (libc::IP_PMTUDISC_OMIT, "IP_PMTUDISC_OMIT"),
+];
+
+fn pmtudisc_name(raw: i32) -> Value {
+    Value::Text(
+        PMTUDISC
+            .iter()
+            .find(|(value, _)| *value == raw)
+            .map_or_else(|| raw.to_string(), |(_, name)| (*name).to_string()),
+    )
+}
+
+/// `IP_PMTUDISC_DO`, `do` or `2`.
+fn want_pmtudisc(value: &Value) -> io::Result<i32> {
+    let bad = || invalid("dont, want, do, probe, interface or omit");
+    match value {
+        Value::Text(text) => {
+            let upper = text.to_ascii_uppercase();
+            let bare = upper.strip_prefix("IP_PMTUDISC_").unwrap_or(&upper);
+            PMTUDISC
+                .iter()
+                .find(|(_, name)| name.strip_prefix("IP_PMTUDISC_") == Some(bare))
+                .map(|(value, _)| *value)
+                .ok_or_else(bad)
+        }
+        Value::Int(n) => i32::try_from(*n)
+            .ok()
+            .filter(|n| PMTUDISC.iter().any(|(value, _)| value == n))
+            .ok_or_else(bad),
+        _ => Err(bad()),
+    }
+}
+
 macro_rules! spec {
     // An on/off option socket2 reads and writes.
     ($name:literal, $aliases:expr, $level:ident, $kind:ident, $applies:ident, flag!($get:ident, $set:ident), $meaning:literal) => {
@@ -502,6 +551,37 @@ pub static CATALOG: &[Spec] = &[
         "queue ICMP errors on the socket's error queue (read with MSG_ERRQUEUE)"
     ),
     spec!(
+        "IP_MTU_DISCOVER",
+        &["mtu_discover", "pmtudisc"],
+        Ip,
+        Text,
+        inet,
+        (
+            |s: &Socket| getsockopt(&s.as_fd(), IpMtuDiscover)
+                .map(pmtudisc_name)
+                .map_err(errno),
+            Some(
+                |s: &Socket, v: &Value| setsockopt(&s.as_fd(), IpMtuDiscover, &want_pmtudisc(v)?)
+                    .map_err(errno)
+            )
+        ),
+        "path MTU discovery: DO sets DF and refuses datagrams over the path MTU (EMSGSIZE); DONT lets the kernel fragment"
+    ),
+    spec!(
+        "IP_MTU",
+        &["mtu"],
+        Ip,
+        Fixed,
+        inet,
+        (
+            |s: &Socket| getsockopt(&s.as_fd(), sockopt::IpMtu)
+                .map(|n| Value::Int(i64::from(n)))
+                .map_err(errno),
+            None
+        ),
+        "the path MTU the kernel knows for the connected peer (ENOTCONN until connect())"
+    ),
+    spec!(
         "IPV6_V6ONLY",
         &["v6only"],
         Ipv6,
@@ -527,6 +607,25 @@ pub static CATALOG: &[Spec] = &[
         inet,
         number!(tclass_v6, set_tclass_v6),
         "traffic class (DSCP+ECN) of outgoing IPv6 packets"
+    ),
+    spec!(
+        "IPV6_DONTFRAG",
+        &["dontfrag"],
+        Ipv6,
+        Bool,
+        datagram,
+        (
+            |s: &Socket| getsockopt(&s.as_fd(), sockopt::Ipv6DontFrag)
+                .map(Value::Bool)
+                .map_err(errno),
+            Some(|s: &Socket, v: &Value| setsockopt(
+                &s.as_fd(),
+                sockopt::Ipv6DontFrag,
+                &want_bool(v)?
+            )
+            .map_err(errno))
+        ),
+        "refuse datagrams over the path MTU with EMSGSIZE instead of fragmenting them at the source"
     ),
 ];
 
@@ -630,6 +729,14 @@ pub(super) fn explain_difference(spec: &Spec, asked: &Value, got: &Value) -> Opt
     if asked == got {
         return None;
     }
+    // `do`, `2` and `IP_PMTUDISC_DO` are one request.
+    if spec.name == "IP_MTU_DISCOVER"
+        && want_pmtudisc(asked)
+            .ok()
+            .is_some_and(|a| want_pmtudisc(got).ok() == Some(a))
+    {
+        return None;
+    }
     Some(match spec.name {
         "TCP_MAXSEG" => {
             "the kernel bounds the MSS by the route's MTU and what the peer announces".into()
@@ -658,6 +765,35 @@ mod tests {
     fn misspelt_names_get_the_closest_suggestions() {
         assert_eq!(suggestions("SO_RCVBUFF").first(), Some(&"SO_RCVBUF"));
         assert!(suggestions("TCP_NODELY").contains(&"TCP_NODELAY"));
+    }
+
+    #[test]
+    fn pmtu_discovery_modes_are_named_either_way() {
+        for text in ["do", "IP_PMTUDISC_DO", "ip_pmtudisc_do"] {
+            assert_eq!(
+                want_pmtudisc(&Value::Text(text.into())).unwrap(),
+                libc::IP_PMTUDISC_DO
+            );
+        }
+        assert_eq!(
+            want_pmtudisc(&Value::Int(0)).unwrap(),
+            libc::IP_PMTUDISC_DONT
+        );
+        assert!(want_pmtudisc(&Value::Text("sometimes".into())).is_err());
+        assert!(want_pmtudisc(&Value::Int(99)).is_err());
+        assert_eq!(
+            pmtudisc_name(libc::IP_PMTUDISC_WANT),
+            Value::Text("IP_PMTUDISC_WANT".into())
+        );
+        let spec = find("IP_MTU_DISCOVER").unwrap();
+        assert_eq!(
+            explain_difference(
+                spec,
+                &Value::Text("do".into()),
+                &Value::Text("IP_PMTUDISC_DO".into())
+            ),
+            None
+        );
     }
 
     #[test]

@@ -78,7 +78,7 @@ pub fn explanation(name: &str) -> Option<Explanation> {
             "Sends probes on a connection that has been idle for TCP_KEEPIDLE (2 hours by default), TCP_KEEPCNT times TCP_KEEPINTVL apart, and drops it if none is answered, so a peer that vanished (crashed host, pulled cable) is noticed.",
             "Long-lived connections that can sit idle: database pools, SSH, message brokers; together with shorter TCP_KEEPIDLE/INTVL/CNT.",
             "With the defaults a dead peer is found after more than 2 hours. It checks the peer's kernel, not the application: a hung process still answers keepalives.",
-            None,
+            Some("keepalive"),
         ),
         "SO_RCVBUF" => explained(
             "The most the kernel queues for this socket before the application reads it. Linux doubles what you ask for (the other half covers its bookkeeping), caps the request at net.core.rmem_max, and stops tuning the buffer automatically once you have set it.",
@@ -138,19 +138,19 @@ pub fn explanation(name: &str) -> Option<Explanation> {
             "Seconds a connection must be idle before the first keepalive probe (default 7200).",
             "With SO_KEEPALIVE, to find dead peers in minutes rather than hours.",
             "Does nothing unless SO_KEEPALIVE is on.",
-            None,
+            Some("keepalive"),
         ),
         "TCP_KEEPINTVL" => explained(
             "Seconds between keepalive probes once they start (default 75).",
             "With SO_KEEPALIVE and TCP_KEEPIDLE.",
             "Does nothing unless SO_KEEPALIVE is on.",
-            None,
+            Some("keepalive"),
         ),
         "TCP_KEEPCNT" => explained(
             "Unanswered keepalive probes before the connection is dropped (default 9).",
             "With SO_KEEPALIVE and TCP_KEEPIDLE.",
             "Does nothing unless SO_KEEPALIVE is on.",
-            None,
+            Some("keepalive"),
         ),
         "TCP_MAXSEG" => explained(
             "The maximum segment size TCP uses. Set before connect() it caps the MSS announced to the peer; read after connect() it is the MSS in use, bounded by the route's MTU and the peer's announcement.",
@@ -174,7 +174,7 @@ pub fn explanation(name: &str) -> Option<Explanation> {
             "Milliseconds transmitted data may stay unacknowledged before the kernel gives up on the connection with ETIMEDOUT (0: the retransmission defaults, up to about 15 minutes).",
             "Noticing a dead peer quickly while data is in flight, where keepalive only covers idle connections.",
             "Too small a value drops connections over a slow but working path.",
-            None,
+            Some("keepalive"),
         ),
         "IP_TTL" => explained(
             "The time to live of outgoing IPv4 packets: each router decrements it, and at 0 the packet is dropped with an ICMP Time Exceeded. traceroute works by raising it one hop at a time.",
@@ -217,6 +217,24 @@ pub fn explanation(name: &str) -> Option<Explanation> {
             "QoS marking of IPv6 traffic.",
             "As IP_TOS: networks may rewrite or ignore it.",
             None,
+        ),
+        "IP_MTU_DISCOVER" => explained(
+            "Path MTU discovery for IPv4. IP_PMTUDISC_DO sets DF on every packet and refuses a datagram larger than the path MTU with EMSGSIZE; IP_PMTUDISC_DONT clears DF and lets the kernel (and routers) fragment; WANT (the default for UDP, from net.ipv4.ip_no_pmtu_disc) fragments locally only above the known path MTU.",
+            "DO in tools that size their datagrams to the path (tracepath, QUIC, DNS over UDP with a fixed limit); DONT for a protocol that must get through whatever the path.",
+            "Fragments are fragile: losing one loses the datagram, and many firewalls drop them. With DO a datagram bigger than the path fails with EMSGSIZE, and the sender must shrink it itself (IP_MTU says to what).",
+            Some("fragments"),
+        ),
+        "IP_MTU" => explained(
+            "The path MTU the kernel currently knows for a connected socket's peer: the route's MTU, lowered by ICMP fragmentation-needed messages.",
+            "After connect() on a UDP socket with IP_PMTUDISC_DO, to learn how large a datagram may be.",
+            "Read-only, and only on a connected socket: otherwise getsockopt fails with ENOTCONN.",
+            Some("fragments"),
+        ),
+        "IPV6_DONTFRAG" => explained(
+            "Refuse an IPv6 datagram larger than the path MTU with EMSGSIZE instead of fragmenting it. IPv6 routers never fragment: only the sender may, with a fragment header, and this option stops that too.",
+            "UDP protocols that size their datagrams to the path themselves.",
+            "Off by default: the kernel then fragments an oversized UDP datagram at the source, and a lost fragment loses all of it.",
+            Some("fragments"),
         ),
         _ => return None,
     })

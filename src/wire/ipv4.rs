@@ -21,6 +21,14 @@ pub const PROTO_UDP: u8 = 17;
 pub const FLAG_DF: u8 = 0b010;
 /// The MF bit in the 3-bit flags field.
 pub const FLAG_MF: u8 = 0b001;
+/// The fragment offset field counts 8-byte units.
+pub const FRAGMENT_UNIT: usize = 8;
+/// An Ethernet header before the IP header, in frames read off a link.
+pub const ETHERNET_HEADER: usize = 14;
+/// EtherType of IPv4 (ETH_P_IP), for binding a packet socket.
+pub const ETHERTYPE_IPV4: u16 = 0x0800;
+/// Where the EtherType sits in an Ethernet header.
+const ETHERTYPE_AT: usize = 12;
 
 /// An IPv4 header as read off the wire.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
@@ -54,6 +62,33 @@ pub struct Ipv4Header {
     pub source: Ipv4Addr,
     /// Destination address.
     pub destination: Ipv4Addr,
+}
+
+impl Ipv4Header {
+    /// Where this fragment's data starts in the original datagram, in bytes.
+    pub fn fragment_offset_bytes(&self) -> usize {
+        usize::from(self.fragment_offset) * FRAGMENT_UNIT
+    }
+
+    /// A piece of a larger datagram: more fragments follow, or it is not the first.
+    pub fn is_fragment(&self) -> bool {
+        self.more_fragments || self.fragment_offset != 0
+    }
+}
+
+/// Reads an Ethernet frame carrying IPv4 (as an AF_PACKET socket delivers
+/// it): the IPv4 header and the payload it bounds. Another EtherType or a
+/// cut frame is an error.
+pub fn parse_frame(frame: &[u8]) -> Result<(Ipv4Header, &[u8]), WireError> {
+    need(frame, ETHERNET_HEADER, "Ethernet header")?;
+    let ethertype = super::be16(frame, ETHERTYPE_AT);
+    if ethertype != ETHERTYPE_IPV4 {
+        return Err(WireError::Malformed {
+            what: "Ethernet header",
+            why: format!("EtherType 0x{ethertype:04x} is not IPv4"),
+        });
+    }
+    parse(frame.get(ETHERNET_HEADER..).unwrap_or_default())
 }
 
 /// Reads an IPv4 header off `bytes` and returns it with the payload it
@@ -169,6 +204,56 @@ mod tests {
         );
         bytes[8] ^= 1;
         assert_eq!(parse(&bytes).unwrap().0.checksum_ok, Some(false));
+    }
+
+    /// The second fragment of a 1473-byte UDP datagram over a 1500-byte
+    /// MTU, as a packet socket captured it: 1 byte of data at offset 1480.
+    fn second_fragment() -> Vec<u8> {
+        let mut frame = vec![0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1, 0x08, 0x00];
+        frame.extend_from_slice(&[
+            0x45, 0, 0, 21, 0xbe, 0xef, 0x00, 185, 64, PROTO_UDP, 0, 0, 10, 77, 0, 1, 10, 77, 0, 2,
+            b'x',
+        ]);
+        frame.resize(60, 0); // the Ethernet minimum: padding after the datagram
+        frame
+    }
+
+    #[test]
+    fn a_captured_fragment_reads_with_its_identification_flags_and_offset() {
+        let frame = second_fragment();
+        let (header, payload) = parse_frame(&frame).unwrap();
+        assert_eq!(header.identification, 0xbeef);
+        assert!(!header.more_fragments && !header.dont_fragment);
+        assert_eq!(header.fragment_offset, 185);
+        assert_eq!(header.fragment_offset_bytes(), 1480);
+        assert!(header.is_fragment());
+        assert_eq!(header.total_length, 21);
+        assert_eq!(payload, b"x", "the padding is not payload");
+        let mut first = frame.clone();
+        first[ETHERNET_HEADER + 6] = 0x20; // MF, offset 0
+        first[ETHERNET_HEADER + 7] = 0;
+        let (header, _) = parse_frame(&first).unwrap();
+        assert!(header.more_fragments && header.is_fragment());
+        assert_eq!(header.fragment_offset_bytes(), 0);
+    }
+
+    #[test]
+    fn frames_cut_anywhere_or_of_another_ethertype_are_errors() {
+        let frame = second_fragment();
+        for len in 0..ETHERNET_HEADER + HEADER_MIN {
+            assert!(parse_frame(&frame[..len]).is_err(), "{len} bytes");
+        }
+        let mut arp = frame.clone();
+        arp[ETHERTYPE_AT + 1] = 0x06;
+        assert!(matches!(
+            parse_frame(&arp),
+            Err(WireError::Malformed { .. })
+        ));
+        for at in 0..frame.len() {
+            let mut noise = frame.clone();
+            noise[at] ^= 0xa5;
+            let _ = parse_frame(&noise);
+        }
     }
 
     #[test]
