@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
-use super::netns::Host;
 use super::{Actor, LabError, Need, Transcript};
 use crate::sockopt::{self, Value};
 
@@ -48,18 +47,6 @@ pub fn udp(t: &mut Transcript<'_>, actor: Actor) -> Result<Socket, LabError> {
     open(t, actor, false, Type::DGRAM, Protocol::UDP)
 }
 
-/// socket(AF_INET, SOCK_STREAM, IPPROTO_TCP) made inside `host`'s network
-/// namespace: the socket belongs to it for its whole life, whichever thread
-/// uses it afterwards.
-pub fn tcp_in(t: &mut Transcript<'_>, actor: Actor, host: &Host) -> Result<Socket, LabError> {
-    open_in(t, actor, Some(host), false, Type::STREAM, Protocol::TCP)
-}
-
-/// socket(AF_INET, SOCK_DGRAM, IPPROTO_UDP) made inside `host`'s namespace.
-pub fn udp_in(t: &mut Transcript<'_>, actor: Actor, host: &Host) -> Result<Socket, LabError> {
-    open_in(t, actor, Some(host), false, Type::DGRAM, Protocol::UDP)
-}
-
 /// Bytes in hex, one pair a byte: `4c 41 01 00`.
 pub fn hex(bytes: &[u8]) -> String {
     let pairs: Vec<String> = bytes.iter().map(|b| format!("{b:02x}")).collect();
@@ -69,17 +56,6 @@ pub fn hex(bytes: &[u8]) -> String {
 fn open(
     t: &mut Transcript<'_>,
     actor: Actor,
-    ipv6: bool,
-    ty: Type,
-    protocol: Protocol,
-) -> Result<Socket, LabError> {
-    open_in(t, actor, None, ipv6, ty, protocol)
-}
-
-fn open_in(
-    t: &mut Transcript<'_>,
-    actor: Actor,
-    host: Option<&Host>,
     ipv6: bool,
     ty: Type,
     protocol: Protocol,
@@ -98,12 +74,7 @@ fn open_in(
         actor,
         "socket",
         format!("{domain_name}, {ty_name}, {proto_name}"),
-        || match host {
-            Some(host) => host
-                .run(|| Socket::new(domain, ty, Some(protocol)))
-                .unwrap_or_else(|err| Err(io::Error::other(err))),
-            None => Socket::new(domain, ty, Some(protocol)),
-        },
+        || Socket::new(domain, ty, Some(protocol)),
         fd,
     )
 }

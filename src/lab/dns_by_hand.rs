@@ -13,6 +13,7 @@ use std::time::Duration;
 use socket2::Socket;
 
 use super::calls;
+use super::hosts;
 use super::netns::Pair;
 use super::{Actor, Conclusion, LabError, Need, Transcript};
 
@@ -64,9 +65,9 @@ pub(super) fn run(t: &mut Transcript<'_>) -> Result<Conclusion, LabError> {
     )?;
 
     // The server: a UDP socket and a TCP listener in B, served on threads.
-    let udp_server = calls::udp_in(t, Actor::Server, &pair.b)?;
+    let udp_server = hosts::socket(t, Actor::Server, (&pair.b, "B"), false, false)?;
     calls::bind(t, Actor::Server, &udp_server, server_address).need("bind")?;
-    let tcp_server = calls::tcp_in(t, Actor::Server, &pair.b)?;
+    let tcp_server = hosts::socket(t, Actor::Server, (&pair.b, "B"), false, true)?;
     calls::setsockopt(
         t,
         Actor::Server,
@@ -95,7 +96,7 @@ pub(super) fn run(t: &mut Transcript<'_>) -> Result<Conclusion, LabError> {
 
 /// What the client learnt, step by step.
 fn client(t: &mut Transcript<'_>, pair: &Pair, server: SocketAddr) -> Result<Conclusion, LabError> {
-    let udp = calls::udp_in(t, Actor::Client, &pair.a)?;
+    let udp = hosts::socket(t, Actor::Client, (&pair.a, "A"), false, false)?;
     calls::receive_timeout(t, Actor::Client, &udp, BOUND)?;
     t.note("only a bound: the server answers at once");
 
@@ -160,7 +161,7 @@ fn client(t: &mut Transcript<'_>, pair: &Pair, server: SocketAddr) -> Result<Con
     calls::close(t, Actor::Client, udp)?;
 
     // 3. The retry over TCP: a 2-byte length before each message.
-    let tcp = calls::tcp_in(t, Actor::Client, &pair.a)?;
+    let tcp = hosts::socket(t, Actor::Client, (&pair.a, "A"), false, true)?;
     calls::receive_timeout(t, Actor::Client, &tcp, BOUND)?;
     calls::connect(t, Actor::Client, &tcp, server).need("connect")?;
     let prefix = (query.len() as u16).to_be_bytes();

@@ -13,6 +13,7 @@ use std::time::Duration;
 use socket2::Socket;
 
 use super::calls;
+use super::hosts;
 use super::netns::Pair;
 use super::{Actor, Conclusion, LabError, Need, Transcript};
 
@@ -109,7 +110,7 @@ pub(super) fn run(t: &mut Transcript<'_>) -> Result<Conclusion, LabError> {
 
     // 1. A client in A, a tiny server in B (on its own thread).
     let server_address = SocketAddr::from((pair.b.v4(), 80));
-    let listener = calls::tcp_in(t, Actor::Server, &pair.b)?;
+    let listener = hosts::socket(t, Actor::Server, (&pair.b, "B"), false, true)?;
     calls::bind(t, Actor::Server, &listener, server_address).need("bind")?;
     calls::listen(t, Actor::Server, &listener, 4)?;
     t.note("a tiny HTTP/1.1 server in B, on its own thread: it answers /page with a Content-Length, /chunked in chunks, /bye and then closes");
@@ -176,7 +177,7 @@ struct ClientPart {
 }
 
 fn client(t: &mut Transcript<'_>, pair: &Pair, server: SocketAddr) -> Result<ClientPart, LabError> {
-    let socket = calls::tcp_in(t, Actor::Client, &pair.a)?;
+    let socket = hosts::socket(t, Actor::Client, (&pair.a, "A"), false, true)?;
     calls::receive_timeout(t, Actor::Client, &socket, BOUND)?;
     calls::connect(t, Actor::Client, &socket, server).need("connect")?;
     let host = server.ip().to_string();
@@ -517,7 +518,7 @@ fn server_read_head(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> Option<Head
 /// whether the browser got the page, and how many header lines came.
 fn flipped(t: &mut Transcript<'_>, pair: &Pair) -> Result<(bool, bool, usize), LabError> {
     let address = SocketAddr::from((pair.a.v4(), 8080));
-    let listener = calls::tcp_in(t, Actor::Server, &pair.a)?;
+    let listener = hosts::socket(t, Actor::Server, (&pair.a, "A"), false, true)?;
     t.note("the roles flip: now A serves and a browser in B asks, as in the course's raw-socket web server");
     calls::bind(t, Actor::Server, &listener, address).need("bind")?;
     calls::listen(t, Actor::Server, &listener, 4)?;

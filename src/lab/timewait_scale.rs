@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use socket2::{Domain, Protocol, Socket, Type};
 
 use super::calls;
+use super::hosts;
 use super::netns::{Host, Pair};
 use super::observe::tcp_table;
 use super::{Actor, Conclusion, LabError, Need, Transcript, duration_text, failed_with};
@@ -74,7 +75,7 @@ pub(super) fn run(t: &mut Transcript<'_>) -> Result<Conclusion, LabError> {
         (PORT_REUSE, Mode::Echo),
         (PORT_SERVER_CLOSES, Mode::CloseFirst),
     ] {
-        let listener = calls::tcp_in(t, Actor::Server, b)?;
+        let listener = hosts::socket(t, Actor::Server, (b, "B"), false, true)?;
         calls::bind(
             t,
             Actor::Server,
@@ -303,7 +304,7 @@ fn parts(t: &mut Transcript<'_>, a: &Host, b: &Host) -> Result<Conclusion, LabEr
     });
 
     // 5. Connection reuse: many requests, one connection, one TIME_WAIT.
-    let kept = calls::tcp_in(t, Actor::Client, a)?;
+    let kept = hosts::socket(t, Actor::Client, (a, "A"), false, true)?;
     calls::receive_timeout(t, Actor::Client, &kept, BOUND)?;
     calls::connect(t, Actor::Client, &kept, server(PORT_REUSE)).need("connect")?;
     let answered = t.call(
@@ -567,7 +568,7 @@ fn connect_once(
     server: SocketAddr,
     reuseaddr: bool,
 ) -> Result<io::Result<()>, LabError> {
-    let socket = calls::tcp_in(t, Actor::Client, a)?;
+    let socket = hosts::socket(t, Actor::Client, (a, "A"), false, true)?;
     if reuseaddr {
         calls::setsockopt(t, Actor::Client, &socket, "SO_REUSEADDR", Value::Bool(true))?;
     }
