@@ -143,6 +143,12 @@ pub(super) fn run(t: &mut Transcript<'_>) -> Result<Conclusion, LabError> {
 
     let as_expected = client.sized && client.chunked && client.closed && read_ok && browser_ok;
     let mut text = String::new();
+    // The run as a whole first: `lab all` shows this sentence.
+    text.push_str(&if as_expected {
+        format!("Every response's end was found from what the stream says, never from how its bytes arrived: {BODY_LEN} Content-Length bytes over {} recv()s, hex-sized chunks up to the 0-size one, recv() = 0 after Connection: close; and the tiny server read a browser's {header_count} headers and served its page whole. ", client.sized_reads)
+    } else {
+        "Not every HTTP exchange ended as the lesson says; what differed is below. ".to_string()
+    });
     text.push_str(&if client.sized {
         format!("The response with Content-Length: {BODY_LEN} took {} recv()s of at most {RECV_SIZE} bytes: the client knows the body is complete only by counting bytes against that header. ", client.sized_reads)
     } else {

@@ -363,6 +363,12 @@ fn parts(t: &mut Transcript<'_>, a: &Host, b: &Host) -> Result<Conclusion, LabEr
         && one_wait
         && moved;
     let mut text = String::new();
+    // The run as a whole first: `lab all` shows this sentence.
+    text.push_str(&if as_expected {
+        format!("TIME_WAIT piled up one per client-closed connection ({MANY} of {MANY}); a {range_size}-port range gave exactly {} connects then EADDRNOTAVAIL, with or without SO_REUSEADDR; tcp_tw_reuse took ports back {} after the oldest close; one kept connection left one TIME_WAIT, and a server closing first kept its own. ", exhaust.made, since_oldest.map_or_else(|| "never".to_string(), duration_text))
+    } else {
+        "Not every step ended as the lesson says; what differed is below. ".to_string()
+    });
     text.push_str(&if accumulated {
         format!("{MANY} short connections whose client closed first left {MANY} TIME_WAIT sockets in the client's namespace, counted by sock_diag at {}. ", counts.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))
     } else {
