@@ -864,3 +864,64 @@ fn serve_tcp(listener: std::net::TcpListener) {
         let _ = stream.write_all(&reply[half..]);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A query for `name` and `kind` with RD, as the lab's client builds it.
+    fn query(id: u16, name: &str, kind: u16) -> Vec<u8> {
+        let mut q = id.to_be_bytes().to_vec();
+        q.extend_from_slice(&[0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]);
+        for label in name.split('.') {
+            q.push(label.len() as u8);
+            q.extend_from_slice(label.as_bytes());
+        }
+        q.push(0);
+        q.extend_from_slice(&kind.to_be_bytes());
+        q.extend_from_slice(&CLASS_IN.to_be_bytes());
+        q
+    }
+
+    #[test]
+    fn a_pointer_is_followed_back_to_the_question_name() {
+        let reply = answer(&query(ID_A, A_NAME, TYPE_A), true).unwrap();
+        let at = HEADER_LEN + A_NAME.len() + 2 + 4;
+        assert_eq!(reply[at..at + 2], [0xc0, 0x0c]);
+        let name = read_name(&reply, at).unwrap();
+        assert_eq!(name.text, A_NAME);
+        assert_eq!(name.pointer, Some((at, 12)));
+        assert_eq!(name.end, at + 2);
+    }
+
+    #[test]
+    fn a_pointer_to_itself_or_ahead_and_a_cut_name_are_refused() {
+        let mut message = vec![0u8; HEADER_LEN];
+        message.extend_from_slice(&[0xc0, 0x0c]);
+        assert!(read_name(&message, HEADER_LEN).is_err(), "to itself");
+        message[HEADER_LEN + 1] = 0x20;
+        assert!(read_name(&message, HEADER_LEN).is_err(), "ahead");
+        assert!(read_name(&[3, b'w', b'w'], 0).is_err(), "cut label");
+        assert!(read_name(&[0x40], 0).is_err(), "extended label type");
+    }
+
+    #[test]
+    fn the_txt_answer_is_truncated_over_udp_and_whole_over_tcp() {
+        let q = query(ID_TXT, TXT_NAME, TYPE_TXT);
+        let udp = answer(&q, true).unwrap();
+        assert!(udp.len() <= UDP_LIMIT);
+        assert_ne!(be16(&udp, 2) & FLAG_TC, 0);
+        assert!(usize::from(be16(&udp, 6)) < TXT_RECORDS);
+        let tcp = answer(&q, false).unwrap();
+        assert!(tcp.len() > UDP_LIMIT);
+        assert_eq!(be16(&tcp, 2) & FLAG_TC, 0);
+        assert_eq!(usize::from(be16(&tcp, 6)), TXT_RECORDS);
+    }
+
+    #[test]
+    fn an_unknown_name_is_nxdomain_with_no_answer() {
+        let reply = answer(&query(1, "nope.lab.test", TYPE_A), true).unwrap();
+        assert_eq!(be16(&reply, 2) & RCODE_MASK, RCODE_NXDOMAIN);
+        assert_eq!(be16(&reply, 6), 0);
+    }
+}
