@@ -52,17 +52,13 @@ const BOUND: Duration = Duration::from_secs(3);
 const PIECE_GAP: Duration = Duration::from_millis(30);
 
 pub(super) fn run(t: &mut Transcript<'_>) -> Result<Conclusion, LabError> {
-    let pair = Pair::new(1500)?;
+    let pair = hosts::pair(t, 1500)?;
     let server_address = SocketAddr::from((pair.b.v4(), 53));
-    t.observe(
-        "netns",
-        "a veth pair, MTU 1500",
-        format!(
-            "client in A ({}), the server for lab.test. in B ({})",
-            pair.a.v4(),
-            pair.b.v4()
-        ),
-    )?;
+    t.note(format!(
+        "the client in A ({}), the server for lab.test. in B ({})",
+        pair.a.v4(),
+        pair.b.v4()
+    ));
 
     // The server: a UDP socket and a TCP listener in B, served on threads.
     let udp_server = hosts::socket(t, Actor::Server, (&pair.b, "B"), false, false)?;

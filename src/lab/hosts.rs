@@ -81,13 +81,14 @@ pub fn socket(
 }
 
 /// `sysctl -w` of `path` (`net/ipv4/neigh/veth-a/retrans_time_ms`) in
-/// `host`'s namespace only; a failure ends the lab.
+/// `host`'s namespace only, returning the value it had (whitespace made
+/// single spaces); a failure ends the lab.
 pub fn sysctl(
     t: &mut Transcript<'_>,
     host: (&Host, &str),
     path: &str,
     value: &str,
-) -> Result<(), LabError> {
+) -> Result<String, LabError> {
     let (host, name) = host;
     let dotted = path.replace('/', ".");
     t.must(
@@ -97,9 +98,8 @@ pub fn sysctl(
         || {
             let before = host.read_sysctl(path).map_err(io_error)?;
             host.write_sysctl(path, value).map_err(io_error)?;
-            Ok(before)
+            Ok(before.split_whitespace().collect::<Vec<_>>().join(" "))
         },
         |before| format!("0 (was {before})"),
     )
-    .map(drop)
 }

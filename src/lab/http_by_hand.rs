@@ -101,12 +101,12 @@ fn chunk(i: usize) -> Vec<u8> {
 }
 
 pub(super) fn run(t: &mut Transcript<'_>) -> Result<Conclusion, LabError> {
-    let pair = Pair::new(1500)?;
-    t.observe(
-        "netns",
-        "a veth pair, MTU 1500",
-        format!("A {} and B {}", pair.a.v4(), pair.b.v4()),
-    )?;
+    let pair = hosts::pair(t, 1500)?;
+    t.note(format!(
+        "the client in A ({}), the server in B ({})",
+        pair.a.v4(),
+        pair.b.v4()
+    ));
 
     // 1. A client in A, a tiny server in B (on its own thread).
     let server_address = SocketAddr::from((pair.b.v4(), 80));

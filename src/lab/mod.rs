@@ -286,10 +286,14 @@ impl<'o> Transcript<'o> {
         }
     }
 
-    /// Attaches what the last call shows.
+    /// Attaches what the last call shows (after what is already attached).
     pub fn note(&mut self, text: impl Into<String>) {
         if let Some(step) = self.pending.as_mut() {
-            step.note = Some(text.into());
+            let text = text.into();
+            step.note = Some(match step.note.take() {
+                Some(earlier) => format!("{earlier}; {text}"),
+                None => text,
+            });
         }
     }
 

@@ -18,7 +18,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 
 use super::calls;
 use super::hosts;
-use super::netns::{Host, Pair};
+use super::netns::Host;
 use super::observe::tcp_table;
 use super::{Actor, Conclusion, LabError, Need, Transcript, duration_text, failed_with};
 use crate::sockets::state;
@@ -61,13 +61,13 @@ enum Mode {
 }
 
 pub(super) fn run(t: &mut Transcript<'_>) -> Result<Conclusion, LabError> {
-    let pair = Pair::new(1500)?;
+    let pair = hosts::pair(t, 1500)?;
     let (a, b) = (&pair.a, &pair.b);
-    t.observe(
-        "netns",
-        "a veth pair, MTU 1500",
-        format!("clients in A ({}), the server in B ({})", a.v4(), b.v4()),
-    )?;
+    t.note(format!(
+        "clients in A ({}), the server in B ({})",
+        a.v4(),
+        b.v4()
+    ));
     let mut listeners = Vec::new();
     for (port, mode) in [
         (PORT_MANY, Mode::WaitForClose),
@@ -116,16 +116,8 @@ fn parts(t: &mut Transcript<'_>, a: &Host, b: &Host) -> Result<Conclusion, LabEr
         buckets.trim(),
     )?;
     t.note("the most TIME_WAIT sockets A's kernel keeps; beyond it, a closing connection skips TIME_WAIT");
-    let rfc1337_default = a.read_sysctl("net/ipv4/tcp_rfc1337")?;
-    a.write_sysctl("net/ipv4/tcp_rfc1337", "1")?;
-    t.observe(
-        "sysctl",
-        format!(
-            "net.ipv4.tcp_rfc1337 = 1 (in A; it was {})",
-            rfc1337_default.trim()
-        ),
-        "TIME_WAIT sockets ignore RSTs (RFC 1337: TIME-WAIT assassination)",
-    )?;
+    hosts::sysctl(t, (a, "A"), "net/ipv4/tcp_rfc1337", "1")?;
+    t.note("TIME_WAIT sockets now ignore RSTs (RFC 1337: TIME-WAIT assassination)");
     t.note("so that the count is of TIME_WAIT as it lasts: a RST that arrives for a connection in TIME_WAIT would otherwise end it at once");
     let resets_before = tcp_counter(b, "OutRsts")?;
     let ext_before = tcp_ext(b)?;
@@ -178,21 +170,10 @@ fn parts(t: &mut Transcript<'_>, a: &Host, b: &Host) -> Result<Conclusion, LabEr
         .all(|(i, &n)| n == (i + 1) * BATCH);
 
     // 2. A narrow ephemeral range runs out.
-    let default_range = a.read_sysctl("net/ipv4/ip_local_port_range")?;
     let range_text = format!("{RANGE_LOW} {RANGE_HIGH}");
-    a.write_sysctl("net/ipv4/ip_local_port_range", &range_text)?;
+    hosts::sysctl(t, (a, "A"), "net/ipv4/ip_local_port_range", &range_text)?;
     let range_size = usize::from(RANGE_HIGH - RANGE_LOW) + 1;
-    t.observe(
-        "sysctl",
-        format!(
-            "net.ipv4.ip_local_port_range = {range_text} (in A; it was {})",
-            default_range
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ")
-        ),
-        format!("{range_size} ephemeral ports"),
-    )?;
+    t.note(format!("{range_size} ephemeral ports"));
     t.note("a new connection's local port comes from this range; a port is free for a destination unless a socket — TIME_WAIT included — already joins it to that same destination");
     let started = Instant::now();
     let exhaust = t.call(
@@ -235,18 +216,13 @@ fn parts(t: &mut Transcript<'_>, a: &Host, b: &Host) -> Result<Conclusion, LabEr
     });
 
     // 4. tcp_tw_reuse: a TIME_WAIT port may be taken once it is old enough.
-    let reuse_default = a.read_sysctl("net/ipv4/tcp_tw_reuse")?;
     let delay_ms: u64 = a
         .read_sysctl("net/ipv4/tcp_tw_reuse_delay")
         .ok()
         .and_then(|d| d.trim().parse().ok())
         .unwrap_or(1000);
-    a.write_sysctl("net/ipv4/tcp_tw_reuse", "1")?;
-    t.observe(
-        "sysctl",
-        format!("net.ipv4.tcp_tw_reuse = 1 (in A; it was {}: {})", reuse_default.trim(), reuse_word(reuse_default.trim())),
-        format!("a connect() may take over a TIME_WAIT connection's port once it has been in TIME_WAIT for tcp_tw_reuse_delay = {delay_ms} ms (with TCP timestamps, so its old segments are told apart)"),
-    )?;
+    let reuse_default = hosts::sysctl(t, (a, "A"), "net/ipv4/tcp_tw_reuse", "1")?;
+    t.note(format!("tcp_tw_reuse was {reuse_default}: {}; now a connect() may take over a TIME_WAIT connection's port once it has been in TIME_WAIT for tcp_tw_reuse_delay = {delay_ms} ms (with TCP timestamps, so its old segments are told apart)", reuse_word(&reuse_default)));
     let waited = t.call(
         Actor::Clients,
         "connect",
