@@ -54,6 +54,14 @@ pub enum SocketError {
         /// The errno.
         source: io::Error,
     },
+    /// The socket could not be tied to one peer (connect).
+    #[error("connecting to {peer}: {source}")]
+    Connect {
+        /// The peer.
+        peer: IpAddr,
+        /// The errno.
+        source: io::Error,
+    },
     /// The interface could not be bound (SO_BINDTODEVICE).
     #[error("using interface '{name}': {source}")]
     Device {

@@ -446,6 +446,21 @@ impl ProbeSocket {
             })
     }
 
+    /// Ties the socket to one peer: the kernel then delivers to it only
+    /// what comes from `peer`. For a raw socket that is the difference
+    /// between one copy of an incoming ICMP packet and one per raw socket
+    /// open on the host: raw_v4_input and raw_v6_input compare a connected
+    /// socket's peer before they clone the packet and run its filter.
+    pub fn connect_peer(&self, peer: IpAddr, scope_id: u32) -> Result<(), SocketError> {
+        let address = match peer {
+            IpAddr::V4(v4) => SocketAddr::new(IpAddr::V4(v4), 0),
+            IpAddr::V6(v6) => SocketAddr::V6(SocketAddrV6::new(v6, 0, 0, scope_id)),
+        };
+        self.socket
+            .connect(&SockAddr::from(address))
+            .map_err(|source| SocketError::Connect { peer, source })
+    }
+
     /// Sends `bytes` to `to` (`scope_id` for link-local IPv6 addresses).
     pub fn send_to(&self, bytes: &[u8], to: IpAddr, scope_id: u32) -> io::Result<usize> {
         let address = match to {

@@ -35,6 +35,11 @@ pub struct SocketOptions {
     pub source: Option<Source>,
     /// Receive buffer to ask for (bytes), so bursts of replies are not dropped.
     pub rcvbuf: usize,
+    /// The one peer to hear (address, IPv6 scope), for a probe of a single
+    /// target among many running at once, as the exporter's are: the socket
+    /// is connected to it (see [`ProbeSocket::connect_peer`]), so the kernel
+    /// copies it no other host's packets and a raw socket needs no filter.
+    pub peer: Option<(IpAddr, u32)>,
 }
 
 /// An echo reply, checked and decoded.
@@ -109,7 +114,12 @@ impl EchoSocket {
             // Datagram sockets: the kernel assigns the identifier and filters replies.
             SocketKind::Datagram => 0,
         };
-        socket.keep_only_echo_replies_for(ident)?;
+        match options.peer {
+            // The identifier is still checked on every reply (`recv`), for
+            // another pinger of the same peer.
+            Some((peer, scope_id)) => socket.connect_peer(peer, scope_id)?,
+            None => socket.keep_only_echo_replies_for(ident)?,
+        }
         Ok(EchoSocket {
             socket,
             ident,

@@ -172,6 +172,8 @@ pub fn prepare(request: &Request) -> Result<Prepared, PingError> {
         source: request.source.clone(),
         // Room for a burst of replies: a flood, or a sweep's worth in flight.
         rcvbuf: 1 << 20,
+        // One socket per family for every target of the run.
+        peer: None,
     };
     let v4 = if has_v4 {
         Some(EchoSocket::open(false, &options)?)
