@@ -919,6 +919,61 @@ fn an_unprivileged_exporter_pings_through_icmp_datagram_sockets() {
     assert!(debug.contains("Socket open (Datagram)"), "{debug}");
 }
 
+/// /proc/net/raw's remote addresses of the ICMP sockets open in `ns`.
+fn raw_icmp_peers(ns: &Netns) -> Vec<String> {
+    let table = String::from_utf8_lossy(&ns.run("cat", &["/proc/net/raw"]).stdout).into_owned();
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            // local_address "ADDR:0001": the port column is the protocol.
+            (fields.get(1)?.ends_with(":0001")).then(|| fields.get(2).map(|f| f.to_string()))?
+        })
+        .collect()
+}
+
+#[test]
+fn an_icmp_probes_raw_socket_is_connected_to_its_target_so_the_kernel_copies_it_no_other_replies() {
+    require_root!();
+    let pair = Pair::new("expconn");
+    let scratch = Scratch::new("connected");
+    let config = scratch.file(
+        "config.yml",
+        "modules:\n  icmp:\n    prober: icmp\n    timeout: 5s\n    icmp: {preferred_ip_protocol: ip4, packets: 20, interval: 100ms}\n",
+    );
+    let exporter = Exporter::start(Some(&pair.client), &["--config", config.to_str().unwrap()]);
+    let url = exporter.url(&format!("/probe?module=icmp&target={}", Pair::HOST_V4));
+    let probing = pair
+        .client
+        .command("curl", &["-sS", "--max-time", "10", &url])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("curl");
+    // 10.9.0.2 as the kernel prints it: the address's bytes, little-endian.
+    let want = "0200090A:0000".to_string();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    // Every peer seen while polling: the probe's socket exists for 2 s.
+    let mut peers = BTreeSet::new();
+    while !peers.contains(&want) && Instant::now() < deadline {
+        peers.extend(raw_icmp_peers(&pair.client));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let body =
+        String::from_utf8_lossy(&probing.wait_with_output().expect("curl").stdout).into_owned();
+    assert!(
+        peers.contains(&want),
+        "no raw ICMP socket connected to {} while the probe ran: {peers:?}",
+        Pair::HOST_V4
+    );
+    assert_eq!(value(&body, "probe_success"), Some(1.0), "{body}");
+    assert_eq!(
+        value(&body, "probe_icmp_packets_received_total"),
+        Some(20.0),
+        "{body}"
+    );
+}
+
 #[test]
 fn ipv6_targets_are_probed_over_ipv6_as_blackbox_prefers() {
     require_root!();

@@ -37,6 +37,9 @@ pub fn probe(settings: &Icmp, target: &str, deadline: Instant, log: &mut ProbeLo
         ttl: Some(settings.ttl),
         source: settings.source.map(Source::Address),
         rcvbuf: 1 << 16,
+        // Tied to the target: with a thousand probes running, each reply
+        // is copied to its own probe's socket only, not to every raw socket.
+        peer: Some((chosen.address, chosen.scope_id)),
     };
     log.debug("Creating socket");
     let socket = EchoSocket::open(chosen.address.is_ipv6(), &options);
