@@ -12,7 +12,16 @@
       after one round of warm-up; prints the exporter's (PID) CPU share of one
       core over the measured rounds, its peak RSS (VmHWM) in MiB, and how many
       scrapes failed or came back without probe_success 1.
+  exporter.py prometheus PROM EXPORTER COUNT SECS ROUNDS PID
+      with a real Prometheus (at PROM) scraping COUNT targets through the
+      exporter (at EXPORTER) every SECS seconds: waits until every target has
+      been scraped and one more interval has passed, then measures ROUNDS
+      intervals; prints the exporter's CPU share of one core, its peak RSS in
+      MiB, the probes it ran in the window (its own netdx_exporter_probes
+      counter) and how many of them failed, and how many targets Prometheus
+      has with probe_success 1 at the end.
 """
+import json
 import http.client
 import ipaddress
 import statistics
@@ -114,8 +123,52 @@ def fleet(base, first, count, secs, rounds, pid):
     print("%.2f %.1f %d" % (cpu / wall * 100, hwm, failures[0]))
 
 
+def probes_run(exporter):
+    ok = failed = 0
+    for line in scrape(exporter + "/metrics").splitlines():
+        if line.startswith("netdx_exporter_probes{") or line.startswith("netdx_exporter_probes_total{"):
+            value = float(line.rsplit(" ", 1)[1])
+            if 'result="success"' in line:
+                ok += value
+            else:
+                failed += value
+    return ok, failed
+
+
+def promql(prom, query):
+    url = prom + "/api/v1/query?" + urllib.parse.urlencode({"query": query})
+    result = json.loads(scrape(url))["data"]["result"]
+    return float(result[0]["value"][1]) if result else 0.0
+
+
+def prometheus(prom, exporter, count, secs, rounds, pid):
+    deadline = time.monotonic() + 6 * secs
+    while time.monotonic() < deadline:
+        try:
+            if promql(prom, "count(up)") >= count:
+                break
+        except Exception:
+            pass
+        time.sleep(0.5)
+    else:
+        sys.exit("Prometheus never scraped all %d targets" % count)
+    time.sleep(secs)  # warm-up: one whole interval with every target
+    (ok0, failed0), cpu0, wall0 = probes_run(exporter), cpu_seconds(pid), time.monotonic()
+    time.sleep(secs * rounds)
+    (ok1, failed1), cpu1, wall1 = probes_run(exporter), cpu_seconds(pid), time.monotonic()
+    hwm = 0
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmHWM:"):
+            hwm = int(line.split()[1]) / 1024
+    good = promql(prom, "count(probe_success == 1)")
+    print("%.2f %.1f %d %d %d" % ((cpu1 - cpu0) / (wall1 - wall0) * 100, hwm,
+                                  ok1 - ok0 + failed1 - failed0, failed1 - failed0, good))
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "latency":
         latency(sys.argv[2], int(sys.argv[3]), sys.argv[4:] == ["keepalive"])
+    elif sys.argv[1] == "prometheus":
+        prometheus(sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5]), int(sys.argv[6]), int(sys.argv[7]))
     else:
         fleet(sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5]), int(sys.argv[6]), int(sys.argv[7]))
