@@ -77,6 +77,13 @@ def cpu_seconds(pid):
     return ticks / 100.0
 
 
+def peak_rss_mib(pid):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def fleet(base, first, count, secs, rounds, pid):
     first = ipaddress.ip_address(first)
     failures = [0]
@@ -116,11 +123,7 @@ def fleet(base, first, count, secs, rounds, pid):
         round_of_scrapes()
     cpu = cpu_seconds(pid) - cpu_before
     wall = time.monotonic() - wall_before
-    hwm = 0
-    for line in open(f"/proc/{pid}/status"):
-        if line.startswith("VmHWM:"):
-            hwm = int(line.split()[1]) / 1024
-    print("%.2f %.1f %d" % (cpu / wall * 100, hwm, failures[0]))
+    print("%.2f %.1f %d" % (cpu / wall * 100, peak_rss_mib(pid), failures[0]))
 
 
 def probes_run(exporter):
@@ -156,10 +159,7 @@ def prometheus(prom, exporter, count, secs, rounds, pid):
     (ok0, failed0), cpu0, wall0 = probes_run(exporter), cpu_seconds(pid), time.monotonic()
     time.sleep(secs * rounds)
     (ok1, failed1), cpu1, wall1 = probes_run(exporter), cpu_seconds(pid), time.monotonic()
-    hwm = 0
-    for line in open(f"/proc/{pid}/status"):
-        if line.startswith("VmHWM:"):
-            hwm = int(line.split()[1]) / 1024
+    hwm = peak_rss_mib(pid)
     good = promql(prom, "count(probe_success == 1)")
     print("%.2f %.1f %d %d %d" % ((cpu1 - cpu0) / (wall1 - wall0) * 100, hwm,
                                   ok1 - ok0 + failed1 - failed0, failed1 - failed0, good))
