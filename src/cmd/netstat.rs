@@ -143,6 +143,7 @@ fn query(args: &NetstatArgs, any_protocol: bool) -> Query {
         },
         owners: args.processes,
         tcp_info: args.info,
+        congestion: args.info,
         memory: args.memory,
         source: if args.source == "proc" {
             SourceChoice::Proc

@@ -48,11 +48,11 @@ pub fn run(args: &TopArgs, out: &Output) -> Result<Outcome, Error> {
     }
     let mut writer = stream.then(StreamWriter::stdout);
     let mut last: Option<Report> = None;
-    let mut on_report = |report: &Report| -> std::io::Result<()> {
+    let mut on_report = |report: Report| -> std::io::Result<()> {
         match &mut writer {
-            Some(lines) => lines.emit(&TopEvent::Refresh(report)),
+            Some(lines) => lines.emit(&TopEvent::Refresh(&report)),
             None => {
-                last = Some(report.clone());
+                last = Some(report);
                 Ok(())
             }
         }
@@ -123,9 +123,9 @@ mod live {
         let view = Cell::new(by);
         let last: RefCell<Option<Report>> = RefCell::new(None);
         let screen = Screen::enter()?;
-        let mut on_report = |report: &Report| -> std::io::Result<()> {
-            draw(report, view.get(), request.sort)?;
-            *last.borrow_mut() = Some(report.clone());
+        let mut on_report = |report: Report| -> std::io::Result<()> {
+            draw(&report, view.get(), request.sort)?;
+            *last.borrow_mut() = Some(report);
             Ok(())
         };
         // Waits for the next refresh, reading keys; false on q or Ctrl-C.

@@ -65,6 +65,7 @@ pub fn tcp_table(port: u16) -> Vec<crate::sockets::Socket> {
         },
         owners: false,
         tcp_info: false,
+        congestion: false,
         memory: false,
         source: SourceChoice::Auto,
     };

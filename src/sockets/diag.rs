@@ -319,7 +319,10 @@ pub(super) fn visit(query: &Query, each: &mut dyn FnMut(Socket)) -> Result<(), N
             }
             let mut extensions = 0;
             if query.tcp_info && proto == Proto::Tcp {
-                extensions |= EXT_INFO | EXT_CONG;
+                extensions |= EXT_INFO;
+                if query.congestion {
+                    extensions |= EXT_CONG;
+                }
             }
             if query.memory {
                 extensions |= EXT_SKMEMINFO;

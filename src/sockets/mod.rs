@@ -248,6 +248,9 @@ pub struct Query {
     pub owners: bool,
     /// Ask for TCP internals.
     pub tcp_info: bool,
+    /// With them, the congestion control's name (a string per socket the
+    /// kernel writes and netdx copies: `top` has no use for it).
+    pub congestion: bool,
     /// Ask for socket memory.
     pub memory: bool,
     /// Where to read the table from.

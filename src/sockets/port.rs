@@ -144,6 +144,7 @@ fn query_sockets(query: &PortQuery) -> Result<(Vec<Socket>, super::Source), Sock
             filter,
             owners: false,
             tcp_info: false,
+            congestion: false,
             memory: false,
             source: SourceChoice::Auto,
         };

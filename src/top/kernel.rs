@@ -73,6 +73,7 @@ impl Default for Kernel {
                 filter: Filter::default(),
                 owners: false,
                 tcp_info: true,
+                congestion: false,
                 memory: false,
                 source: SourceChoice::Auto,
             },
@@ -114,28 +115,31 @@ impl Counters for Kernel {
                 retransmits: u64::from(info.total_retrans.unwrap_or(0)),
             });
         })?;
+        // In inode order, the holders are found in one walk of the owner
+        // index, and Top matches the sample with the last one without sorting.
+        super::connection_order(&mut connections);
         let inodes: Vec<u32> = connections.iter().map(|c| c.inode).collect();
         let mut holders = self
             .owners
             .as_ref()
-            .map(|owners| owners.index.holders_of_each(&inodes));
+            .map(|owners| owners.index.first_holders_sorted(&inodes));
         // An orphan (closed, still in FIN_WAIT…) has inode 0 and no holder to find.
         let unknown = holders.as_ref().is_none_or(|each| {
             each.iter()
                 .zip(&inodes)
-                .any(|(holders, &inode)| holders.is_empty() && inode != 0)
+                .any(|(holder, &inode)| holder.is_none() && inode != 0)
         });
         if self.rescan(unknown, Instant::now()) {
             self.read_owners();
             holders = self
                 .owners
                 .as_ref()
-                .map(|owners| owners.index.holders_of_each(&inodes));
+                .map(|owners| owners.index.first_holders_sorted(&inodes));
         }
-        for (connection, holders) in connections.iter_mut().zip(holders.unwrap_or_default()) {
-            if let Some(holder) = holders.first() {
-                connection.pid = Some(holder.pid);
-                connection.command = Some(holder.name.to_string());
+        for (connection, holder) in connections.iter_mut().zip(holders.unwrap_or_default()) {
+            if let Some((pid, name)) = holder {
+                connection.pid = Some(pid);
+                connection.command = Some(name);
             }
         }
         let interfaces = iface::collect(&Selection::All)?

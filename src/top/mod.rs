@@ -16,10 +16,13 @@ mod tests;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use schemars::JsonSchema;
 use serde::Serialize;
+
+use crate::intmap::IntMap;
 
 /// One TCP connection's counters at one moment.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,8 +35,8 @@ pub struct ConnectionCounters {
     pub peer: SocketAddr,
     /// The first process holding it, when it can be seen.
     pub pid: Option<u32>,
-    /// That process's command name.
-    pub command: Option<String>,
+    /// That process's command name (shared with the owner index).
+    pub command: Option<Arc<str>>,
     /// Bytes the peer acknowledged (tcpi_bytes_acked).
     pub sent: u64,
     /// Bytes received (tcpi_bytes_received).
@@ -88,7 +91,8 @@ pub struct ProcessRate {
     /// Process id.
     pub pid: u32,
     /// Command name.
-    pub command: String,
+    #[schemars(with = "String")]
+    pub command: Arc<str>,
     /// Its user (`null` once it has exited).
     pub user: Option<String>,
     /// Bytes per second its connections' peers acknowledged.
@@ -115,7 +119,8 @@ pub struct ConnectionRate {
     /// The process holding it (`null` when it cannot be seen).
     pub pid: Option<u32>,
     /// That process's command name.
-    pub command: Option<String>,
+    #[schemars(with = "Option<String>")]
+    pub command: Option<Arc<str>>,
     /// Bytes per second the peer acknowledged.
     pub tx_bytes_per_sec: f64,
     /// Bytes per second received.
@@ -183,14 +188,67 @@ const UNSEEN: [&str; 2] = [
 /// Rates between samples, and totals since the first.
 #[derive(Debug, Clone)]
 pub struct Top {
+    /// The last sample, its connections in [`connection_order`].
     previous: Sample,
     at: Instant,
-    /// Per connection (local, peer): bytes sent and received since the start.
-    connection_totals: HashMap<(SocketAddr, SocketAddr), (u64, u64)>,
+    /// Bytes sent and received since the start by each of the previous
+    /// sample's connections (same positions).
+    connection_totals: Vec<(u64, u64)>,
     /// Per interface: bytes received and sent since the start.
     interface_totals: HashMap<String, (u64, u64)>,
     /// User names by pid, looked up once.
-    users: HashMap<u32, Option<String>>,
+    users: IntMap<u32, Option<String>>,
+}
+
+/// A connection's identity: its inode, then its two ends (orphaned
+/// sockets all have inode 0; the same ends with another inode are a new
+/// connection). Ordering by it lets two samples be matched in one walk
+/// of both, with no hashing: a sample of 50,000 connections hashed by
+/// both addresses cost more than the kernel's dump of them.
+fn connection_key(c: &ConnectionCounters) -> (u32, SocketAddr, SocketAddr) {
+    (c.inode, c.local, c.peer)
+}
+
+/// Puts `connections` in [`connection_key`] order (a sample already in
+/// it is only checked). Rows are ~130 bytes and a quicksort moves each
+/// several times, so the (inode, position) pairs are sorted instead and
+/// each row is moved into place once; only rows sharing an inode
+/// (orphans, inode 0) are then ordered by their ends.
+pub fn connection_order(connections: &mut [ConnectionCounters]) {
+    if connections.is_sorted_by_key(connection_key) {
+        return;
+    }
+    let mut order: Vec<(u32, usize)> = connections
+        .iter()
+        .enumerate()
+        .map(|(position, c)| (c.inode, position))
+        .collect();
+    order.sort_unstable();
+    apply_order(connections, order.into_iter().map(|(_, at)| at).collect());
+    for run in connections.chunk_by_mut(|a, b| a.inode == b.inode) {
+        if run.len() > 1 {
+            run.sort_unstable_by_key(connection_key);
+        }
+    }
+}
+
+/// Rearranges `rows` so that position `i` holds the row that was at
+/// `sources[i]` (`sources` is a permutation of the positions), by
+/// following each cycle with swaps: nothing is allocated per row.
+fn apply_order<T>(rows: &mut [T], mut sources: Vec<usize>) {
+    const DONE: usize = usize::MAX;
+    for start in 0..rows.len().min(sources.len()) {
+        let mut target = start;
+        while sources[target] != DONE {
+            let source = sources[target];
+            sources[target] = DONE;
+            if source == start || source >= rows.len() {
+                break;
+            }
+            rows.swap(target, source);
+            target = source;
+        }
+    }
 }
 
 /// How much a counter grew; a counter that went back (a reused inode, a
@@ -212,13 +270,14 @@ fn per_second(bytes: u64, seconds: f64) -> f64 {
 
 impl Top {
     /// Starts from a first sample taken at `at`.
-    pub fn new(first: Sample, at: Instant) -> Top {
+    pub fn new(mut first: Sample, at: Instant) -> Top {
+        connection_order(&mut first.connections);
         Top {
+            connection_totals: vec![(0, 0); first.connections.len()],
             previous: first,
             at,
-            connection_totals: HashMap::new(),
             interface_totals: HashMap::new(),
-            users: HashMap::new(),
+            users: IntMap::default(),
         }
     }
 
@@ -226,37 +285,35 @@ impl Top {
     /// user of each process comes from `user_of` (once per pid).
     pub fn next(
         &mut self,
-        sample: Sample,
+        mut sample: Sample,
         at: Instant,
         sort: Sort,
         user_of: &mut dyn FnMut(u32) -> Option<String>,
     ) -> Report {
         let seconds = at.saturating_duration_since(self.at).as_secs_f64();
-        // A TCP connection is named by its two ends (orphaned sockets have
-        // inode 0); the same ends with another inode are a new connection.
-        let before: HashMap<(SocketAddr, SocketAddr), &ConnectionCounters> = self
-            .previous
-            .connections
-            .iter()
-            .map(|c| ((c.local, c.peer), c))
-            .collect();
-        let mut totals = HashMap::with_capacity(sample.connections.len());
+        connection_order(&mut sample.connections);
+        let before = &self.previous.connections;
+        let mut totals = Vec::with_capacity(sample.connections.len());
         let mut connections = Vec::with_capacity(sample.connections.len());
+        // Both samples are in key order: one walk pairs each connection
+        // with itself in the previous sample, if it was there.
+        let mut at_before = 0;
         for c in &sample.connections {
+            let key = connection_key(c);
+            while at_before < before.len() && connection_key(&before[at_before]) < key {
+                at_before += 1;
+            }
+            let old = before
+                .get(at_before)
+                .filter(|old| connection_key(old) == key)
+                .map(|old| (old, self.connection_totals[at_before]));
             // A connection new since the last sample opened within the
             // interval: everything it moved, it moved in it.
-            let key = (c.local, c.peer);
-            let old = before.get(&key).filter(|old| old.inode == c.inode);
-            let sent = grew(old.map(|o| o.sent), c.sent);
-            let received = grew(old.map(|o| o.received), c.received);
-            let (tx_total, rx_total) = self
-                .connection_totals
-                .get(&key)
-                .filter(|_| old.is_some())
-                .copied()
-                .unwrap_or((0, 0));
+            let sent = grew(old.map(|(o, _)| o.sent), c.sent);
+            let received = grew(old.map(|(o, _)| o.received), c.received);
+            let (tx_total, rx_total) = old.map_or((0, 0), |(_, total)| total);
             let total = (tx_total + sent, rx_total + received);
-            totals.insert(key, total);
+            totals.push(total);
             connections.push(ConnectionRate {
                 proto: "tcp",
                 local: c.local,
@@ -274,13 +331,13 @@ impl Top {
         // Closed connections are forgotten: memory follows the live table.
         self.connection_totals = totals;
 
-        let mut by_pid: HashMap<u32, ProcessRate> = HashMap::new();
+        let mut by_pid: IntMap<u32, ProcessRate> = IntMap::default();
         for c in &connections {
             let Some(pid) = c.pid else { continue };
             let users = &mut self.users;
             let row = by_pid.entry(pid).or_insert_with(|| ProcessRate {
                 pid,
-                command: c.command.clone().unwrap_or_default(),
+                command: c.command.clone().unwrap_or_else(|| Arc::from("")),
                 user: users.entry(pid).or_insert_with(|| user_of(pid)).clone(),
                 tx_bytes_per_sec: 0.0,
                 rx_bytes_per_sec: 0.0,
@@ -333,21 +390,25 @@ impl Top {
         }
         self.interface_totals = interface_totals;
 
-        sort_rows(&mut processes, sort, |p| {
+        sort_rows(&mut processes, sort, |_, p| {
             (
                 p.tx_bytes_per_sec + p.rx_bytes_per_sec,
                 p.tx_bytes + p.rx_bytes,
                 p.pid,
             )
         });
-        sort_rows(&mut connections, sort, |c| {
+        // Connections with the same numbers (idle ones, mostly) stay in
+        // key order (by inode, so about the order they opened in): a
+        // tie-break by both addresses made the sort most of a refresh's
+        // own work on a host with 50,000 connections.
+        sort_rows(&mut connections, sort, |at, c| {
             (
                 c.tx_bytes_per_sec + c.rx_bytes_per_sec,
                 c.tx_bytes + c.rx_bytes,
-                (c.local, c.peer),
+                at,
             )
         });
-        sort_rows(&mut interfaces, sort, |i| {
+        sort_rows(&mut interfaces, sort, |_, i| {
             (
                 i.tx_bytes_per_sec + i.rx_bytes_per_sec,
                 i.tx_bytes + i.rx_bytes,
@@ -368,20 +429,27 @@ impl Top {
     }
 }
 
-/// Busiest first by `sort`, then by the other measure, then by name, so
-/// the order is the same for the same numbers. The key is made once per
-/// row, not once per comparison: 50,000 connections sorted by a formatted
-/// name once cost most of a refresh.
-fn sort_rows<T, K: Ord>(rows: &mut [T], sort: Sort, key: impl Fn(&T) -> (f64, u64, K)) {
-    rows.sort_by_cached_key(|row| {
-        let (rate, total, name) = key(row);
-        RowKey {
-            sort,
-            rate,
-            total,
-            name,
-        }
-    });
+/// Busiest first by `sort`, then by the other measure, then by the
+/// key's last part (a name, a pid, a position), so the order is the same
+/// for the same numbers. The key is made once per row, not once per
+/// comparison, and the rows are moved once.
+fn sort_rows<T, K: Ord>(rows: &mut [T], sort: Sort, key: impl Fn(usize, &T) -> (f64, u64, K)) {
+    let mut keyed: Vec<(RowKey<K>, usize)> = rows
+        .iter()
+        .enumerate()
+        .map(|(at, row)| {
+            let (rate, total, name) = key(at, row);
+            let key = RowKey {
+                sort,
+                rate,
+                total,
+                name,
+            };
+            (key, at)
+        })
+        .collect();
+    keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+    apply_order(rows, keyed.into_iter().map(|(_, at)| at).collect());
 }
 
 /// A row's place in the table (see [`sort_rows`]).
@@ -439,7 +507,7 @@ pub fn run<C: Counters>(
     now: &dyn Fn() -> Instant,
     wait: &mut dyn FnMut(Duration) -> bool,
     user_of: &mut dyn FnMut(u32) -> Option<String>,
-    on_report: &mut dyn FnMut(&Report) -> std::io::Result<()>,
+    on_report: &mut dyn FnMut(Report) -> std::io::Result<()>,
 ) -> Result<u64, RunError> {
     let mut top = Top::new(counters.sample()?, now());
     let mut next = now() + request.interval;
@@ -452,7 +520,7 @@ pub fn run<C: Counters>(
         let sample = counters.sample()?;
         let at = now();
         let report = top.next(sample, at, request.sort, user_of);
-        on_report(&report).map_err(RunError::Output)?;
+        on_report(report).map_err(RunError::Output)?;
         reports += 1;
         // Refreshes keep their rhythm; after a stall the next is a whole
         // interval away, never at once.

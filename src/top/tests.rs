@@ -21,7 +21,7 @@ fn conn(
         local: local.parse::<SocketAddr>().unwrap(),
         peer: peer.parse::<SocketAddr>().unwrap(),
         pid,
-        command: pid.map(|p| format!("cmd{p}")),
+        command: pid.map(|p| Arc::from(format!("cmd{p}"))),
         sent,
         received,
         rtt_ms: Some(0.05),
@@ -81,7 +81,7 @@ fn rates_are_each_counters_growth_over_the_interval_summed_per_process() {
     assert_eq!(report.connections[2].tx_bytes_per_sec, 0.0);
     let busiest = &report.processes[0];
     assert_eq!((busiest.pid, busiest.connections), (7, 2));
-    assert_eq!(busiest.command, "cmd7");
+    assert_eq!(&*busiest.command, "cmd7");
     assert_eq!(busiest.tx_bytes_per_sec, 3_000.0);
     assert_eq!(busiest.rx_bytes_per_sec, 1_000.0);
     assert_eq!(report.processes[1].pid, 8);
@@ -257,7 +257,7 @@ fn the_run_refreshes_every_interval_keeps_its_rhythm_after_a_stall_and_stops_on_
         true
     };
     let mut at = Vec::new();
-    let mut on_report = |report: &Report| {
+    let mut on_report = |report: Report| {
         at.push((clock.now() - start, report.interval_s));
         Ok(())
     };
@@ -310,4 +310,69 @@ fn the_run_stops_when_the_wait_is_interrupted() {
     )
     .unwrap();
     assert_eq!(reports, 2);
+}
+
+#[test]
+fn samples_in_different_orders_are_matched_connection_by_connection() {
+    // The kernel's dump order is its hash table's; orphans (inode 0)
+    // share an inode and are told apart by their ends.
+    let clock = SimClock::new();
+    let first = sample(
+        vec![
+            conn(30, "10.0.0.1:3", "10.0.0.2:80", Some(1), 300, 0),
+            conn(0, "10.0.0.1:9", "10.0.0.2:80", None, 900, 0),
+            conn(10, "10.0.0.1:1", "10.0.0.2:80", Some(1), 100, 0),
+            conn(0, "10.0.0.1:8", "10.0.0.2:80", None, 800, 0),
+            conn(20, "10.0.0.1:2", "10.0.0.2:80", Some(1), 200, 0),
+        ],
+        vec![],
+    );
+    let mut top = Top::new(first, clock.now());
+    clock.advance(Duration::from_secs(1));
+    let second = sample(
+        vec![
+            conn(0, "10.0.0.1:8", "10.0.0.2:80", None, 808, 0),
+            conn(20, "10.0.0.1:2", "10.0.0.2:80", Some(1), 202, 0),
+            conn(10, "10.0.0.1:1", "10.0.0.2:80", Some(1), 101, 0),
+            conn(0, "10.0.0.1:9", "10.0.0.2:80", None, 909, 0),
+            conn(30, "10.0.0.1:3", "10.0.0.2:80", Some(1), 303, 0),
+        ],
+        vec![],
+    );
+    let report = top.next(second, clock.now(), Sort::Rate, &mut no_user);
+    let rates: Vec<(u16, f64)> = report
+        .connections
+        .iter()
+        .map(|c| (c.local.port(), c.tx_bytes_per_sec))
+        .collect();
+    assert_eq!(rates, [(9, 9.0), (8, 8.0), (3, 3.0), (2, 2.0), (1, 1.0)]);
+}
+
+#[test]
+fn connection_order_sorts_by_inode_then_ends() {
+    let mut rows = vec![
+        conn(7, "10.0.0.1:1", "10.0.0.2:1", None, 0, 0),
+        conn(0, "10.0.0.1:5", "10.0.0.2:1", None, 0, 0),
+        conn(3, "10.0.0.1:2", "10.0.0.2:1", None, 0, 0),
+        conn(0, "10.0.0.1:4", "10.0.0.2:1", None, 0, 0),
+    ];
+    connection_order(&mut rows);
+    let order: Vec<(u32, u16)> = rows.iter().map(|c| (c.inode, c.local.port())).collect();
+    assert_eq!(order, [(0, 4), (0, 5), (3, 2), (7, 1)]);
+}
+
+#[test]
+fn connection_order_of_a_shuffled_table_is_the_sorted_table() {
+    let mut rows: Vec<ConnectionCounters> = (0..2_000u32)
+        .map(|i| {
+            // A multiplicative shuffle of the inodes, with every 50th an orphan.
+            let inode = if i % 50 == 0 { 0 } else { i.wrapping_mul(7_919) % 4_001 };
+            let local = format!("10.0.{}.{}:{}", i % 7, i % 251, 1_000 + i);
+            conn(inode, &local, "10.9.9.9:80", None, u64::from(i), 0)
+        })
+        .collect();
+    let mut expected = rows.clone();
+    expected.sort_by_key(|c| (c.inode, c.local, c.peer));
+    connection_order(&mut rows);
+    assert_eq!(rows, expected);
 }
