@@ -366,7 +366,11 @@ fn connection_order_of_a_shuffled_table_is_the_sorted_table() {
     let mut rows: Vec<ConnectionCounters> = (0..2_000u32)
         .map(|i| {
             // A multiplicative shuffle of the inodes, with every 50th an orphan.
-            let inode = if i % 50 == 0 { 0 } else { i.wrapping_mul(7_919) % 4_001 };
+            let inode = if i % 50 == 0 {
+                0
+            } else {
+                i.wrapping_mul(7_919) % 4_001
+            };
             let local = format!("10.0.{}.{}:{}", i % 7, i % 251, 1_000 + i);
             conn(inode, &local, "10.9.9.9:80", None, u64::from(i), 0)
         })
