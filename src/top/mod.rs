@@ -237,12 +237,13 @@ pub fn connection_order(connections: &mut [ConnectionCounters]) {
 /// following each cycle with swaps: nothing is allocated per row.
 fn apply_order<T>(rows: &mut [T], mut sources: Vec<usize>) {
     const DONE: usize = usize::MAX;
-    for start in 0..rows.len().min(sources.len()) {
+    debug_assert_eq!(rows.len(), sources.len());
+    for start in 0..rows.len() {
         let mut target = start;
         while sources[target] != DONE {
             let source = sources[target];
             sources[target] = DONE;
-            if source == start || source >= rows.len() {
+            if source == start {
                 break;
             }
             rows.swap(target, source);
@@ -390,7 +391,7 @@ impl Top {
         }
         self.interface_totals = interface_totals;
 
-        sort_rows(&mut processes, sort, |_, p| {
+        sort_rows(&mut processes, sort, |p| {
             (
                 p.tx_bytes_per_sec + p.rx_bytes_per_sec,
                 p.tx_bytes + p.rx_bytes,
@@ -401,14 +402,14 @@ impl Top {
         // key order (by inode, so about the order they opened in): a
         // tie-break by both addresses made the sort most of a refresh's
         // own work on a host with 50,000 connections.
-        sort_rows(&mut connections, sort, |at, c| {
+        sort_rows(&mut connections, sort, |c| {
             (
                 c.tx_bytes_per_sec + c.rx_bytes_per_sec,
                 c.tx_bytes + c.rx_bytes,
-                at,
+                (),
             )
         });
-        sort_rows(&mut interfaces, sort, |_, i| {
+        sort_rows(&mut interfaces, sort, |i| {
             (
                 i.tx_bytes_per_sec + i.rx_bytes_per_sec,
                 i.tx_bytes + i.rx_bytes,
@@ -430,15 +431,15 @@ impl Top {
 }
 
 /// Busiest first by `sort`, then by the other measure, then by the
-/// key's last part (a name, a pid, a position), so the order is the same
-/// for the same numbers. The key is made once per row, not once per
-/// comparison, and the rows are moved once.
-fn sort_rows<T, K: Ord>(rows: &mut [T], sort: Sort, key: impl Fn(usize, &T) -> (f64, u64, K)) {
+/// key's last part (a name, a pid), then by the row's place before, so the
+/// order is the same for the same numbers. The key is made once per row,
+/// not once per comparison, and the rows are moved once.
+fn sort_rows<T, K: Ord>(rows: &mut [T], sort: Sort, key: impl Fn(&T) -> (f64, u64, K)) {
     let mut keyed: Vec<(RowKey<K>, usize)> = rows
         .iter()
         .enumerate()
         .map(|(at, row)| {
-            let (rate, total, name) = key(at, row);
+            let (rate, total, name) = key(row);
             let key = RowKey {
                 sort,
                 rate,
